@@ -1,0 +1,3 @@
+from storecfg.cli import main
+
+main()

@@ -1,0 +1,512 @@
+"""Read YAML files safely, with the source position of every value.
+
+Documents are built straight from libyaml's event stream (no node graph), which is
+both faster than PyYAML's constructor and lets us enforce limits as we go:
+
+* YAML 1.2 core-schema meanings: only true/false are booleans (``NO`` stays a
+  string), ``0755`` and ``22:22`` are strings, there are no implicit timestamps;
+* duplicate keys are errors; tabs used for indentation get their own message;
+* a file size limit, a nesting depth limit and a budget for alias expansion, so a
+  billion-laughs file is refused in milliseconds with bounded memory.
+
+Mappings come back as `PosDict` and sequences as `PosList`: ordinary dict and list
+objects that also remember where each of their values started.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import yaml
+
+from ..errors import Diagnostic, SourceLocation
+from .codes import severity
+
+try:  # libyaml's parser; the pure-Python one is a slow but equivalent fallback
+    from yaml._yaml import CParser as _Parser
+except ImportError:  # pragma: no cover - libyaml is present in every supported install
+    _Parser = None
+
+MAX_FILE_BYTES = 32 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_ALIAS_NODES = 100_000
+MAX_SCALAR_CHARS = 1024 * 1024
+
+Pos = tuple[int, int]  # 1-based line, column
+
+
+class PosDict(dict[str, Any]):
+    """A mapping that remembers where it, each key and each value started."""
+
+    __slots__ = ("kpos", "start", "vpos")
+
+    def __init__(self, start: Pos = (0, 0)) -> None:
+        super().__init__()
+        self.start = start
+        self.kpos: dict[str, Pos] = {}
+        self.vpos: dict[str, Pos] = {}
+
+
+class PosList(list[Any]):
+    """A sequence that remembers where it and each item started."""
+
+    __slots__ = ("ipos", "start")
+
+    def __init__(self, start: Pos = (0, 0)) -> None:
+        super().__init__()
+        self.start = start
+        self.ipos: list[Pos] = []
+
+
+def position_of(root: Any, path: tuple[Any, ...], *, key: bool = False) -> Pos | None:
+    """Where the value at `path` starts (or its key, with key=True).
+
+    A path that runs past what exists (a missing field) gives the position of the
+    deepest container that does exist.
+    """
+    node = root
+    pos: Pos | None = getattr(root, "start", None)
+    for i, step in enumerate(path):
+        last = i == len(path) - 1
+        if isinstance(node, PosDict) and isinstance(step, str) and step in node:
+            pos = node.kpos[step] if (last and key) else node.vpos[step]
+            node = node[step]
+        elif isinstance(node, PosList) and isinstance(step, int) and 0 <= step < len(node):
+            pos = node.ipos[step]
+            node = node[step]
+        else:
+            break
+    return pos
+
+
+class TemplateSite(NamedTuple):
+    container: Any
+    key: Any
+    line: int
+    column: int
+    path: tuple[Any, ...]
+
+
+@dataclass
+class Loaded:
+    """One parsed file: its data, diagnostics, and where template strings are."""
+
+    path: str
+    data: Any = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: every string holding '{{' or '{%'
+    templates: list[TemplateSite] = field(default_factory=list)
+    #: aliases or merge keys copied values around: `templates` may miss some
+    copied: bool = False
+
+
+class _Stop(Exception):
+    """Loading cannot go on; the diagnostic is already recorded."""
+
+
+_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z")
+_OCT = re.compile(r"0o[0-7]+\Z")
+_HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
+_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*|[0-9]+(?=[eE]))(?:[eE][-+]?[0-9]+)?\Z")
+_INF = re.compile(r"[-+]?\.(?:inf|Inf|INF)\Z")
+_NAN = re.compile(r"\.(?:nan|NaN|NAN)\Z")
+_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
+_TRUE = frozenset(("true", "True", "TRUE"))
+_FALSE = frozenset(("false", "False", "FALSE"))
+_NUMERIC_START = frozenset("0123456789+-.")
+
+_TAG = "tag:yaml.org,2002:"
+
+
+def resolve_plain(value: str) -> Any:
+    """The meaning of a plain (unquoted) scalar under the YAML 1.2 core schema."""
+    if not value or value[0] in "~nNtTfF":
+        if value in _NULLS:
+            return None
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
+        return value
+    if value[0] in _NUMERIC_START:
+        if _INT.match(value):
+            return int(value)
+        if _FLOAT.match(value):
+            return float(value)
+        if _OCT.match(value):
+            return int(value[2:], 8)
+        if _HEX.match(value):
+            return int(value[2:], 16)
+        if _INF.match(value):
+            return float("-inf") if value[0] == "-" else float("inf")
+        if _NAN.match(value):
+            return float("nan")
+    return value
+
+
+def _explicit(tag: str, value: str) -> Any:
+    """A scalar with an explicit standard tag (``!!str 10``)."""
+    name = tag[len(_TAG) :] if tag.startswith(_TAG) else tag
+    if name == "str":
+        return value
+    resolved = resolve_plain(value)
+    expected = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}.get(name)
+    if expected is None:
+        raise ValueError(f"unsupported tag {tag!r}")
+    if isinstance(resolved, bool) and name != "bool":
+        raise ValueError(f"{value!r} is not a valid !!{name}")
+    if not isinstance(resolved, expected):
+        raise ValueError(f"{value!r} is not a valid !!{name}")
+    return float(resolved) if name == "float" else resolved
+
+
+def load_file(path: Path, display: str | None = None) -> Loaded:
+    """Read and parse one YAML file. Problems come back as diagnostics, never raised."""
+    shown = display or str(path)
+    out = Loaded(shown)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            out.diagnostics.append(
+                _diag(
+                    "SC105", shown, 1, 1, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}"
+                )
+            )
+            return out
+        raw = path.read_bytes()
+    except OSError as exc:
+        out.diagnostics.append(
+            _diag("SC109", shown, 0, 0, f"cannot read file: {exc.strerror or exc}")
+        )
+        return out
+    return load_bytes(raw, shown, out)
+
+
+def load_bytes(raw: bytes, display: str, out: Loaded | None = None) -> Loaded:
+    out = out or Loaded(display)
+    if len(raw) > MAX_FILE_BYTES:
+        out.diagnostics.append(
+            _diag(
+                "SC105",
+                display,
+                1,
+                1,
+                f"file is {len(raw):,} bytes; the limit is {MAX_FILE_BYTES:,}",
+            )
+        )
+        return out
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        out.diagnostics.append(
+            _diag("SC109", display, line, 1, f"file is not UTF-8 (byte {exc.start})")
+        )
+        return out
+    try:
+        out.data = _Builder(text, display, out).build()
+    except _Stop:
+        out.data = None
+    return out
+
+
+def _diag(
+    code: str, file: str, line: int, col: int, message: str, address: str = "-"
+) -> Diagnostic:
+    return Diagnostic(code, message, SourceLocation(file, line, col), address, "$", severity(code))
+
+
+class _Frame:
+    __slots__ = ("anchor", "container", "count", "key", "key_pos", "merges")
+
+    def __init__(self, container: Any, anchor: str | None) -> None:
+        self.container = container
+        self.anchor = anchor
+        self.key: Any = _NOKEY
+        self.key_pos: Pos = (0, 0)
+        self.count = 0
+        self.merges: list[tuple[Any, Pos]] | None = None
+
+
+_NOKEY = object()
+_INCOMPLETE = object()
+
+
+class _Builder:
+    def __init__(self, text: str, display: str, out: Loaded) -> None:
+        self.text = text
+        self.display = display
+        self.out = out
+        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.alias_nodes = 0
+        self.stack: list[_Frame] = []
+        self.root: Any = None
+        self.documents = 0
+
+    def fail(self, code: str, line: int, col: int, message: str) -> _Stop:
+        self.out.diagnostics.append(_diag(code, self.display, line, col, message))
+        return _Stop()
+
+    def build(self) -> Any:
+        parser = _Parser(self.text) if _Parser is not None else yaml.SafeLoader(self.text)
+        try:
+            self._run(parser)
+        except yaml.MarkedYAMLError as exc:
+            raise self._syntax(exc) from None
+        except yaml.YAMLError as exc:  # pragma: no cover - errors from libyaml are marked
+            raise self.fail("SC101", 1, 1, str(exc)) from None
+        except RecursionError:  # pragma: no cover - the depth limit comes first
+            raise self.fail("SC106", 1, 1, "nesting is too deep") from None
+        finally:
+            if hasattr(parser, "dispose"):
+                parser.dispose()
+        return self.root
+
+    def _syntax(self, exc: yaml.MarkedYAMLError) -> _Stop:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or "invalid YAML"
+        at_tab = (
+            mark is not None and 0 <= mark.index < len(self.text) and self.text[mark.index] == "\t"
+        )
+        if at_tab or "'\\t'" in problem:
+            return self.fail(
+                "SC103", line, col, "tab character used for indentation; YAML indents with spaces"
+            )
+        message = problem
+        if exc.context and exc.context_mark and exc.context_mark is not mark:
+            message = f"{problem} ({exc.context} at line {exc.context_mark.line + 1})"
+        elif exc.context:
+            message = f"{problem} ({exc.context})"
+        return self.fail("SC101", line, col, message)
+
+    def _run(self, parser: Any) -> None:
+        get_event = parser.get_event
+        ev = yaml.events
+        scalar_t, map_t, seq_t = ev.ScalarEvent, ev.MappingStartEvent, ev.SequenceStartEvent
+        map_end_t, seq_end_t, alias_t = ev.MappingEndEvent, ev.SequenceEndEvent, ev.AliasEvent
+        doc_start_t = ev.DocumentStartEvent
+        stack = self.stack
+        templates = self.out.templates
+        while True:
+            event = get_event()
+            if event is None:
+                break
+            t = type(event)
+            if t is scalar_t:
+                mark = event.start_mark
+                line, col = mark.line + 1, mark.column + 1
+                value = event.value
+                tag = event.tag
+                plain = not event.style  # libyaml says '' where PyYAML says None
+                if plain and tag is None and event.implicit[0]:
+                    value = resolve_plain(value)
+                elif tag is not None and tag != "!" and tag != _TAG + "str":
+                    try:
+                        value = _explicit(tag, value)
+                    except ValueError as exc:
+                        raise self.fail("SC110", line, col, str(exc)) from None
+                if type(value) is str:
+                    if len(value) > MAX_SCALAR_CHARS:
+                        raise self.fail(
+                            "SC105",
+                            line,
+                            col,
+                            f"a string of {len(value):,} characters is over the limit",
+                        )
+                    if "{" in value and ("{{" in value or "{%" in value) and stack:
+                        frame = stack[-1]
+                        if frame.key is not _NOKEY or type(frame.container) is PosList:
+                            templates.append(self._site(line, col))
+                if event.anchor is not None:
+                    self.anchors[event.anchor] = (value, 1)
+                self._emit(value, line, col, 1, plain_key=plain)
+            elif t is map_t or t is seq_t:
+                mark = event.start_mark
+                if len(stack) >= MAX_DEPTH:
+                    raise self.fail(
+                        "SC106",
+                        mark.line + 1,
+                        mark.column + 1,
+                        f"nesting is deeper than {MAX_DEPTH} levels",
+                    )
+                if event.tag is not None and event.tag not in (
+                    "!",
+                    _TAG + ("map" if t is map_t else "seq"),
+                ):
+                    raise self.fail(
+                        "SC110", mark.line + 1, mark.column + 1, f"unsupported tag {event.tag!r}"
+                    )
+                start = (mark.line + 1, mark.column + 1)
+                container = PosDict(start) if t is map_t else PosList(start)
+                if event.anchor is not None:
+                    self.anchors[event.anchor] = (_INCOMPLETE, 0)
+                stack.append(_Frame(container, event.anchor))
+            elif t is map_end_t or t is seq_end_t:
+                frame = stack.pop()
+                container = frame.container
+                if frame.merges:
+                    self.out.copied = True
+                    self._merge(container, frame.merges)
+                weight = frame.count + 1
+                if frame.anchor is not None:
+                    self.anchors[frame.anchor] = (container, weight)
+                self._emit(container, container.start[0], container.start[1], weight)
+            elif t is alias_t:
+                mark = event.start_mark
+                line, col = mark.line + 1, mark.column + 1
+                found = self.anchors.get(event.anchor)
+                if found is None:
+                    raise self.fail("SC101", line, col, f"alias *{event.anchor} names no anchor")
+                value, weight = found
+                if value is _INCOMPLETE:
+                    raise self.fail("SC104", line, col, f"alias *{event.anchor} refers to itself")
+                self.alias_nodes += weight
+                if self.alias_nodes > MAX_ALIAS_NODES:
+                    raise self.fail(
+                        "SC104",
+                        line,
+                        col,
+                        f'aliases expand to more than {MAX_ALIAS_NODES:,} values (a "billion laughs" file?)',
+                    )
+                self.out.copied = True
+                self._emit(_copy(value), line, col, weight)
+            elif t is doc_start_t:
+                self.documents += 1
+                if self.documents > 1:
+                    mark = event.start_mark
+                    raise self.fail(
+                        "SC110",
+                        mark.line + 1,
+                        mark.column + 1,
+                        "a file holds one YAML document; found a second '---'",
+                    )
+
+    def _site(self, line: int, col: int) -> TemplateSite:
+        """Where the scalar being read will go: its container, key and path from the root."""
+        path: list[Any] = []
+        for frame in self.stack:
+            if type(frame.container) is PosList:
+                path.append(len(frame.container))
+            else:
+                path.append(frame.key)
+        frame = self.stack[-1]
+        return TemplateSite(frame.container, path[-1], line, col, tuple(path))
+
+    def _emit(self, value: Any, line: int, col: int, weight: int, plain_key: bool = False) -> None:
+        stack = self.stack
+        if not stack:
+            self.root = value
+            return
+        frame = stack[-1]
+        frame.count += weight
+        container = frame.container
+        if type(container) is PosList:
+            container.append(value)
+            container.ipos.append((line, col))
+            return
+        if frame.key is _NOKEY:
+            if type(value) is not str:
+                if value is None or isinstance(value, (bool, int, float)):
+                    shown = (
+                        "null"
+                        if value is None
+                        else str(value).lower()
+                        if isinstance(value, bool)
+                        else str(value)
+                    )
+                    raise self.fail(
+                        "SC110", line, col, f"mapping key {shown} must be a string; quote it"
+                    )
+                raise self.fail("SC110", line, col, "mapping keys must be strings, not collections")
+            if value == "<<" and plain_key:
+                frame.key = _MERGE
+            else:
+                if value in container:
+                    first = container.kpos[value]
+                    raise self.fail(
+                        "SC102",
+                        line,
+                        col,
+                        f"duplicate key {value!r} (first defined at line {first[0]})",
+                    )
+            frame.key_pos = (line, col)
+            if frame.key is not _MERGE:
+                frame.key = value
+            return
+        key = frame.key
+        frame.key = _NOKEY
+        if key is _MERGE:
+            if frame.merges is None:
+                frame.merges = []
+            frame.merges.append((value, (line, col)))
+            return
+        container[key] = value
+        container.kpos[key] = frame.key_pos
+        container.vpos[key] = (line, col)
+
+    def _merge(self, target: PosDict, merges: list[tuple[Any, Pos]]) -> None:
+        """`<<: *defaults` merge keys: keys written in the mapping win over merged ones."""
+        sources: list[Any] = []
+        for value, (line, col) in merges:
+            items = value if isinstance(value, list) else [value]
+            for item in items:
+                if not isinstance(item, PosDict):
+                    raise self.fail("SC110", line, col, "'<<' merges only mappings")
+                sources.append(item)
+        for source in sources:
+            for key, val in source.items():
+                if key not in target:
+                    target[key] = val
+                    target.kpos[key] = source.kpos[key]
+                    target.vpos[key] = source.vpos[key]
+
+
+_MERGE = object()
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy keeping positions, so an aliased value is never shared."""
+    if type(value) is PosDict:
+        new = PosDict(value.start)
+        new.kpos = dict(value.kpos)
+        new.vpos = dict(value.vpos)
+        for k, v in value.items():
+            new[k] = _copy(v)
+        return new
+    if type(value) is PosList:
+        newl = PosList(value.start)
+        newl.ipos = list(value.ipos)
+        newl.extend(_copy(v) for v in value)
+        return newl
+    return value
+
+
+def find_templates(root: Any) -> list[TemplateSite]:
+    """Every template string in a tree (used when aliases or merges copied values)."""
+    sites: list[TemplateSite] = []
+    todo: list[tuple[Any, tuple[Any, ...]]] = [(root, ())]
+    while todo:
+        node, path = todo.pop()
+        if isinstance(node, dict):
+            items: Any = node.items()
+        elif isinstance(node, list):
+            items = enumerate(node)
+        else:
+            continue
+        for key, value in items:
+            if isinstance(value, str):
+                if "{{" in value or "{%" in value:
+                    pos = (
+                        node.vpos.get(key, node.start)
+                        if isinstance(node, PosDict)
+                        else (node.ipos[key] if isinstance(node, PosList) else (0, 0))
+                    )
+                    sites.append(TemplateSite(node, key, pos[0], pos[1], (*path, key)))
+            elif isinstance(value, (dict, list)):
+                todo.append((value, (*path, key)))
+    sites.sort(key=lambda s: (s.line, s.column))
+    return sites

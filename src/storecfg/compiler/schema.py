@@ -1,0 +1,473 @@
+"""JSON Schema checks: one schema per kind, errors with JSON paths and friendly messages.
+
+The schemas in schema/ are the single source of truth. Besides validation they carry
+storecfg's own annotations, which this module reads once:
+
+* ``x-storecfg-ref: KIND``  the field refers to a resource of KIND (rule SC001);
+* ``x-storecfg-replace``    changing the field forces a replace (apply.diff);
+* ``x-storecfg-format``     money, rate, id, region, currency: better messages and
+                            canonical forms;
+* ``default``               filled in by `normalize`.
+"""
+
+from __future__ import annotations
+
+import decimal
+import difflib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ..model import KINDS
+
+Path_ = tuple[Any, ...]
+
+
+def schema_dir() -> Path:
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "schemas", here.parent.parent / "schema"):
+        if (candidate / "common.schema.json").is_file():
+            return candidate
+    raise FileNotFoundError("storecfg schemas not found")  # pragma: no cover - broken install
+
+
+@cache
+def raw_schema(name: str) -> dict[str, Any]:
+    with open(schema_dir() / f"{name}.schema.json", encoding="utf-8") as fh:
+        data: dict[str, Any] = json.load(fh)
+    return data
+
+
+BASE_URI = "https://schema.storecfg.dev/v1/"
+
+
+@cache
+def _registry() -> Any:
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    names = ["common", "store", "definition", *KINDS]
+    return Registry().with_resources(
+        (
+            BASE_URI + f"{n}.schema.json",
+            Resource.from_contents(raw_schema(n), default_specification=DRAFT202012),
+        )
+        for n in names
+    )
+
+
+@cache
+def _validator(ref: str) -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator({"$ref": BASE_URI + ref}, registry=_registry())
+
+
+def _resolve(schema: dict[str, Any], base: str) -> tuple[dict[str, Any], str]:
+    """Follow a local or cross-file $ref in our own schema files."""
+    while "$ref" in schema:
+        ref = schema["$ref"]
+        file, _, pointer = ref.partition("#")
+        doc_name = file.removesuffix(".schema.json") if file else base
+        target: Any = raw_schema(doc_name)
+        for part in [p for p in pointer.split("/") if p]:
+            target = target[part]
+        merged = {k: v for k, v in schema.items() if k != "$ref"}
+        schema = {**target, **merged}
+        base = doc_name
+    return schema, base
+
+
+@dataclass
+class FieldInfo:
+    """What storecfg knows about one field path of a kind (index steps are '*')."""
+
+    ref: str | None = None
+    replace: bool = False
+    fmt: str | None = None
+
+
+@dataclass
+class KindInfo:
+    kind: str
+    properties: list[str]
+    #: path with '*' for list items -> annotations
+    fields: dict[Path_, FieldInfo] = field(default_factory=dict)
+
+    @property
+    def ref_paths(self) -> list[tuple[Path_, str]]:
+        return [(p, f.ref) for p, f in self.fields.items() if f.ref]
+
+    @property
+    def replace_paths(self) -> list[Path_]:
+        return [p for p, f in self.fields.items() if f.replace]
+
+
+def _walk(
+    schema: dict[str, Any], base: str, path: Path_, out: dict[Path_, FieldInfo], depth: int = 0
+) -> None:
+    if depth > 12:
+        return
+    annotated = schema
+    schema, base = _resolve(schema, base)
+    fmt = annotated.get("x-storecfg-format", schema.get("x-storecfg-format"))
+    ref = annotated.get("x-storecfg-ref")
+    replace = bool(annotated.get("x-storecfg-replace"))
+    if path and (fmt or ref or replace):
+        out[path] = FieldInfo(ref=ref, replace=replace, fmt=fmt)
+    for name, sub in schema.get("properties", {}).items():
+        _walk(sub, base, (*path, name), out, depth + 1)
+    if isinstance(schema.get("items"), dict):
+        _walk(schema["items"], base, (*path, "*"), out, depth + 1)
+
+
+@cache
+def kind_info(kind: str) -> KindInfo:
+    schema = raw_schema(kind)
+    info = KindInfo(kind, list(schema.get("properties", {})))
+    _walk(schema, kind, (), info.fields)
+    return info
+
+
+@cache
+def settings_info() -> KindInfo:
+    schema = raw_schema("store")["$defs"]["settings"]
+    info = KindInfo("store", list(schema.get("properties", {})))
+    _walk(schema, "store", (), info.fields)
+    return info
+
+
+# ---------------------------------------------------------------- validation
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaIssue:
+    path: Path_
+    code: str
+    message: str
+    at_key: bool = False
+
+
+def validate_resource(kind: str, spec: Any) -> list[SchemaIssue]:
+    """Every schema problem of one resource (empty when valid)."""
+    from .fastcheck import is_valid
+
+    if is_valid(kind, spec):
+        return []
+    return _issues(_validator(f"{kind}.schema.json"), spec, kind)
+
+
+def validate_settings(settings: Any) -> list[SchemaIssue]:
+    return _issues(_validator("store.schema.json#/$defs/settings"), settings, "store")
+
+
+def validate_store_file(root: Any) -> list[SchemaIssue]:
+    """store.yaml without its resource lists (those are checked resource by resource)."""
+    rest = {k: v for k, v in root.items() if k not in KINDS}
+    return _issues(_validator("store.schema.json"), rest, "store.yaml")
+
+
+def _issues(validator: Any, instance: Any, kind: str) -> list[SchemaIssue]:
+    out: list[SchemaIssue] = []
+    for error in validator.iter_errors(instance):
+        out.extend(_convert(error, kind))
+    out.sort(key=lambda i: [str(p) for p in i.path])
+    return out
+
+
+_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "nothing",
+}
+
+
+def describe(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int):
+        return f"the number {value}"
+    if isinstance(value, float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the string {shown!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def closest(word: str, candidates: Any) -> str | None:
+    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def did_you_mean(word: str, candidates: Any) -> str:
+    match = closest(word, candidates)
+    return f"; did you mean {match!r}?" if match else ""
+
+
+ID_RULES = "use lowercase letters, digits, '.', '_' and '-', start with a letter or digit, at most 63 characters"
+
+
+def _convert(error: Any, kind: str) -> Iterator[SchemaIssue]:
+    path: Path_ = tuple(error.absolute_path)
+    validator = error.validator
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    instance = error.instance
+    fmt = schema.get("x-storecfg-format")
+    if validator == "additionalProperties" and isinstance(instance, dict):
+        known = list(schema.get("properties", {}))
+        for extra in [k for k in instance if k not in schema.get("properties", {})]:
+            where = "resource kind" if kind == "store.yaml" and not path else "field"
+            yield SchemaIssue(
+                (*path, extra),
+                "SC301",
+                f"unknown {where} {extra!r}{did_you_mean(extra, known)}",
+                True,
+            )
+        return
+    if validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        yield SchemaIssue(path, "SC302", f"missing required field {missing!r}")
+        return
+    if validator == "oneOf" and {"url", "body"} <= set(schema.get("properties", {})):
+        both = isinstance(instance, dict) and "url" in instance and "body" in instance
+        yield SchemaIssue(
+            path,
+            "SC304",
+            "give either url or body, not both" if both else "give either url or body",
+        )
+        return
+    if fmt == "money" and validator in ("type", "pattern"):
+        yield SchemaIssue(path, "SC305", _money_message(instance))
+        return
+    if fmt == "rate" and validator in ("type", "pattern"):
+        yield SchemaIssue(path, "SC305", _rate_message(instance))
+        return
+    if fmt == "id" and validator in ("type", "pattern"):
+        yield SchemaIssue(path, "SC306", f"invalid ID {instance!r}: {ID_RULES}")
+        return
+    if validator == "type":
+        expected = schema.get("type")
+        names = [expected] if isinstance(expected, str) else list(expected or [])
+        want = " or ".join(_TYPE_NAMES.get(n, n) for n in names)
+        yield SchemaIssue(path, "SC303", f"expected {want}, got {describe(instance)}")
+        return
+    if validator == "enum":
+        options = schema.get("enum", [])
+        hint = (
+            did_you_mean(str(instance), [str(o) for o in options])
+            if isinstance(instance, str)
+            else ""
+        )
+        yield SchemaIssue(
+            path,
+            "SC304",
+            f"{describe(instance)} is not one of {', '.join(map(str, options))}{hint}",
+        )
+        return
+    if validator == "const":
+        yield SchemaIssue(
+            path, "SC304", f"expected {schema.get('const')!r}, got {describe(instance)}"
+        )
+        return
+    if validator == "pattern":
+        if fmt == "region":
+            msg = f"invalid region {instance!r}: use an ISO 3166-1 alpha-2 code (US, NO) or ISO 3166-2 (US-CA)"
+        elif fmt == "currency":
+            msg = f"invalid currency {instance!r}: use an ISO 4217 code such as USD or EUR"
+        else:
+            msg = f"{describe(instance)} is not valid here ({schema.get('description', 'see the reference')})"
+        yield SchemaIssue(path, "SC304", msg)
+        return
+    if validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        yield SchemaIssue(
+            path,
+            "SC304",
+            f"{instance} is {'below' if 'min' in validator.lower() else 'above'} the allowed "
+            f"{'minimum' if 'min' in validator.lower() else 'maximum'} {error.validator_value}",
+        )
+        return
+    if validator in ("minItems", "maxItems", "minLength", "maxLength"):
+        unit = "item" if "Items" in validator else "character"
+        bound = error.validator_value
+        word = "at least" if validator.startswith("min") else "at most"
+        yield SchemaIssue(path, "SC304", f"needs {word} {bound} {unit}{'s' if bound != 1 else ''}")
+        return
+    if validator == "uniqueItems":
+        yield SchemaIssue(path, "SC304", "lists the same item more than once")
+        return
+    if validator == "propertyNames":
+        yield SchemaIssue(path, "SC304", f"invalid key: {error.message}")
+        return
+    yield SchemaIssue(path, "SC304", error.message)
+
+
+def _money_message(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return f'an amount must be a decimal string such as "8.00", got {describe(value)}'
+    if isinstance(value, (int, float)):
+        return (
+            f'an amount must be a quoted decimal string such as "8.00", not the number {value!r} '
+            "(numbers lose cents); quote it"
+        )
+    if value.strip().startswith("-"):
+        return f"amount {value!r} is negative; prices are never negative"
+    return f'amount {value!r} is not a decimal string such as "8.00"'
+
+
+def _rate_message(value: Any) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f'a tax rate must be a quoted decimal string such as "7.25", not the number {value!r}; quote it'
+    return f'tax rate {value!r} must be a percent from "0" to "100" written as a decimal string'
+
+
+# ---------------------------------------------------------------- normalization
+
+
+def decimal_places(value: str) -> int:
+    _, _, frac = value.partition(".")
+    return len(frac)
+
+
+def canonical_money(value: str, digits: int) -> str:
+    """ "8" -> "8.00" (for 2 digits). Values with too many digits are left alone."""
+    if decimal_places(value) > digits:
+        return value
+    try:
+        amount = decimal.Decimal(value)
+    except decimal.InvalidOperation:
+        return value
+    return str(amount.quantize(decimal.Decimal(1).scaleb(-digits)))
+
+
+def canonical_rate(value: str) -> str:
+    try:
+        amount = decimal.Decimal(value)
+    except decimal.InvalidOperation:
+        return value
+    text = format(amount.normalize(), "f")
+    return text
+
+
+@dataclass
+class _Shape:
+    """A compiled view of one object schema for filling defaults in schema order."""
+
+    order: list[str]
+    defaults: dict[str, Any]
+    children: dict[str, _Shape]
+    items: dict[str, _Shape]
+    money: frozenset[str]
+    rates: frozenset[str]
+
+
+def _shape(schema: dict[str, Any], base: str, depth: int = 0) -> _Shape:
+    schema, base = _resolve(schema, base)
+    order: list[str] = []
+    defaults: dict[str, Any] = {}
+    children: dict[str, _Shape] = {}
+    items: dict[str, _Shape] = {}
+    money: set[str] = set()
+    rates: set[str] = set()
+    for name, sub in schema.get("properties", {}).items():
+        order.append(name)
+        resolved, sub_base = _resolve(sub, base)
+        if "default" in sub or "default" in resolved:
+            defaults[name] = sub.get("default", resolved.get("default"))
+        fmt = sub.get("x-storecfg-format", resolved.get("x-storecfg-format"))
+        if fmt == "money":
+            money.add(name)
+        elif fmt == "rate":
+            rates.add(name)
+        if depth < 8 and resolved.get("type") == "object" and "properties" in resolved:
+            children[name] = _shape(resolved, sub_base, depth + 1)
+        item = resolved.get("items")
+        if depth < 8 and isinstance(item, dict):
+            item_resolved, item_base = _resolve(item, sub_base)
+            if item_resolved.get("type") == "object" and "properties" in item_resolved:
+                items[name] = _shape(item_resolved, item_base, depth + 1)
+    return _Shape(order, defaults, children, items, frozenset(money), frozenset(rates))
+
+
+@cache
+def _kind_shape(kind: str) -> _Shape:
+    if kind == "store":
+        return _shape(raw_schema("store")["$defs"]["settings"], "store")
+    return _shape(raw_schema(kind), kind)
+
+
+def normalize(kind: str, spec: dict[str, Any], digits: int) -> dict[str, Any]:
+    """A canonical copy of a valid spec: defaults filled, money and rates canonical,
+    keys in schema order. `kind` "store" normalizes store settings."""
+    return _normalize(_kind_shape(kind), spec, digits)
+
+
+def _normalize(shape: _Shape, spec: dict[str, Any], digits: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in shape.order:
+        if name in spec:
+            value = spec[name]
+        elif name in shape.defaults:
+            value = json.loads(json.dumps(shape.defaults[name]))
+        else:
+            continue
+        if name in shape.money and isinstance(value, str):
+            value = canonical_money(value, digits)
+        elif name in shape.rates and isinstance(value, str):
+            value = canonical_rate(value)
+        elif name in shape.children and isinstance(value, dict):
+            value = _normalize(shape.children[name], value, digits)
+        elif name in shape.items and isinstance(value, list):
+            sub = shape.items[name]
+            value = [_normalize(sub, v, digits) if isinstance(v, dict) else v for v in value]
+        elif isinstance(value, (dict, list)):
+            value = _plain(value)
+        out[name] = value
+    for name in spec:  # fields the schema does not know (only in invalid specs)
+        if name not in out and name not in shape.order:
+            out[name] = _plain(spec[name])
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """Plain dict/list copies (drops the position-tracking subclasses)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def money_fields(kind: str, spec: dict[str, Any]) -> Iterator[tuple[Path_, str]]:
+    """(path, value) of every money field in a spec."""
+    yield from _money_fields(_kind_shape(kind), spec, ())
+
+
+def _money_fields(shape: _Shape, spec: dict[str, Any], path: Path_) -> Iterator[tuple[Path_, str]]:
+    for name in shape.money:
+        value = spec.get(name)
+        if isinstance(value, str):
+            yield (*path, name), value
+    for name, child in shape.children.items():
+        value = spec.get(name)
+        if isinstance(value, dict):
+            yield from _money_fields(child, value, (*path, name))
+    for name, child in shape.items.items():
+        value = spec.get(name)
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, dict):
+                    yield from _money_fields(child, item, (*path, name, i))

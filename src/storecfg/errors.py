@@ -1,0 +1,143 @@
+"""Errors and diagnostics: every problem the tool reports says where it is.
+
+A `Diagnostic` is one finding in a store definition (file, line, column, code,
+address, JSON path, message). A `StorecfgError` is a failure of a command; it
+carries an exit code and, for definition problems, the diagnostics behind it.
+Library exceptions are converted to these at the edge (`raise ... from exc`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLocation:
+    """A place in a source file; line and column are 1-based (0 means unknown)."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+
+    def display_file(self) -> str:
+        return display_path(self.file)
+
+
+def display_path(path: str) -> str:
+    """A path as users should see it: relative to the current directory when possible."""
+    if not path or not os.path.isabs(path):
+        return path
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+    return rel
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One finding in a store definition."""
+
+    code: str
+    message: str
+    location: SourceLocation
+    address: str = "-"
+    path: str = "$"
+    severity: str = ERROR
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        loc = self.location
+        return (loc.display_file(), loc.line, loc.column, self.code, self.message)
+
+    def format(self) -> str:
+        """`FILE:LINE:COL: CODE ADDRESS: message` (SPEC 1.2)."""
+        loc = self.location
+        prefix = "warning: " if self.severity == WARNING else ""
+        return f"{loc.display_file()}:{loc.line}:{loc.column}: {self.code} {self.address}: {prefix}{self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        loc = self.location
+        return {
+            "file": loc.display_file(),
+            "line": loc.line,
+            "column": loc.column,
+            "code": self.code,
+            "severity": self.severity,
+            "address": self.address,
+            "path": self.path,
+            "message": self.message,
+        }
+
+
+def sort_diagnostics(diags: list[Diagnostic]) -> list[Diagnostic]:
+    return sorted(diags, key=Diagnostic.sort_key)
+
+
+class StorecfgError(Exception):
+    """A command failed; `exit_code` is what the CLI exits with."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class DefinitionError(StorecfgError):
+    """The store definition is invalid; `diagnostics` says where and why."""
+
+    def __init__(
+        self, diagnostics: list[Diagnostic], warnings: list[Diagnostic] | None = None
+    ) -> None:
+        errors = [d for d in diagnostics if d.severity == ERROR]
+        n = len(errors)
+        super().__init__(f"the store definition has {n} error{'s' if n != 1 else ''}")
+        self.diagnostics = sort_diagnostics(diagnostics + (warnings or []))
+
+
+class UsageError(StorecfgError):
+    """Bad command-line input (a missing file, a malformed option value)."""
+
+
+class StoreError(StorecfgError):
+    """A store (embedded or HTTP) refused or failed a request.
+
+    `status` follows HTTP meanings (404, 409, 412, 422, 423, 428, 429, 5xx; 0 when the
+    store could not be reached). Never carries an API token.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        status: int = 0,
+        *,
+        diagnostics: list[dict[str, Any]] | None = None,
+        retry_after: float | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.diagnostics = diagnostics or []
+        self.retry_after = retry_after
+        self.details = details or {}
+
+
+class ConflictError(StoreError):
+    """A write's precondition failed: somebody else changed the resource."""
+
+
+class LockedError(StoreError):
+    """The store's apply lock is held by somebody else."""
+
+
+class PlanError(StorecfgError):
+    """A plan cannot be made or applied (prevent_destroy, --max-deletes, stale plan)."""

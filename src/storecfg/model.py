@@ -1,0 +1,123 @@
+"""The data model: resource kinds, addresses, dependency order, desired and live state.
+
+Everything here is plain data. The compiler produces a `DesiredState`, a store driver
+produces a `LiveState`, and `apply.diff` compares the two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import SourceLocation
+
+Spec = dict[str, Any]
+
+#: Resource kinds in dependency order: a kind only refers to kinds before it (or to itself).
+KINDS: tuple[str, ...] = (
+    "skus",
+    "resource_categories",
+    "terms",
+    "payment_methods",
+    "customization",
+    "service_plans",
+    "sales_categories",
+    "screens",
+    "purchase_scenarios",
+    "tax_rules",
+)
+KIND_RANK: dict[str, int] = {k: i for i, k in enumerate(KINDS)}
+
+#: Pattern every resource ID matches (SPEC 1).
+ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+
+
+def address(kind: str, rid: str) -> str:
+    return f"{kind}.{rid}"
+
+
+def split_address(addr: str) -> tuple[str, str]:
+    kind, _, rid = addr.partition(".")
+    return kind, rid
+
+
+def canonical_json(obj: Any) -> str:
+    """The one serialization used for hashing and comparing specs."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def spec_hash(spec: Any) -> str:
+    return hashlib.sha256(canonical_json(spec).encode()).hexdigest()
+
+
+@dataclass
+class DesiredState:
+    """What a store definition asks for, normalized (defaults filled, money canonical)."""
+
+    store: Spec
+    resources: dict[str, dict[str, Spec]]
+    #: address -> where the resource is defined
+    sources: dict[str, SourceLocation] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "store": self.store,
+            "resources": {k: self.resources[k] for k in KINDS if self.resources.get(k)},
+        }
+
+    def count(self) -> int:
+        return sum(len(v) for v in self.resources.values())
+
+    def hash(self) -> str:
+        return "sha256:" + spec_hash(self.to_json())
+
+
+@dataclass(slots=True)
+class LiveResource:
+    spec: Spec
+    revision: int
+    hash: str = ""
+
+    def spec_digest(self) -> str:
+        if not self.hash:
+            self.hash = spec_hash(self.spec)
+        return self.hash
+
+
+@dataclass
+class LiveState:
+    """A consistent read of one live store."""
+
+    store_id: str
+    revision: int
+    settings: Spec
+    settings_revision: int
+    resources: dict[str, dict[str, LiveResource]] = field(default_factory=dict)
+
+    def count(self) -> int:
+        return sum(len(v) for v in self.resources.values())
+
+    def revisions(self) -> dict[str, int]:
+        return {
+            address(kind, rid): res.revision
+            for kind in KINDS
+            for rid, res in sorted(self.resources.get(kind, {}).items())
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The whole store as plain data (what snapshots hold)."""
+        return {
+            "store": {"id": self.store_id, "revision": self.revision},
+            "settings": self.settings,
+            "settings_revision": self.settings_revision,
+            "resources": {
+                kind: {
+                    rid: {"spec": res.spec, "revision": res.revision}
+                    for rid, res in sorted(self.resources[kind].items())
+                }
+                for kind in KINDS
+                if self.resources.get(kind)
+            },
+        }
