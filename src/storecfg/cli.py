@@ -188,6 +188,91 @@ def compile_cmd(
     _run(body)
 
 
+@cli.command()
+@click.option(
+    "--db",
+    "db",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="SQLite database file (created if missing).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    default=8700,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on.",
+)
+@click.option(
+    "--rate-limit",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    help="Requests per second allowed per token; over it the server answers 429 with Retry-After. 0 is off.",
+)
+@click.option("--quiet", is_flag=True, help="No access log.")
+def serve(db: Path, host: str, port: int, rate_limit: float, quiet: bool) -> None:
+    """Run the reference store server (the store API) on HOST:PORT.
+
+    Clients need a token for their store: `storecfg token create --db FILE --store ID`.
+    Stops cleanly on SIGTERM or Ctrl-C.
+    """
+
+    def body() -> int:
+        from .server.run import run_server
+
+        run_server(db, host, port, rate_limit=rate_limit, access_log=not quiet)
+        return 0
+
+    _run(body)
+
+
+@cli.group()
+def token() -> None:
+    """API tokens for the reference store server."""
+
+
+@token.command("create")
+@click.option(
+    "--db",
+    "db",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The server's SQLite database file.",
+)
+@click.option(
+    "--store", "store_id", required=True, help="The store the token is for (created if missing)."
+)
+@click.option("--name", default=None, help="A note on what the token is for.")
+def token_create(db: Path, store_id: str, name: str | None) -> None:
+    """Print a new API token for one store.
+
+    The database keeps only a hash of the token: store it now (for example as the
+    STORECFG_TOKEN secret of your CI); it cannot be shown again.
+    """
+
+    def body() -> int:
+        import re
+
+        from .errors import UsageError
+        from .model import ID_PATTERN
+        from .store.storage import Storage
+
+        if not re.match(ID_PATTERN, store_id):
+            raise UsageError(
+                f"invalid store ID {store_id!r}: use lowercase letters, digits, '.', '_' and '-'"
+            )
+        storage = Storage(db)
+        try:
+            click.echo(storage.create_token(store_id, name))
+        finally:
+            storage.close()
+        return 0
+
+    _run(body)
+
+
 def main() -> None:
     cli(prog_name="storecfg")
 

@@ -19,14 +19,14 @@ Spec = dict[str, Any]
 KINDS: tuple[str, ...] = (
     "skus",
     "resource_categories",
-    "terms",
-    "payment_methods",
-    "customization",
     "service_plans",
     "sales_categories",
+    "terms",
     "screens",
     "purchase_scenarios",
     "tax_rules",
+    "payment_methods",
+    "customization",
 )
 KIND_RANK: dict[str, int] = {k: i for i, k in enumerate(KINDS)}
 

@@ -30,26 +30,32 @@ class Finding:
 
 
 def check(
-    specs: Specs, known: dict[str, set[str]], settings: dict[str, Any] | None
+    specs: Specs,
+    known: dict[str, set[str]],
+    settings: dict[str, Any] | None,
+    *,
+    single_resource: bool = False,
 ) -> list[Finding]:
-    """Run every rule. `specs` holds the schema-valid resources, normalized; `known`
+    """Run the rules. `specs` holds the schema-valid resources, normalized; `known`
     every ID defined (valid or not), so a broken resource does not cascade into
-    reference errors elsewhere."""
+    reference errors elsewhere. With `single_resource`, only the rules that can be
+    judged from each resource alone run (what the store API checks on a write)."""
     currency = (settings or {}).get("currency")
     digits = CURRENCY_DIGITS.get(currency) if isinstance(currency, str) else None
     findings: list[Finding] = []
-    findings.extend(_references(specs, known))
-    findings.extend(_scenarios(specs))
-    findings.extend(_screens(specs))
+    if not single_resource:
+        findings.extend(_references(specs, known))
+        findings.extend(_scenarios(specs))
+        findings.extend(_tax_overlaps(specs))
+        findings.extend(_default_scenario(specs))
+        findings.extend(_uncategorized(specs))
+        findings.extend(_customization(specs))
+    findings.extend(_screens(specs, single_resource))
     findings.extend(_periods(specs))
     findings.extend(_addons(specs))
     findings.extend(_upgrades(specs))
-    findings.extend(_tax_overlaps(specs))
     findings.extend(_regions(specs))
-    findings.extend(_default_scenario(specs))
-    findings.extend(_uncategorized(specs))
     findings.extend(_categories(specs))
-    findings.extend(_customization(specs))
     if digits is not None:
         findings.extend(_money_precision(specs, currency or "", digits))
     return findings
@@ -189,7 +195,7 @@ def _scenarios(specs: Specs) -> Iterator[Finding]:
 _SCREEN_CATEGORY_TYPE = {"sales_categories": "services", "addons": "addons"}
 
 
-def _screens(specs: Specs) -> Iterator[Finding]:
+def _screens(specs: Specs, single_resource: bool = False) -> Iterator[Finding]:
     categories = specs.get("sales_categories", {})
     for rid, spec in specs.get("screens", {}).items():
         stype = spec["type"]
@@ -218,7 +224,7 @@ def _screens(specs: Specs) -> Iterator[Finding]:
                 ("terms",),
                 f"only terms screens list terms; this is a {stype} screen",
             )
-        if wants is None:
+        if wants is None or single_resource:
             continue
         for i, cid in enumerate(spec.get("categories", [])):
             category = categories.get(cid)

@@ -1,0 +1,1 @@
+"""The compiler: store definition files in, normalized DesiredState (or diagnostics) out."""

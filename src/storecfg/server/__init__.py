@@ -1,0 +1,1 @@
+"""The reference store server (SPEC section 3)."""

@@ -1,0 +1,321 @@
+"""The reference store server: the store API of SPEC section 3 as an ASGI app.
+
+Starlette routes over the same `Storage` the embedded driver uses, so the two can
+never disagree. Handlers are async and call SQLite directly: each call is one short
+transaction, cheaper than a hop to a thread pool. Access logs name method, path,
+status and time, never headers, so tokens cannot leak into them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..errors import StoreError
+from ..store.storage import DEFAULT_LOCK_TTL, DEFAULT_PAGE, Item, Storage
+
+log = logging.getLogger("storecfg.server")
+
+MAX_BODY = 1024 * 1024
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        self.message = message
+        self.extra = extra
+
+
+_SLUGS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "too_large",
+    422: "unprocessable",
+    423: "locked",
+    428: "precondition_required",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+def _error_response(
+    status: int, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    body = {"error": _SLUGS.get(status, "error"), "message": message, **extra}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class RateLimiter:
+    """A token bucket per API token: `rate` requests per second, bursts up to `rate`."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.buckets: dict[str, tuple[float, float]] = {}
+
+    def check(self, key: str) -> float | None:
+        """None when allowed, else seconds to wait."""
+        now = time.monotonic()
+        tokens, last = self.buckets.get(key, (self.rate, now))
+        tokens = min(self.rate, tokens + (now - last) * self.rate)
+        if tokens >= 1:
+            self.buckets[key] = (tokens - 1, now)
+            return None
+        self.buckets[key] = (tokens, now)
+        return (1 - tokens) / self.rate
+
+
+def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = True) -> Starlette:
+    limiter = RateLimiter(rate_limit) if rate_limit > 0 else None
+    openapi_cache: dict[str, Any] = {}
+
+    def authorize(request: Request, store: str | None) -> str:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(
+                401,
+                "unauthorized",
+                "missing bearer token",
+            )
+        owner = storage.token_store(token.strip())
+        if owner is None:
+            raise ApiError(401, "unauthorized", "invalid token")
+        if limiter is not None:
+            wait = limiter.check(owner + token[-8:])
+            if wait is not None:
+                raise ApiError(
+                    429, "rate_limited", "too many requests", retry_after=math.ceil(wait)
+                )
+        if store is not None and store != owner:
+            raise ApiError(403, "forbidden", f"this token is not valid for store {store}")
+        return owner
+
+    def item_response(item: Item, status: int = 200) -> JSONResponse:
+        return JSONResponse(
+            item.to_json(), status_code=status, headers={"ETag": f'"{item.revision}"'}
+        )
+
+    async def read_json(request: Request) -> Any:
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            raise ApiError(413, "too_large", f"request body is over {MAX_BODY} bytes")
+        if not body:
+            return None
+        try:
+            return json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(400, "bad_request", f"request body is not JSON: {exc}") from None
+
+    # ---------------------------------------------------------------- handlers
+
+    async def healthz(request: Request) -> Response:
+        storage.list_stores()
+        return JSONResponse({"status": "ok"})
+
+    async def openapi(request: Request) -> Response:
+        if "doc" not in openapi_cache:
+            from .openapi import bundled_openapi
+
+            openapi_cache["doc"] = bundled_openapi()
+        return JSONResponse(openapi_cache["doc"])
+
+    async def stores(request: Request) -> Response:
+        owner = authorize(request, None)
+        info = storage.store_info(owner)
+        return JSONResponse({"items": [{"id": info.id, "revision": info.revision}]})
+
+    async def store(request: Request) -> Response:
+        store_id = request.path_params["store"]
+        authorize(request, store_id)
+        return JSONResponse(storage.store_info(store_id).to_json())
+
+    async def settings(request: Request) -> Response:
+        store_id = request.path_params["store"]
+        authorize(request, store_id)
+        if request.method == "GET":
+            info = storage.store_info(store_id)
+            return item_response(Item("settings", info.settings, info.settings_revision))
+        body = await read_json(request)
+        _, item = storage.put_settings(
+            store_id,
+            body,
+            if_match=request.headers.get("if-match"),
+            idempotency_key=request.headers.get("idempotency-key"),
+        )
+        return item_response(item)
+
+    async def lock(request: Request) -> Response:
+        store_id = request.path_params["store"]
+        authorize(request, store_id)
+        if request.method == "GET":
+            held = storage.get_lock(store_id)
+            if held is None:
+                raise ApiError(404, "not_found", f"store {store_id} is not locked")
+            return JSONResponse(held.to_json())
+        if request.method == "DELETE":
+            storage.release_lock(
+                store_id, request.query_params.get("lock_id") or request.headers.get("lock-id")
+            )
+            return Response(status_code=204)
+        body = await read_json(request) or {}
+        if not isinstance(body, dict):
+            raise ApiError(400, "bad_request", "lock request body must be a JSON object")
+        owner = body.get("owner") if isinstance(body.get("owner"), dict) else {}
+        try:
+            ttl = float(body.get("ttl_seconds", DEFAULT_LOCK_TTL))
+        except (TypeError, ValueError):
+            raise ApiError(400, "bad_request", "ttl_seconds must be a number") from None
+        lock_id = body.get("lock_id")
+        status, info = storage.acquire_lock(
+            store_id, owner or {}, ttl, lock_id=str(lock_id) if lock_id else None
+        )
+        return JSONResponse(info.to_json(), status_code=status)
+
+    async def collection(request: Request) -> Response:
+        store_id, kind = request.path_params["store"], request.path_params["kind"]
+        authorize(request, store_id)
+        try:
+            limit = int(request.query_params.get("limit", DEFAULT_PAGE))
+        except ValueError:
+            raise ApiError(400, "bad_request", "limit must be a whole number") from None
+        if limit < 1:
+            raise ApiError(400, "bad_request", "limit must be at least 1")
+        items, token = storage.list(
+            store_id, kind, limit=limit, page_token=request.query_params.get("page_token")
+        )
+        return JSONResponse(
+            {
+                "items": [{**i.to_json(), "hash": i.hash} for i in items],
+                "next_page_token": token,
+            }
+        )
+
+    async def resource(request: Request) -> Response:
+        store_id, kind, rid = (
+            request.path_params["store"],
+            request.path_params["kind"],
+            request.path_params["id"],
+        )
+        authorize(request, store_id)
+        if request.method == "GET":
+            return item_response(storage.get(store_id, kind, rid))
+        key = request.headers.get("idempotency-key")
+        if request.method == "DELETE":
+            storage.delete(
+                store_id, kind, rid, if_match=request.headers.get("if-match"), idempotency_key=key
+            )
+            return Response(status_code=204)
+        body = await read_json(request)
+        status, item = storage.put(
+            store_id,
+            kind,
+            rid,
+            body,
+            if_match=request.headers.get("if-match"),
+            if_none_match=request.headers.get("if-none-match"),
+            idempotency_key=key,
+        )
+        return item_response(item, status)
+
+    def guarded(
+        handler: Callable[[Request], Awaitable[Response]],
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def run(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except ApiError as exc:
+                headers = (
+                    {"Retry-After": str(exc.extra.pop("retry_after"))}
+                    if "retry_after" in exc.extra
+                    else None
+                )
+                if exc.status == 401:
+                    headers = {"WWW-Authenticate": 'Bearer realm="storecfg"'}
+                return _error_response(exc.status, exc.message, headers, **exc.extra)
+            except StoreError as exc:
+                extra: dict[str, Any] = {}
+                if exc.diagnostics:
+                    extra["diagnostics"] = exc.diagnostics
+                for key in ("lock", "current_revision"):
+                    if key in exc.details:
+                        extra[key] = exc.details[key]
+                return _error_response(exc.status or 500, exc.message, **extra)
+            except Exception:  # never a stack trace or internals on the wire
+                log.exception("internal error on %s %s", request.method, request.url.path)
+                return _error_response(500, "internal server error")
+
+        return run
+
+    routes = [
+        Route("/healthz", guarded(healthz), methods=["GET"]),
+        Route("/openapi.json", guarded(openapi), methods=["GET"]),
+        Route("/v1/stores", guarded(stores), methods=["GET"]),
+        Route("/v1/stores/{store}", guarded(store), methods=["GET"]),
+        Route("/v1/stores/{store}/settings", guarded(settings), methods=["GET", "PUT"]),
+        Route("/v1/stores/{store}/lock", guarded(lock), methods=["GET", "POST", "DELETE"]),
+        Route("/v1/stores/{store}/{kind}", guarded(collection), methods=["GET"]),
+        Route(
+            "/v1/stores/{store}/{kind}/{id}", guarded(resource), methods=["GET", "PUT", "DELETE"]
+        ),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        storage.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    if access_log:
+        return _AccessLog(app)  # type: ignore[return-value]
+    return app
+
+
+class _AccessLog:
+    """One line per request: method, path, status, milliseconds. No headers, ever."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        # Starlette attributes callers may reach for
+        self.router = getattr(app, "router", None)
+        self.state = getattr(app, "state", None)
+
+    async def __call__(
+        self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
+    ) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = [0]
+
+        async def send_wrapper(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            log.info(
+                "%s %s %d %.1fms",
+                scope["method"],
+                scope["path"],
+                status[0],
+                (time.perf_counter() - start) * 1000,
+            )

@@ -1,0 +1,143 @@
+"""The seam between storecfg and a live store: the `StoreDriver` protocol.
+
+Drivers are registered by URL scheme: `sqlite:///PATH` is the embedded store,
+`http://` and `https://` the store API. Every driver speaks in the same terms
+(`Item`, `StoreInfo`, `LockInfo`, `LiveState`) and raises only `StoreError`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from ..errors import StoreError, UsageError
+from ..model import KINDS, LiveState
+from .storage import Item, LockInfo, StoreInfo
+
+DEFAULT_URL = "sqlite:///.storecfg/store.db"
+PAGE_SIZE = 500
+
+
+class StoreDriver(Protocol):
+    #: the store URL as it may be shown and recorded (never with credentials)
+    url: str
+    #: how many writes apply runs at once against this kind of store
+    default_parallelism: int
+
+    def list_stores(self) -> list[str]: ...
+
+    def store_info(self, store_id: str) -> StoreInfo: ...
+
+    def list_page(
+        self, store_id: str, kind: str, *, limit: int = PAGE_SIZE, page_token: str | None = None
+    ) -> tuple[list[Item], str | None]: ...
+
+    def get(self, store_id: str, kind: str, rid: str) -> Item | None: ...
+
+    def put(
+        self,
+        store_id: str,
+        kind: str,
+        rid: str,
+        spec: dict[str, Any],
+        *,
+        if_match: int | None = None,
+        create: bool = False,
+        idempotency_key: str | None = None,
+    ) -> Item: ...
+
+    def delete(
+        self,
+        store_id: str,
+        kind: str,
+        rid: str,
+        *,
+        if_match: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> None: ...
+
+    def put_settings(
+        self,
+        store_id: str,
+        settings: dict[str, Any],
+        *,
+        if_match: int,
+        idempotency_key: str | None = None,
+    ) -> Item: ...
+
+    def read_all(self, store_id: str) -> LiveState: ...
+
+    def acquire_lock(self, store_id: str, owner: dict[str, Any], ttl: float) -> LockInfo: ...
+
+    def renew_lock(self, store_id: str, lock_id: str, ttl: float) -> LockInfo: ...
+
+    def release_lock(self, store_id: str, lock_id: str | None) -> None: ...
+
+    def get_lock(self, store_id: str) -> LockInfo | None: ...
+
+    def close(self) -> None: ...
+
+
+_REGISTRY: dict[str, Callable[..., StoreDriver]] = {}
+
+
+def register(*schemes: str) -> Callable[[Callable[..., StoreDriver]], Callable[..., StoreDriver]]:
+    def deco(factory: Callable[..., StoreDriver]) -> Callable[..., StoreDriver]:
+        for scheme in schemes:
+            _REGISTRY[scheme] = factory
+        return factory
+
+    return deco
+
+
+def safe_url(url: str) -> str:
+    """The URL without user:password, fit for printing and plan files."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        if parts.port:
+            host += f":{parts.port}"
+        parts = parts._replace(netloc=host)
+    return urlunsplit(parts)
+
+
+def open_store(url: str | None = None, *, token: str | None = None, **options: Any) -> StoreDriver:
+    """A driver for `url` (default: the embedded store in the current directory)."""
+    url = url or os.environ.get("STORECFG_STORE") or DEFAULT_URL
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme not in _REGISTRY:
+        # the drivers register themselves on import
+        from . import http as _http  # noqa: F401
+        from . import sqlite as _sqlite  # noqa: F401
+    factory = _REGISTRY.get(scheme)
+    if factory is None:
+        raise UsageError(
+            f"unsupported store URL {safe_url(url)!r}: use sqlite:///PATH or http(s)://HOST:PORT[/PREFIX]"
+        )
+    return factory(url, token=token, **options)
+
+
+def read_all_paged(driver: StoreDriver, store_id: str, attempts: int = 5) -> LiveState:
+    """A consistent read through paged listing: the store revision must not move
+    between the first and the last request, or the read starts again."""
+    from ..model import LiveResource
+
+    for _ in range(attempts):
+        before = driver.store_info(store_id)
+        live = LiveState(store_id, before.revision, before.settings, before.settings_revision)
+        for kind in KINDS:
+            token: str | None = None
+            while True:
+                items, token = driver.list_page(store_id, kind, limit=PAGE_SIZE, page_token=token)
+                if items:
+                    bucket = live.resources.setdefault(kind, {})
+                    for item in items:
+                        bucket[item.id] = LiveResource(item.spec, item.revision, item.hash)
+                if not token:
+                    break
+        after = driver.store_info(store_id)
+        if after.revision == before.revision:
+            return live
+    raise StoreError(f"store {store_id} kept changing while it was read; try again", 409)

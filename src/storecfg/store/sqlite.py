@@ -1,0 +1,117 @@
+"""The embedded store: `sqlite:///PATH`, the same storage engine the server uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import StoreError, UsageError
+from ..model import LiveState
+from .driver import register
+from .storage import Item, LockInfo, Storage, StoreInfo
+
+
+@register("sqlite")
+class SqliteDriver:
+    """Talks to a SQLite store database directly; no server needed."""
+
+    default_parallelism = 1  # SQLite serializes writers; threads would only contend
+
+    def __init__(self, url: str, *, token: str | None = None, **_: Any) -> None:
+        if not url.startswith("sqlite:///"):
+            raise UsageError(f"embedded store URLs look like sqlite:///PATH, got {url!r}")
+        path = url[len("sqlite:///") :]
+        if not path:
+            raise UsageError("sqlite:/// needs a file path")
+        self.url = url
+        self.path = Path(path)
+        self.storage = Storage(self.path)
+
+    def list_stores(self) -> list[str]:
+        return self.storage.list_stores()
+
+    def store_info(self, store_id: str) -> StoreInfo:
+        return self.storage.store_info(store_id)
+
+    def list_page(
+        self, store_id: str, kind: str, *, limit: int = 500, page_token: str | None = None
+    ) -> tuple[list[Item], str | None]:
+        return self.storage.list(store_id, kind, limit=limit, page_token=page_token)
+
+    def get(self, store_id: str, kind: str, rid: str) -> Item | None:
+        try:
+            return self.storage.get(store_id, kind, rid)
+        except StoreError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def put(
+        self,
+        store_id: str,
+        kind: str,
+        rid: str,
+        spec: dict[str, Any],
+        *,
+        if_match: int | None = None,
+        create: bool = False,
+        idempotency_key: str | None = None,
+    ) -> Item:
+        _, item = self.storage.put(
+            store_id,
+            kind,
+            rid,
+            spec,
+            if_match=None if create else str(if_match) if if_match is not None else None,
+            if_none_match="*" if create else None,
+            idempotency_key=idempotency_key,
+        )
+        return item
+
+    def delete(
+        self,
+        store_id: str,
+        kind: str,
+        rid: str,
+        *,
+        if_match: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        self.storage.delete(
+            store_id,
+            kind,
+            rid,
+            if_match=str(if_match) if if_match is not None else None,
+            idempotency_key=idempotency_key,
+        )
+
+    def put_settings(
+        self,
+        store_id: str,
+        settings: dict[str, Any],
+        *,
+        if_match: int,
+        idempotency_key: str | None = None,
+    ) -> Item:
+        _, item = self.storage.put_settings(
+            store_id, settings, if_match=str(if_match), idempotency_key=idempotency_key
+        )
+        return item
+
+    def read_all(self, store_id: str) -> LiveState:
+        return self.storage.read_all(store_id)
+
+    def acquire_lock(self, store_id: str, owner: dict[str, Any], ttl: float) -> LockInfo:
+        return self.storage.acquire_lock(store_id, owner, ttl)[1]
+
+    def renew_lock(self, store_id: str, lock_id: str, ttl: float) -> LockInfo:
+        return self.storage.acquire_lock(store_id, {}, ttl, lock_id=lock_id)[1]
+
+    def release_lock(self, store_id: str, lock_id: str | None) -> None:
+        self.storage.release_lock(store_id, lock_id)
+
+    def get_lock(self, store_id: str) -> LockInfo | None:
+        return self.storage.get_lock(store_id)
+
+    def close(self) -> None:
+        self.storage.close()

@@ -1,0 +1,724 @@
+"""The live-store storage engine on SQLite, shared by the embedded driver and the server.
+
+One database file can hold many stores. Everything the store API promises is
+implemented here once: per-resource revisions, a store revision that moves on every
+write, If-Match / If-None-Match preconditions, idempotency keys (kept 24 hours),
+the apply lock, and API tokens (kept only as hashes). The embedded `sqlite://`
+driver calls this directly; the reference server maps it to HTTP. Errors are
+`StoreError`s whose `status` is the HTTP status the server answers with.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConflictError, LockedError, StoreError
+from ..model import KINDS, LiveResource, LiveState, canonical_json
+
+IDEMPOTENCY_TTL = 24 * 3600
+DEFAULT_LOCK_TTL = 120.0
+MAX_LOCK_TTL = 3600.0
+MAX_PAGE = 1000
+DEFAULT_PAGE = 100
+
+_MIGRATIONS: list[str] = [
+    # 1: the initial schema
+    """
+    CREATE TABLE stores (
+        id TEXT PRIMARY KEY,
+        revision INTEGER NOT NULL DEFAULT 0,
+        settings TEXT,
+        settings_revision INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE resources (
+        store TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (store, kind, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE idempotency (
+        store TEXT NOT NULL,
+        key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        body TEXT,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (store, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX idempotency_age ON idempotency (created_at);
+    CREATE TABLE locks (
+        store TEXT PRIMARY KEY,
+        lock_id TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        acquired_at REAL NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    CREATE TABLE tokens (
+        hash TEXT PRIMARY KEY,
+        store TEXT NOT NULL,
+        name TEXT,
+        created_at REAL NOT NULL
+    );
+    """,
+]
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+def default_settings(store_id: str) -> dict[str, Any]:
+    """Settings of a store nobody has configured yet."""
+    return {
+        "id": store_id,
+        "name": store_id,
+        "currency": "USD",
+        "locales": ["en-US"],
+        "prices_include_tax": False,
+    }
+
+
+@dataclass(slots=True)
+class Item:
+    id: str
+    spec: dict[str, Any]
+    revision: int
+    hash: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "spec": self.spec, "revision": self.revision}
+
+
+@dataclass(slots=True)
+class StoreInfo:
+    id: str
+    revision: int
+    settings: dict[str, Any]
+    settings_revision: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "revision": self.revision,
+            "settings": self.settings,
+            "settings_revision": self.settings_revision,
+        }
+
+
+@dataclass(slots=True)
+class LockInfo:
+    lock_id: str
+    owner: dict[str, Any]
+    acquired_at: float
+    expires_at: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "lock_id": self.lock_id,
+            "owner": self.owner,
+            "acquired_at": _iso(self.acquired_at),
+            "expires_at": _iso(self.expires_at),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LockInfo:
+        return cls(
+            str(data["lock_id"]),
+            dict(data.get("owner") or {}),
+            _from_iso(data.get("acquired_at")),
+            _from_iso(data.get("expires_at")),
+        )
+
+    def describe(self) -> str:
+        o = self.owner
+        who = f"{o.get('user', '?')}@{o.get('host', '?')}"
+        if o.get("pid"):
+            who += f" (pid {o['pid']})"
+        return f"lock {self.lock_id} held by {who} since {_iso(self.acquired_at)}, expires {_iso(self.expires_at)}"
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def _from_iso(text: Any) -> float:
+    if not isinstance(text, str):
+        return 0.0
+    try:
+        import calendar
+
+        return float(calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ")))
+    except ValueError:
+        return 0.0
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def encode_page_token(kind: str, after: str) -> str:
+    raw = json.dumps({"k": kind, "a": after}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_page_token(kind: str, token: str) -> str:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        data = json.loads(raw)
+        if data["k"] != kind or not isinstance(data["a"], str):
+            raise ValueError
+        return str(data["a"])
+    except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+        raise StoreError("invalid page_token", 400) from None
+
+
+def parse_etag(value: str | None) -> str | None:
+    """`"42"`, `W/"42"`, `42` -> `42`; `*` stays `*`."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    return value.strip('"')
+
+
+class PreconditionRequired(StoreError):
+    pass
+
+
+class InvalidSpec(StoreError):
+    pass
+
+
+class Storage:
+    """A SQLite database of stores. Safe to share between threads (one connection each)."""
+
+    def __init__(self, path: str | Path, *, validate: bool = True) -> None:
+        self.path = str(path)
+        self.validate = validate
+        self._local = threading.local()
+        self._writes = 0
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._migrate()
+
+    # ------------------------------------------------------------ connection
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(
+                    self.path, timeout=30, isolation_level=None, check_same_thread=False
+                )
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA busy_timeout=30000")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot open store database {self.path}: {exc}") from exc
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextmanager
+    def _tx(self, write: bool) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        except sqlite3.Error as exc:
+            raise StoreError(f"store database is unavailable: {exc}", 503) from exc
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                conn.execute("ROLLBACK")
+                raise StoreError(f"store database write failed: {exc}", 503) from exc
+
+    def _migrate(self) -> None:
+        try:
+            with self._tx(write=True) as conn:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise StoreError(
+                        f"store database {self.path} has schema version {version}; this storecfg knows "
+                        f"{SCHEMA_VERSION}. Upgrade storecfg."
+                    )
+                for number in range(version, SCHEMA_VERSION):
+                    for statement in _MIGRATIONS[number].split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {number + 1}")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a storecfg store database: {exc}") from exc
+
+    # ------------------------------------------------------------ stores
+
+    def create_store(self, store_id: str) -> None:
+        with self._tx(write=True) as conn:
+            self._ensure_store(conn, store_id)
+
+    def _ensure_store(self, conn: sqlite3.Connection, store_id: str) -> tuple[int, int]:
+        row = conn.execute(
+            "SELECT revision, settings_revision FROM stores WHERE id = ?", (store_id,)
+        ).fetchone()
+        if row is None:
+            conn.execute(
+                "INSERT INTO stores (id, created_at) VALUES (?, ?)", (store_id, time.time())
+            )
+            return 0, 0
+        return int(row[0]), int(row[1])
+
+    def store_exists(self, store_id: str) -> bool:
+        return (
+            self._conn().execute("SELECT 1 FROM stores WHERE id = ?", (store_id,)).fetchone()
+            is not None
+        )
+
+    def list_stores(self) -> list[str]:
+        return [r[0] for r in self._conn().execute("SELECT id FROM stores ORDER BY id")]
+
+    def store_info(self, store_id: str) -> StoreInfo:
+        with self._tx(write=False) as conn:
+            return self._info(conn, store_id)
+
+    def _info(self, conn: sqlite3.Connection, store_id: str) -> StoreInfo:
+        row = conn.execute(
+            "SELECT revision, settings, settings_revision FROM stores WHERE id = ?", (store_id,)
+        ).fetchone()
+        if row is None:
+            return StoreInfo(store_id, 0, default_settings(store_id), 0)
+        settings = json.loads(row[1]) if row[1] else default_settings(store_id)
+        return StoreInfo(store_id, int(row[0]), settings, int(row[2]))
+
+    # ------------------------------------------------------------ reads
+
+    def list(
+        self, store_id: str, kind: str, *, limit: int = DEFAULT_PAGE, page_token: str | None = None
+    ) -> tuple[list[Item], str | None]:
+        _check_kind(kind)
+        limit = max(1, min(int(limit), MAX_PAGE))
+        after = decode_page_token(kind, page_token) if page_token else ""
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT id, spec, revision, hash FROM resources WHERE store = ? AND kind = ? AND id > ? ORDER BY id LIMIT ?",
+                (store_id, kind, after, limit + 1),
+            )
+            .fetchall()
+        )
+        items = [Item(r[0], json.loads(r[1]), int(r[2]), r[3]) for r in rows[:limit]]
+        next_token = encode_page_token(kind, items[-1].id) if len(rows) > limit else None
+        return items, next_token
+
+    def get(self, store_id: str, kind: str, rid: str) -> Item:
+        _check_kind(kind)
+        row = (
+            self._conn()
+            .execute(
+                "SELECT spec, revision, hash FROM resources WHERE store = ? AND kind = ? AND id = ?",
+                (store_id, kind, rid),
+            )
+            .fetchone()
+        )
+        if row is None:
+            raise StoreError(f"{kind}.{rid} does not exist in store {store_id}", 404)
+        return Item(rid, json.loads(row[0]), int(row[1]), row[2])
+
+    def read_all(self, store_id: str, *, specs: bool = True) -> LiveState:
+        """The whole store in one read transaction (a consistent snapshot).
+
+        With specs=False only revisions and hashes are read (enough to tell what changed).
+        """
+        with self._tx(write=False) as conn:
+            info = self._info(conn, store_id)
+            live = LiveState(store_id, info.revision, info.settings, info.settings_revision)
+            cols = "kind, id, revision, hash" + (", spec" if specs else "")
+            resources: dict[str, dict[str, LiveResource]] = {}
+            loads = json.loads
+            for row in conn.execute(
+                f"SELECT {cols} FROM resources WHERE store = ? ORDER BY kind, id", (store_id,)
+            ):
+                spec = loads(row[4]) if specs else {}
+                resources.setdefault(row[0], {})[row[1]] = LiveResource(spec, int(row[2]), row[3])
+            live.resources = resources
+            return live
+
+    # ------------------------------------------------------------ writes
+
+    def put(
+        self,
+        store_id: str,
+        kind: str,
+        rid: str,
+        body: Any,
+        *,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> tuple[int, Item]:
+        """Create (If-None-Match: *) or update (If-Match: REV) one resource.
+
+        Returns (201 or 200, item). A replayed idempotency key returns the first result.
+        """
+        _check_kind(kind)
+        if_match, if_none_match = parse_etag(if_match), parse_etag(if_none_match)
+        if if_match is None and if_none_match is None:
+            raise PreconditionRequired(
+                "PUT needs If-None-Match: * to create or If-Match: REVISION to update", 428
+            )
+        if if_none_match is not None and if_none_match != "*":
+            raise StoreError("If-None-Match accepts only *", 400)
+        fingerprint = _fingerprint("PUT", kind, rid, body, if_match, if_none_match)
+        with self._tx(write=True) as conn:
+            replay = self._replay(conn, store_id, idempotency_key, fingerprint)
+            if replay is not None:
+                status, data = replay
+                return status, Item(
+                    data["id"], data["spec"], int(data["revision"]), data.get("hash", "")
+                )
+            revision, _ = self._ensure_store(conn, store_id)
+            spec = self._checked_spec(conn, store_id, kind, rid, body)
+            row = conn.execute(
+                "SELECT revision FROM resources WHERE store = ? AND kind = ? AND id = ?",
+                (store_id, kind, rid),
+            ).fetchone()
+            current = int(row[0]) if row else None
+            if if_none_match == "*" and current is not None:
+                raise ConflictError(
+                    f"{kind}.{rid} already exists (revision {current})",
+                    412,
+                    details={"current_revision": current},
+                )
+            if if_match is not None:
+                if current is None:
+                    raise ConflictError(
+                        f"{kind}.{rid} does not exist", 412, details={"current_revision": None}
+                    )
+                if if_match != "*" and if_match != str(current):
+                    raise ConflictError(
+                        f"{kind}.{rid} is at revision {current}, not {if_match}: it changed since it was read",
+                        412,
+                        details={"current_revision": current},
+                    )
+            new_rev = revision + 1
+            text = canonical_json(spec)
+            digest = hashlib.sha256(text.encode()).hexdigest()
+            now = time.time()
+            conn.execute(
+                "INSERT INTO resources (store, kind, id, spec, hash, revision, updated_at) VALUES (?,?,?,?,?,?,?) "
+                "ON CONFLICT (store, kind, id) DO UPDATE SET spec = excluded.spec, hash = excluded.hash, "
+                "revision = excluded.revision, updated_at = excluded.updated_at",
+                (store_id, kind, rid, text, digest, new_rev, now),
+            )
+            conn.execute("UPDATE stores SET revision = ? WHERE id = ?", (new_rev, store_id))
+            status = 201 if current is None else 200
+            item = Item(rid, spec, new_rev, digest)
+            self._remember(
+                conn,
+                store_id,
+                idempotency_key,
+                fingerprint,
+                status,
+                {**item.to_json(), "hash": digest},
+                now,
+            )
+            return status, item
+
+    def delete(
+        self,
+        store_id: str,
+        kind: str,
+        rid: str,
+        *,
+        if_match: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> int:
+        """Delete one resource (If-Match optional). Returns 204."""
+        _check_kind(kind)
+        if_match = parse_etag(if_match)
+        fingerprint = _fingerprint("DELETE", kind, rid, None, if_match, None)
+        with self._tx(write=True) as conn:
+            replay = self._replay(conn, store_id, idempotency_key, fingerprint)
+            if replay is not None:
+                return replay[0]
+            revision, _ = self._ensure_store(conn, store_id)
+            row = conn.execute(
+                "SELECT revision FROM resources WHERE store = ? AND kind = ? AND id = ?",
+                (store_id, kind, rid),
+            ).fetchone()
+            if row is None:
+                if if_match is not None:
+                    raise ConflictError(
+                        f"{kind}.{rid} does not exist", 412, details={"current_revision": None}
+                    )
+                raise StoreError(f"{kind}.{rid} does not exist in store {store_id}", 404)
+            current = int(row[0])
+            if if_match is not None and if_match != "*" and if_match != str(current):
+                raise ConflictError(
+                    f"{kind}.{rid} is at revision {current}, not {if_match}: it changed since it was read",
+                    412,
+                    details={"current_revision": current},
+                )
+            conn.execute(
+                "DELETE FROM resources WHERE store = ? AND kind = ? AND id = ?",
+                (store_id, kind, rid),
+            )
+            conn.execute("UPDATE stores SET revision = ? WHERE id = ?", (revision + 1, store_id))
+            self._remember(conn, store_id, idempotency_key, fingerprint, 204, None, time.time())
+            return 204
+
+    def put_settings(
+        self,
+        store_id: str,
+        body: Any,
+        *,
+        if_match: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> tuple[int, Item]:
+        """Replace the store settings (If-Match: SETTINGS_REVISION required)."""
+        if_match = parse_etag(if_match)
+        if if_match is None:
+            raise PreconditionRequired("PUT of settings needs If-Match: SETTINGS_REVISION", 428)
+        fingerprint = _fingerprint("PUT", "settings", "", body, if_match, None)
+        with self._tx(write=True) as conn:
+            replay = self._replay(conn, store_id, idempotency_key, fingerprint)
+            if replay is not None:
+                status, data = replay
+                return status, Item(data["id"], data["spec"], int(data["revision"]))
+            revision, settings_rev = self._ensure_store(conn, store_id)
+            spec = _unwrap(body)
+            if not isinstance(spec, dict):
+                raise InvalidSpec("settings must be a JSON object", 422)
+            spec = {"id": store_id, **spec}
+            from .validation import check_settings
+
+            diags = check_settings(store_id, spec)
+            if diags:
+                raise InvalidSpec(
+                    f"invalid store settings: {diags[0]['message']}", 422, diagnostics=diags
+                )
+            from ..compiler.iso import currency_digits
+            from ..compiler.schema import normalize
+
+            spec = normalize("store", spec, currency_digits(spec["currency"]))
+            if if_match != "*" and if_match != str(settings_rev):
+                raise ConflictError(
+                    f"store settings are at revision {settings_rev}, not {if_match}",
+                    412,
+                    details={"current_revision": settings_rev},
+                )
+            new_rev = revision + 1
+            conn.execute(
+                "UPDATE stores SET settings = ?, settings_revision = ?, revision = ? WHERE id = ?",
+                (canonical_json(spec), new_rev, new_rev, store_id),
+            )
+            item = Item("settings", spec, new_rev)
+            self._remember(
+                conn, store_id, idempotency_key, fingerprint, 200, item.to_json(), time.time()
+            )
+            return 200, item
+
+    def _checked_spec(
+        self, conn: sqlite3.Connection, store_id: str, kind: str, rid: str, body: Any
+    ) -> dict[str, Any]:
+        spec = _unwrap(body)
+        if not isinstance(spec, dict):
+            raise InvalidSpec(f"{kind}.{rid}: the spec must be a JSON object", 422)
+        if "id" in spec and spec["id"] != rid:
+            raise InvalidSpec(
+                f"{kind}.{rid}: the spec's id {spec['id']!r} does not match the URL", 422
+            )
+        spec = {"id": rid, **spec}
+        info = self._info(conn, store_id)
+        if not self.validate:
+            return spec
+        from .validation import check_resource
+
+        diags, normalized = check_resource(kind, rid, spec, info.settings)
+        if diags:
+            n = len(diags)
+            raise InvalidSpec(
+                f"{kind}.{rid} is invalid ({n} problem{'s' if n != 1 else ''}): {diags[0]['message']}",
+                422,
+                diagnostics=diags,
+            )
+        return normalized
+
+    # ------------------------------------------------------------ idempotency
+
+    def _replay(
+        self, conn: sqlite3.Connection, store_id: str, key: str | None, fingerprint: str
+    ) -> tuple[int, Any] | None:
+        if not key:
+            return None
+        if len(key) > 255:
+            raise StoreError("Idempotency-Key is longer than 255 characters", 400)
+        row = conn.execute(
+            "SELECT fingerprint, status, body, created_at FROM idempotency WHERE store = ? AND key = ?",
+            (store_id, key),
+        ).fetchone()
+        if row is None or row[3] < time.time() - IDEMPOTENCY_TTL:
+            return None
+        if row[0] != fingerprint:
+            raise StoreError("Idempotency-Key was already used for a different request", 422)
+        return int(row[1]), json.loads(row[2]) if row[2] else None
+
+    def _remember(
+        self,
+        conn: sqlite3.Connection,
+        store_id: str,
+        key: str | None,
+        fingerprint: str,
+        status: int,
+        body: Any,
+        now: float,
+    ) -> None:
+        if not key:
+            return
+        conn.execute(
+            "INSERT OR REPLACE INTO idempotency (store, key, fingerprint, status, body, created_at) VALUES (?,?,?,?,?,?)",
+            (
+                store_id,
+                key,
+                fingerprint,
+                status,
+                json.dumps(body) if body is not None else None,
+                now,
+            ),
+        )
+        self._writes += 1
+        if self._writes % 1000 == 1:
+            conn.execute("DELETE FROM idempotency WHERE created_at < ?", (now - IDEMPOTENCY_TTL,))
+
+    # ------------------------------------------------------------ the apply lock
+
+    def acquire_lock(
+        self,
+        store_id: str,
+        owner: dict[str, Any],
+        ttl: float = DEFAULT_LOCK_TTL,
+        lock_id: str | None = None,
+    ) -> tuple[int, LockInfo]:
+        """Take the lock (201), or renew it when `lock_id` is ours (200); 423 when held."""
+        ttl = max(1.0, min(float(ttl), MAX_LOCK_TTL))
+        now = time.time()
+        with self._tx(write=True) as conn:
+            self._ensure_store(conn, store_id)
+            held = self._lock_row(conn, store_id)
+            if held is not None and held.expires_at > now:
+                if lock_id is not None and held.lock_id == lock_id:
+                    conn.execute(
+                        "UPDATE locks SET expires_at = ? WHERE store = ?", (now + ttl, store_id)
+                    )
+                    held.expires_at = now + ttl
+                    return 200, held
+                raise LockedError(
+                    f"store {store_id} is locked: {held.describe()}",
+                    423,
+                    details={"lock": held.to_json()},
+                )
+            if lock_id is not None and (held is None or held.lock_id != lock_id):
+                raise StoreError(
+                    f"lock {lock_id} is no longer held (it expired or was released)", 409
+                )
+            info = LockInfo(str(uuid.uuid4()), owner, now, now + ttl)
+            conn.execute(
+                "INSERT OR REPLACE INTO locks (store, lock_id, owner, acquired_at, expires_at) VALUES (?,?,?,?,?)",
+                (store_id, info.lock_id, json.dumps(owner), info.acquired_at, info.expires_at),
+            )
+            return 201, info
+
+    def get_lock(self, store_id: str) -> LockInfo | None:
+        with self._tx(write=False) as conn:
+            held = self._lock_row(conn, store_id)
+        if held is None or held.expires_at <= time.time():
+            return None
+        return held
+
+    def release_lock(self, store_id: str, lock_id: str | None = None) -> None:
+        """Release the lock; with `lock_id`, only if that is the lock held (409 otherwise)."""
+        with self._tx(write=True) as conn:
+            held = self._lock_row(conn, store_id)
+            if held is None or (held.expires_at <= time.time() and lock_id is None):
+                conn.execute("DELETE FROM locks WHERE store = ?", (store_id,))
+                raise StoreError(f"store {store_id} is not locked", 404)
+            if lock_id is not None and held.lock_id != lock_id:
+                raise StoreError(
+                    f"lock {lock_id} is not the lock held; {held.describe()}",
+                    409,
+                    details={"lock": held.to_json()},
+                )
+            conn.execute("DELETE FROM locks WHERE store = ?", (store_id,))
+
+    def _lock_row(self, conn: sqlite3.Connection, store_id: str) -> LockInfo | None:
+        row = conn.execute(
+            "SELECT lock_id, owner, acquired_at, expires_at FROM locks WHERE store = ?", (store_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        return LockInfo(row[0], json.loads(row[1]), float(row[2]), float(row[3]))
+
+    # ------------------------------------------------------------ tokens
+
+    def create_token(self, store_id: str, name: str | None = None) -> str:
+        token = "sct_" + secrets.token_urlsafe(32)
+        with self._tx(write=True) as conn:
+            self._ensure_store(conn, store_id)
+            conn.execute(
+                "INSERT INTO tokens (hash, store, name, created_at) VALUES (?,?,?,?)",
+                (hash_token(token), store_id, name, time.time()),
+            )
+        return token
+
+    def token_store(self, token: str) -> str | None:
+        row = (
+            self._conn()
+            .execute("SELECT store FROM tokens WHERE hash = ?", (hash_token(token),))
+            .fetchone()
+        )
+        return str(row[0]) if row else None
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        from ..compiler.schema import did_you_mean
+
+        raise StoreError(f"unknown resource kind {kind!r}{did_you_mean(kind, KINDS)}", 404)
+
+
+def _unwrap(body: Any) -> Any:
+    """A PUT body is the spec itself or {"spec": SPEC} (optionally with id and revision)."""
+    if isinstance(body, dict) and "spec" in body and set(body) <= {"id", "spec", "revision"}:
+        return body["spec"]
+    return body
+
+
+def _fingerprint(
+    method: str, kind: str, rid: str, body: Any, if_match: str | None, if_none_match: str | None
+) -> str:
+    text = f"{method} {kind}/{rid}\n{if_match}\n{if_none_match}\n{canonical_json(body)}"
+    return hashlib.sha256(text.encode()).hexdigest()
