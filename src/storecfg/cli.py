@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 import click
 
@@ -183,6 +183,653 @@ def compile_cmd(
             click.echo(f"Wrote {output}", err=True)
         else:
             click.echo(text, nl=False)
+        return 0
+
+    _run(body)
+
+
+def store_options(fn: F) -> F:
+    fn = click.option(
+        "--store",
+        "store_url",
+        envvar="STORECFG_STORE",
+        metavar="URL",
+        help="Live store: sqlite:///PATH (embedded) or http(s)://HOST:PORT. "
+        "Default: $STORECFG_STORE, else sqlite:///.storecfg/store.db. "
+        "The API token comes from $STORECFG_TOKEN.",
+    )(fn)
+    fn = click.option(
+        "--no-color",
+        is_flag=True,
+        help="No colors (also when NO_COLOR is set or output is not a terminal).",
+    )(fn)
+    return fn
+
+
+def _color(no_color: bool) -> bool:
+    return not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+
+
+def _duration(text: str) -> float:
+    from .errors import UsageError
+
+    units = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
+    value = text.strip().lower()
+    number = value.rstrip("smh")
+    unit = value[len(number) :]
+    try:
+        seconds = float(number) * units[unit]
+    except (ValueError, KeyError):
+        raise UsageError(
+            f"--lock-timeout takes a duration such as 0, 30s or 5m, got {text!r}"
+        ) from None
+    if seconds < 0:
+        raise UsageError("--lock-timeout cannot be negative")
+    return seconds
+
+
+def apply_options(fn: F) -> F:
+    fn = click.option(
+        "--auto-approve",
+        is_flag=True,
+        help="Apply without asking for 'yes' (needed without a terminal).",
+    )(fn)
+    fn = click.option(
+        "--lock-timeout",
+        default="0s",
+        show_default=True,
+        metavar="DURATION",
+        help="How long to wait for another apply's lock (0s: fail at once; e.g. 30s, 5m).",
+    )(fn)
+    fn = click.option(
+        "--parallelism",
+        type=click.IntRange(1, 64),
+        default=None,
+        help="Writes at once within a dependency level (default 8 over HTTP, 1 embedded).",
+    )(fn)
+    return fn
+
+
+def _settings(store_url: str | None, **kw: Any) -> Any:
+    from .apply.workflow import Settings
+
+    return Settings(store_url=store_url, **kw)
+
+
+def _echo_plan(plan: dict[str, Any], fmt: str, color: bool) -> None:
+    if fmt == "json":
+        from .views.json import render_plan as render_json
+
+        click.echo(render_json(plan), nl=False)
+    elif fmt == "markdown":
+        from .views.markdown import render_plan as render_md
+
+        click.echo(render_md(plan), nl=False)
+    else:
+        from .views.text import render_plan as render_text
+
+        click.echo(render_text(plan, color=color), nl=False)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="PLANFILE",
+    help="Save the plan here for `storecfg apply PLANFILE`.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for programs (the plan file format), markdown for pull-request comments.",
+)
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes, 1 on error."
+)
+@click.option(
+    "--max-deletes",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Fail if the plan would delete (or replace) more than N resources.",
+)
+@click.option("--no-cache", is_flag=True, help="Compile from scratch, ignoring .storecfg/cache.")
+@store_options
+@var_options
+def plan(
+    directory: Path,
+    out: Path | None,
+    fmt: str,
+    detailed_exitcode: bool,
+    max_deletes: int | None,
+    no_cache: bool,
+    store_url: str | None,
+    no_color: bool,
+    var_files: tuple[Path, ...],
+    var_overrides: tuple[str, ...],
+) -> None:
+    """Show what would change in the live store to match DIRECTORY.
+
+    Deletions are listed first; an impact summary shows price and tax changes in business terms.
+    Exit 0 (no changes, or changes without --detailed-exitcode), 2 (changes, with
+    --detailed-exitcode), 1 (error).
+    """
+
+    def body() -> int:
+        from .apply.plan import write_plan
+        from .apply.workflow import plan_directory
+
+        settings = _settings(store_url, max_deletes=max_deletes, use_cache=not no_cache)
+        result, warnings = plan_directory(directory, settings, var_files, var_overrides)
+        _print_diagnostics(warnings, err=True)
+        if out:
+            write_plan(out, result)
+        _echo_plan(result, fmt, _color(no_color))
+        if out:
+            click.echo(f"Saved the plan to {out}; apply it with: storecfg apply {out}", err=True)
+        return 2 if detailed_exitcode and result["has_changes"] else 0
+
+    _run(body)
+
+
+class _Progress:
+    """Progress of an apply: a bar on a terminal, plain lines in CI logs."""
+
+    VERBS: ClassVar[dict[str, str]] = {
+        "create": "created",
+        "update": "updated",
+        "delete": "deleted",
+        "replace": "replaced",
+        "settings": "updated",
+    }
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last_pct = -1
+
+    def __call__(self, p: Any) -> None:
+        if p.event == "failed":
+            self._clear()
+            click.echo(f"  failed  {p.address}: {p.error}", err=True)
+            return
+        if p.event != "done":
+            return
+        if self.tty:
+            width = 30
+            filled = int(width * p.done / max(p.total, 1))
+            bar = "#" * filled + "-" * (width - filled)
+            line = (
+                f"\r  [{bar}] {p.done}/{p.total} {self.VERBS.get(p.action, p.action)} {p.address}"
+            )
+            click.echo(line[:120].ljust(120), err=True, nl=False)
+            if p.done == p.total:
+                click.echo("", err=True)
+        elif p.total <= 200:
+            click.echo(f"  {self.VERBS.get(p.action, p.action)} {p.address}", err=True)
+        else:
+            pct = p.done * 100 // p.total
+            if pct // 10 != self.last_pct // 10 or p.done == p.total:
+                self.last_pct = pct
+                click.echo(f"  applied {p.done}/{p.total} ({pct}%)", err=True)
+
+    def _clear(self) -> None:
+        if self.tty:
+            click.echo("\r" + " " * 120 + "\r", err=True, nl=False)
+
+
+def _confirm_factory(
+    color: bool, auto_approve: bool, what: str
+) -> Callable[[dict[str, Any]], bool]:
+    def confirm(plan_doc: dict[str, Any]) -> bool:
+        _echo_plan(plan_doc, "text", color)
+        if auto_approve:
+            return True
+        click.echo(
+            f"\nDo you want to apply these changes to store {plan_doc['store']['id']}{what}?\n"
+            "  Only 'yes' will be accepted to approve.\n"
+        )
+        try:
+            answer = input("  Enter a value: ")
+        except EOFError:
+            answer = ""
+        return answer.strip() == "yes"
+
+    return confirm
+
+
+def _report(report: Any, color: bool) -> int:
+    from .views.text import Style
+
+    style = Style(color)
+    if report.cancelled:
+        click.echo("\nApply cancelled; nothing was changed.", err=True)
+        return 1
+    outcome = report.outcome
+    if outcome is None:
+        if not report.plan["has_changes"]:
+            _echo_plan(report.plan, "text", color)
+        return 0
+    counts = outcome.counts()
+    extra = f", {counts['replace']} replaced" if counts["replace"] else ""
+    settings = ", store settings updated" if counts.get("settings") else ""
+    snap = outcome.snapshot
+    if outcome.ok:
+        click.echo(
+            style(
+                f"\nApply complete: {counts['create']} created, {counts['update']} updated, "
+                f"{counts['delete']} deleted{extra}{settings}.",
+                "green",
+                "bold",
+            )
+        )
+        if snap:
+            click.echo(
+                f"Backup of the store before this apply: {snap.id} (storecfg backup restore {snap.id})"
+            )
+        return 0
+    click.echo(style("\nApply failed.", "red", "bold"), err=True)
+    click.echo(f"  succeeded:     {len(outcome.succeeded)}", err=True)
+    for address, action, error in outcome.failed:
+        click.echo(f"  failed:        {address} ({action}): {error}", err=True)
+    if outcome.not_attempted:
+        names = ", ".join(a for a, _ in outcome.not_attempted[:10])
+        more = (
+            f" and {len(outcome.not_attempted) - 10} more"
+            if len(outcome.not_attempted) > 10
+            else ""
+        )
+        click.echo(f"  not attempted: {len(outcome.not_attempted)} ({names}{more})", err=True)
+    if snap:
+        click.echo(
+            f"  The store as it was before this apply is in backup {snap.id} ({snap.path}); "
+            f"`storecfg backup restore {snap.id}` puts it back.",
+            err=True,
+        )
+    click.echo(
+        "  Run `storecfg plan` to see what is left; applying again continues from here.", err=True
+    )
+    return 1
+
+
+@cli.command()
+@click.argument("target", metavar="DIR|PLANFILE", type=click.Path(path_type=Path))
+@apply_options
+@store_options
+@var_options
+def apply(
+    target: Path,
+    auto_approve: bool,
+    lock_timeout: str,
+    parallelism: int | None,
+    store_url: str | None,
+    no_color: bool,
+    var_files: tuple[Path, ...],
+    var_overrides: tuple[str, ...],
+) -> None:
+    """Apply a definition directory (plans, asks, applies) or a saved plan file.
+
+    Takes the store's apply lock, writes a snapshot backup, then writes in dependency order
+    with revision checks and idempotency keys, journaling every write. A saved plan is refused
+    if the store changed since it was made.
+    """
+
+    def body() -> int:
+        from .apply.plan import read_plan
+        from .apply.workflow import apply_directory, apply_planfile
+        from .errors import UsageError
+
+        color = _color(no_color)
+        settings = _settings(
+            store_url, lock_timeout=_duration(lock_timeout), parallelism=parallelism
+        )
+        if target.is_file() and target.name != "store.yaml":
+            plan_doc = read_plan(target)
+            report = apply_planfile(plan_doc, settings, progress=_Progress())
+            if report.outcome is None and report.plan["has_changes"] is False:
+                _echo_plan(report.plan, "text", color)
+                return 0
+            return _report(report, color)
+        if not auto_approve and not sys.stdin.isatty():
+            raise UsageError(
+                "apply asks for confirmation on a terminal; without one, pass --auto-approve "
+                "(or apply a saved plan file)"
+            )
+        report = apply_directory(
+            target,
+            settings,
+            var_files=var_files,
+            var_overrides=var_overrides,
+            confirm=_confirm_factory(color, auto_approve, ""),
+            progress=_Progress(),
+        )
+        _print_diagnostics(report.warnings, err=True)
+        return _report(report, color)
+
+    _run(body)
+
+
+@cli.command()
+@click.option(
+    "--store-id", default=None, help="Which store to export (needed when the URL holds several)."
+)
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Directory to write store.yaml and the resource files into.",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing store.yaml in the directory.")
+@store_options
+def export(
+    store_id: str | None, output: Path, force: bool, store_url: str | None, no_color: bool
+) -> None:
+    """Write the live store as a store definition directory.
+
+    The result validates and `storecfg plan` on it shows no changes.
+    """
+
+    def body() -> int:
+        from .apply.workflow import resolve_store_id
+        from .compiler.compile import compile_store
+        from .store.driver import open_store
+        from .store.export import export_store
+
+        driver = open_store(store_url)
+        try:
+            sid = resolve_store_id(driver, store_id)
+            live = driver.read_all(sid)
+            files = export_store(live, output, store_url=driver.url, force=force)
+        finally:
+            driver.close()
+        click.echo(
+            f"Exported store {sid} (revision {live.revision}, {live.count()} resources) to {output}: "
+            f"{len(files)} files.",
+            err=True,
+        )
+        check = compile_store(output)
+        if not check.ok:
+            _print_diagnostics(check.errors, err=True)
+            click.echo(
+                "Error: the live store breaks the rules above, so the exported definition does not "
+                "validate; fix the files before planning.",
+                err=True,
+            )
+            return 1
+        return 0
+
+    _run(body)
+
+
+@cli.group()
+def backup() -> None:
+    """Snapshots of the live store, written before every apply that changes something.
+
+    They live in .storecfg/snapshots/STORE/ as JSON files named by UTC time and store
+    revision; the name without .json is the backup ID.
+    """
+
+
+def _human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
+
+
+@backup.command("list")
+@click.option("--store-id", default=None, help="Only this store's backups.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def backup_list(store_id: str | None, as_json: bool) -> None:
+    """List backups: ID, time, store revision, resource count, size."""
+
+    def body() -> int:
+        from .apply.backup import list_snapshots
+        from .apply.workflow import STATE_DIR
+
+        snaps = list_snapshots(STATE_DIR / "snapshots", store_id)
+        if as_json:
+            click.echo(json.dumps([s.to_json() for s in snaps], indent=2))
+            return 0
+        if not snaps:
+            click.echo(
+                "No backups yet: one is written before every apply that changes something.",
+                err=True,
+            )
+            return 0
+        rows = [("ID", "STORE", "CREATED", "REVISION", "RESOURCES", "SIZE", "SHA256")]
+        rows += [
+            (
+                s.id,
+                s.store_id,
+                s.created_at,
+                str(s.revision),
+                str(s.resources),
+                _human_size(s.size),
+                "ok" if s.verified else "MISMATCH",
+            )
+            for s in snaps
+        ]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        for r in rows:
+            click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+        return 0
+
+    _run(body)
+
+
+@backup.command("show")
+@click.argument("backup_id")
+@click.option(
+    "--store-id", default=None, help="The store, when several have a backup with this ID."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the whole snapshot as JSON.")
+def backup_show(backup_id: str, store_id: str | None, as_json: bool) -> None:
+    """Show what a backup holds."""
+
+    def body() -> int:
+        from .apply.backup import find_snapshot, load_snapshot
+        from .apply.workflow import STATE_DIR
+
+        info = find_snapshot(STATE_DIR / "snapshots", backup_id, store_id)
+        doc = load_snapshot(info)
+        if as_json:
+            click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+            return 0
+        click.echo(f"Backup {info.id}")
+        click.echo(f"  store:     {doc['store']['id']} ({doc['store'].get('url')})")
+        click.echo(f"  created:   {doc['created_at']}")
+        click.echo(f"  revision:  {doc['store']['revision']}")
+        click.echo(
+            f"  file:      {info.path} ({_human_size(info.size)}, sha256 {info.sha256[:16]}..., "
+            f"{'verified' if info.verified else 'MISMATCH'})"
+        )
+        click.echo(f"  settings:  {json.dumps(doc['settings'], ensure_ascii=False)}")
+        click.echo(f"  resources: {info.resources}")
+        for kind, items in doc["resources"].items():
+            click.echo(f"    {kind}: {len(items)}")
+        return 0
+
+    _run(body)
+
+
+@backup.command("diff")
+@click.argument("backup_id")
+@click.argument("other_id", required=False)
+@click.option(
+    "--store-id", default=None, help="The store, when several have a backup with this ID."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+)
+@store_options
+def backup_diff(
+    backup_id: str,
+    other_id: str | None,
+    store_id: str | None,
+    fmt: str,
+    store_url: str | None,
+    no_color: bool,
+) -> None:
+    """What changed from backup BACKUP_ID to OTHER_ID, or to the live store.
+
+    Rendered like a plan: `backup diff A B` shows the changes that turned A into B.
+    """
+
+    def body() -> int:
+        from .apply.backup import (
+            find_snapshot,
+            live_as_desired,
+            load_snapshot,
+            snapshot_desired,
+            snapshot_live,
+        )
+        from .apply.plan import PlanOptions, make_plan
+        from .apply.workflow import STATE_DIR
+        from .store.driver import open_store
+
+        root = STATE_DIR / "snapshots"
+        first = load_snapshot(find_snapshot(root, backup_id, store_id))
+        before = snapshot_live(first)
+        if other_id:
+            after = snapshot_desired(load_snapshot(find_snapshot(root, other_id, store_id)))
+            target = f"backup {other_id}"
+        else:
+            driver = open_store(store_url or first["store"].get("url"))
+            try:
+                after = live_as_desired(driver.read_all(before.store_id))
+                target = driver.url
+            finally:
+                driver.close()
+        doc = make_plan(
+            after,
+            before,
+            store_url=f"backup {backup_id} -> {target}",
+            source=None,
+            options=PlanOptions(ignore_changes=False, prevent_destroy=False),
+        )
+        _echo_plan(doc, fmt, _color(no_color))
+        return 0
+
+    _run(body)
+
+
+@backup.command("restore")
+@click.argument("backup_id")
+@click.option(
+    "--store-id", default=None, help="The store, when several have a backup with this ID."
+)
+@apply_options
+@store_options
+def backup_restore(
+    backup_id: str,
+    store_id: str | None,
+    auto_approve: bool,
+    lock_timeout: str,
+    parallelism: int | None,
+    store_url: str | None,
+    no_color: bool,
+) -> None:
+    """Put the live store back to a backup, with the same safety as apply.
+
+    Plans the store back to the snapshot, asks for 'yes' (or --auto-approve), takes the lock
+    and writes a new snapshot of the current state first.
+    """
+
+    def body() -> int:
+        from .apply.workflow import restore_backup
+        from .errors import UsageError
+
+        color = _color(no_color)
+        if not auto_approve and not sys.stdin.isatty():
+            raise UsageError(
+                "restore asks for confirmation on a terminal; without one, pass --auto-approve"
+            )
+        settings = _settings(
+            store_url, lock_timeout=_duration(lock_timeout), parallelism=parallelism
+        )
+        report, info = restore_backup(
+            backup_id,
+            settings,
+            store_id=store_id,
+            confirm=_confirm_factory(color, auto_approve, f" (restore backup {backup_id})"),
+            progress=_Progress(),
+        )
+        if report.outcome is None and not report.cancelled:
+            click.echo(f"The store already matches backup {info.id}; nothing to restore.")
+            return 0
+        return _report(report, color)
+
+    _run(body)
+
+
+@cli.group()
+def lock() -> None:
+    """The store's apply lock (taken by apply and backup restore)."""
+
+
+@lock.command("show")
+@click.option("--store-id", default=None, help="Which store (needed when the URL holds several).")
+@store_options
+def lock_show(store_id: str | None, store_url: str | None, no_color: bool) -> None:
+    """Show who holds the apply lock, if anybody."""
+
+    def body() -> int:
+        from .apply.workflow import resolve_store_id
+        from .store.driver import open_store
+
+        driver = open_store(store_url)
+        try:
+            sid = resolve_store_id(driver, store_id)
+            held = driver.get_lock(sid)
+        finally:
+            driver.close()
+        if held is None:
+            click.echo(f"Store {sid} is not locked.")
+        else:
+            click.echo(f"Store {sid}: {held.describe()}")
+            click.echo(
+                f"If that apply is gone, release the lock with: storecfg lock release {held.lock_id}"
+            )
+        return 0
+
+    _run(body)
+
+
+@lock.command("release")
+@click.argument("lock_id")
+@click.option("--store-id", default=None, help="Which store (needed when the URL holds several).")
+@store_options
+def lock_release(lock_id: str, store_id: str | None, store_url: str | None, no_color: bool) -> None:
+    """Release a stale apply lock by its ID (from the error message or `lock show`).
+
+    Only do this when the apply that took the lock is no longer running.
+    """
+
+    def body() -> int:
+        from .apply.workflow import resolve_store_id
+        from .store.driver import open_store
+
+        driver = open_store(store_url)
+        try:
+            sid = resolve_store_id(driver, store_id)
+            driver.release_lock(sid, lock_id)
+        finally:
+            driver.close()
+        click.echo(f"Released lock {lock_id} on store {sid}.")
         return 0
 
     _run(body)

@@ -60,6 +60,15 @@ class DesiredState:
     resources: dict[str, dict[str, Spec]]
     #: address -> where the resource is defined
     sources: dict[str, SourceLocation] = field(default_factory=dict)
+    #: address -> spec_hash(spec), filled on demand (or from the compile cache)
+    digests: dict[str, str] = field(default_factory=dict)
+
+    def digest(self, kind: str, rid: str) -> str:
+        addr = f"{kind}.{rid}"
+        value = self.digests.get(addr)
+        if value is None:
+            value = self.digests[addr] = spec_hash(self.resources[kind][rid])
+        return value
 
     def to_json(self) -> dict[str, Any]:
         return {

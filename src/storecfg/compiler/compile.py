@@ -29,7 +29,7 @@ from .load import (
     position_of,
     resolve_plain,
 )
-from .render import json_path, make_renderer, render_templates
+from .render import _Renderer, json_path, make_renderer, render_templates
 from .schema import did_you_mean, normalize, validate_resource, validate_store_file
 
 STORE_FILE = "store.yaml"
@@ -41,6 +41,10 @@ class CompileResult:
     desired: DesiredState | None
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    #: absolute paths of every file read (for the compile cache)
+    inputs: list[str] = field(default_factory=list)
+    #: (rendered include pattern, absolute paths it matched)
+    globs: list[tuple[str, list[str]]] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -70,7 +74,10 @@ def parse_var_overrides(pairs: Sequence[str]) -> dict[str, Any]:
         key = key.strip()
         if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
             raise UsageError(f"--var needs KEY=VALUE with KEY a variable name, got {pair!r}")
-        out[key] = resolve_plain(value)
+        try:
+            out[key] = resolve_plain(value)
+        except ValueError as exc:
+            raise UsageError(f"--var {key}: {exc}") from None
     return out
 
 
@@ -97,6 +104,9 @@ class _Compiler:
         self.variables: dict[str, Any] = {}
         self.digits = 2
         self.files: list[str] = []
+        self._renderer: _Renderer | None = None
+        self.inputs: list[str] = []
+        self.globs: list[tuple[str, list[str]]] = []
 
     def diag(
         self,
@@ -136,7 +146,9 @@ class _Compiler:
             )
             return self._result(None)
         self._collect_vars(root, root_display)
-        self._render([s for s in root_sites if not (s.path and s.path[0] == "vars")], root_display)
+        # the store settings first: the currency decides how `money` rounds elsewhere
+        root_sites = [s for s in root_sites if not (s.path and s.path[0] == "vars")]
+        self._render([s for s in root_sites if s.path[0] == "store"], root_display, root)
         store_issues = validate_store_file(root)
         for issue in store_issues:
             address = format_address(issue.path[0], None, issue.path[1:]) if issue.path else "-"
@@ -162,13 +174,16 @@ class _Compiler:
                     "store.currency",
                     ("store", "currency"),
                 )
+        if self._renderer is not None:
+            self._renderer.digits = self.digits
+        self._render([s for s in root_sites if s.path[0] != "store"], root_display, root)
         documents: list[tuple[str, Any]] = [(root_display, root)]
         for path in self._includes(root, root_display):
             shown = display_path(str(path))
             self.files.append(shown)
             data, sites = self._load(path, shown)
             if data is not None:
-                self._render(sites, shown)
+                self._render(sites, shown, data)
                 documents.append((shown, data))
         specs, known, raws = self._resources(documents)
         normalized_settings = (
@@ -184,7 +199,7 @@ class _Compiler:
         return self._result(desired)
 
     def _result(self, desired: DesiredState | None) -> CompileResult:
-        return CompileResult(desired, self.diags, self.files)
+        return CompileResult(desired, self.diags, self.files, self.inputs, self.globs)
 
     def _has_errors(self) -> bool:
         return any(d.severity == ERROR for d in self.diags)
@@ -192,6 +207,7 @@ class _Compiler:
     def _load(self, path: Path, shown: str) -> tuple[Any, list[TemplateSite]]:
         """A file's data and its template strings (None when it could not be read)."""
         loaded: Loaded = load_file(path, shown)
+        self.inputs.append(str(path.resolve()))
         self.diags.extend(loaded.diagnostics)
         if loaded.data is None:
             return None, []
@@ -205,6 +221,7 @@ class _Compiler:
             vf_shown = display_path(str(var_file))
             self.files.append(vf_shown)
             loaded = load_file(var_file, vf_shown)
+            self.inputs.append(str(var_file.resolve()))
             self.diags.extend(loaded.diagnostics)
             if loaded.data is None:
                 if not loaded.diagnostics:
@@ -228,17 +245,32 @@ class _Compiler:
                 self.variables.update(data)
         self.variables.update(self.var_overrides)
 
-    def _render(self, sites: list[Any], shown: str) -> None:
-        if not sites:
-            return
-        variables, digits = self.variables, self.digits
-        render_templates(
-            sites, shown, lambda: make_renderer(variables, digits), self._site_address, self.diags
-        )
+    def _render(self, sites: list[TemplateSite], shown: str, data: Any) -> None:
+        if sites:
+            render_templates(
+                sites,
+                shown,
+                self._get_renderer,
+                lambda path: self._site_address(data, path),
+                self.diags,
+            )
 
-    def _site_address(self, path: tuple[Any, ...]) -> str:
+    def _get_renderer(self) -> _Renderer:
+        """One sandbox for the whole run, so its limits count every template."""
+        if self._renderer is None:
+            self._renderer = make_renderer(self.variables, self.digits)
+        return self._renderer
+
+    @staticmethod
+    def _site_address(data: Any, path: tuple[Any, ...]) -> str:
         if len(path) >= 2 and path[0] in KINDS and isinstance(path[1], int):
-            return format_address(path[0], f"[{path[1]}]", path[2:]).replace(".[", "[")
+            kind, index = path[0], path[1]
+            items = data.get(kind) if isinstance(data, dict) else None
+            item = items[index] if isinstance(items, list) and index < len(items) else None
+            rid = item.get("id") if isinstance(item, dict) else None
+            if isinstance(rid, str) and _ID.match(rid) and path[2:] != ("id",):
+                return format_address(kind, rid, path[2:])
+            return format_address(kind, f"[{index}]", path[2:]).replace(".[", "[")
         return format_address(str(path[0]), None, path[1:]) if path else "-"
 
     def _includes(self, root: dict[str, Any], shown: str) -> list[Path]:
@@ -282,10 +314,12 @@ class _Compiler:
                 )
                 continue
             found = 0
+            self.globs.append((pattern, [str(m.resolve()) for m in matches]))
             for match in matches:
                 real = os.path.realpath(match)
                 if not match.is_file():
                     continue
+                found += 1
                 if os.path.commonpath([base, real]) != base:
                     self.diag(
                         "SC107",
@@ -297,7 +331,6 @@ class _Compiler:
                         ("include", i),
                     )
                     continue
-                found += 1
                 if real not in seen:
                     seen.add(real)
                     out.append(match)

@@ -1,0 +1,203 @@
+"""Snapshots of the live store: written before every apply that changes something.
+
+`.storecfg/snapshots/STORE/YYYYMMDDTHHMMSSZ-rREV.json` holds the whole store
+(settings and every resource with its revision); `NAME.sha256` beside it holds the
+content hash in `sha256sum` format. Both are written atomically with mode 0600.
+The name without `.json` is the backup ID.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from .._fs import atomic_write
+from ..errors import StorecfgError, UsageError
+from ..model import KINDS, DesiredState, LiveResource, LiveState
+
+SNAPSHOT_FORMAT = 1
+_ID = re.compile(r"^\d{8}T\d{6}Z-r\d+(-\d+)?$")
+
+
+@dataclass
+class SnapshotInfo:
+    id: str
+    store_id: str
+    path: Path
+    created_at: str
+    revision: int
+    resources: int
+    size: int
+    sha256: str
+    verified: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "store": self.store_id,
+            "created_at": self.created_at,
+            "revision": self.revision,
+            "resources": self.resources,
+            "size": self.size,
+            "sha256": self.sha256,
+            "verified": self.verified,
+            "path": str(self.path),
+        }
+
+
+def snapshot_document(live: LiveState, store_url: str) -> dict[str, Any]:
+    return {
+        "format_version": SNAPSHOT_FORMAT,
+        "tool": {"name": "storecfg", "version": __version__},
+        "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "store": {"id": live.store_id, "url": store_url, "revision": live.revision},
+        "settings": live.settings,
+        "settings_revision": live.settings_revision,
+        "resources": {
+            kind: {
+                rid: {"spec": r.spec, "revision": r.revision}
+                for rid, r in sorted(live.resources[kind].items())
+            }
+            for kind in KINDS
+            if live.resources.get(kind)
+        },
+    }
+
+
+def write_snapshot(live: LiveState, root: Path, store_url: str) -> SnapshotInfo:
+    """Write the whole live store atomically; raise StorecfgError if that fails."""
+    doc = snapshot_document(live, store_url)
+    data = (json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode()
+    digest = hashlib.sha256(data).hexdigest()
+    folder = root / live.store_id
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    name = f"{stamp}-r{live.revision}"
+    n = 1
+    while (folder / f"{name}.json").exists():
+        n += 1
+        name = f"{stamp}-r{live.revision}-{n}"
+    path = folder / f"{name}.json"
+    try:
+        atomic_write(path, data, mode=0o600)
+        atomic_write(folder / f"{name}.sha256", f"{digest}  {name}.json\n".encode(), mode=0o600)
+    except OSError as exc:
+        raise StorecfgError(
+            f"cannot write the snapshot {path}: {exc.strerror or exc}; nothing was applied"
+        ) from exc
+    return SnapshotInfo(
+        name,
+        live.store_id,
+        path,
+        doc["created_at"],
+        live.revision,
+        live.count(),
+        len(data),
+        digest,
+        True,
+    )
+
+
+def _info(path: Path, store_id: str) -> SnapshotInfo | None:
+    name = path.name.removesuffix(".json")
+    if not _ID.match(name):
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    digest = hashlib.sha256(data).hexdigest()
+    recorded = ""
+    side = path.with_name(f"{name}.sha256")
+    if side.is_file():
+        recorded = side.read_text().split()[0] if side.read_text().split() else ""
+    try:
+        doc = json.loads(data)
+        count = sum(len(v) for v in doc.get("resources", {}).values())
+        created, revision = str(doc.get("created_at", "")), int(doc["store"]["revision"])
+    except (ValueError, KeyError, TypeError):
+        count, created, revision = 0, "", -1
+    return SnapshotInfo(
+        name, store_id, path, created, revision, count, len(data), digest, recorded == digest
+    )
+
+
+def list_snapshots(root: Path, store_id: str | None = None) -> list[SnapshotInfo]:
+    if not root.is_dir():
+        return []
+    stores = [store_id] if store_id else sorted(p.name for p in root.iterdir() if p.is_dir())
+    out: list[SnapshotInfo] = []
+    for sid in stores:
+        folder = root / sid
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.json")):
+            info = _info(path, sid)
+            if info is not None:
+                out.append(info)
+    return out
+
+
+def find_snapshot(root: Path, snapshot_id: str, store_id: str | None = None) -> SnapshotInfo:
+    snapshot_id = snapshot_id.removesuffix(".json")
+    matches = [s for s in list_snapshots(root, store_id) if s.id == snapshot_id]
+    if not matches:
+        known = list_snapshots(root, store_id)
+        hint = (
+            f" Known backups: {', '.join(s.id for s in known[-5:])}"
+            if known
+            else " There are no backups yet."
+        )
+        raise UsageError(f"no backup {snapshot_id!r} in {root}.{hint}")
+    if len(matches) > 1:
+        raise UsageError(f"backup {snapshot_id!r} exists for several stores; give --store-id")
+    return matches[0]
+
+
+def load_snapshot(info: SnapshotInfo) -> dict[str, Any]:
+    if not info.verified:
+        raise StorecfgError(
+            f"backup {info.id} does not match its sha256 file ({info.path}); it may be damaged or edited"
+        )
+    doc: dict[str, Any] = json.loads(info.path.read_bytes())
+    if doc.get("format_version") != SNAPSHOT_FORMAT:
+        raise StorecfgError(
+            f"backup {info.id} has an unknown format_version {doc.get('format_version')!r}"
+        )
+    return doc
+
+
+def snapshot_live(doc: dict[str, Any]) -> LiveState:
+    live = LiveState(
+        doc["store"]["id"],
+        int(doc["store"]["revision"]),
+        doc["settings"],
+        int(doc.get("settings_revision", 0)),
+    )
+    live.resources = {
+        kind: {rid: LiveResource(r["spec"], int(r["revision"])) for rid, r in items.items()}
+        for kind, items in doc.get("resources", {}).items()
+    }
+    return live
+
+
+def snapshot_desired(doc: dict[str, Any]) -> DesiredState:
+    return DesiredState(
+        doc["settings"],
+        {
+            kind: {rid: r["spec"] for rid, r in items.items()}
+            for kind, items in doc.get("resources", {}).items()
+        },
+    )
+
+
+def live_as_desired(live: LiveState) -> DesiredState:
+    return DesiredState(
+        live.settings,
+        {kind: {rid: r.spec for rid, r in items.items()} for kind, items in live.resources.items()},
+    )

@@ -1,0 +1,361 @@
+"""Plans: DesiredState x LiveState -> ordered changes, as plain JSON-ready data.
+
+A plan is a dict (format_version 1) that `plan --format json` prints and `plan -o`
+saves; the text and Markdown views render the very same dict. Nothing here prints.
+
+Order: deletes first, in reverse dependency order; then creates, updates and
+replaces in dependency order (kinds as `model.KINDS` lists them; within a kind,
+a plan comes after the plans it upgrades to and a category after its parent).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from .._fs import atomic_write
+from ..compiler.schema import kind_info
+from ..errors import PlanError, UsageError, display_path
+from ..model import (
+    KIND_RANK,
+    KINDS,
+    DesiredState,
+    LiveResource,
+    LiveState,
+    address,
+    spec_hash,
+    split_address,
+)
+from .diff import diff_specs, get_path, set_path
+from .impact import impact_of
+
+FORMAT_VERSION = 1
+ACTIONS = ("create", "update", "replace", "delete", "no-op")
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class PlanOptions:
+    max_deletes: int | None = None
+    #: honour lifecycle.ignore_changes (off for restores: they put back everything)
+    ignore_changes: bool = True
+    #: refuse to destroy resources with lifecycle.prevent_destroy (off only for `backup diff`)
+    prevent_destroy: bool = True
+
+
+def _lifecycle(spec: dict[str, Any] | None) -> dict[str, Any]:
+    if not spec:
+        return {}
+    value = spec.get("lifecycle")
+    return value if isinstance(value, dict) else {}
+
+
+def _effective(desired: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
+    """The spec to write: desired, but live values kept at `ignore_changes` paths."""
+    ignored = _lifecycle(desired).get("ignore_changes") or []
+    if not ignored:
+        return desired
+    result = copy.deepcopy(desired)
+    for path in ignored:
+        if path == "lifecycle" or path.startswith("lifecycle."):
+            continue
+        found, value = get_path(live, path)
+        set_path(result, path, found, copy.deepcopy(value))
+    return result
+
+
+def _replace_reasons(kind: str, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    reasons = []
+    for path in kind_info(kind).replace_paths:
+        dotted = ".".join(str(p) for p in path)
+        if "*" in path:
+            continue
+        if get_path(before, dotted) != get_path(after, dotted):
+            reasons.append(dotted)
+    return reasons
+
+
+def _dependencies(kind: str, spec: dict[str, Any]) -> Iterable[str]:
+    """Addresses this spec refers to."""
+    for path, target in kind_info(kind).ref_paths:
+        stack: list[tuple[Any, tuple[Any, ...]]] = [(spec, path)]
+        while stack:
+            node, rest = stack.pop()
+            if not rest:
+                if isinstance(node, str):
+                    yield address(target, node)
+                continue
+            step = rest[0]
+            if step == "*":
+                if isinstance(node, list):
+                    stack.extend((item, rest[1:]) for item in node)
+            elif isinstance(node, dict) and step in node:
+                stack.append((node[step], rest[1:]))
+
+
+def _intra_kind_levels(kind: str, specs: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """Depth of each resource in its kind's own reference graph (targets first)."""
+    levels: dict[str, int] = {}
+    prefix = kind + "."
+    edges = {
+        rid: [
+            a[len(prefix) :]
+            for a in _dependencies(kind, spec)
+            if a.startswith(prefix) and a[len(prefix) :] != rid
+        ]
+        for rid, spec in specs.items()
+    }
+    for start in edges:
+        if start in levels:
+            continue
+        stack: list[tuple[str, int]] = [(start, 0)]
+        visiting: set[str] = set()
+        while stack:
+            node, i = stack[-1]
+            targets = [t for t in edges.get(node, []) if t in edges]
+            if i == 0:
+                visiting.add(node)
+            if i < len(targets):
+                stack[-1] = (node, i + 1)
+                nxt = targets[i]
+                if nxt not in levels and nxt not in visiting:
+                    stack.append((nxt, 0))
+                continue
+            stack.pop()
+            visiting.discard(node)
+            levels[node] = 1 + max((levels.get(t, 0) for t in targets if t in levels), default=-1)
+    return levels
+
+
+def order_key_factory(
+    specs_by_kind: dict[str, dict[str, dict[str, Any]]],
+) -> dict[str, tuple[int, int, str]]:
+    """address -> sort key (kind rank, level within kind, id)."""
+    keys: dict[str, tuple[int, int, str]] = {}
+    for kind, specs in specs_by_kind.items():
+        levels = _intra_kind_levels(kind, specs) if kind_info(kind).ref_paths else {}
+        rank = KIND_RANK[kind]
+        for rid in specs:
+            keys[address(kind, rid)] = (rank, levels.get(rid, 0), rid)
+    return keys
+
+
+def make_plan(
+    desired: DesiredState,
+    live: LiveState,
+    *,
+    store_url: str,
+    source: str | None = None,
+    options: PlanOptions | None = None,
+    interrupted: dict[str, Any] | None = None,
+    warnings: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Compare a desired state with a live one; raise PlanError on lifecycle violations."""
+    options = options or PlanOptions()
+    changes: list[dict[str, Any]] = []
+    protected: list[str] = []
+    for kind in KINDS:
+        want = desired.resources.get(kind, {})
+        have: dict[str, LiveResource] = live.resources.get(kind, {})
+        for rid, spec in want.items():
+            current = have.get(rid)
+            addr = address(kind, rid)
+            if current is None:
+                changes.append(_change(addr, kind, rid, "create", None, spec, None))
+                continue
+            effective = _effective(spec, current.spec) if options.ignore_changes else spec
+            digest = desired.digest(kind, rid) if effective is spec else spec_hash(effective)
+            if digest == current.spec_digest():
+                changes.append(
+                    _change(addr, kind, rid, "no-op", current.spec, effective, current.revision)
+                )
+                continue
+            reasons = _replace_reasons(kind, current.spec, effective)
+            action = "replace" if reasons else "update"
+            change = _change(addr, kind, rid, action, current.spec, effective, current.revision)
+            change["diff"] = diff_specs(current.spec, effective)
+            if reasons:
+                change["replace_reasons"] = reasons
+                if _lifecycle(current.spec).get("prevent_destroy") or _lifecycle(spec).get(
+                    "prevent_destroy"
+                ):
+                    protected.append(f"{addr} (replace: {', '.join(reasons)} changed)")
+            changes.append(change)
+        for rid, current in have.items():
+            if rid in want:
+                continue
+            addr = address(kind, rid)
+            changes.append(_change(addr, kind, rid, "delete", current.spec, None, current.revision))
+            if _lifecycle(current.spec).get("prevent_destroy"):
+                protected.append(f"{addr} (delete)")
+    if protected and options.prevent_destroy:
+        raise PlanError(
+            "the plan would destroy resources protected by lifecycle.prevent_destroy: "
+            + "; ".join(protected),
+            hint="Keep them in the definition, or apply `prevent_destroy: false` on them first, then delete.",
+        )
+    changes = _ordered(changes, desired, live)
+    deletes = sum(1 for c in changes if c["action"] in ("delete", "replace"))
+    if options.max_deletes is not None and deletes > options.max_deletes:
+        names = ", ".join(c["address"] for c in changes if c["action"] in ("delete", "replace"))
+        raise PlanError(
+            f"the plan deletes or replaces {deletes} resources, more than --max-deletes {options.max_deletes}: {names}"
+        )
+    settings = _settings_change(desired.store, live)
+    summary = {a: 0 for a in ACTIONS}
+    for c in changes:
+        summary[c["action"]] += 1
+    plan: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "tool": {"name": "storecfg", "version": __version__},
+        "plan_id": str(uuid.uuid4()),
+        "created_at": now_iso(),
+        "source": source,
+        "store": {"id": live.store_id, "url": store_url, "revision": live.revision},
+        "desired_state_hash": desired.hash(),
+        "live_revisions": live.revisions(),
+        "settings_revision": live.settings_revision,
+        "summary": summary,
+        "has_changes": any(c["action"] != "no-op" for c in changes)
+        or settings["action"] != "no-op",
+        "settings": settings,
+        "impact": [],
+        "warnings": warnings or [],
+        "interrupted_apply": interrupted,
+        "changes": changes,
+    }
+    plan["impact"] = impact_of(plan)
+    return plan
+
+
+def _change(
+    addr: str, kind: str, rid: str, action: str, before: Any, after: Any, revision: int | None
+) -> dict[str, Any]:
+    return {
+        "address": addr,
+        "kind": kind,
+        "id": rid,
+        "action": action,
+        "revision": revision,
+        "before": before,
+        "after": after,
+        "diff": [],
+    }
+
+
+def _settings_change(desired: dict[str, Any], live: LiveState) -> dict[str, Any]:
+    before = live.settings
+    if spec_hash(before) == spec_hash(desired):
+        return {
+            "action": "no-op",
+            "revision": live.settings_revision,
+            "before": before,
+            "after": desired,
+            "diff": [],
+        }
+    return {
+        "action": "update",
+        "revision": live.settings_revision,
+        "before": before,
+        "after": desired,
+        "diff": diff_specs(before, desired),
+    }
+
+
+def _ordered(
+    changes: list[dict[str, Any]], desired: DesiredState, live: LiveState
+) -> list[dict[str, Any]]:
+    forward_specs = {k: dict(v) for k, v in desired.resources.items()}
+    backward_specs = {k: {rid: r.spec for rid, r in v.items()} for k, v in live.resources.items()}
+    forward = order_key_factory(forward_specs)
+    backward = order_key_factory(backward_specs)
+    deletes = [c for c in changes if c["action"] == "delete"]
+    rest = [c for c in changes if c["action"] != "delete"]
+    deletes.sort(key=lambda c: backward[c["address"]], reverse=True)
+    rest.sort(key=lambda c: forward[c["address"]])
+    return deletes + rest
+
+
+# ---------------------------------------------------------------- plan files
+
+
+def write_plan(path: Path, plan: dict[str, Any]) -> None:
+    atomic_write(path, (json.dumps(plan, indent=1, ensure_ascii=False) + "\n").encode(), mode=0o600)
+
+
+def read_plan(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            plan = json.load(fh)
+    except FileNotFoundError:
+        raise UsageError(f"{display_path(str(path))}: no such plan file") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{display_path(str(path))} is not a storecfg plan file: {exc}") from None
+    problems = check_plan_document(plan)
+    if problems:
+        raise UsageError(f"{display_path(str(path))} is not a valid storecfg plan file: {problems}")
+    return plan
+
+
+def check_plan_document(plan: Any) -> str | None:
+    if not isinstance(plan, dict):
+        return "expected a JSON object"
+    version = plan.get("format_version")
+    if version != FORMAT_VERSION:
+        return f"format_version {version!r} is not supported (this storecfg reads {FORMAT_VERSION})"
+    for key in ("plan_id", "store", "changes", "live_revisions", "settings"):
+        if key not in plan:
+            return f"missing {key!r}"
+    store = plan["store"]
+    if (
+        not isinstance(store, dict)
+        or not isinstance(store.get("id"), str)
+        or not isinstance(store.get("revision"), int)
+    ):
+        return "store must have id and revision"
+    if not isinstance(plan["changes"], list):
+        return "changes must be a list"
+    for change in plan["changes"]:
+        if not isinstance(change, dict) or change.get("action") not in ACTIONS:
+            return "every change needs an action"
+        kind, rid = split_address(str(change.get("address", "")))
+        if kind not in KINDS or not rid:
+            return f"bad address {change.get('address')!r}"
+    return None
+
+
+def stale_details(plan: dict[str, Any], live: LiveState) -> list[str]:
+    """What changed in the store since the plan was made (empty when nothing did)."""
+    out: list[str] = []
+    recorded: dict[str, int] = plan.get("live_revisions", {})
+    current = live.revisions()
+    for addr in sorted(
+        set(recorded) | set(current), key=lambda a: (KIND_RANK.get(split_address(a)[0], 99), a)
+    ):
+        before, now = recorded.get(addr), current.get(addr)
+        if before == now:
+            continue
+        if before is None:
+            out.append(f"{addr} was created (revision {now})")
+        elif now is None:
+            out.append(f"{addr} was deleted (it was at revision {before})")
+        else:
+            out.append(f"{addr} changed (revision {before} -> {now})")
+    if (
+        plan.get("settings_revision") is not None
+        and plan["settings_revision"] != live.settings_revision
+    ):
+        out.append(
+            f"store settings changed (revision {plan['settings_revision']} -> {live.settings_revision})"
+        )
+    return out

@@ -1,0 +1,260 @@
+"""The commands' work, as typed functions: plan a directory, apply a directory or a
+plan file, restore a backup. They return data and take callbacks for the two things
+only a terminal can do (confirming and showing progress); the CLI does the printing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import DefinitionError, PlanError, StorecfgError, UsageError, display_path
+from ..model import DesiredState, LiveState
+from ..store.driver import StoreDriver, open_store
+from . import journal
+from .backup import SnapshotInfo, find_snapshot, load_snapshot, snapshot_desired
+from .execute import Outcome, Progress, execute
+from .lock import held_lock
+from .plan import PlanOptions, make_plan, stale_details
+
+STATE_DIR = Path(".storecfg")
+
+
+@dataclass
+class Settings:
+    """Options shared by the commands that talk to a store."""
+
+    store_url: str | None = None
+    state_dir: Path = STATE_DIR
+    lock_timeout: float = 0.0
+    parallelism: int | None = None
+    max_deletes: int | None = None
+    use_cache: bool = True
+
+
+@dataclass
+class ApplyReport:
+    plan: dict[str, Any]
+    outcome: Outcome | None = None
+    cancelled: bool = False
+    store_url: str = ""
+    warnings: list[Any] = field(default_factory=list)
+
+
+def compile_desired(
+    directory: Path,
+    var_files: Sequence[Path],
+    var_overrides: Sequence[str],
+    *,
+    use_cache: bool = True,
+    state_dir: Path = STATE_DIR,
+) -> tuple[DesiredState, list[Any]]:
+    """The desired state of a definition directory, or DefinitionError."""
+    from ..compiler.cache import compile_cached
+
+    result = compile_cached(
+        directory,
+        var_files=var_files,
+        var_overrides=var_overrides,
+        cache_dir=state_dir / "cache" if use_cache else None,
+    )
+    if not result.ok or result.desired is None:
+        raise DefinitionError(result.errors, result.warnings)
+    return result.desired, result.warnings
+
+
+def _plan(
+    desired: DesiredState,
+    driver: StoreDriver,
+    live: LiveState,
+    settings: Settings,
+    source: str | None,
+    warnings: list[Any],
+    *,
+    restore: bool = False,
+) -> dict[str, Any]:
+    interrupted = journal.last_interrupted(settings.state_dir / "journal", live.store_id)
+    return make_plan(
+        desired,
+        live,
+        store_url=driver.url,
+        source=source,
+        options=PlanOptions(max_deletes=settings.max_deletes, ignore_changes=not restore),
+        interrupted=interrupted,
+        warnings=[w.to_json() for w in warnings],
+    )
+
+
+def plan_directory(
+    directory: Path,
+    settings: Settings,
+    var_files: Sequence[Path] = (),
+    var_overrides: Sequence[str] = (),
+) -> tuple[dict[str, Any], list[Any]]:
+    desired, warnings = compile_desired(
+        directory,
+        var_files,
+        var_overrides,
+        use_cache=settings.use_cache,
+        state_dir=settings.state_dir,
+    )
+    driver = open_store(settings.store_url)
+    try:
+        live = driver.read_all(desired.store["id"])
+        return _plan(
+            desired, driver, live, settings, display_path(str(directory)), warnings
+        ), warnings
+    finally:
+        driver.close()
+
+
+def _apply_planned(
+    driver: StoreDriver,
+    store_id: str,
+    settings: Settings,
+    make: Callable[[LiveState], dict[str, Any]],
+    confirm: Callable[[dict[str, Any]], bool] | None,
+    progress: Callable[[Progress], None] | None,
+    command: str,
+) -> ApplyReport:
+    """Lock, read, plan (via `make`), confirm, execute, unlock."""
+    with held_lock(driver, store_id, command, timeout=settings.lock_timeout) as lock:
+        live = driver.read_all(store_id)
+        plan = make(live)
+        report = ApplyReport(plan, store_url=driver.url)
+        if not plan["has_changes"]:
+            return report
+        if confirm is not None and not confirm(plan):
+            report.cancelled = True
+            return report
+        report.outcome = execute(
+            plan,
+            driver,
+            live,
+            state_dir=settings.state_dir,
+            parallelism=settings.parallelism,
+            lock=lock,
+            progress=progress,
+        )
+        return report
+
+
+def apply_directory(
+    directory: Path,
+    settings: Settings,
+    *,
+    var_files: Sequence[Path] = (),
+    var_overrides: Sequence[str] = (),
+    confirm: Callable[[dict[str, Any]], bool] | None = None,
+    progress: Callable[[Progress], None] | None = None,
+) -> ApplyReport:
+    desired, warnings = compile_desired(
+        directory,
+        var_files,
+        var_overrides,
+        use_cache=settings.use_cache,
+        state_dir=settings.state_dir,
+    )
+    driver = open_store(settings.store_url)
+    try:
+        report = _apply_planned(
+            driver,
+            desired.store["id"],
+            settings,
+            lambda live: _plan(
+                desired, driver, live, settings, display_path(str(directory)), warnings
+            ),
+            confirm,
+            progress,
+            "apply",
+        )
+        report.warnings = warnings
+        return report
+    finally:
+        driver.close()
+
+
+def apply_planfile(
+    plan: dict[str, Any], settings: Settings, progress: Callable[[Progress], None] | None = None
+) -> ApplyReport:
+    """Apply a saved plan, refusing it if the store moved since or it was applied already."""
+    store = plan["store"]
+    store_id = store["id"]
+    url = settings.store_url or store.get("url")
+    driver = open_store(url)
+    try:
+        applied_at = journal.was_applied(settings.state_dir / "journal", store_id, plan["plan_id"])
+
+        def check(live: LiveState) -> dict[str, Any]:
+            if applied_at:
+                raise PlanError(
+                    f"this plan was already applied (at {applied_at}); a plan is applied once. Run plan again."
+                )
+            if live.revision != store["revision"]:
+                changed = stale_details(plan, live)
+                shown = "; ".join(changed[:20]) + (
+                    f"; and {len(changed) - 20} more" if len(changed) > 20 else ""
+                )
+                raise PlanError(
+                    f"the plan is stale: store {store_id} moved from revision {store['revision']} to "
+                    f"{live.revision} since it was made" + (f": {shown}" if shown else ""),
+                    hint="Run `storecfg plan` again and apply the new plan.",
+                )
+            return plan
+
+        return _apply_planned(driver, store_id, settings, check, None, progress, "apply PLANFILE")
+    finally:
+        driver.close()
+
+
+def restore_backup(
+    snapshot_id: str,
+    settings: Settings,
+    *,
+    store_id: str | None = None,
+    confirm: Callable[[dict[str, Any]], bool] | None = None,
+    progress: Callable[[Progress], None] | None = None,
+) -> tuple[ApplyReport, SnapshotInfo]:
+    """Plan the store back to a snapshot and apply it with the usual safety."""
+    info = find_snapshot(settings.state_dir / "snapshots", snapshot_id, store_id)
+    doc = load_snapshot(info)
+    desired = snapshot_desired(doc)
+    url = settings.store_url or doc["store"].get("url")
+    driver = open_store(url)
+    try:
+        report = _apply_planned(
+            driver,
+            info.store_id,
+            settings,
+            lambda live: _plan(
+                desired, driver, live, settings, f"backup {info.id}", [], restore=True
+            ),
+            confirm,
+            progress,
+            f"backup restore {info.id}",
+        )
+        return report, info
+    finally:
+        driver.close()
+
+
+def resolve_store_id(driver: StoreDriver, store_id: str | None) -> str:
+    """The store to work on: the one given, or the only one the URL holds."""
+    if store_id:
+        return store_id
+    stores = driver.list_stores()
+    if len(stores) == 1:
+        return stores[0]
+    if not stores:
+        raise UsageError(f"the store at {driver.url} holds no store yet; give --store-id")
+    raise UsageError(
+        f"the store at {driver.url} holds several stores ({', '.join(stores)}); give --store-id"
+    )
+
+
+def raise_for_outcome(outcome: Outcome) -> None:
+    if outcome.ok:
+        return
+    raise StorecfgError("apply failed")

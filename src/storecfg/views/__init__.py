@@ -1,0 +1,1 @@
+"""Views: turn plans and diagnostics into text, JSON or Markdown. Nothing else prints."""

@@ -1,0 +1,176 @@
+"""Plans as terminal text: Terraform-like markers (+ ~ - -/+), color when wanted.
+
+Rendered only from the plan dict that `--format json` prints, so the two can never
+disagree. Deletions come first and loudly; the business impact comes before the
+details.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+_COLORS = {
+    "green": "32",
+    "yellow": "33",
+    "red": "31",
+    "magenta": "35",
+    "cyan": "36",
+    "bold": "1",
+    "dim": "2",
+}
+
+
+class Style:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def __call__(self, text: str, *styles: str) -> str:
+        if not self.color or not styles:
+            return text
+        codes = ";".join(_COLORS[s] for s in styles)
+        return f"\x1b[{codes}m{text}\x1b[0m"
+
+
+MARKERS = {
+    "create": ("+", "green"),
+    "update": ("~", "yellow"),
+    "delete": ("-", "red"),
+    "replace": ("-/+", "magenta"),
+    "no-op": (" ", "dim"),
+}
+
+
+def value(v: Any) -> str:
+    return json.dumps(v, ensure_ascii=False)
+
+
+def flatten(spec: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted path, scalar or inline list) pairs; lists of objects keyed by id."""
+    if isinstance(spec, dict):
+        if not spec and path:
+            yield path, {}
+        for key, v in spec.items():
+            yield from flatten(v, f"{path}.{key}" if path else key)
+    elif isinstance(spec, list) and spec and all(isinstance(i, dict) and "id" in i for i in spec):
+        for item in spec:
+            yield from flatten(
+                {k: v for k, v in item.items() if k != "id"} or {"id": item["id"]},
+                f"{path}[{item['id']}]",
+            )
+    else:
+        yield path, spec
+
+
+def summary_line(plan: dict[str, Any]) -> str:
+    s = plan["summary"]
+    create = s["create"] + s["replace"]
+    delete = s["delete"] + s["replace"]
+    line = f"Plan: {create} to create, {s['update']} to update, {delete} to delete."
+    extras = []
+    if s["replace"]:
+        extras.append(f"{s['replace']} of them replaced")
+    if plan["settings"]["action"] != "no-op":
+        extras.append("store settings change")
+    if extras:
+        line = line[:-1] + " (" + "; ".join(extras) + ")."
+    return line
+
+
+def diff_lines(
+    diff: list[dict[str, Any]], style: Style, forcing: set[str] | None = None
+) -> Iterator[str]:
+    for d in diff:
+        op, path = d["op"], d["path"]
+        note = style("  # forces replacement", "magenta") if forcing and path in forcing else ""
+        if op == "change":
+            yield style("~", "yellow") + f" {path}: {value(d['old'])} -> {value(d['new'])}{note}"
+        elif op == "add":
+            for sub, v in flatten(d["new"], path):
+                yield style("+", "green") + f" {sub}: {value(v)}"
+        elif op == "remove" and "item" not in d:
+            yield style("-", "red") + f" {path}: {value(d['old'])}"
+        elif op == "insert":
+            yield style("+", "green") + f" {path}: inserted {d['item']} at {d['at']}"
+        elif op == "remove":
+            yield style("-", "red") + f" {path}: removed {d['item']} (was at {d['from']})"
+        elif op == "move":
+            yield style("~", "cyan") + f" {path}: moved {d['item']} from {d['from']} to {d['to']}"
+
+
+def change_block(change: dict[str, Any], style: Style) -> Iterator[str]:
+    action = change["action"]
+    marker, color = MARKERS[action]
+    addr = change["address"]
+    if action == "create":
+        yield style(f"  {marker} {addr}", color, "bold")
+        for path, v in flatten(change["after"]):
+            if path == "id":
+                continue
+            yield f"      {style('+', 'green')} {path}: {value(v)}"
+    elif action == "update":
+        yield style(f"  {marker} {addr}", color, "bold") + style(
+            f"  (revision {change['revision']})", "dim"
+        )
+        for line in diff_lines(change["diff"], style):
+            yield "      " + line
+    elif action == "replace":
+        reasons = ", ".join(change.get("replace_reasons", []))
+        yield style(f"  {marker} {addr}", color, "bold") + style(
+            f"  (replace: {reasons} cannot change in place)", "magenta"
+        )
+        for line in diff_lines(change["diff"], style, set(change.get("replace_reasons", []))):
+            yield "      " + line
+    elif action == "delete":
+        name = (change.get("before") or {}).get("name") or (change.get("before") or {}).get("title")
+        yield style(f"  {marker} {addr}", color, "bold") + (f"  ({value(name)})" if name else "")
+
+
+def render_plan(plan: dict[str, Any], *, color: bool = False) -> str:
+    style = Style(color)
+    out: list[str] = []
+    store = plan["store"]
+    out.append(
+        style(f"storecfg plan for store {store['id']}", "bold")
+        + f" ({store['url']}, revision {store['revision']})"
+    )
+    out.append("")
+    interrupted = plan.get("interrupted_apply")
+    if interrupted:
+        out.append(style("Warning:", "yellow", "bold") + " " + interrupted["message"])
+        out.append("")
+    if not plan["has_changes"]:
+        out.append(
+            style("No changes.", "green", "bold") + " The live store matches the definition."
+        )
+        return "\n".join(out) + "\n"
+    if plan["impact"]:
+        out.append(style("Impact:", "bold"))
+        for item in plan["impact"]:
+            mark = style("!", "red", "bold") if item["risk"] == "high" else style("*", "yellow")
+            out.append(f"  {mark} {item['message']}")
+        out.append("")
+    changes = plan["changes"]
+    deletes = [c for c in changes if c["action"] == "delete"]
+    if deletes:
+        out.append(style(f"Resources to DELETE ({len(deletes)}):", "red", "bold"))
+        for change in deletes:
+            out.extend(change_block(change, style))
+        out.append("")
+    settings = plan["settings"]
+    body = [c for c in changes if c["action"] in ("create", "update", "replace")]
+    if body or settings["action"] != "no-op":
+        out.append(style("Changes:", "bold"))
+        if settings["action"] != "no-op":
+            out.append(
+                style("  ~ store settings", "yellow", "bold")
+                + style(f"  (revision {settings['revision']})", "dim")
+            )
+            for line in diff_lines(settings["diff"], style):
+                out.append("      " + line)
+        for change in body:
+            out.extend(change_block(change, style))
+        out.append("")
+    out.append(style(summary_line(plan), "bold"))
+    return "\n".join(out) + "\n"
