@@ -1,11 +1,233 @@
-"""A quick yes/no schema check; detailed errors come from jsonschema only when it says no."""
+"""A quick yes/no schema check, compiled once from the same JSON Schemas.
+
+jsonschema is thorough but slow per instance; most resources in a large store are
+valid. Each kind's schema is compiled here into nested closures that answer "valid?"
+several times faster. The check is sound in one direction only: it may answer "no"
+for a valid resource (then jsonschema decides and finds nothing), but it answers
+"yes" only when jsonschema would. Keywords it does not know make it answer "no"
+for that schema, so jsonschema stays the authority on everything.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from functools import cache
 from typing import Any
+
+Check = Callable[[Any], bool]
+
+_ANNOTATIONS = frozenset(
+    {
+        "description",
+        "title",
+        "default",
+        "examples",
+        "$schema",
+        "$id",
+        "$comment",
+        "$defs",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+    }
+)
+
+
+def _never(_: Any) -> bool:
+    return False
+
+
+def _is_integer(x: Any) -> bool:
+    t = type(x)
+    return t is int or (t is float and x.is_integer())
+
+
+def _is_number(x: Any) -> bool:
+    t = type(x)
+    return t is int or t is float
+
+
+_TYPES: dict[str, Check] = {
+    "string": lambda x: type(x) is str,
+    "integer": _is_integer,
+    "number": _is_number,
+    "boolean": lambda x: type(x) is bool,
+    "null": lambda x: x is None,
+    "object": lambda x: isinstance(x, dict),
+    "array": lambda x: isinstance(x, list),
+}
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _compile(schema: Any, base: str, depth: int = 0) -> Check:
+    from .schema import _resolve
+
+    if schema is True:
+        return lambda _: True
+    if schema is False:
+        return _never
+    if not isinstance(schema, dict) or depth > 20:
+        raise _Unsupported
+    schema, base = _resolve(schema, base)
+    checks: list[Check] = []
+    keys = set(schema) - _ANNOTATIONS - {k for k in schema if k.startswith("x-")}
+
+    kind = schema.get("type")
+    if kind is not None:
+        if isinstance(kind, str):
+            checks.append(_TYPES[kind])
+        else:
+            options = [_TYPES[t] for t in kind]
+            checks.append(lambda x, options=options: any(o(x) for o in options))  # type: ignore[misc]
+        keys.discard("type")
+    if "enum" in keys:
+        # JSON equality: booleans are not numbers
+        allowed = [(type(v) is bool, v) for v in schema["enum"]]
+        checks.append(
+            lambda x, allowed=allowed: any((type(x) is bool) == b and x == v for b, v in allowed)
+        )  # type: ignore[misc]
+        keys.discard("enum")
+    if "const" in keys:
+        const = schema["const"]
+        checks.append(lambda x, c=const: type(x) is type(c) and x == c)  # type: ignore[misc]
+        keys.discard("const")
+    string_checks = _string(schema, keys)
+    if string_checks is not None:
+        checks.append(string_checks)
+    number_checks = _number(schema, keys)
+    if number_checks is not None:
+        checks.append(number_checks)
+    if keys & {"properties", "required", "additionalProperties", "propertyNames"}:
+        checks.append(_object(schema, base, keys, depth))
+    if keys & {"items", "minItems", "maxItems", "uniqueItems"}:
+        checks.append(_array(schema, base, keys, depth))
+    if "oneOf" in keys:
+        subs = [_compile(s, base, depth + 1) for s in schema["oneOf"]]
+        checks.append(lambda x, subs=subs: sum(1 for s in subs if s(x)) == 1)  # type: ignore[misc]
+        keys.discard("oneOf")
+    if "anyOf" in keys:
+        subs = [_compile(s, base, depth + 1) for s in schema["anyOf"]]
+        checks.append(lambda x, subs=subs: any(s(x) for s in subs))  # type: ignore[misc]
+        keys.discard("anyOf")
+    if "not" in keys:
+        sub = _compile(schema["not"], base, depth + 1)
+        checks.append(lambda x, sub=sub: not sub(x))  # type: ignore[misc]
+        keys.discard("not")
+    if keys:
+        raise _Unsupported(sorted(keys))
+    if not checks:
+        return lambda _: True
+    if len(checks) == 1:
+        return checks[0]
+    return lambda x: all(c(x) for c in checks)
+
+
+def _string(schema: dict[str, Any], keys: set[str]) -> Check | None:
+    mine = keys & {"pattern", "minLength", "maxLength"}
+    if not mine:
+        return None
+    keys -= mine
+    pattern = re.compile(schema["pattern"]).search if "pattern" in schema else None
+    low = schema.get("minLength", 0)
+    high = schema.get("maxLength")
+
+    def check(x: Any) -> bool:
+        if type(x) is not str:
+            return True  # string keywords apply to strings only
+        n = len(x)
+        if n < low or (high is not None and n > high):
+            return False
+        return pattern is None or pattern(x) is not None
+
+    return check
+
+
+def _number(schema: dict[str, Any], keys: set[str]) -> Check | None:
+    mine = keys & {"minimum", "maximum"}
+    if not mine:
+        return None
+    keys -= mine
+    low, high = schema.get("minimum"), schema.get("maximum")
+
+    def check(x: Any) -> bool:
+        if not _is_number(x):
+            return True
+        return (low is None or x >= low) and (high is None or x <= high)
+
+    return check
+
+
+def _object(schema: dict[str, Any], base: str, keys: set[str], depth: int) -> Check:
+    keys -= {"properties", "required", "additionalProperties", "propertyNames"}
+    props = {
+        name: _compile(sub, base, depth + 1) for name, sub in schema.get("properties", {}).items()
+    }
+    required = tuple(schema.get("required", ()))
+    extra_schema = schema.get("additionalProperties", True)
+    extra: Check | None = None if extra_schema is True else _compile(extra_schema, base, depth + 1)
+    names: Check | None = (
+        _compile(schema["propertyNames"], base, depth + 1) if "propertyNames" in schema else None
+    )
+
+    def check(x: Any) -> bool:
+        if not isinstance(x, dict):
+            return True
+        for name in required:
+            if name not in x:
+                return False
+        for name, value in x.items():
+            if names is not None and not names(name):
+                return False
+            sub = props.get(name)
+            if sub is not None:
+                if not sub(value):
+                    return False
+            elif extra is not None and not extra(value):
+                return False
+        return True
+
+    return check
+
+
+def _array(schema: dict[str, Any], base: str, keys: set[str], depth: int) -> Check:
+    keys -= {"items", "minItems", "maxItems", "uniqueItems"}
+    item = _compile(schema["items"], base, depth + 1) if "items" in schema else None
+    low, high = schema.get("minItems", 0), schema.get("maxItems")
+    unique = bool(schema.get("uniqueItems"))
+
+    def check(x: Any) -> bool:
+        if not isinstance(x, list):
+            return True
+        n = len(x)
+        if n < low or (high is not None and n > high):
+            return False
+        if item is not None:
+            for value in x:
+                if not item(value):
+                    return False
+        if unique:
+            # only lists of strings are judged here; anything else goes to jsonschema
+            if not all(type(v) is str for v in x) or len(set(x)) != n:
+                return False
+        return True
+
+    return check
+
+
+@cache
+def _kind_check(kind: str) -> Check:
+    from .schema import raw_schema
+
+    try:
+        return _compile(raw_schema(kind), kind)
+    except (_Unsupported, KeyError, re.error):
+        return _never  # jsonschema alone decides for this kind
 
 
 def is_valid(kind: str, spec: Any) -> bool:
-    from .schema import _validator
-
-    return bool(_validator(f"{kind}.schema.json").is_valid(spec))
+    """True only if `spec` is valid against the kind's schema (False may be a false alarm)."""
+    return _kind_check(kind)(spec)
