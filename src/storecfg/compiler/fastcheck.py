@@ -209,11 +209,8 @@ def _array(schema: dict[str, Any], base: str, keys: set[str], depth: int) -> Che
             for value in x:
                 if not item(value):
                     return False
-        if unique:
-            # only lists of strings are judged here; anything else goes to jsonschema
-            if not all(type(v) is str for v in x) or len(set(x)) != n:
-                return False
-        return True
+        # uniqueness is judged here for lists of strings only; anything else goes to jsonschema
+        return not unique or (all(type(v) is str for v in x) and len(set(x)) == n)
 
     return check
 
