@@ -78,22 +78,13 @@ def _compile(schema: Any, base: str, depth: int = 0) -> Check:
 
     kind = schema.get("type")
     if kind is not None:
-        if isinstance(kind, str):
-            checks.append(_TYPES[kind])
-        else:
-            options = [_TYPES[t] for t in kind]
-            checks.append(lambda x, options=options: any(o(x) for o in options))  # type: ignore[misc]
+        checks.append(_TYPES[kind] if isinstance(kind, str) else _any([_TYPES[t] for t in kind]))
         keys.discard("type")
     if "enum" in keys:
-        # JSON equality: booleans are not numbers
-        allowed = [(type(v) is bool, v) for v in schema["enum"]]
-        checks.append(
-            lambda x, allowed=allowed: any((type(x) is bool) == b and x == v for b, v in allowed)
-        )  # type: ignore[misc]
+        checks.append(_enum(schema["enum"]))
         keys.discard("enum")
     if "const" in keys:
-        const = schema["const"]
-        checks.append(lambda x, c=const: type(x) is type(c) and x == c)  # type: ignore[misc]
+        checks.append(_enum([schema["const"]]))
         keys.discard("const")
     string_checks = _string(schema, keys)
     if string_checks is not None:
@@ -106,16 +97,13 @@ def _compile(schema: Any, base: str, depth: int = 0) -> Check:
     if keys & {"items", "minItems", "maxItems", "uniqueItems"}:
         checks.append(_array(schema, base, keys, depth))
     if "oneOf" in keys:
-        subs = [_compile(s, base, depth + 1) for s in schema["oneOf"]]
-        checks.append(lambda x, subs=subs: sum(1 for s in subs if s(x)) == 1)  # type: ignore[misc]
+        checks.append(_exactly_one([_compile(sub, base, depth + 1) for sub in schema["oneOf"]]))
         keys.discard("oneOf")
     if "anyOf" in keys:
-        subs = [_compile(s, base, depth + 1) for s in schema["anyOf"]]
-        checks.append(lambda x, subs=subs: any(s(x) for s in subs))  # type: ignore[misc]
+        checks.append(_any([_compile(sub, base, depth + 1) for sub in schema["anyOf"]]))
         keys.discard("anyOf")
     if "not" in keys:
-        sub = _compile(schema["not"], base, depth + 1)
-        checks.append(lambda x, sub=sub: not sub(x))  # type: ignore[misc]
+        checks.append(_negate(_compile(schema["not"], base, depth + 1)))
         keys.discard("not")
     if keys:
         raise _Unsupported(sorted(keys))
@@ -123,7 +111,29 @@ def _compile(schema: Any, base: str, depth: int = 0) -> Check:
         return lambda _: True
     if len(checks) == 1:
         return checks[0]
+    return _all(checks)
+
+
+def _all(checks: list[Check]) -> Check:
     return lambda x: all(c(x) for c in checks)
+
+
+def _any(checks: list[Check]) -> Check:
+    return lambda x: any(c(x) for c in checks)
+
+
+def _exactly_one(checks: list[Check]) -> Check:
+    return lambda x: sum(1 for c in checks if c(x)) == 1
+
+
+def _negate(check: Check) -> Check:
+    return lambda x: not check(x)
+
+
+def _enum(values: list[Any]) -> Check:
+    """JSON equality: true is not 1, and 1 is 1.0."""
+    allowed = [(type(v) is bool, v) for v in values]
+    return lambda x: any((type(x) is bool) == is_bool and x == v for is_bool, v in allowed)
 
 
 def _string(schema: dict[str, Any], keys: set[str]) -> Check | None:
