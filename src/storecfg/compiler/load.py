@@ -25,6 +25,7 @@ import yaml
 from ..errors import Diagnostic, SourceLocation
 from .codes import severity
 
+_Parser: Any
 try:  # libyaml's parser; the pure-Python one is a slow but equivalent fallback
     from yaml._yaml import CParser as _Parser
 except ImportError:  # pragma: no cover - libyaml is present in every supported install
@@ -34,6 +35,8 @@ MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_ALIAS_NODES = 100_000
 MAX_SCALAR_CHARS = 1024 * 1024
+#: whole numbers must fit in 64 bits (the store keeps them as such)
+MAX_INT = 2**63 - 1
 
 Pos = tuple[int, int]  # 1-based line, column
 
@@ -88,6 +91,8 @@ class TemplateSite(NamedTuple):
     line: int
     column: int
     path: tuple[Any, ...]
+    #: a literal block scalar ('|'): its lines map one to one to the file's lines
+    literal: bool = False
 
 
 @dataclass
@@ -121,8 +126,29 @@ _NUMERIC_START = frozenset("0123456789+-.")
 _TAG = "tag:yaml.org,2002:"
 
 
+class NumberTooLarge(ValueError):
+    """A plain scalar reads as a whole number outside the 64-bit range."""
+
+    def __init__(self, text: str) -> None:
+        shown = text if len(text) <= 30 else text[:12] + "..." + text[-12:]
+        super().__init__(
+            f"number {shown} is too large (the limit is {MAX_INT:,}); quote it if it is text"
+        )
+
+
+def _checked_int(text: str, digits: str, base: int) -> int:
+    if len(digits) > 64:  # far past 2**63 in any base; also avoids int() on huge strings
+        raise NumberTooLarge(text)
+    value = int(digits, base)
+    if abs(value) > MAX_INT:
+        raise NumberTooLarge(text)
+    return value
+
+
 def resolve_plain(value: str) -> Any:
-    """The meaning of a plain (unquoted) scalar under the YAML 1.2 core schema."""
+    """The meaning of a plain (unquoted) scalar under the YAML 1.2 core schema.
+
+    Raises `NumberTooLarge` for whole numbers outside the 64-bit range."""
     if not value or value[0] in "~nNtTfF":
         if value in _NULLS:
             return None
@@ -133,13 +159,13 @@ def resolve_plain(value: str) -> Any:
         return value
     if value[0] in _NUMERIC_START:
         if _INT.match(value):
-            return int(value)
+            return _checked_int(value, value, 10)
         if _FLOAT.match(value):
             return float(value)
         if _OCT.match(value):
-            return int(value[2:], 8)
+            return _checked_int(value, value[2:], 8)
         if _HEX.match(value):
-            return int(value[2:], 16)
+            return _checked_int(value, value[2:], 16)
         if _INF.match(value):
             return float("-inf") if value[0] == "-" else float("inf")
         if _NAN.match(value):
@@ -147,18 +173,25 @@ def resolve_plain(value: str) -> Any:
     return value
 
 
+_EXPLICIT_TYPES: dict[str, type | tuple[type, ...]] = {
+    "int": int,
+    "float": (int, float),
+    "bool": bool,
+    "null": type(None),
+}
+
+
 def _explicit(tag: str, value: str) -> Any:
     """A scalar with an explicit standard tag (``!!str 10``)."""
     name = tag[len(_TAG) :] if tag.startswith(_TAG) else tag
     if name == "str":
         return value
-    resolved = resolve_plain(value)
-    expected = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}.get(name)
+    resolved: Any = resolve_plain(value)
+    expected = _EXPLICIT_TYPES.get(name)
     if expected is None:
         raise ValueError(f"unsupported tag {tag!r}")
-    if isinstance(resolved, bool) and name != "bool":
-        raise ValueError(f"{value!r} is not a valid !!{name}")
-    if not isinstance(resolved, expected):
+    fits = isinstance(resolved, expected) and (name == "bool" or not isinstance(resolved, bool))
+    if not fits:
         raise ValueError(f"{value!r} is not a valid !!{name}")
     return float(resolved) if name == "float" else resolved
 
@@ -256,14 +289,31 @@ class _Builder:
             self._run(parser)
         except yaml.MarkedYAMLError as exc:
             raise self._syntax(exc) from None
-        except yaml.YAMLError as exc:  # pragma: no cover - errors from libyaml are marked
-            raise self.fail("SC101", 1, 1, str(exc)) from None
+        except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+            line, col = self._offset_position(exc.position)
+            char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+            raise self.fail(
+                "SC101",
+                line,
+                col,
+                f"character U+{char:04X} is not allowed in YAML ({exc.reason}); "
+                "write it as an escape in a double-quoted string",
+            ) from None
+        except yaml.YAMLError as exc:  # pragma: no cover - other errors from libyaml are marked
+            raise self.fail("SC101", 1, 1, " ".join(str(exc).split())) from None
         except RecursionError:  # pragma: no cover - the depth limit comes first
             raise self.fail("SC106", 1, 1, "nesting is too deep") from None
         finally:
             if hasattr(parser, "dispose"):
                 parser.dispose()
         return self.root
+
+    def _offset_position(self, offset: int) -> Pos:
+        """Line and column of a character offset (libyaml counts UTF-8 bytes)."""
+        if _Parser is not None:
+            offset = len(self.text.encode("utf-8")[:offset].decode("utf-8", "ignore"))
+        before = self.text[:offset]
+        return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
 
     def _syntax(self, exc: yaml.MarkedYAMLError) -> _Stop:
         mark = exc.problem_mark or exc.context_mark
@@ -303,7 +353,10 @@ class _Builder:
                 tag = event.tag
                 plain = not event.style  # libyaml says '' where PyYAML says None
                 if plain and tag is None and event.implicit[0]:
-                    value = resolve_plain(value)
+                    try:
+                        value = resolve_plain(value)
+                    except NumberTooLarge as exc:
+                        raise self.fail("SC110", line, col, str(exc)) from None
                 elif tag is not None and tag != "!" and tag != _TAG + "str":
                     try:
                         value = _explicit(tag, value)
@@ -320,7 +373,7 @@ class _Builder:
                     if "{" in value and ("{{" in value or "{%" in value) and stack:
                         frame = stack[-1]
                         if frame.key is not _NOKEY or type(frame.container) is PosList:
-                            templates.append(self._site(line, col))
+                            templates.append(self._site(line, col, event.style == "|"))
                 if event.anchor is not None:
                     self.anchors[event.anchor] = (value, 1)
                 self._emit(value, line, col, 1, plain_key=plain)
@@ -385,7 +438,7 @@ class _Builder:
                         "a file holds one YAML document; found a second '---'",
                     )
 
-    def _site(self, line: int, col: int) -> TemplateSite:
+    def _site(self, line: int, col: int, literal: bool) -> TemplateSite:
         """Where the scalar being read will go: its container, key and path from the root."""
         path: list[Any] = []
         for frame in self.stack:
@@ -394,7 +447,7 @@ class _Builder:
             else:
                 path.append(frame.key)
         frame = self.stack[-1]
-        return TemplateSite(frame.container, path[-1], line, col, tuple(path))
+        return TemplateSite(frame.container, path[-1], line, col, tuple(path), literal)
 
     def _emit(self, value: Any, line: int, col: int, weight: int, plain_key: bool = False) -> None:
         stack = self.stack
