@@ -105,6 +105,8 @@ class _Compiler:
         self.digits = 2
         self.files: list[str] = []
         self._renderer: _Renderer | None = None
+        #: (file, path) of values whose template failed: no second error for them
+        self.failed: set[tuple[str, tuple[Any, ...]]] = set()
         self.inputs: list[str] = []
         self.globs: list[tuple[str, list[str]]] = []
 
@@ -149,17 +151,6 @@ class _Compiler:
         # the store settings first: the currency decides how `money` rounds elsewhere
         root_sites = [s for s in root_sites if not (s.path and s.path[0] == "vars")]
         self._render([s for s in root_sites if s.path[0] == "store"], root_display, root)
-        store_issues = validate_store_file(root)
-        for issue in store_issues:
-            address = format_address(issue.path[0], None, issue.path[1:]) if issue.path else "-"
-            self.diag(
-                issue.code,
-                root_display,
-                position_of(root, issue.path, key=issue.at_key),
-                issue.message,
-                address,
-                issue.path,
-            )
         settings = root.get("store") if isinstance(root.get("store"), dict) else None
         currency = settings.get("currency") if settings else None
         if isinstance(currency, str) and re.fullmatch("[A-Z]{3}", currency):
@@ -177,6 +168,19 @@ class _Compiler:
         if self._renderer is not None:
             self._renderer.digits = self.digits
         self._render([s for s in root_sites if s.path[0] != "store"], root_display, root)
+        store_issues = validate_store_file(root)
+        for issue in store_issues:
+            if (root_display, issue.path) in self.failed:
+                continue
+            address = format_address(issue.path[0], None, issue.path[1:]) if issue.path else "-"
+            self.diag(
+                issue.code,
+                root_display,
+                position_of(root, issue.path, key=issue.at_key),
+                issue.message,
+                address,
+                issue.path,
+            )
         documents: list[tuple[str, Any]] = [(root_display, root)]
         for path in self._includes(root, root_display):
             shown = display_path(str(path))
@@ -247,13 +251,14 @@ class _Compiler:
 
     def _render(self, sites: list[TemplateSite], shown: str, data: Any) -> None:
         if sites:
-            render_templates(
+            failed = render_templates(
                 sites,
                 shown,
                 self._get_renderer,
                 lambda path: self._site_address(data, path),
                 self.diags,
             )
+            self.failed.update((shown, path) for path in failed)
 
     def _get_renderer(self) -> _Renderer:
         """One sandbox for the whole run, so its limits count every template."""
@@ -282,8 +287,12 @@ class _Compiler:
         out: list[Path] = []
         for i, pattern in enumerate(patterns):
             pos = position_of(root, ("include", i))
-            if not isinstance(pattern, str) or not pattern:
-                continue  # the schema reports it
+            if (
+                not isinstance(pattern, str)
+                or not pattern
+                or (shown, ("include", i)) in self.failed
+            ):
+                continue  # the schema or the template error reports it
             parts = Path(pattern).parts
             if (
                 Path(pattern).is_absolute()
@@ -297,7 +306,7 @@ class _Compiler:
                     pos,
                     f"include {pattern!r} leaves the store directory; "
                     "patterns are relative to store.yaml and may not use '..'",
-                    "include",
+                    f"include[{i}]",
                     ("include", i),
                 )
                 continue
@@ -309,7 +318,7 @@ class _Compiler:
                     shown,
                     pos,
                     f"include {pattern!r} is not a valid pattern: {exc}",
-                    "include",
+                    f"include[{i}]",
                     ("include", i),
                 )
                 continue
@@ -327,7 +336,7 @@ class _Compiler:
                         pos,
                         f"include {pattern!r} matches {display_path(str(match))}, "
                         "which links outside the store directory",
-                        "include",
+                        f"include[{i}]",
                         ("include", i),
                     )
                     continue
@@ -340,7 +349,7 @@ class _Compiler:
                     shown,
                     pos,
                     f"include {pattern!r} matches no file",
-                    "include",
+                    f"include[{i}]",
                     ("include", i),
                 )
         return out
@@ -426,6 +435,8 @@ class _Compiler:
                         raws[(kind, rid)] = (raw, location)
                     issues = validate_resource(kind, raw)
                     for issue in issues:
+                        if (shown, (kind, index, *issue.path)) in self.failed:
+                            continue
                         self.diag(
                             issue.code,
                             shown,

@@ -6,17 +6,20 @@ structure cannot be injected through a variable, and a string that is exactly on
 ``{{ expression }}`` keeps the expression's type (so ``max: "{{ vars.seats }}"``
 gives an integer when ``seats`` is one).
 
-The sandbox is Jinja2's `SandboxedEnvironment` narrowed further: only expressions
-and ``{% if %}`` are allowed (no loops, assignments, macros, imports), string
-methods and filters come from an allow-list, and ``*``, ``**`` and ``%`` are
-checked before they run. Every result is bounded in size, so no template can use
-unbounded time or memory.
+The sandbox is Jinja2's `ImmutableSandboxedEnvironment` narrowed further: only
+expressions and ``{% if %}`` are allowed (no loops, assignments, macros, imports),
+attributes, methods and filters come from allow-lists, and ``*``, ``**`` and ``%``
+are checked before they run. Every value a template builds is charged to a budget
+(per template and per run) and integers and decimals are bounded, so no template
+can use unbounded time or memory.
 """
 
 from __future__ import annotations
 
 import decimal
-from collections.abc import Callable, Mapping
+import functools
+import math
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from ..errors import Diagnostic, SourceLocation
@@ -25,6 +28,20 @@ from .load import TemplateSite
 
 MAX_OUTPUT_CHARS = 64 * 1024
 MAX_TOTAL_OUTPUT = 16 * 1024 * 1024
+#: characters of values one template may build on the way to its result
+MAX_WORK = 1024 * 1024
+MAX_TOTAL_WORK = 64 * 1024 * 1024
+#: integers inside a template stay below 2**MAX_INT_BITS; results fit in 64 bits
+MAX_INT_BITS = 256
+MAX_RESULT_INT = 2**63 - 1
+
+#: decimals (the `decimal` and `money` filters) stay within 10**±99, so `|int` is cheap
+_DECIMALS = decimal.Context(
+    prec=34,
+    Emax=99,
+    Emin=-99,
+    traps=[decimal.InvalidOperation, decimal.Overflow, decimal.DivisionByZero],
+)
 
 _ALLOWED_STR_METHODS = frozenset(
     [
@@ -62,11 +79,13 @@ _ALLOWED_STR_METHODS = frozenset(
         "upper",
     ]
 )
+_ALLOWED_DICT_METHODS = frozenset(["get", "items", "keys", "values"])
+_ALLOWED_LIST_METHODS = frozenset(["count", "index"])
+# batch and slice are left out: they build lists as long as an argument asks for
 _ALLOWED_FILTERS = frozenset(
     [
         "abs",
         "attr",
-        "batch",
         "bool",
         "capitalize",
         "count",
@@ -97,7 +116,6 @@ _ALLOWED_FILTERS = frozenset(
         "round",
         "select",
         "selectattr",
-        "slice",
         "sort",
         "string",
         "striptags",
@@ -123,22 +141,72 @@ class TemplateProblem(Exception):
         self.line_offset = line_offset
 
 
+def _allowed_attributes(obj: Any) -> frozenset[str]:
+    if isinstance(obj, str):
+        return _ALLOWED_STR_METHODS
+    if isinstance(obj, dict):
+        return _ALLOWED_DICT_METHODS
+    if isinstance(obj, (list, tuple)):
+        return _ALLOWED_LIST_METHODS
+    return frozenset()
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, decimal.Decimal))
+
+
+def _weight(value: Any, limit: int) -> int:
+    """About how many characters `value` takes; stops counting once over `limit`."""
+    total = 0
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            total += len(item)
+        elif _is_int(item):
+            total += item.bit_length() // 3 + 1
+        elif isinstance(item, Mapping):
+            total += 2 * len(item) + 2
+            if total <= limit:
+                todo.extend(item.keys())
+                todo.extend(item.values())
+        elif isinstance(item, Collection):
+            total += len(item) + 2
+            if total <= limit:
+                todo.extend(item)
+        else:
+            total += 8
+        if total > limit:
+            break
+    return total
+
+
 def _to_decimal(value: Any) -> decimal.Decimal:
     if isinstance(value, bool):
         raise TemplateProblem("SC202", "cannot turn a boolean into a number")
     if isinstance(value, float):
         value = repr(value)
+    text = str(value).strip()
     try:
-        return decimal.Decimal(str(value).strip())
+        amount = _DECIMALS.create_decimal(text)
+    except decimal.Overflow:
+        raise TemplateProblem("SC204", f"{text[:40]!r} is too large a number") from None
     except decimal.InvalidOperation:
-        raise TemplateProblem("SC202", f"{value!r} is not a number") from None
+        amount = decimal.Decimal("NaN")
+    if not amount.is_finite():
+        raise TemplateProblem("SC202", f"{text[:40]!r} is not a number")
+    return amount
 
 
 def _money(value: Any, digits: int = 2) -> str:
     """`{{ price | money }}`: round half up to the currency's digits, as a string."""
     amount = _to_decimal(value)
-    quantum = decimal.Decimal(1).scaleb(-int(digits))
-    return str(amount.quantize(quantum, rounding=decimal.ROUND_HALF_UP))
+    quantum = decimal.Decimal(1).scaleb(-int(digits), _DECIMALS)
+    return str(amount.quantize(quantum, rounding=decimal.ROUND_HALF_UP, context=_DECIMALS))
 
 
 def _replace(value: Any, old: str, new: str, count: int | None = None) -> str:
@@ -153,51 +221,80 @@ def _replace(value: Any, old: str, new: str, count: int | None = None) -> str:
     return text.replace(old, new) if count is None else text.replace(old, new, count)
 
 
-def _size(value: Any) -> int:
-    try:
-        return len(value)
-    except TypeError:
-        return 0
-
-
 class _Renderer:
     """One sandboxed environment for a compile run (created only when a template exists)."""
 
     def __init__(self, variables: Mapping[str, Any], currency_digits: int) -> None:
-        from jinja2 import StrictUndefined, nodes
-        from jinja2.sandbox import SandboxedEnvironment
+        from jinja2 import StrictUndefined, Undefined, nodes
+        from jinja2.environment import TemplateExpression
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
 
         outer = self
 
-        class Env(SandboxedEnvironment):
+        class Vars(dict[str, Any]):
+            """`vars`: printing it is charged like any other value."""
+
+            def __repr__(self) -> str:
+                outer._charge(_weight(self, outer._room()))
+                return dict.__repr__(self)
+
+            __str__ = __repr__
+
+        class Env(ImmutableSandboxedEnvironment):
             intercepted_binops = frozenset(["*", "**", "%"])
 
             def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
                 return outer._binop(operator, left, right)
 
             def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
-                if isinstance(obj, str) and attr not in _ALLOWED_STR_METHODS:
+                if attr not in _allowed_attributes(obj):
                     return False
                 return bool(super().is_safe_attribute(obj, attr, value))
 
+            def wrap_str_format(self, value: Any) -> None:
+                # str.format is not on the allow-list ('{:>999999999}' allocates at will)
+                return None
+
+            def getattr(self, obj: Any, attribute: str) -> Any:
+                # keys before methods: vars.items is the variable 'items'
+                if isinstance(obj, dict) and attribute in obj:
+                    return outer._charged(obj[attribute])
+                if isinstance(obj, dict) and not hasattr(obj, attribute):
+                    return outer._missing(obj, attribute)
+                return outer._charged(super().getattr(obj, attribute))
+
+            def getitem(self, obj: Any, argument: Any) -> Any:
+                if isinstance(obj, dict) and isinstance(argument, str) and argument not in obj:
+                    return outer._missing(obj, argument)
+                return outer._charged(super().getitem(obj, argument))
+
+            def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+                return outer._charged(super().call(__context, __obj, *args, **kwargs))
+
         env = Env(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
-        filters = {k: v for k, v in env.filters.items() if k in _ALLOWED_FILTERS}
+        filters: dict[str, Callable[..., Any]] = {
+            k: v for k, v in env.filters.items() if k in _ALLOWED_FILTERS
+        }
         filters["replace"] = _replace
         filters["decimal"] = _to_decimal
-        filters["money"] = lambda v, digits=currency_digits: _money(v, digits)
-        env.filters = filters
+        filters["money"] = lambda v, digits=None: _money(
+            v, outer.digits if digits is None else digits
+        )
+        filters["join"] = self._join_guard(filters["join"])
+        filters["sum"] = self._sum_guard(filters["sum"])
+        env.filters = {name: self._guard(fn) for name, fn in filters.items()}
         env.globals = {k: v for k, v in env.globals.items() if k in _ALLOWED_GLOBALS}
         self.env = env
         self.nodes = nodes
-        self.context = {"vars": dict(variables)}
+        self.undefined_type = Undefined
+        self.expression_type = TemplateExpression
+        self.variables = Vars(variables)
+        self.context = {"vars": self.variables}
+        self.digits = currency_digits
         self.total = 0
-        self._allowed_nodes: tuple[type, ...] = (
-            nodes.Template,
-            nodes.Output,
-            nodes.TemplateData,
-            nodes.If,
-            nodes.Expr,
-        )
+        self.work = 0
+        self.total_work = 0
+        self._cache: dict[str, Any] = {}
         self._forbidden_statements: tuple[type, ...] = (
             nodes.For,
             nodes.Macro,
@@ -217,21 +314,78 @@ class _Renderer:
             nodes.ScopedEvalContextModifier,
         )
 
+    # ------------------------------------------------------------ budgets
+
+    def _room(self) -> int:
+        return MAX_WORK - self.work + 1
+
+    def _charge(self, amount: int) -> None:
+        self.work += amount
+        self.total_work += amount
+        if self.work > MAX_WORK:
+            raise TemplateProblem(
+                "SC204", f"template builds more than {MAX_WORK:,} characters of values on the way"
+            )
+        if self.total_work > MAX_TOTAL_WORK:
+            raise TemplateProblem(
+                "SC204", f"templates built more than {MAX_TOTAL_WORK:,} characters in all"
+            )
+
+    def _charged(self, value: Any) -> Any:
+        if not isinstance(value, self.undefined_type):
+            self._charge(_weight(value, self._room()))
+        return value
+
+    def _guard(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """A filter that charges its input and its result."""
+        offset = 1 if getattr(fn, "jinja_pass_arg", None) is not None else 0
+
+        @functools.wraps(fn)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if len(args) > offset:
+                self._charged(args[offset])
+            return self._charged(fn(*args, **kwargs))
+
+        return guarded
+
+    def _join_guard(self, join: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(join)
+        def guarded(eval_ctx: Any, value: Any, d: Any = "", attribute: Any = None) -> Any:
+            items = list(value) if not isinstance(value, self.undefined_type) else value
+            if isinstance(items, list):
+                self._charge(len(str(d)) * len(items))
+            return join(eval_ctx, items, d, attribute)
+
+        return guarded
+
+    def _sum_guard(self, total: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(total)
+        def guarded(environment: Any, iterable: Any, attribute: Any = None, start: Any = 0) -> Any:
+            # summing lists copies them again and again; numbers only
+            if not _is_number(start):
+                raise TemplateProblem("SC202", "sum adds numbers only")
+            return total(environment, iterable, attribute, start)
+
+        return guarded
+
     def _binop(self, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
             for seq, n in ((left, right), (right, left)):
-                if (
-                    isinstance(seq, (str, list, tuple))
-                    and isinstance(n, int)
-                    and _size(seq) * max(n, 0) > MAX_OUTPUT_CHARS
-                ):
-                    raise TemplateProblem(
-                        "SC204", f"repeating a value {n:,} times is over the size limit"
-                    )
+                if isinstance(seq, (str, list, tuple)) and _is_int(n):
+                    size = _weight(seq, MAX_WORK) * max(n, 0)
+                    if size > MAX_OUTPUT_CHARS:
+                        raise TemplateProblem(
+                            "SC204", f"repeating a value {n:,} times is over the size limit"
+                        )
+                    self._charge(size)
+            if _is_int(left) and _is_int(right):
+                self._check_bits(left.bit_length() + right.bit_length())
             return left * right
         if operator == "**":
             if isinstance(right, int) and abs(right) > 64:
                 raise TemplateProblem("SC202", "exponents above 64 are not allowed")
+            if _is_int(left) and _is_int(right) and right > 0:
+                self._check_bits(left.bit_length() * right)
             return left**right
         # '%': numbers only; printf-style string formatting can allocate without bound
         if isinstance(left, str):
@@ -240,46 +394,83 @@ class _Renderer:
             )
         return left % right
 
+    @staticmethod
+    def _check_bits(bits: int) -> None:
+        if bits > MAX_INT_BITS:
+            raise TemplateProblem("SC204", f"a number in the template is over {MAX_INT_BITS} bits")
+
+    # ------------------------------------------------------------ messages
+
+    def _missing(self, obj: dict[str, Any], name: str) -> Any:
+        """The undefined value for a missing key, with a message in the user's terms."""
+        from .schema import closest
+
+        if obj is self.variables:
+            match = closest(name, obj)
+            hint = (
+                f"undefined variable vars.{name}; did you mean vars.{match}?"
+                if match
+                else f"undefined variable vars.{name}; set it under vars in store.yaml, "
+                f"in a --var-file or with --var {name}=VALUE"
+            )
+        else:
+            keys = ", ".join(sorted(map(str, obj))[:10]) or "none"
+            hint = f"no key {name!r} in this mapping (its keys: {keys})"
+        return self.env.undefined(hint=hint, obj=obj, name=name)
+
+    def _undefined_message(self, text: str) -> str:
+        if text.endswith(" is undefined"):
+            name = text[: -len(" is undefined")].strip().strip("'")
+            if name in self.variables:
+                return f"undefined variable {name}; did you mean vars.{name}?"
+            return f"undefined variable {name}; template variables are written vars.NAME"
+        if "has no attribute" in text:
+            return f"undefined attribute {text.rsplit('attribute', 1)[-1].strip()}"
+        return text
+
+    # ------------------------------------------------------------ rendering
+
     def render(self, source: str) -> Any:
-        from jinja2 import TemplateSyntaxError, UndefinedError
+        from jinja2 import TemplateError, UndefinedError
         from jinja2.exceptions import SecurityError
 
+        compiled = self._compile(source)
+        self.work = 0
         try:
-            tree = self.env.parse(source)
-        except TemplateSyntaxError as exc:
-            raise TemplateProblem(
-                "SC203", exc.message or "template syntax error", (exc.lineno or 1) - 1
-            ) from None
-        self._check(tree)
-        expression = self._single_expression(source, tree)
-        try:
-            if expression is not None:
-                value = self.env.compile_expression(expression, undefined_to_none=False)(
-                    **self.context
-                )
-                if isinstance(value, decimal.Decimal) or not isinstance(
-                    value, (str, int, float, bool, type(None))
-                ):
-                    value = str(value)
-            else:
-                value = self.env.from_string(tree).render(**self.context)
+            with decimal.localcontext(_DECIMALS):
+                if isinstance(compiled, self.expression_type):
+                    value = compiled(**self.context)
+                    if not isinstance(value, (str, int, float, bool, type(None))):
+                        value = str(value)
+                else:
+                    value = compiled.render(**self.context)
         except UndefinedError as exc:
-            raise TemplateProblem("SC201", _undefined_message(str(exc.message or exc))) from None
+            raise TemplateProblem(
+                "SC201", self._undefined_message(str(exc.message or exc))
+            ) from None
         except SecurityError as exc:
             raise TemplateProblem("SC202", f"not allowed in templates: {exc}") from None
         except TemplateProblem:
             raise
         except RecursionError:
             raise TemplateProblem("SC202", "template nests too deeply") from None
+        except decimal.Overflow:
+            raise TemplateProblem("SC204", "a number in the template is too large") from None
         except (
+            TemplateError,
             TypeError,
             ValueError,
             ArithmeticError,
             LookupError,
-            decimal.InvalidOperation,
+            NameError,
         ) as exc:
-            raise TemplateProblem("SC202", f"template failed: {exc}") from None
+            hint = "; join strings with ~" if "concatenate" in str(exc) else ""
+            raise TemplateProblem("SC202", f"template failed: {exc}{hint}") from None
+        return self._result(value)
+
+    def _result(self, value: Any) -> Any:
         if isinstance(value, str):
+            value = str(value)  # Markup from escape or tojson -> plain str
             if len(value) > MAX_OUTPUT_CHARS:
                 raise TemplateProblem(
                     "SC204",
@@ -290,9 +481,51 @@ class _Renderer:
                 raise TemplateProblem(
                     "SC204", f"templates rendered more than {MAX_TOTAL_OUTPUT:,} characters in all"
                 )
+        elif _is_int(value) and abs(value) > MAX_RESULT_INT:
+            raise TemplateProblem(
+                "SC204", f"template result is over the largest whole number {MAX_RESULT_INT:,}"
+            )
         return value
 
+    def _compile(self, source: str) -> Any:
+        """The compiled template or expression for `source` (cached; problems too)."""
+        cached = self._cache.get(source)
+        if cached is None:
+            try:
+                cached = self._compile_new(source)
+            except TemplateProblem as exc:
+                cached = exc
+            self._cache[source] = cached
+        if isinstance(cached, TemplateProblem):
+            raise cached
+        return cached
+
+    def _compile_new(self, source: str) -> Any:
+        from jinja2 import TemplateSyntaxError
+
+        nodes = self.nodes
+        try:
+            tree = self.env.parse(source)
+            self._check(tree)
+            expression = self._single_expression(tree)
+            if expression is None:
+                return self.env.from_string(tree)
+            body = [nodes.Assign(nodes.Name("result", "store"), expression, lineno=1)]
+            template = self.env.from_string(nodes.Template(body, lineno=1))
+            return self.expression_type(template, False)
+        except TemplateSyntaxError as exc:
+            raise TemplateProblem(
+                "SC203", exc.message or "template syntax error", (exc.lineno or 1) - 1
+            ) from None
+        except (RecursionError, MemoryError, SyntaxError):
+            raise TemplateProblem("SC203", "template nests too deeply") from None
+        except (ValueError, OverflowError) as exc:  # e.g. a 5000-digit number
+            raise TemplateProblem("SC203", f"template cannot be read: {exc}") from None
+
     def _check(self, tree: Any) -> None:
+        from .schema import did_you_mean
+
+        nodes = self.nodes
         for node in tree.find_all(self._forbidden_statements):
             name = type(node).__name__.lower()
             raise TemplateProblem(
@@ -300,34 +533,39 @@ class _Renderer:
                 f"'{name}' blocks are not allowed in templates; only expressions and if",
                 (getattr(node, "lineno", 1) or 1) - 1,
             )
+        for node in tree.find_all((nodes.Filter, nodes.Test, nodes.Const)):
+            offset = (getattr(node, "lineno", 1) or 1) - 1
+            if isinstance(node, nodes.Const):
+                if isinstance(node.value, float) and not math.isfinite(node.value):
+                    raise TemplateProblem("SC203", "number is too large", offset)
+                continue
+            known = self.env.filters if isinstance(node, nodes.Filter) else self.env.tests
+            what = "filter" if isinstance(node, nodes.Filter) else "test"
+            if node.name in known:
+                continue
+            if isinstance(node, nodes.Filter) and node.name in _jinja_filters():
+                raise TemplateProblem(
+                    "SC202", f"filter {node.name!r} is not allowed in templates", offset
+                )
+            raise TemplateProblem(
+                "SC203", f"unknown {what} {node.name!r}{did_you_mean(node.name, known)}", offset
+            )
 
-    def _single_expression(self, source: str, tree: Any) -> str | None:
-        """The expression inside `{{ expr }}` when that is the whole string (keeps its type)."""
+    def _single_expression(self, tree: Any) -> Any:
+        """The expression when the template is one `{{ expr }}` (it keeps its type)."""
         nodes = self.nodes
-        stripped = source.strip()
-        if not (
-            stripped.startswith("{{") and stripped.endswith("}}") and stripped.count("{{") == 1
-        ):
-            return None
         if len(tree.body) == 1 and isinstance(tree.body[0], nodes.Output):
             parts = tree.body[0].nodes
             if len(parts) == 1 and not isinstance(parts[0], nodes.TemplateData):
-                return stripped[2:-2].strip("-").strip()
+                return parts[0]
         return None
 
 
-def _undefined_message(text: str) -> str:
-    # jinja2 says "'dict object' has no attribute 'markup'"; say it in the user's terms
-    if "has no attribute" in text:
-        name = text.rsplit("attribute", 1)[-1].strip().strip("'")
-        return (
-            f"undefined variable vars.{name}"
-            if "dict object" in text
-            else f"undefined attribute {name!r}"
-        )
-    if "is undefined" in text:
-        return f"undefined variable {text.split(' is undefined')[0].strip()}"
-    return text
+@functools.cache
+def _jinja_filters() -> frozenset[str]:
+    from jinja2.filters import FILTERS
+
+    return frozenset(FILTERS)
 
 
 def render_templates(
@@ -336,8 +574,11 @@ def render_templates(
     renderer: Callable[[], _Renderer],
     address_of: Callable[[tuple[Any, ...]], str],
     diagnostics: list[Diagnostic],
-) -> None:
-    """Render every template string in place; problems become diagnostics."""
+) -> list[tuple[Any, ...]]:
+    """Render every template string in place; problems become diagnostics.
+
+    Returns the paths whose template failed (their value is left as written)."""
+    failed: list[tuple[Any, ...]] = []
     active: _Renderer | None = None
     for site in sites:
         source = site.container[site.key]
@@ -348,9 +589,11 @@ def render_templates(
         try:
             site.container[site.key] = active.render(source)
         except TemplateProblem as exc:
-            line, col = (
-                (site.line + exc.line_offset, 1) if exc.line_offset else (site.line, site.column)
-            )
+            failed.append(site.path)
+            if site.literal:  # a '|' block: its text starts on the line after the '|'
+                line, col = site.line + 1 + exc.line_offset, 1
+            else:  # other scalars fold their lines: point at the start
+                line, col = site.line, site.column
             diagnostics.append(
                 Diagnostic(
                     exc.code,
@@ -361,6 +604,7 @@ def render_templates(
                     severity(exc.code),
                 )
             )
+    return failed
 
 
 def json_path(path: tuple[Any, ...]) -> str:
