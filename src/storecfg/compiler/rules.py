@@ -192,6 +192,11 @@ def _scenarios(specs: Specs) -> Iterator[Finding]:
                     break
 
 
+def _a(word: str) -> str:
+    """`word` with its indefinite article: 'an addons', 'a payment'."""
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+
+
 _SCREEN_CATEGORY_TYPE = {"sales_categories": "services", "addons": "addons"}
 
 
@@ -202,7 +207,7 @@ def _screens(specs: Specs, single_resource: bool = False) -> Iterator[Finding]:
         wants = _SCREEN_CATEGORY_TYPE.get(stype)
         if wants is not None and "categories" not in spec:
             yield Finding(
-                "SC014", "screens", rid, ("categories",), f"a {stype} screen needs categories"
+                "SC014", "screens", rid, ("categories",), f"{_a(stype)} screen needs categories"
             )
         if wants is None and "categories" in spec:
             yield Finding(
@@ -210,7 +215,7 @@ def _screens(specs: Specs, single_resource: bool = False) -> Iterator[Finding]:
                 "screens",
                 rid,
                 ("categories",),
-                f"a {stype} screen shows no sales categories; remove categories",
+                f"{_a(stype)} screen shows no sales categories; remove categories",
             )
         if stype == "terms" and "terms" not in spec:
             yield Finding(
@@ -222,7 +227,7 @@ def _screens(specs: Specs, single_resource: bool = False) -> Iterator[Finding]:
                 "screens",
                 rid,
                 ("terms",),
-                f"only terms screens list terms; this is a {stype} screen",
+                f"only terms screens list terms; this is {_a(stype)} screen",
             )
         if wants is None or single_resource:
             continue
@@ -234,7 +239,7 @@ def _screens(specs: Specs, single_resource: bool = False) -> Iterator[Finding]:
                     "screens",
                     rid,
                     ("categories", i),
-                    f"sales category {cid} has type {category['type']}; a {stype} screen shows only {wants} categories",
+                    f"sales category {cid} has type {category['type']}; {_a(stype)} screen shows only {wants} categories",
                 )
 
 
@@ -528,5 +533,7 @@ def _money_precision(specs: Specs, currency: str, digits: int) -> Iterator[Findi
                         kind,
                         rid,
                         path,
-                        f"amount {value!r} has {places} decimal places; {currency} allows {digits}",
+                        f"amount {value!r} has {places} decimal places; {currency} allows {digits}"
+                        if places != 1
+                        else f"amount {value!r} has 1 decimal place; {currency} allows {digits}",
                     )

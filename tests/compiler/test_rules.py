@@ -1,0 +1,729 @@
+"""Semantic rules SC001-SC018: each fails with an exact error line and passes when fixed.
+
+Every failing case asserts the whole output, `FILE:LINE:COL: CODE ADDRESS: message`,
+for every diagnostic of the run; every passing case asserts there is none.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from storecfg.compiler.codes import CODES
+
+from .conftest import STORE_YAML, Store
+
+RULE_CODES = [f"SC{n:03d}" for n in range(1, 19)]
+
+
+def test_every_rule_code_is_covered_here() -> None:
+    rule_codes = sorted(c for c in CODES if c < "SC100")
+    assert rule_codes == RULE_CODES
+    source = Path(__file__).read_text(encoding="utf-8")
+    for code in RULE_CODES:
+        assert f"def test_{code.lower()}_fails" in source, code
+        assert f"def test_{code.lower()}_passes" in source, code
+
+
+# ---------------------------------------------------------------- SC001 references
+
+PLAN_B = """\
+service_plans:
+  - id: plan-b
+    name: Plan B
+    sku: {sku}
+    subscription_period: {{length: 1, unit: year}}
+    billing_period: {{length: 1, unit: month}}
+    price: {{recurring: "5"}}
+    upgrades_to: [{upgrade}]
+    published: false
+"""
+
+
+def test_sc001_fails_with_suggestion(full_store: Store) -> None:
+    full_store.write("t.yaml", PLAN_B.format(sku="sku-aa", upgrade="gold-tier"))
+    assert full_store.lines() == [
+        "s/t.yaml:4:10: SC001 service_plans.plan-b.sku: skus.sku-aa does not exist; "
+        "did you mean skus.sku-a?",
+        "s/t.yaml:8:19: SC001 service_plans.plan-b.upgrades_to[0]: "
+        "service_plans.gold-tier does not exist",
+    ]
+
+
+def test_sc001_fails_in_lists_of_references(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        screens:
+          - {id: choose2, type: sales_categories, title: Choose, categories: [main, mian]}
+        purchase_scenarios:
+          - {id: other, screens: [choose, pay, dne]}
+        """,
+    )
+    assert full_store.lines() == [
+        "s/t.yaml:2:77: SC001 screens.choose2.categories[1]: sales_categories.mian does not "
+        "exist; did you mean sales_categories.main?",
+        "s/t.yaml:4:40: SC001 purchase_scenarios.other.screens[2]: screens.dne does not exist; "
+        "did you mean screens.done?",
+    ]
+
+
+def test_sc001_passes(full_store: Store) -> None:
+    full_store.write("t.yaml", PLAN_B.format(sku="sku-a", upgrade="plan-a"))
+    assert full_store.lines() == []
+
+
+def test_sc001_reference_to_an_invalid_resource_does_not_cascade(full_store: Store) -> None:
+    # sku-b exists but is broken: one schema error, no "does not exist"
+    full_store.write(
+        "t.yaml",
+        """\
+        skus:
+          - {id: sku-b, name: SKU B, vendor: Contoso, source: homemade}
+        service_plans:
+          - id: plan-b
+            name: Plan B
+            sku: sku-b
+            subscription_period: {length: 1, unit: year}
+            billing_period: {length: 1, unit: month}
+            price: {recurring: "5"}
+            published: false
+        """,
+    )
+    assert full_store.lines() == [
+        "s/t.yaml:2:55: SC304 skus.sku-b.source: the string 'homemade' is not one of "
+        "custom, distributor",
+    ]
+
+
+# ---------------------------------------------------------------- SC002 scenario order
+
+
+def test_sc002_fails(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        screens:
+          - {id: done2, type: checkout, title: Done again}
+        purchase_scenarios:
+          - {id: late-checkout, screens: [choose, done, pay]}
+          - {id: no-checkout, screens: [choose, accept]}
+          - {id: terms-late, screens: [choose, pay, accept, done]}
+          - {id: cart-early, screens: [cart, choose, pay, done]}
+          - {id: twice, screens: [choose, choose, pay, done]}
+          - {id: no-payment, screens: [choose, done]}
+          - {id: two-checkouts, screens: [choose, pay, done, done2]}
+        """,
+    )
+    assert full_store.lines() == [
+        "s/t.yaml:4:43: SC002 purchase_scenarios.late-checkout.screens[1]: "
+        "checkout screen done must be last (it is at position 2 of 3)",
+        "s/t.yaml:4:49: SC002 purchase_scenarios.late-checkout.screens[2]: "
+        "payment screen pay must come before checkout",
+        "s/t.yaml:5:32: SC002 purchase_scenarios.no-checkout.screens: "
+        "has no checkout screen; the last screen must be a checkout",
+        "s/t.yaml:6:45: SC002 purchase_scenarios.terms-late.screens[2]: "
+        "terms screen accept (position 3) must come before payment screen pay (position 2)",
+        "s/t.yaml:7:32: SC002 purchase_scenarios.cart-early.screens[0]: "
+        "cart review screen cart (position 1) must come after sales_categories screen "
+        "choose (position 2)",
+        "s/t.yaml:8:35: SC002 purchase_scenarios.twice.screens[1]: "
+        "lists screen choose twice (positions 1 and 2)",
+        "s/t.yaml:9:31: SC002 purchase_scenarios.no-payment.screens: "
+        "has no payment screen before checkout",
+        "s/t.yaml:10:54: SC002 purchase_scenarios.two-checkouts.screens[3]: "
+        "has 2 checkout screens; exactly one is allowed, at the end",
+    ]
+
+
+def test_sc002_passes(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        purchase_scenarios:
+          - {id: minimal, screens: [pay, done]}
+          - {id: terms-first, screens: [accept, choose, more, cart, pay, done]}
+        """,
+    )
+    assert full_store.lines() == []
+
+
+# ---------------------------------------------------------------- SC003 category types
+
+
+def test_sc003_fails(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        screens:
+          - {id: choose2, type: sales_categories, title: Choose, categories: [main, extras]}
+          - {id: more2, type: addons, title: More, categories: [main]}
+        """,
+    )
+    assert full_store.lines() == [
+        "s/t.yaml:2:77: SC003 screens.choose2.categories[1]: sales category extras has type "
+        "addons; a sales_categories screen shows only services categories",
+        "s/t.yaml:3:57: SC003 screens.more2.categories[0]: sales category main has type "
+        "services; an addons screen shows only addons categories",
+    ]
+
+
+def test_sc003_passes(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        screens:
+          - {id: choose2, type: sales_categories, title: Choose, categories: [main]}
+          - {id: more2, type: addons, title: More, categories: [extras]}
+        """,
+    )
+    assert full_store.lines() == []
+
+
+# ---------------------------------------------------------------- SC004 periods
+
+PLAN_PERIODS = """\
+service_plans:
+  - id: plan-b
+    name: Plan B
+    sku: sku-a
+    subscription_period: {sub}
+    billing_period: {bill}
+    price: {{recurring: "5"}}
+    published: false
+"""
+
+
+def test_sc004_fails_when_billed_longer_than_the_term(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        PLAN_PERIODS.format(sub="{length: 1, unit: month}", bill="{length: 1, unit: year}"),
+    )
+    assert full_store.lines() == [
+        "s/t.yaml:6:21: SC004 service_plans.plan-b.billing_period: billing period 1 year does "
+        "not divide the subscription period 1 month",
+    ]
+
+
+def test_sc004_fails_when_periods_do_not_divide(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        PLAN_PERIODS.format(sub="{length: 1, unit: year}", bill="{length: 5, unit: month}"),
+    )
+    assert full_store.lines() == [
+        "s/t.yaml:6:21: SC004 service_plans.plan-b.billing_period: billing period 5 months "
+        "does not divide the subscription period 1 year",
+    ]
+
+
+def test_sc004_passes(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        PLAN_PERIODS.format(sub="{length: 2, unit: year}", bill="{length: 3, unit: month}"),
+    )
+    assert full_store.lines() == []
+
+
+# ---------------------------------------------------------------- SC005 add-on amounts
+
+PLAN_ADDONS = """\
+service_plans:
+  - id: plan-b
+    name: Plan B
+    sku: sku-a
+    subscription_period: {{length: 1, unit: year}}
+    billing_period: {{length: 1, unit: month}}
+    price: {{recurring: "5"}}
+    published: false
+    resources:
+{addons}
+"""
+
+
+def test_sc005_fails(full_store: Store) -> None:
+    addons = "\n".join(
+        [
+            '      - {id: a1, name: A1, unit: user, min: 2, included: 1, price: {recurring: "1"}}',
+            '      - {id: a2, name: A2, unit: user, included: 20, max: 10, price: {recurring: "1"}}',
+            '      - {id: a3, name: A3, unit: GB, min: 5, max: 3, included: 4, price: {recurring: "1"}}',
+        ]
+    )
+    full_store.write("t.yaml", PLAN_ADDONS.format(addons=addons))
+    assert full_store.lines() == [
+        "s/t.yaml:10:58: SC005 service_plans.plan-b.resources[0].included: "
+        "add-on a1: included 1 is below min 2",
+        "s/t.yaml:11:50: SC005 service_plans.plan-b.resources[1].included: "
+        "add-on a2: included 20 is above max 10",
+        "s/t.yaml:12:43: SC005 service_plans.plan-b.resources[2].min: "
+        "add-on a3: min 5 is above max 3",
+        "s/t.yaml:12:64: SC005 service_plans.plan-b.resources[2].included: "
+        "add-on a3: included 4 is above max 3",
+        "s/t.yaml:12:64: SC005 service_plans.plan-b.resources[2].included: "
+        "add-on a3: included 4 is below min 5",
+    ]
+
+
+def test_sc005_passes(full_store: Store) -> None:
+    addons = "\n".join(
+        [
+            '      - {id: a1, name: A1, unit: user, min: 1, included: 1, max: 1, price: {recurring: "1"}}',
+            '      - {id: a2, name: A2, unit: GB, price: {recurring: "1"}}',
+        ]
+    )
+    full_store.write("t.yaml", PLAN_ADDONS.format(addons=addons))
+    assert full_store.lines() == []
+
+
+# ---------------------------------------------------------------- SC006 upgrades
+
+PLAN_UPGRADES = """\
+service_plans:
+  - id: plan-x
+    name: Plan X
+    sku: sku-a
+    subscription_period: {{length: 1, unit: year}}
+    billing_period: {{length: 1, unit: month}}
+    price: {{recurring: "5"}}
+    published: false
+    upgrades_to: [{x}]
+  - id: plan-y
+    name: Plan Y
+    sku: sku-a
+    subscription_period: {{length: 1, unit: year}}
+    billing_period: {{length: 1, unit: month}}
+    price: {{recurring: "5"}}
+    published: false
+    upgrades_to: [{y}]
+"""
+
+
+def test_sc006_fails_on_self_upgrade(full_store: Store) -> None:
+    full_store.write("t.yaml", PLAN_UPGRADES.format(x="plan-x", y="plan-a"))
+    assert full_store.lines() == [
+        "s/t.yaml:9:19: SC006 service_plans.plan-x.upgrades_to[0]: a plan cannot upgrade to itself",
+    ]
+
+
+def test_sc006_fails_on_cycle(full_store: Store) -> None:
+    full_store.write("t.yaml", PLAN_UPGRADES.format(x="plan-a, plan-y", y="plan-x"))
+    assert full_store.lines() == [
+        "s/t.yaml:9:27: SC006 service_plans.plan-x.upgrades_to[1]: "
+        "upgrade path forms a cycle: plan-x -> plan-y -> plan-x",
+    ]
+
+
+def test_sc006_passes(full_store: Store) -> None:
+    full_store.write("t.yaml", PLAN_UPGRADES.format(x="plan-y, plan-a", y="plan-a"))
+    assert full_store.lines() == []
+
+
+# ---------------------------------------------------------------- SC007 tax overlaps
+
+
+def test_sc007_fails(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        tax_rules:
+          - {id: ny-1, region: US-NY, rate: "4"}
+          - {id: ny-2, region: US-NY, rate: "4.5"}
+          - {id: wa-1, region: US-WA, rate: "6.5", applies_to: {sales_categories: [main]}}
+          - {id: wa-2, region: US-WA, rate: "1", applies_to: {sales_categories: [extras, main]}}
+        """,
+    )
+    assert full_store.lines() == [
+        "s/t.yaml:3:24: SC007 tax_rules.ny-2.region: overlaps tax rule ny-1: same region US-NY "
+        "and priority 0 and both apply to the same sales categories",
+        "s/t.yaml:5:24: SC007 tax_rules.wa-2.region: overlaps tax rule wa-1: same region US-WA "
+        "and priority 0 and both apply to the same sales categories",
+    ]
+
+
+def test_sc007_passes(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        tax_rules:
+          - {id: ny-1, region: US-NY, rate: "4"}
+          - {id: ny-2, region: US-NY, rate: "4.5", priority: 1, compound: true}
+          - {id: wa-1, region: US-WA, rate: "6.5", applies_to: {sales_categories: [main]}}
+          - {id: wa-2, region: US-WA, rate: "1", applies_to: {sales_categories: [extras]}}
+        """,
+    )
+    assert full_store.lines() == []
+
+
+# ---------------------------------------------------------------- SC008 ACH
+
+
+def test_sc008_fails(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        payment_methods:
+          - {id: ach, type: ach, regions: [US, CA, US-NY, NO]}
+        """,
+    )
+    assert full_store.lines() == [
+        "s/t.yaml:2:40: SC008 payment_methods.ach.regions[1]: "
+        "ACH is only available in the US, not in CA",
+        "s/t.yaml:2:51: SC008 payment_methods.ach.regions[3]: "
+        "ACH is only available in the US, not in NO",
+    ]
+
+
+def test_sc008_passes(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        payment_methods:
+          - {id: ach, type: ach, regions: [US, US-NY]}
+          - {id: debit, type: debit_card, regions: [CA, NO]}
+        """,
+    )
+    assert full_store.lines() == []
+
+
+# ---------------------------------------------------------------- SC009 default scenario
+
+
+def test_sc009_fails_on_two_defaults(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        purchase_scenarios:
+          - {id: express, screens: [pay, done], default: true}
+        """,
+    )
+    assert full_store.lines() == [
+        "s/t.yaml:2:50: SC009 purchase_scenarios.express.default: "
+        "more than one default purchase scenario (also standard)",
+    ]
+
+
+def test_sc009_fails_without_a_default(store: Store) -> None:
+    store.write(
+        "t.yaml",
+        """\
+        screens:
+          - {id: pay, type: payment, title: Pay}
+          - {id: done, type: checkout, title: Done}
+        purchase_scenarios:
+          - {id: express, screens: [pay, done]}
+        """,
+    )
+    assert store.lines() == [
+        "s/t.yaml:5:5: SC009 purchase_scenarios.express: "
+        "no purchase scenario is the default; set default: true on one",
+    ]
+
+
+def test_sc009_fails_with_screens_but_no_scenario(store: Store) -> None:
+    store.write(
+        "t.yaml",
+        """\
+        screens:
+          - {id: pay, type: payment, title: Pay}
+        """,
+    )
+    assert store.lines() == [
+        "s/t.yaml:2:5: SC009 screens.pay: "
+        "the store has screens but no purchase scenario; add one with default: true",
+    ]
+
+
+def test_sc009_passes(store: Store) -> None:
+    store.write(
+        "t.yaml",
+        """\
+        screens:
+          - {id: pay, type: payment, title: Pay}
+          - {id: done, type: checkout, title: Done}
+        purchase_scenarios:
+          - {id: express, screens: [pay, done], default: true}
+          - {id: other, screens: [pay, done], default: false}
+        """,
+    )
+    assert store.lines() == []
+
+
+# ---------------------------------------------------------------- SC010 uncategorized plan
+
+
+def test_sc010_fails_as_a_warning(full_store: Store) -> None:
+    full_store.write("t.yaml", PLAN_B.format(sku="sku-a", upgrade="").replace("false", "true"))
+    result = full_store.compile()
+    assert [d.format() for d in result.diagnostics] == [
+        "s/t.yaml:2:5: SC010 service_plans.plan-b: warning: published plan is in no sales "
+        "category, so customers cannot find it; add it to a category or set published: false",
+    ]
+    assert result.ok and result.desired is not None  # a warning does not fail the compile
+
+
+def test_sc010_passes(full_store: Store) -> None:
+    full_store.write("t.yaml", PLAN_B.format(sku="sku-a", upgrade=""))  # published: false
+    assert full_store.lines() == []
+
+
+# ---------------------------------------------------------------- SC011 category tree
+
+
+def test_sc011_fails(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        sales_categories:
+          - {id: cat-a, name: A, type: services, plans: [], parent: cat-b}
+          - {id: cat-b, name: B, type: services, plans: [], parent: cat-a}
+          - {id: cat-c, name: C, type: services, plans: [], parent: cat-c}
+          - {id: cat-d, name: D, type: services, plans: [], parent: main}
+        """,
+    )
+    assert full_store.lines() == [
+        "s/base.yaml:17:51: SC011 sales_categories.main.plans: has subcategories (cat-d), so "
+        "it cannot list plans; move the plans into a subcategory",
+        "s/t.yaml:2:61: SC011 sales_categories.cat-a.parent: "
+        "parent categories form a cycle: cat-a -> cat-b -> cat-a",
+        "s/t.yaml:4:61: SC011 sales_categories.cat-c.parent: a category cannot be its own parent",
+    ]
+
+
+def test_sc011_passes(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        sales_categories:
+          - {id: top, name: Top, type: services, plans: []}
+          - {id: sub-a, name: A, type: services, plans: [plan-a], parent: top, position: 1}
+          - {id: sub-b, name: B, type: services, plans: [], parent: top, position: 2}
+        """,
+    )
+    assert full_store.lines() == []
+
+
+# ---------------------------------------------------------------- SC012 duplicate IDs
+
+
+def test_sc012_fails_across_files(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        skus:
+          - {id: sku-a, name: Again, vendor: Contoso, source: custom}
+        """,
+    )
+    assert full_store.lines() == [
+        "s/t.yaml:2:10: SC012 skus.sku-a: skus.sku-a is already defined at s/base.yaml:2",
+    ]
+
+
+def test_sc012_fails_in_one_file(store: Store) -> None:
+    store.write(
+        "t.yaml",
+        """\
+        skus:
+          - {id: dup, name: One, vendor: Contoso, source: custom}
+          - {id: dup, name: Two, vendor: Contoso, source: custom}
+        """,
+    )
+    assert store.lines() == [
+        "s/t.yaml:3:10: SC012 skus.dup: skus.dup is already defined at s/t.yaml:2",
+    ]
+
+
+def test_sc012_passes_for_same_id_in_different_kinds(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        resource_categories:
+          - {id: sku-a, name: Same ID in another kind}
+        """,
+    )
+    assert full_store.lines() == []
+
+
+# ---------------------------------------------------------------- SC013 duplicate add-on
+
+
+def test_sc013_fails(full_store: Store) -> None:
+    addons = "\n".join(
+        [
+            '      - {id: users, name: Users, unit: user, price: {recurring: "1"}}',
+            '      - {id: users, name: More users, unit: user, price: {recurring: "2"}}',
+        ]
+    )
+    full_store.write("t.yaml", PLAN_ADDONS.format(addons=addons))
+    assert full_store.lines() == [
+        "s/t.yaml:11:14: SC013 service_plans.plan-b.resources[1].id: "
+        "add-on users is defined twice in this plan (also at position 1)",
+    ]
+
+
+def test_sc013_passes(full_store: Store) -> None:
+    addons = "\n".join(
+        [
+            '      - {id: users, name: Users, unit: user, price: {recurring: "1"}}',
+            '      - {id: storage, name: Storage, unit: GB, price: {recurring: "2"}}',
+        ]
+    )
+    full_store.write("t.yaml", PLAN_ADDONS.format(addons=addons))
+    assert full_store.lines() == []
+
+
+# ---------------------------------------------------------------- SC014 screen fields
+
+
+def test_sc014_fails(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        screens:
+          - {id: s1, type: sales_categories, title: No categories}
+          - {id: s2, type: payment, title: Pay, categories: [main]}
+          - {id: s3, type: terms, title: No terms}
+          - {id: s4, type: checkout, title: Done, terms: [tos]}
+        """,
+    )
+    assert full_store.lines() == [
+        "s/t.yaml:2:5: SC014 screens.s1.categories: a sales_categories screen needs categories",
+        "s/t.yaml:3:53: SC014 screens.s2.categories: "
+        "a payment screen shows no sales categories; remove categories",
+        "s/t.yaml:4:5: SC014 screens.s3.terms: a terms screen needs terms to accept",
+        "s/t.yaml:5:50: SC014 screens.s4.terms: "
+        "only terms screens list terms; this is a checkout screen",
+    ]
+
+
+def test_sc014_passes(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        screens:
+          - {id: s1, type: sales_categories, title: Services, categories: [main]}
+          - {id: s3, type: terms, title: Terms, terms: [tos]}
+        """,
+    )
+    assert full_store.lines() == []
+
+
+# ---------------------------------------------------------------- SC015 customization
+
+
+def test_sc015_fails(store: Store) -> None:
+    store.write(
+        "t.yaml",
+        """\
+        customization:
+          - {id: brand, store_title: Contoso, primary_color: "#112233"}
+          - {id: brand-2, store_title: Contoso again}
+        """,
+    )
+    assert store.lines() == [
+        "s/t.yaml:3:5: SC015 customization.brand-2: "
+        "a store has one customization resource; brand is already defined",
+    ]
+
+
+def test_sc015_passes(store: Store) -> None:
+    store.write(
+        "t.yaml",
+        """\
+        customization:
+          - {id: brand, store_title: Contoso, primary_color: "#112233"}
+        """,
+    )
+    assert store.lines() == []
+
+
+# ---------------------------------------------------------------- SC016 regions
+
+
+def test_sc016_fails(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        payment_methods:
+          - {id: card-eu, type: credit_card, regions: [UK, QQ]}
+        tax_rules:
+          - {id: vat, region: UK, rate: "20"}
+        """,
+    )
+    assert full_store.lines() == [
+        "s/t.yaml:2:48: SC016 payment_methods.card-eu.regions[0]: "
+        "UK is not an ISO 3166-1 country code; did you mean GB?",
+        "s/t.yaml:2:52: SC016 payment_methods.card-eu.regions[1]: "
+        "QQ is not an ISO 3166-1 country code",
+        "s/t.yaml:4:23: SC016 tax_rules.vat.region: "
+        "UK is not an ISO 3166-1 country code; did you mean GB?",
+    ]
+
+
+def test_sc016_passes(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        payment_methods:
+          - {id: card-eu, type: credit_card, regions: [GB, "NO", DE, FR-75]}
+        tax_rules:
+          - {id: vat, region: GB, rate: "20"}
+        """,
+    )
+    assert full_store.lines() == []
+
+
+# ---------------------------------------------------------------- SC017 decimals
+
+PLAN_PRICE = """\
+service_plans:
+  - id: plan-b
+    name: Plan B
+    sku: sku-a
+    subscription_period: {{length: 1, unit: year}}
+    billing_period: {{length: 1, unit: month}}
+    price: {{setup: "{setup}", recurring: "{recurring}"}}
+    published: false
+    resources:
+      - {{id: gb, name: GB, unit: GB, price: {{recurring: "{addon}"}}}}
+"""
+
+
+def test_sc017_fails_for_usd(full_store: Store) -> None:
+    full_store.write("t.yaml", PLAN_PRICE.format(setup="1.005", recurring="2", addon="0.0001"))
+    assert full_store.lines() == [
+        "s/t.yaml:7:20: SC017 service_plans.plan-b.price.setup: "
+        "amount '1.005' has 3 decimal places; USD allows 2",
+        "s/t.yaml:10:57: SC017 service_plans.plan-b.resources[0].price.recurring: "
+        "amount '0.0001' has 4 decimal places; USD allows 2",
+    ]
+
+
+def test_sc017_fails_for_jpy(store: Store) -> None:
+    store.write("store.yaml", STORE_YAML.replace("USD", "JPY"))
+    store.write(
+        "t.yaml",
+        "skus:\n  - {id: sku-a, name: SKU A, vendor: Contoso, source: custom}\n"
+        + PLAN_PRICE.format(setup="0", recurring="1000.5", addon="10"),
+    )
+    assert store.lines() == [
+        "s/t.yaml:9:36: SC017 service_plans.plan-b.price.recurring: "
+        "amount '1000.5' has 1 decimal place; JPY allows 0",
+    ]
+
+
+def test_sc017_passes(full_store: Store) -> None:
+    full_store.write("t.yaml", PLAN_PRICE.format(setup="1.5", recurring="2.99", addon="0"))
+    assert full_store.lines() == []
+
+
+# ---------------------------------------------------------------- SC018 currency
+
+
+def test_sc018_fails(store: Store) -> None:
+    store.write("store.yaml", STORE_YAML.replace("USD", "XYZ"))
+    assert store.lines() == [
+        "s/store.yaml:2:53: SC018 store.currency: XYZ is not an ISO 4217 currency code",
+    ]
+
+
+def test_sc018_passes(store: Store) -> None:
+    store.write("store.yaml", STORE_YAML.replace("USD", "KWD"))
+    assert store.lines() == []
