@@ -32,8 +32,19 @@ def diff_specs(old: Any, new: Any, path: str = "") -> list[Diff]:
     return out
 
 
+def same(a: Any, b: Any) -> bool:
+    """Equal as JSON: same types all the way down (true is not 1, 1 is not 1.0)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(v, b[k]) for k, v in a.items())
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
 def _diff(old: Any, new: Any, path: str, out: list[Diff]) -> None:
-    if old == new and type(old) is type(new):
+    if same(old, new):
         return
     if isinstance(old, dict) and isinstance(new, dict):
         for key, value in new.items():
@@ -66,10 +77,9 @@ def list_key(items: list[Any]) -> str | None:
 
 def _diff_list(old: list[Any], new: list[Any], path: str, out: list[Diff]) -> None:
     old_mode, new_mode = list_key(old), list_key(new)
-    mode = old_mode if old_mode == new_mode or not old else new_mode if not new else None
-    if not old and not new:
-        return
-    if mode is None or (old and new and old_mode != new_mode):
+    # an empty list takes the other side's mode: [] -> [{id: seats}] is an insertion
+    mode = new_mode if not old else old_mode if not new or old_mode == new_mode else None
+    if mode is None:
         if len(old) == len(new):
             for i, (a, b) in enumerate(zip(old, new, strict=True)):
                 _diff(a, b, f"{path}[{i}]", out)
