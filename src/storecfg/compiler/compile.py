@@ -138,6 +138,13 @@ class _Compiler:
         self.files.append(root_display)
         root, root_sites = self._load(self.store_file, root_display)
         if root is None:
+            if not self.diags:  # read fine but holds nothing
+                self.diag(
+                    "SC303",
+                    root_display,
+                    (1, 1),
+                    "store.yaml is empty; it must be a mapping with apiVersion and store",
+                )
             return self._result(None)
         if not isinstance(root, dict):
             self.diag(

@@ -125,6 +125,13 @@ _NUMERIC_START = frozenset("0123456789+-.")
 
 _TAG = "tag:yaml.org,2002:"
 
+#: what libyaml was reading when a file ended too early -> what to tell the user
+_UNCLOSED = {
+    "while parsing a flow sequence": "'[' is never closed",
+    "while parsing a flow mapping": "'{' is never closed",
+    "while scanning a quoted scalar": "quoted string is never closed",
+}
+
 
 class NumberTooLarge(ValueError):
     """A plain scalar reads as a whole number outside the 64-bit range."""
@@ -235,8 +242,16 @@ def load_bytes(raw: bytes, display: str, out: Loaded | None = None) -> Loaded:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        col = len(raw[line_start : exc.start].decode("utf-8", "replace")) + 1
         out.diagnostics.append(
-            _diag("SC109", display, line, 1, f"file is not UTF-8 (byte {exc.start})")
+            _diag(
+                "SC109",
+                display,
+                line,
+                col,
+                f"file is not UTF-8 (byte 0x{raw[exc.start]:02x} cannot be read); save it as UTF-8",
+            )
         )
         return out
     try:
@@ -315,6 +330,16 @@ class _Builder:
         before = self.text[:offset]
         return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
 
+    def _only_blank_after(self, mark: Any) -> bool:
+        """Whether nothing but whitespace follows `mark` (the error is at the end of the file)."""
+        if mark is None:
+            return False
+        lines = self.text.split("\n")
+        if mark.line >= len(lines):
+            return True
+        rest = lines[mark.line][mark.column :]
+        return not rest.strip() and not any(x.strip() for x in lines[mark.line + 1 :])
+
     def _syntax(self, exc: yaml.MarkedYAMLError) -> _Stop:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -327,6 +352,11 @@ class _Builder:
                 "SC103", line, col, "tab character used for indentation; YAML indents with spaces"
             )
         message = problem
+        opened = exc.context_mark
+        if exc.context and opened and opened is not mark and self._only_blank_after(mark):
+            # the file ended inside a bracket or quote: point at where it was opened
+            unclosed = _UNCLOSED.get(exc.context, f"{problem} ({exc.context} that starts here)")
+            return self.fail("SC101", opened.line + 1, opened.column + 1, unclosed)
         if exc.context and exc.context_mark and exc.context_mark is not mark:
             message = f"{problem} ({exc.context} at line {exc.context_mark.line + 1})"
         elif exc.context:

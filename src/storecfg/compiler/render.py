@@ -185,6 +185,15 @@ def _weight(value: Any, limit: int) -> int:
     return total
 
 
+def _plain(value: Any) -> Any:
+    """Plain dict and list copies of YAML values (no position-tracking subclasses)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _to_decimal(value: Any) -> decimal.Decimal:
     if isinstance(value, bool):
         raise TemplateProblem("SC202", "cannot turn a boolean into a number")
@@ -288,7 +297,7 @@ class _Renderer:
         self.nodes = nodes
         self.undefined_type = Undefined
         self.expression_type = TemplateExpression
-        self.variables = Vars(variables)
+        self.variables = Vars({k: _plain(v) for k, v in variables.items()})
         self.context = {"vars": self.variables}
         self.digits = currency_digits
         self.total = 0
@@ -320,16 +329,17 @@ class _Renderer:
         return MAX_WORK - self.work + 1
 
     def _charge(self, amount: int) -> None:
-        self.work += amount
-        self.total_work += amount
-        if self.work > MAX_WORK:
+        # refused work is not counted: Jinja's constant folding retries refused steps
+        if self.work + amount > MAX_WORK:
             raise TemplateProblem(
                 "SC204", f"template builds more than {MAX_WORK:,} characters of values on the way"
             )
-        if self.total_work > MAX_TOTAL_WORK:
+        if self.total_work + amount > MAX_TOTAL_WORK:
             raise TemplateProblem(
                 "SC204", f"templates built more than {MAX_TOTAL_WORK:,} characters in all"
             )
+        self.work += amount
+        self.total_work += amount
 
     def _charged(self, value: Any) -> Any:
         if not isinstance(value, self.undefined_type):
@@ -504,6 +514,7 @@ class _Renderer:
         from jinja2 import TemplateSyntaxError
 
         nodes = self.nodes
+        self.work = 0  # compiling folds constants through the same filters
         try:
             tree = self.env.parse(source)
             self._check(tree)

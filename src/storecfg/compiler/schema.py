@@ -230,7 +230,7 @@ def _convert(error: Any, kind: str) -> Iterator[SchemaIssue]:
     if validator == "additionalProperties" and isinstance(instance, dict):
         known = list(schema.get("properties", {}))
         for extra in [k for k in instance if k not in schema.get("properties", {})]:
-            where = "resource kind" if kind == "store.yaml" and not path else "field"
+            where = "key" if kind == "store.yaml" and not path else "field"
             yield SchemaIssue(
                 (*path, extra),
                 "SC301",
