@@ -186,14 +186,17 @@ def decode_page_token(kind: str, token: str) -> str:
         raise StoreError("invalid page_token", 400) from None
 
 
-def parse_etag(value: str | None) -> str | None:
-    """`"42"`, `W/"42"`, `42` -> `42`; `*` stays `*`."""
+def parse_etag(value: str | None, header: str = "If-Match") -> str | None:
+    """`"42"`, `W/"42"`, `42` -> `42`; `*` stays `*`; an empty value is a 400."""
     if value is None:
         return None
     value = value.strip()
     if value.startswith("W/"):
         value = value[2:]
-    return value.strip('"')
+    value = value.strip('"')
+    if not value:
+        raise StoreError(f"{header} is empty: send a revision (the ETag) or *", 400)
+    return value
 
 
 class PreconditionRequired(StoreError):
@@ -320,7 +323,8 @@ class Storage:
         self, store_id: str, kind: str, *, limit: int = DEFAULT_PAGE, page_token: str | None = None
     ) -> tuple[list[Item], str | None]:
         _check_kind(kind)
-        limit = max(1, min(int(limit), MAX_PAGE))
+        if not 1 <= limit <= MAX_PAGE:
+            raise StoreError(f"limit must be between 1 and {MAX_PAGE}, not {limit}", 400)
         after = decode_page_token(kind, page_token) if page_token else ""
         rows = (
             self._conn()
@@ -385,7 +389,8 @@ class Storage:
         Returns (201 or 200, item). A replayed idempotency key returns the first result.
         """
         _check_kind(kind)
-        if_match, if_none_match = parse_etag(if_match), parse_etag(if_none_match)
+        if_match = parse_etag(if_match)
+        if_none_match = parse_etag(if_none_match, "If-None-Match")
         if if_match is None and if_none_match is None:
             raise PreconditionRequired(
                 "PUT needs If-None-Match: * to create or If-Match: REVISION to update", 428
@@ -573,8 +578,10 @@ class Storage:
     def _replay(
         self, conn: sqlite3.Connection, store_id: str, key: str | None, fingerprint: str
     ) -> tuple[int, Any] | None:
-        if not key:
+        if key is None:
             return None
+        if not key.strip():
+            raise StoreError("Idempotency-Key is empty", 400)
         if len(key) > 255:
             raise StoreError("Idempotency-Key is longer than 255 characters", 400)
         row = conn.execute(
@@ -624,7 +631,11 @@ class Storage:
         lock_id: str | None = None,
     ) -> tuple[int, LockInfo]:
         """Take the lock (201), or renew it when `lock_id` is ours (200); 423 when held."""
-        ttl = max(1.0, min(float(ttl), MAX_LOCK_TTL))
+        ttl = float(ttl)
+        if not 1.0 <= ttl <= MAX_LOCK_TTL:  # also refuses NaN
+            raise StoreError(
+                f"the lock's ttl must be between 1 and {MAX_LOCK_TTL:g} seconds, not {ttl:g}", 400
+            )
         now = time.time()
         with self._tx(write=True) as conn:
             self._ensure_store(conn, store_id)
@@ -641,10 +652,11 @@ class Storage:
                     423,
                     details={"lock": held.to_json()},
                 )
-            if lock_id is not None and (held is None or held.lock_id != lock_id):
-                raise StoreError(
-                    f"lock {lock_id} is no longer held (it expired or was released)", 409
-                )
+            if lock_id is not None:
+                # renewing a lock that expired or was released: a new lock would have
+                # another ID and no owner, so the holder must take it again
+                why = "it expired" if held is not None and held.lock_id == lock_id else "released"
+                raise StoreError(f"lock {lock_id} is no longer held ({why})", 409)
             info = LockInfo(str(uuid.uuid4()), owner, now, now + ttl)
             conn.execute(
                 "INSERT OR REPLACE INTO locks (store, lock_id, owner, acquired_at, expires_at) VALUES (?,?,?,?,?)",
