@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 
 from .. import __version__
 from ..errors import ConflictError, LockedError, StoreError, UsageError
-from ..model import LiveState
+from ..model import LiveState, spec_hash
 from .driver import read_all_paged, register, safe_url
-from .storage import Item, LockInfo, StoreInfo
+from .storage import InvalidSpec, Item, LockInfo, PreconditionRequired, StoreInfo
+
+T = TypeVar("T")
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+_TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")
 
 
 class RetryPolicy:
@@ -45,6 +49,14 @@ class RetryPolicy:
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_retry_after)
         return random.uniform(0, min(self.cap, self.base * (2**attempt)))
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -79,6 +91,15 @@ class HttpDriver:
     ) -> None:
         self.url = safe_url(url.rstrip("/"))
         token = token if token is not None else os.environ.get("STORECFG_TOKEN")
+        # a token read from a file often ends in a newline; anything else that is not
+        # visible ASCII cannot go into a header, and the library error would quote it
+        token = (token or "").strip()
+        if token and not _TOKEN_CHARS.fullmatch(token):
+            raise UsageError(
+                "STORECFG_TOKEN holds spaces, control or non-ASCII characters; "
+                "set it to the token exactly as `storecfg token create` printed it"
+            )
+        self._token = token
         headers = {"User-Agent": f"storecfg/{__version__}", "Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -96,6 +117,20 @@ class HttpDriver:
 
     # ------------------------------------------------------------ plumbing
 
+    def _scrub(self, text: str) -> str:
+        """`text` without the token (library messages may quote headers)."""
+        return text.replace(self._token, "***") if self._token else text
+
+    def _scrub_json(self, data: Any) -> Any:
+        """`data` (a decoded JSON body) with the token taken out of every string."""
+        if isinstance(data, str):
+            return self._scrub(data)
+        if isinstance(data, dict):
+            return {self._scrub(str(k)): self._scrub_json(v) for k, v in data.items()}
+        if isinstance(data, list):
+            return [self._scrub_json(v) for v in data]
+        return data
+
     def _request(
         self,
         method: str,
@@ -106,18 +141,39 @@ class HttpDriver:
         params: dict[str, Any] | None = None,
         retry: bool = True,
     ) -> httpx.Response:
+        return self._send(method, path, json=json, headers=headers, params=params, retry=retry)[0]
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+        retry: bool = True,
+    ) -> tuple[httpx.Response, bool]:
+        """(response, whether an earlier attempt was lost to a transport error).
+
+        After a lost attempt the server may have acted on the request already.
+        """
         last: str = ""
+        lost = False
         for attempt in range(self.retry.attempts):
             try:
                 response = self.client.request(
                     method, path, json=json, headers=headers, params=params
                 )
             except (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL) as exc:
-                raise UsageError(f"store URL {self.url} cannot be used: {exc}") from exc
+                raise UsageError(
+                    f"store URL {self.url} cannot be used: {self._scrub(str(exc))}"
+                ) from None
             except httpx.TransportError as exc:
-                last = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                text = self._scrub(str(exc))
+                last = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
                 if not retry or attempt == self.retry.attempts - 1:
-                    raise StoreError(f"cannot reach the store at {self.url} ({last})", 0) from exc
+                    raise StoreError(f"cannot reach the store at {self.url} ({last})", 0) from None
+                lost = True
                 self.retry.sleep(self.retry.delay(attempt, None))
                 continue
             if (
@@ -128,18 +184,13 @@ class HttpDriver:
                 last = f"HTTP {response.status_code}"
                 self.retry.sleep(self.retry.delay(attempt, _retry_after(response)))
                 continue
-            return response
+            return response, lost
         raise StoreError(f"the store at {self.url} kept failing ({last})", 503)  # pragma: no cover
 
     def _error(self, response: httpx.Response, what: str) -> StoreError:
         status = response.status_code
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        if not isinstance(body, dict):
-            body = {}
-        message = str(body.get("message") or response.reason_phrase or "error")
+        body = self._scrub_json(_json_object(response))
+        message = self._scrub(str(body.get("message") or response.reason_phrase or "error"))
         if status == 401:
             return StoreError(
                 f"{what}: the store rejected the request (401 {message}); set STORECFG_TOKEN "
@@ -154,6 +205,11 @@ class HttpDriver:
             return ConflictError(f"{what}: {message}", 412, details=body)
         if status == 423:
             return LockedError(message, 423, details=body)
+        if status == 428:
+            return PreconditionRequired(f"{what}: {message}", 428, details=body)
+        diagnostics = list(body.get("diagnostics") or [])
+        if status == 422 and diagnostics:
+            return InvalidSpec(f"{what}: {message}", 422, diagnostics=diagnostics, details=body)
         if status == 429:
             return StoreError(
                 f"{what}: rate limited by the store (429); try again later",
@@ -161,11 +217,19 @@ class HttpDriver:
                 retry_after=_retry_after(response),
             )
         return StoreError(
-            f"{what}: {message} (HTTP {status})",
-            status,
-            diagnostics=list(body.get("diagnostics") or []),
-            details=body,
+            f"{what}: {message} (HTTP {status})", status, diagnostics=diagnostics, details=body
         )
+
+    def _read(self, response: httpx.Response, what: str, build: Callable[[Any], T]) -> T:
+        """`build(body)`, or a StoreError when the body is not the JSON the API promises."""
+        try:
+            return build(response.json())
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise StoreError(
+                f"{what}: the store at {self.url} sent an answer storecfg cannot read "
+                f"(HTTP {response.status_code}, {response.headers.get('content-type', 'no content type')})",
+                502,
+            ) from None
 
     @staticmethod
     def _path(*parts: str) -> str:
@@ -173,9 +237,10 @@ class HttpDriver:
 
     @staticmethod
     def _item(data: dict[str, Any]) -> Item:
-        return Item(
-            str(data["id"]), dict(data["spec"]), int(data["revision"]), str(data.get("hash") or "")
-        )
+        spec = dict(data["spec"])
+        # GET and PUT answers carry no hash; the embedded driver's items always do
+        digest = str(data.get("hash") or spec_hash(spec))
+        return Item(str(data["id"]), spec, int(data["revision"]), digest)
 
     # ------------------------------------------------------------ API
 
@@ -183,20 +248,25 @@ class HttpDriver:
         response = self._request("GET", "stores")
         if response.status_code != 200:
             raise self._error(response, "list stores")
-        return [str(s["id"]) for s in response.json().get("items", [])]
+        return self._read(
+            response, "list stores", lambda data: [str(s["id"]) for s in data.get("items", [])]
+        )
 
     def store_info(self, store_id: str) -> StoreInfo:
         response = self._request("GET", self._path("stores", store_id))
         if response.status_code != 200:
             raise self._error(response, f"store {store_id}")
-        data = response.json()
         from .storage import default_settings
 
-        return StoreInfo(
-            str(data["id"]),
-            int(data["revision"]),
-            data.get("settings") or default_settings(store_id),
-            int(data.get("settings_revision") or 0),
+        return self._read(
+            response,
+            f"store {store_id}",
+            lambda data: StoreInfo(
+                str(data["id"]),
+                int(data["revision"]),
+                dict(data.get("settings") or default_settings(store_id)),
+                int(data.get("settings_revision") or 0),
+            ),
         )
 
     def list_page(
@@ -208,8 +278,14 @@ class HttpDriver:
         response = self._request("GET", self._path("stores", store_id, kind), params=params)
         if response.status_code != 200:
             raise self._error(response, f"list {kind}")
-        data = response.json()
-        return [self._item(d) for d in data.get("items", [])], data.get("next_page_token") or None
+        return self._read(
+            response,
+            f"list {kind}",
+            lambda data: (
+                [self._item(d) for d in data["items"]],
+                data.get("next_page_token") or None,
+            ),
+        )
 
     def get(self, store_id: str, kind: str, rid: str) -> Item | None:
         response = self._request("GET", self._path("stores", store_id, kind, rid))
@@ -217,7 +293,7 @@ class HttpDriver:
             return None
         if response.status_code != 200:
             raise self._error(response, f"{kind}.{rid}")
-        return self._item(response.json())
+        return self._read(response, f"{kind}.{rid}", self._item)
 
     def put(
         self,
@@ -230,7 +306,11 @@ class HttpDriver:
         create: bool = False,
         idempotency_key: str | None = None,
     ) -> Item:
-        headers = {"If-None-Match": "*"} if create else {"If-Match": f'"{if_match}"'}
+        headers: dict[str, str] = {}
+        if create:
+            headers["If-None-Match"] = "*"
+        elif if_match is not None:
+            headers["If-Match"] = f'"{if_match}"'
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         response = self._request(
@@ -242,7 +322,7 @@ class HttpDriver:
         )
         if response.status_code not in (200, 201):
             raise self._error(response, f"{kind}.{rid}")
-        return self._item(response.json())
+        return self._read(response, f"{kind}.{rid}", self._item)
 
     def delete(
         self,
@@ -287,20 +367,26 @@ class HttpDriver:
         )
         if response.status_code != 200:
             raise self._error(response, "store settings")
-        return self._item(response.json())
+        return self._read(response, "store settings", self._item)
 
     def read_all(self, store_id: str) -> LiveState:
         return read_all_paged(self, store_id)
 
     def acquire_lock(self, store_id: str, owner: dict[str, Any], ttl: float) -> LockInfo:
-        response = self._request(
+        response, lost = self._send(
             "POST",
             self._path("stores", store_id, "lock"),
             json={"owner": owner, "ttl_seconds": ttl},
         )
+        if response.status_code == 423 and lost:
+            # the lost attempt may have taken the lock: if it is held by exactly this
+            # owner (user, host, pid, start time), it is ours
+            held = _json_object(response).get("lock")
+            if isinstance(held, dict) and held.get("owner") == owner:
+                return LockInfo.from_json(held)
         if response.status_code not in (200, 201):
             raise self._error(response, "lock")
-        return LockInfo.from_json(response.json())
+        return self._read(response, "lock", LockInfo.from_json)
 
     def renew_lock(self, store_id: str, lock_id: str, ttl: float) -> LockInfo:
         response = self._request(
@@ -310,11 +396,13 @@ class HttpDriver:
         )
         if response.status_code not in (200, 201):
             raise self._error(response, "renew lock")
-        return LockInfo.from_json(response.json())
+        return self._read(response, "lock", LockInfo.from_json)
 
     def release_lock(self, store_id: str, lock_id: str | None) -> None:
         params = {"lock_id": lock_id} if lock_id else None
-        response = self._request("DELETE", self._path("stores", store_id, "lock"), params=params)
+        response, lost = self._send("DELETE", self._path("stores", store_id, "lock"), params=params)
+        if response.status_code == 404 and lost:
+            return  # the lost attempt released it
         if response.status_code not in (200, 204):
             raise self._error(response, "release lock")
 
@@ -324,7 +412,7 @@ class HttpDriver:
             return None
         if response.status_code != 200:
             raise self._error(response, "lock")
-        return LockInfo.from_json(response.json())
+        return self._read(response, "lock", LockInfo.from_json)
 
     def close(self) -> None:
         self.client.close()

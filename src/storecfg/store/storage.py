@@ -513,7 +513,9 @@ class Storage:
             replay = self._replay(conn, store_id, idempotency_key, fingerprint)
             if replay is not None:
                 status, data = replay
-                return status, Item(data["id"], data["spec"], int(data["revision"]))
+                return status, Item(
+                    data["id"], data["spec"], int(data["revision"]), data.get("hash", "")
+                )
             revision, settings_rev = self._ensure_store(conn, store_id)
             spec = _unwrap(body)
             if not isinstance(spec, dict):
@@ -537,13 +539,21 @@ class Storage:
                     details={"current_revision": settings_rev},
                 )
             new_rev = revision + 1
+            text = canonical_json(spec)
+            digest = hashlib.sha256(text.encode()).hexdigest()
             conn.execute(
                 "UPDATE stores SET settings = ?, settings_revision = ?, revision = ? WHERE id = ?",
-                (canonical_json(spec), new_rev, new_rev, store_id),
+                (text, new_rev, new_rev, store_id),
             )
-            item = Item("settings", spec, new_rev)
+            item = Item("settings", spec, new_rev, digest)
             self._remember(
-                conn, store_id, idempotency_key, fingerprint, 200, item.to_json(), time.time()
+                conn,
+                store_id,
+                idempotency_key,
+                fingerprint,
+                200,
+                {**item.to_json(), "hash": digest},
+                time.time(),
             )
             return 200, item
 
