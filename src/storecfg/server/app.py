@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -43,6 +44,7 @@ _SLUGS = {
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
+    405: "method_not_allowed",
     409: "conflict",
     412: "precondition_failed",
     413: "too_large",
@@ -59,6 +61,10 @@ def _error_response(
 ) -> JSONResponse:
     body = {"error": _SLUGS.get(status, "error"), "message": message, **extra}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 class RateLimiter:
@@ -112,13 +118,22 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
         )
 
     async def read_json(request: Request) -> Any:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            raise ApiError(413, "too_large", f"request body is over {MAX_BODY} bytes")
+        too_large = ApiError(413, "too_large", f"request body is over {MAX_BODY} bytes")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY:
+            raise too_large  # refused before reading a byte of it
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise too_large
+            chunks.append(chunk)
+        body = b"".join(chunks)
         if not body:
             return None
         try:
-            return json.loads(body)
+            return json.loads(body, parse_constant=_reject_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(400, "bad_request", f"request body is not JSON: {exc}") from None
 
@@ -173,18 +188,21 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
                 store_id, request.query_params.get("lock_id") or request.headers.get("lock-id")
             )
             return Response(status_code=204)
-        body = await read_json(request) or {}
+        body = await read_json(request)
+        if body is None:
+            body = {}
         if not isinstance(body, dict):
             raise ApiError(400, "bad_request", "lock request body must be a JSON object")
-        owner = body.get("owner") if isinstance(body.get("owner"), dict) else {}
-        try:
-            ttl = float(body.get("ttl_seconds", DEFAULT_LOCK_TTL))
-        except (TypeError, ValueError):
-            raise ApiError(400, "bad_request", "ttl_seconds must be a number") from None
+        owner = body.get("owner", {})
+        if not isinstance(owner, dict):
+            raise ApiError(400, "bad_request", "owner must be a JSON object")
+        ttl = body.get("ttl_seconds", DEFAULT_LOCK_TTL)
+        if isinstance(ttl, bool) or not isinstance(ttl, int | float):
+            raise ApiError(400, "bad_request", "ttl_seconds must be a number")
         lock_id = body.get("lock_id")
-        status, info = storage.acquire_lock(
-            store_id, owner or {}, ttl, lock_id=str(lock_id) if lock_id else None
-        )
+        if lock_id is not None and (not isinstance(lock_id, str) or not lock_id):
+            raise ApiError(400, "bad_request", "lock_id must be a non-empty string")
+        status, info = storage.acquire_lock(store_id, owner, float(ttl), lock_id=lock_id)
         return JSONResponse(info.to_json(), status_code=status)
 
     async def collection(request: Request) -> Response:
@@ -280,7 +298,16 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
         yield
         storage.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    async def http_error(request: Request, exc: Exception) -> Response:
+        # unknown paths and methods answer in the same JSON shape as every other error
+        status = getattr(exc, "status_code", 500)
+        headers = getattr(exc, "headers", None)
+        detail = str(getattr(exc, "detail", "") or "error")
+        return _error_response(status, detail, headers=headers)
+
+    app = Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
+    )
     if access_log:
         return _AccessLog(app)  # type: ignore[return-value]
     return app
