@@ -425,6 +425,7 @@ class _Compiler:
                     valid_id = isinstance(rid, str) and _ID.match(rid) is not None
                     label = f"{kind}.{rid}" if valid_id else f"{kind}[{index}]"
                     location = SourceLocation(shown, *(pos or (0, 0)))
+                    duplicate = False
                     if valid_id:
                         assert isinstance(rid, str)
                         if (kind, rid) in raws:
@@ -437,9 +438,10 @@ class _Compiler:
                                 label,
                                 ("id",),
                             )
-                            continue
-                        known[kind].add(rid)
-                        raws[(kind, rid)] = (raw, location)
+                            duplicate = True  # still checked, but only the first one counts
+                        else:
+                            known[kind].add(rid)
+                            raws[(kind, rid)] = (raw, location)
                     issues = validate_resource(kind, raw)
                     for issue in issues:
                         if (shown, (kind, index, *issue.path)) in self.failed:
@@ -454,7 +456,7 @@ class _Compiler:
                             else label + _suffix(issue.path),
                             issue.path,
                         )
-                    if valid_id and not issues:
+                    if valid_id and not issues and not duplicate:
                         assert isinstance(rid, str)
                         specs[kind][rid] = normalize(kind, raw, digits)
         return specs, known, raws
