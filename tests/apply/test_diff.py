@@ -254,16 +254,16 @@ def _child(node: Any, step: tuple[str, str]) -> Any:
     kind, name = step
     if kind == "key":
         return node[name]
-    if _keyed_by_id(node):
+    if _keyed_by_id(node) and any(i["id"] == name for i in node):
         return next(i for i in node if i["id"] == name)
-    return node[int(name)]
+    return node[int(name)]  # lists diffed by position (not keyed on both sides)
 
 
 def _set_child(node: Any, step: tuple[str, str], value: Any) -> None:
     kind, name = step
     if kind == "key":
         node[name] = value
-    elif _keyed_by_id(node):
+    elif _keyed_by_id(node) and any(i["id"] == name for i in node):
         node[next(n for n, i in enumerate(node) if i["id"] == name)] = value
     else:
         node[int(name)] = value

@@ -26,11 +26,13 @@ def _pct(old: str, new: str) -> str:
 
 
 def _points(old: str, new: str) -> str:
+    """A rate change in percentage points: "+1 percentage point", "-0.5 percentage points"."""
     try:
         delta = decimal.Decimal(new) - decimal.Decimal(old)
     except (decimal.InvalidOperation, TypeError):
         return ""
-    return f"{'+' if delta >= 0 else ''}{delta.normalize():f} points"
+    unit = "percentage point" if abs(delta) == 1 else "percentage points"
+    return f"{'+' if delta >= 0 else ''}{delta.normalize():f} {unit}"
 
 
 def _prices(spec: dict[str, Any] | None) -> dict[str, str]:

@@ -47,7 +47,8 @@ def now_iso() -> str:
 @dataclass
 class PlanOptions:
     max_deletes: int | None = None
-    #: honour lifecycle.ignore_changes (off for restores: they put back everything)
+    #: honour lifecycle.ignore_changes and keep a live prevent_destroy the definition no
+    #: longer mentions (off for restores: they put back exactly what the snapshot holds)
     ignore_changes: bool = True
     #: refuse to destroy resources with lifecycle.prevent_destroy (off only for `backup diff`)
     prevent_destroy: bool = True
@@ -61,9 +62,14 @@ def _lifecycle(spec: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _effective(desired: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
-    """The spec to write: desired, but live values kept at `ignore_changes` paths."""
+    """The spec to write: desired, but live values kept at `ignore_changes` paths, and a
+    live `prevent_destroy: true` kept unless the definition says `prevent_destroy` itself
+    (removing the lifecycle block does not unprotect a resource; `false` does)."""
     ignored = _lifecycle(desired).get("ignore_changes") or []
-    if not ignored:
+    sticky = _lifecycle(live).get("prevent_destroy") is True and (
+        "prevent_destroy" not in _lifecycle(desired)
+    )
+    if not ignored and not sticky:
         return desired
     result = copy.deepcopy(desired)
     for path in ignored:
@@ -71,6 +77,8 @@ def _effective(desired: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
             continue
         found, value = get_path(live, path)
         set_path(result, path, found, copy.deepcopy(value))
+    if sticky:
+        result["lifecycle"] = {**_lifecycle(result), "prevent_destroy": True}
     return result
 
 
@@ -302,7 +310,7 @@ def read_plan(path: Path) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise UsageError(f"{display_path(str(path))} is not a storecfg plan file: {exc}") from None
     problems = check_plan_document(plan)
-    if problems:
+    if problems or not isinstance(plan, dict):
         raise UsageError(f"{display_path(str(path))} is not a valid storecfg plan file: {problems}")
     return plan
 

@@ -1,0 +1,584 @@
+"""Plans: actions, order, lifecycle rules, --max-deletes, plan files, staleness, impact."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from storecfg.apply import plan as plan_mod
+from storecfg.apply.execute import levels
+from storecfg.apply.plan import (
+    FORMAT_VERSION,
+    check_plan_document,
+    read_plan,
+    stale_details,
+    write_plan,
+)
+from storecfg.compiler.schema import kind_info
+from storecfg.errors import PlanError, UsageError
+from storecfg.model import KIND_RANK, KINDS, LiveResource, LiveState, split_address
+
+from .stores import STORE_ID, actions, base_desired, change, live_of, plan_of
+
+# ------------------------------------------------------------------ actions
+
+
+def test_everything_is_created_in_an_empty_store(tmp_path: Path) -> None:
+    desired = base_desired(tmp_path)
+    plan = plan_of(desired, live_of(None, revision=0))
+    assert {c["action"] for c in plan["changes"]} == {"create"}
+    assert len(plan["changes"]) == desired.count() == 20
+    assert plan["summary"] == {"create": 20, "update": 0, "replace": 0, "delete": 0, "no-op": 0}
+    assert plan["has_changes"] is True
+    first = plan["changes"][0]
+    assert first["before"] is None and first["revision"] is None
+    assert first["after"] == desired.resources["skus"]["sku-basic"]
+    # a fresh store has default settings: the definition's name, currency, ... are an update
+    assert plan["settings"]["action"] == "update"
+
+
+def test_a_matching_store_is_all_no_op(tmp_path: Path) -> None:
+    desired = base_desired(tmp_path)
+    plan = plan_of(desired, live_of(desired))
+    assert actions(plan) == {}
+    assert plan["has_changes"] is False
+    assert plan["summary"]["no-op"] == 20
+    assert plan["settings"]["action"] == "no-op"
+    assert plan["impact"] == []
+
+
+def test_an_edit_is_one_update_with_old_and_new(tmp_path: Path) -> None:
+    live = live_of(base_desired(tmp_path))
+    desired = base_desired(tmp_path)
+    desired.resources["service_plans"]["pro"]["price"]["recurring"] = "44.00"
+    plan = plan_of(desired, live)
+    assert actions(plan) == {"service_plans.pro": "update"}
+    c = change(plan, "service_plans.pro")
+    assert c["revision"] == live.resources["service_plans"]["pro"].revision
+    assert c["before"]["price"]["recurring"] == "40.00"
+    assert c["after"]["price"]["recurring"] == "44.00"
+    assert c["diff"] == [
+        {"op": "change", "path": "price.recurring", "old": "40.00", "new": "44.00"}
+    ]
+
+
+def test_a_resource_left_out_is_deleted(tmp_path: Path) -> None:
+    live = live_of(base_desired(tmp_path))
+    desired = base_desired(tmp_path)
+    del desired.resources["payment_methods"]["card"]
+    plan = plan_of(desired, live)
+    assert actions(plan) == {"payment_methods.card": "delete"}
+    c = change(plan, "payment_methods.card")
+    assert c["after"] is None and c["before"]["type"] == "credit_card"
+    assert c["revision"] == live.resources["payment_methods"]["card"].revision
+
+
+REPLACE_FIELDS = [
+    ("skus", "sku-basic", "vendor", "Fabrikam"),
+    ("skus", "sku-basic", "source", "distributor"),
+    ("service_plans", "basic", "sku", "sku-pro"),
+    ("screens", "more", "type", "sales_categories"),
+    ("sales_categories", "extras", "type", "services"),
+    ("tax_rules", "us-ca", "region", "US-NY"),
+    ("payment_methods", "card", "type", "debit_card"),
+]
+
+
+def test_the_schema_marks_exactly_these_fields_as_forcing_replacement() -> None:
+    marked = {(k, ".".join(p)) for k in KINDS for p in kind_info(k).replace_paths}
+    assert marked == {(k, f) for k, _, f, _ in REPLACE_FIELDS}
+
+
+@pytest.mark.parametrize(("kind", "rid", "field", "value"), REPLACE_FIELDS)
+def test_a_field_marked_x_storecfg_replace_forces_a_replace(
+    tmp_path: Path, kind: str, rid: str, field: str, value: str
+) -> None:
+    live = live_of(base_desired(tmp_path))
+    desired = base_desired(tmp_path)
+    desired.resources[kind][rid][field] = value
+    desired.resources[kind][rid]["name" if kind != "screens" else "title"] = "Renamed"
+    plan = plan_of(desired, live)
+    addr = f"{kind}.{rid}"
+    assert actions(plan) == {addr: "replace"}
+    c = change(plan, addr)
+    assert c["replace_reasons"] == [field]
+    assert {
+        "op": "change",
+        "path": field,
+        "old": live.resources[kind][rid].spec[field],
+        "new": value,
+    } in c["diff"]
+    assert plan["summary"]["replace"] == 1
+    assert [i["type"] for i in plan["impact"] if i["risk"] == "high"][:1] == ["replace"]
+
+
+def test_other_fields_change_in_place(tmp_path: Path) -> None:
+    live = live_of(base_desired(tmp_path))
+    desired = base_desired(tmp_path)
+    desired.resources["skus"]["sku-basic"]["name"] = "Basic 2"
+    desired.resources["tax_rules"]["us-ca"]["rate"] = "8.25"
+    plan = plan_of(desired, live)
+    assert actions(plan) == {"skus.sku-basic": "update", "tax_rules.us-ca": "update"}
+    assert "replace_reasons" not in change(plan, "skus.sku-basic")
+
+
+# ------------------------------------------------------------------ order
+
+
+def _references(kind: str, spec: dict[str, Any]) -> set[str]:
+    """Every address a spec refers to, read from the schemas' x-storecfg-ref paths."""
+    out: set[str] = set()
+
+    def walk(node: Any, rest: tuple[str, ...], target: str) -> None:
+        if not rest:
+            if isinstance(node, str):
+                out.add(f"{target}.{node}")
+            return
+        if rest[0] == "*":
+            for item in node if isinstance(node, list) else []:
+                walk(item, rest[1:], target)
+        elif isinstance(node, dict) and rest[0] in node:
+            walk(node[rest[0]], rest[1:], target)
+
+    for path, target in kind_info(kind).ref_paths:
+        walk(spec, tuple(path), target)
+    return out
+
+
+def _assert_dependency_order(
+    sequence: list[dict[str, Any]], spec_key: str, *, forward: bool
+) -> None:
+    position = {c["address"]: n for n, c in enumerate(sequence)}
+    for c in sequence:
+        for ref in _references(c["kind"], c[spec_key] or {}):
+            if ref in position and ref != c["address"]:
+                if forward:
+                    assert position[ref] < position[c["address"]], f"{ref} after {c['address']}"
+                else:
+                    assert position[ref] > position[c["address"]], f"{ref} before {c['address']}"
+
+
+def test_creates_come_after_what_they_refer_to(tmp_path: Path) -> None:
+    plan = plan_of(base_desired(tmp_path), live_of(None, revision=0))
+    order = [c["address"] for c in plan["changes"]]
+    ranks = [KIND_RANK[split_address(a)[0]] for a in order]
+    assert ranks == sorted(ranks), "kinds in model.KINDS order"
+    _assert_dependency_order(plan["changes"], "after", forward=True)
+    # upgrades_to targets first, parents before children, even against alphabetical order
+    assert order.index("service_plans.enterprise") < order.index("service_plans.pro")
+    assert order.index("service_plans.pro") < order.index("service_plans.basic")
+    assert order.index("sales_categories.catalog") < order.index("sales_categories.apps")
+    # and the writes execute in that order too (levels run one after another)
+    flat = [c for level in levels(plan["changes"]) for c in level]
+    assert sorted(c["address"] for c in flat) == sorted(order)
+    _assert_dependency_order(flat, "after", forward=True)
+
+
+def test_deletes_come_first_in_reverse_dependency_order(tmp_path: Path) -> None:
+    live = live_of(base_desired(tmp_path))
+    desired = base_desired(tmp_path)
+    # keep skus and one plan; delete the rest of the catalog and the storefront
+    keep = {
+        "skus": desired.resources["skus"],
+        "service_plans": {"enterprise": desired.resources["service_plans"]["enterprise"]},
+    }
+    desired.resources = copy.deepcopy(keep)
+    desired.resources["skus"]["sku-new"] = {**desired.resources["skus"]["sku-pro"], "id": "sku-new"}
+    plan = plan_of(desired, live)
+    order = [c["action"] for c in plan["changes"] if c["action"] != "no-op"]
+    assert order == ["delete"] * 17 + ["create"]
+    deletes = [c for c in plan["changes"] if c["action"] == "delete"]
+    ranks = [KIND_RANK[c["kind"]] for c in deletes]
+    assert ranks == sorted(ranks, reverse=True)
+    addrs = [c["address"] for c in deletes]
+    assert addrs.index("service_plans.basic") < addrs.index("service_plans.pro")
+    assert addrs.index("sales_categories.apps") < addrs.index("sales_categories.catalog")
+    _assert_dependency_order(deletes, "before", forward=False)
+    flat = [c for level in levels(plan["changes"]) for c in level]
+    assert [c["action"] for c in flat] == ["delete"] * 17 + ["create"]
+    _assert_dependency_order(flat[:17], "before", forward=False)
+
+
+# ------------------------------------------------------------------ lifecycle
+
+
+def test_ignore_changes_hides_an_out_of_band_edit(tmp_path: Path) -> None:
+    desired = base_desired(tmp_path)
+    desired.resources["service_plans"]["pro"]["lifecycle"] = {
+        "ignore_changes": ["price.recurring", "resources.users.max"]
+    }
+    desired.resources["service_plans"]["basic"]["lifecycle"] = {
+        "ignore_changes": ["resources.users.max", "description"]
+    }
+    live = live_of(desired)
+    # somebody edits the live store in the control panel
+    live.resources["service_plans"]["pro"].spec["price"]["recurring"] = "45.00"
+    basic = live.resources["service_plans"]["basic"].spec
+    basic["resources"][0]["max"] = 999
+    basic["description"] = "Set in the control panel"
+    plan = plan_of(desired, live)
+    assert actions(plan) == {}
+    # a real change elsewhere in the resource keeps the live value of the ignored field
+    desired.resources["service_plans"]["pro"]["name"] = "Pro 2"
+    desired.resources["service_plans"]["basic"]["name"] = "Basic 2"
+    plan = plan_of(desired, live)
+    assert actions(plan) == {"service_plans.pro": "update", "service_plans.basic": "update"}
+    pro = change(plan, "service_plans.pro")
+    assert pro["after"]["price"]["recurring"] == "45.00"
+    assert pro["diff"] == [{"op": "change", "path": "name", "old": "Pro", "new": "Pro 2"}]
+    basic_change = change(plan, "service_plans.basic")
+    assert basic_change["after"]["resources"][0]["max"] == 999
+    assert basic_change["after"]["description"] == "Set in the control panel"
+    assert basic_change["diff"] == [
+        {"op": "change", "path": "name", "old": "Basic", "new": "Basic 2"}
+    ]
+    # a restore puts everything back, ignored fields included
+    restore = plan_of(desired, live, ignore_changes=False)
+    assert change(restore, "service_plans.pro")["after"]["price"]["recurring"] == "40.00"
+
+
+def _protected(tmp_path: Path) -> tuple[Any, LiveState]:
+    desired = base_desired(tmp_path)
+    desired.resources["tax_rules"]["us-ca"]["lifecycle"] = {"prevent_destroy": True}
+    return desired, live_of(desired)
+
+
+def test_prevent_destroy_blocks_a_delete(tmp_path: Path) -> None:
+    desired, live = _protected(tmp_path)
+    del desired.resources["tax_rules"]["us-ca"]
+    with pytest.raises(PlanError) as err:
+        plan_of(desired, live)
+    assert "tax_rules.us-ca (delete)" in err.value.message
+    assert "prevent_destroy" in err.value.message
+    assert "prevent_destroy: false" in (err.value.hint or "")
+
+
+def test_prevent_destroy_blocks_a_replace(tmp_path: Path) -> None:
+    desired, live = _protected(tmp_path)
+    desired.resources["tax_rules"]["us-ca"]["region"] = "US-NY"
+    with pytest.raises(PlanError) as err:
+        plan_of(desired, live)
+    assert "tax_rules.us-ca (replace: region changed)" in err.value.message
+
+
+def test_prevent_destroy_outlives_the_lifecycle_block(tmp_path: Path) -> None:
+    desired, live = _protected(tmp_path)
+    # the block is removed from the YAML: the live spec keeps the protection
+    del desired.resources["tax_rules"]["us-ca"]["lifecycle"]
+    plan = plan_of(desired, live)
+    assert actions(plan) == {}
+    desired.resources["tax_rules"]["us-ca"]["name"] = "California"
+    plan = plan_of(desired, live)
+    update = change(plan, "tax_rules.us-ca")
+    assert update["action"] == "update"
+    assert update["after"]["lifecycle"] == {"prevent_destroy": True}
+    assert update["diff"] == [{"op": "add", "path": "name", "new": "California"}]
+    # after that update is applied, deleting is still refused
+    live.resources["tax_rules"]["us-ca"] = LiveResource(update["after"], 200)
+    gone = copy.deepcopy(desired)
+    del gone.resources["tax_rules"]["us-ca"]
+    with pytest.raises(PlanError, match=r"tax_rules\.us-ca \(delete\)"):
+        plan_of(gone, live)
+    # `prevent_destroy: false` is applied first ...
+    desired.resources["tax_rules"]["us-ca"]["lifecycle"] = {"prevent_destroy": False}
+    plan = plan_of(desired, live)
+    unprotect = change(plan, "tax_rules.us-ca")
+    assert unprotect["diff"] == [
+        {"op": "change", "path": "lifecycle.prevent_destroy", "old": True, "new": False}
+    ]
+    # ... but in the same plan it does not allow the delete yet
+    replaced = copy.deepcopy(desired)
+    replaced.resources["tax_rules"]["us-ca"]["region"] = "US-NY"
+    with pytest.raises(PlanError):
+        plan_of(replaced, live)
+    live.resources["tax_rules"]["us-ca"] = LiveResource(unprotect["after"], 201)
+    # then the delete goes through
+    assert actions(plan_of(gone, live)) == {"tax_rules.us-ca": "delete"}
+
+
+def test_prevent_destroy_set_only_in_the_definition_blocks_a_replace(tmp_path: Path) -> None:
+    desired = base_desired(tmp_path)
+    live = live_of(desired)
+    desired.resources["payment_methods"]["card"]["type"] = "debit_card"
+    desired.resources["payment_methods"]["card"]["lifecycle"] = {"prevent_destroy": True}
+    with pytest.raises(PlanError, match=r"payment_methods\.card \(replace: type changed\)"):
+        plan_of(desired, live)
+
+
+def test_max_deletes(tmp_path: Path) -> None:
+    live = live_of(base_desired(tmp_path))
+    desired = base_desired(tmp_path)
+    del desired.resources["payment_methods"]["card"]
+    desired.resources["skus"]["sku-basic"]["vendor"] = "Fabrikam"  # a replace counts too
+    with pytest.raises(PlanError) as err:
+        plan_of(desired, live, max_deletes=1)
+    assert "deletes or replaces 2 resources, more than --max-deletes 1" in err.value.message
+    assert "payment_methods.card" in err.value.message and "skus.sku-basic" in err.value.message
+    assert plan_of(desired, live, max_deletes=2)["summary"]["delete"] == 1
+    assert actions(plan_of(base_desired(tmp_path), live, max_deletes=0)) == {}
+
+
+# ------------------------------------------------------------------ plan files
+
+
+def test_plan_document_fields(tmp_path: Path) -> None:
+    desired = base_desired(tmp_path)
+    live = live_of(desired, revision=77, settings_revision=5)
+    desired.resources["service_plans"]["pro"]["price"]["recurring"] = "44.00"
+    plan = plan_of(desired, live)
+    assert plan["format_version"] == FORMAT_VERSION == 1
+    assert plan["store"] == {"id": STORE_ID, "url": "sqlite:///test.db", "revision": 77}
+    assert plan["settings_revision"] == 5
+    assert plan["desired_state_hash"] == desired.hash()
+    assert plan["desired_state_hash"].startswith("sha256:")
+    assert plan["live_revisions"] == live.revisions()
+    assert (
+        plan["live_revisions"]["service_plans.pro"]
+        == live.resources["service_plans"]["pro"].revision
+    )
+    assert len(plan["live_revisions"]) == 20
+    assert [c["address"] for c in plan["changes"]][:3] == [
+        "skus.sku-basic",
+        "skus.sku-pro",
+        "resource_categories.seats",
+    ]
+    assert check_plan_document(plan) is None
+    json.dumps(plan)  # JSON-ready
+
+
+def test_write_plan_is_private_and_round_trips(tmp_path: Path) -> None:
+    desired = base_desired(tmp_path)
+    plan = plan_of(desired, live_of(None, revision=0))
+    path = tmp_path / "out" / "plan.json"
+    write_plan(path, plan)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert read_plan(path) == plan
+    assert sorted(p.name for p in path.parent.iterdir()) == ["plan.json"]
+
+
+def test_write_plan_replaces_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "plan.json"
+    first = plan_of(base_desired(tmp_path), live_of(None, revision=0))
+    write_plan(path, first)
+    before = path.read_bytes()
+
+    def fail(*_: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError):
+        write_plan(path, {**first, "plan_id": "other"})
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["plan.json"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "is not a storecfg plan file"),
+        ("[]", "expected a JSON object"),
+        ('{"format_version": 99}', "format_version 99 is not supported"),
+        ('{"format_version": 1, "plan_id": "x"}', "missing 'store'"),
+    ],
+)
+def test_read_plan_refuses_other_files(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(content)
+    with pytest.raises(UsageError, match=message):
+        read_plan(path)
+    with pytest.raises(UsageError, match="no such plan file"):
+        read_plan(tmp_path / "missing.json")
+
+
+def test_stale_details_name_what_changed(tmp_path: Path) -> None:
+    desired = base_desired(tmp_path)
+    live = live_of(desired)
+    plan = plan_of(desired, live)
+    assert stale_details(plan, live) == []
+    later = copy.deepcopy(live)
+    later.revision += 4
+    later.resources["service_plans"]["pro"].revision = 101
+    del later.resources["payment_methods"]["card"]
+    later.resources["skus"]["sku-new"] = LiveResource({"id": "sku-new"}, 102)
+    later.settings_revision = 103
+    card_rev = live.resources["payment_methods"]["card"].revision
+    pro_rev = live.resources["service_plans"]["pro"].revision
+    assert stale_details(plan, later) == [
+        "skus.sku-new was created (revision 102)",
+        f"service_plans.pro changed (revision {pro_rev} -> 101)",
+        f"payment_methods.card was deleted (it was at revision {card_rev})",
+        "store settings changed (revision 1 -> 103)",
+    ]
+
+
+# ------------------------------------------------------------------ impact
+
+
+def _impact(plan: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [i for i in plan["impact"] if i["type"] == kind]
+
+
+def test_impact_of_price_changes(tmp_path: Path) -> None:
+    live = live_of(base_desired(tmp_path))
+    desired = base_desired(tmp_path)
+    plans = desired.resources["service_plans"]
+    plans["pro"]["price"]["recurring"] = "44.00"  # +10%
+    plans["enterprise"]["price"]["recurring"] = "787.50"  # -12.5%
+    plans["enterprise"]["price"]["setup"] = "0.00"  # -100%
+    plans["basic"]["resources"][0]["price"]["recurring"] = "5.49"  # +9.8%
+    prices = {
+        (i["address"], i["field"]): (i["old"], i["new"], i["change"], i["message"])
+        for i in _impact(plan_of(desired, live), "price")
+    }
+    assert prices == {
+        ("service_plans.pro", "price.recurring"): (
+            "40.00",
+            "44.00",
+            "+10.0%",
+            "service_plans.pro recurring 40.00 -> 44.00 (+10.0%)",
+        ),
+        ("service_plans.enterprise", "price.recurring"): (
+            "900.00",
+            "787.50",
+            "-12.5%",
+            "service_plans.enterprise recurring 900.00 -> 787.50 (-12.5%)",
+        ),
+        ("service_plans.enterprise", "price.setup"): (
+            "100.00",
+            "0.00",
+            "-100.0%",
+            "service_plans.enterprise setup 100.00 -> 0.00 (-100.0%)",
+        ),
+        ("service_plans.basic", "resources[users].price.recurring"): (
+            "5.00",
+            "5.49",
+            "+9.8%",
+            "service_plans.basic resources[users].price.recurring 5.00 -> 5.49 (+9.8%)",
+        ),
+    }
+
+
+def test_impact_of_a_new_charge(tmp_path: Path) -> None:
+    live = live_of(base_desired(tmp_path))
+    desired = base_desired(tmp_path)
+    desired.resources["service_plans"]["pro"]["price"]["setup"] = "25.00"
+    [item] = _impact(plan_of(desired, live), "price")
+    assert item["message"] == "service_plans.pro setup 0.00 -> 25.00 (new charge)"
+
+
+def test_impact_of_tax_changes(tmp_path: Path) -> None:
+    live = live_of(base_desired(tmp_path))
+    desired = base_desired(tmp_path)
+    desired.resources["tax_rules"]["us-ca"]["rate"] = "8.25"
+    desired.resources["tax_rules"]["us-ny"] = {
+        **desired.resources["tax_rules"]["us-ca"],
+        "id": "us-ny",
+        "region": "US-NY",
+        "rate": "4",
+    }
+    plan = plan_of(desired, live)
+    [rate] = _impact(plan, "tax_rate")
+    assert (rate["old"], rate["new"], rate["change"]) == ("7.25", "8.25", "+1 percentage point")
+    assert rate["message"] == "tax_rules.us-ca rate 7.25% -> 8.25% (+1 percentage point)"
+    [added] = _impact(plan, "tax_rule")
+    assert added["message"] == "tax_rules.us-ny: tax rule added (US-NY 4%)"
+    desired.resources["tax_rules"]["us-ca"]["rate"] = "6.75"
+    [rate] = _impact(plan_of(desired, live), "tax_rate")
+    assert rate["change"] == "-0.5 percentage points"
+
+
+def test_impact_of_unpublishing_and_removing_from_a_category(tmp_path: Path) -> None:
+    live = live_of(base_desired(tmp_path))
+    desired = base_desired(tmp_path)
+    desired.resources["service_plans"]["pro"]["published"] = False
+    desired.resources["sales_categories"]["apps"]["plans"] = ["basic", "enterprise"]
+    plan = plan_of(desired, live)
+    assert [i["message"] for i in _impact(plan, "unpublished")] == [
+        "service_plans.pro is unpublished: customers can no longer buy it"
+    ]
+    [removed] = _impact(plan, "removed_from_category")
+    assert removed["risk"] == "medium"
+    assert removed["message"] == "service_plans.pro is removed from sales_categories.apps"
+
+
+def test_impact_of_a_reordered_scenario(tmp_path: Path) -> None:
+    live = live_of(base_desired(tmp_path))
+    desired = base_desired(tmp_path)
+    desired.resources["purchase_scenarios"]["standard"]["screens"] = [
+        "choose",
+        "more",
+        "accept",
+        "cart",
+        "pay",
+        "done",
+    ]
+    plan = plan_of(desired, live)
+    assert change(plan, "purchase_scenarios.standard")["diff"] == [
+        {"op": "move", "path": "screens", "item": "accept", "from": 4, "to": 3}
+    ]
+    [item] = _impact(plan, "scenario_order")
+    assert item["message"] == (
+        "purchase_scenarios.standard screen order: choose > more > cart > accept > pay > done"
+        " -> choose > more > accept > cart > pay > done"
+    )
+
+
+def test_impact_lists_risky_items_first(tmp_path: Path) -> None:
+    live = live_of(base_desired(tmp_path))
+    desired = base_desired(tmp_path)
+    desired.resources["sales_categories"]["apps"]["plans"] = ["basic", "pro"]
+    desired.resources["service_plans"]["pro"]["price"]["recurring"] = "50.00"
+    del desired.resources["payment_methods"]["card"]
+    desired.store["currency"] = "EUR"
+    plan = plan_of(desired, live)
+    types = [i["type"] for i in plan["impact"]]
+    assert types[-1] == "removed_from_category"
+    assert set(types[:-1]) == {"delete", "currency", "price", "payment_method"}
+    assert types[0] == "delete"
+    [currency] = _impact(plan, "currency")
+    assert currency["message"] == (
+        "store currency changes USD -> EUR: every price is read in the new currency"
+    )
+
+
+def test_make_plan_refuses_nothing_when_told_so(tmp_path: Path) -> None:
+    # `backup diff` shows a protected resource's deletion instead of refusing it
+    desired, live = _protected(tmp_path)
+    del desired.resources["tax_rules"]["us-ca"]
+    plan = plan_mod.make_plan(
+        desired, live, store_url="x", options=plan_mod.PlanOptions(prevent_destroy=False)
+    )
+    assert actions(plan) == {"tax_rules.us-ca": "delete"}
+
+
+def test_plan_file_over_http_holds_no_token(tmp_path: Path) -> None:
+    from support.server import running_server, storecfg
+
+    from .stores import write_store
+
+    write_store(tmp_path / "s")
+    with running_server(tmp_path, stores=[STORE_ID]) as server:
+        env = server.env(STORE_ID)
+        token = env["STORECFG_TOKEN"]
+        result = storecfg("plan", "s", "-o", "plan.json", "--format", "json", cwd=tmp_path, env=env)
+        assert result.returncode == 0, result.stderr
+    path = tmp_path / "plan.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    text = path.read_text()
+    assert token not in text and token not in result.stdout and token not in result.stderr
+    assert token[4:20] not in text  # not even a part of it
+    plan = json.loads(text)
+    assert json.loads(result.stdout)["changes"] == plan["changes"]
+    assert plan["store"] == {
+        "id": STORE_ID,
+        "url": server.url,
+        "revision": plan["store"]["revision"],
+    }
+    assert plan["summary"]["create"] == 20
+    assert "Saved the plan to plan.json; apply it with: storecfg apply plan.json" in result.stderr
