@@ -117,7 +117,8 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
             item.to_json(), status_code=status, headers={"ETag": f'"{item.revision}"'}
         )
 
-    async def read_json(request: Request) -> Any:
+    async def read_json(request: Request, empty: Any = None) -> Any:
+        """The JSON body; `empty` when there is none (a JSON `null` is not "none")."""
         too_large = ApiError(413, "too_large", f"request body is over {MAX_BODY} bytes")
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY:
@@ -130,8 +131,8 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
                 raise too_large
             chunks.append(chunk)
         body = b"".join(chunks)
-        if not body:
-            return None
+        if not body.strip():
+            return empty
         try:
             return json.loads(body, parse_constant=_reject_constant)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -188,9 +189,7 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
                 store_id, request.query_params.get("lock_id") or request.headers.get("lock-id")
             )
             return Response(status_code=204)
-        body = await read_json(request)
-        if body is None:
-            body = {}
+        body = await read_json(request, empty={})
         if not isinstance(body, dict):
             raise ApiError(400, "bad_request", "lock request body must be a JSON object")
         owner = body.get("owner", {})

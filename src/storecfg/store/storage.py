@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import secrets
 import sqlite3
 import threading
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConflictError, LockedError, StoreError
-from ..model import KINDS, LiveResource, LiveState, canonical_json
+from ..model import ID_PATTERN, KINDS, LiveResource, LiveState, canonical_json
 
 IDEMPOTENCY_TTL = 24 * 3600
 DEFAULT_LOCK_TTL = 120.0
@@ -476,7 +477,7 @@ class Storage:
                 (store_id, kind, rid),
             ).fetchone()
             if row is None:
-                if if_match is not None:
+                if if_match is not None and _ID.fullmatch(rid):
                     raise ConflictError(
                         f"{kind}.{rid} does not exist", 412, details={"current_revision": None}
                     )
@@ -723,6 +724,9 @@ class Storage:
             .fetchone()
         )
         return str(row[0]) if row else None
+
+
+_ID = re.compile(ID_PATTERN)
 
 
 def _check_kind(kind: str) -> None:
