@@ -573,12 +573,21 @@ def test_the_apply_lock(api: Api) -> None:
     # no body at all takes the lock with the default TTL
     assert api.client.post(api.url("lock")).status_code == 201
     assert api.client.delete(api.url("lock")).status_code == 204
+    blank = api.client.post(
+        api.url("lock"), content=b" \n", headers={"Content-Type": "application/json"}
+    )
+    assert blank.status_code == 201
+    assert api.client.delete(api.url("lock")).status_code == 204
+    null_id = api.client.post(api.url("lock"), json={"owner": owner, "lock_id": None})
+    assert null_id.status_code == 201  # null lock_id: take a new lock
+    assert api.client.delete(api.url("lock")).status_code == 204
     assert api.revision() == 0  # locks are not writes to the store
 
 
 @pytest.mark.parametrize(
     "body",
     [
+        None,  # a JSON null is not "no body"
         [1, 2],
         {"ttl_seconds": "60"},
         {"ttl_seconds": True},
@@ -590,7 +599,12 @@ def test_the_apply_lock(api: Api) -> None:
     ],
 )
 def test_bad_lock_requests_are_400(api: Api, body: Any) -> None:
-    assert_error(api.client.post(api.url("lock"), json=body), 400, "bad_request")
+    response = api.client.post(
+        api.url("lock"),
+        content=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert_error(response, 400, "bad_request")
     assert api.storage.get_lock(STORE) is None
 
 

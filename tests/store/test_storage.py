@@ -189,6 +189,13 @@ def test_delete_without_if_match(storage: Storage) -> None:
     assert revision(storage) == 2  # the failed delete wrote nothing
 
 
+def test_deleting_an_impossible_id_is_404_whatever_the_precondition(storage: Storage) -> None:
+    for if_match in (None, "1", "*"):
+        with pytest.raises(StoreError) as err:
+            storage.delete(STORE, "skus", "Not An ID\n", if_match=if_match)
+        assert err.value.status == 404
+
+
 def test_delete_with_if_match(storage: Storage) -> None:
     create(storage, "skus", "a", sku("a"))
     with pytest.raises(ConflictError) as err:
