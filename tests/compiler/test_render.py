@@ -1,0 +1,168 @@
+"""The template sandbox: what templates may do, and the limits that keep them small."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from storecfg.compiler.render import (
+    MAX_OUTPUT_CHARS,
+    TemplateProblem,
+    _Renderer,
+    make_renderer,
+)
+
+VARS = {
+    "name": "contoso",
+    "n": 3,
+    "flag": True,
+    "price": "8.50",
+    "regions": ["US", "CA"],
+    "items": "a variable called items",
+    "d": {"a": 1},
+    "big": "x" * 60_000,
+}
+
+
+@pytest.fixture
+def renderer() -> _Renderer:
+    return make_renderer(VARS, 2)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("{{ vars.n }}", 3),
+        ("{{ vars.flag }}", True),
+        ("{{ none }}", None),
+        ("{{ vars.n * 1.5 }}", 4.5),
+        ("{{ vars.n }} seats", "3 seats"),
+        (" {{ vars.n }}", " 3"),
+        ("{{- vars.n -}}", 3),
+        ("{{ vars.name | upper }}", "CONTOSO"),
+        ("{{ vars.name.title() }}", "Contoso"),
+        ("{{ vars.regions | join(', ') }}", "US, CA"),
+        ("{{ vars.regions | length }}", 2),
+        ("{{ [1, 2, 3] | sum }}", 6),
+        ("{{ vars.missing | default('fallback') }}", "fallback"),
+        ("{{ vars.items }}", "a variable called items"),
+        ("{{ vars['n'] + 1 }}", 4),
+        ("{{ vars.d.items() | list | length }}", 1),
+        ("{{ vars.d.get('a') }}", 1),
+        ("{{ 'a-b-c'.split('-') | last }}", "c"),
+        ("{{ 'x' ~ vars.n }}", "x3"),
+        ("{{ 7 % 4 }}", 3),
+        ("{{ 2 ** 10 }}", 1024),
+        ("{{ vars.price | decimal * 2 }}", "17.00"),
+        ("{{ vars.price | money }}", "8.50"),
+        ("{{ '8.5' | money }}", "8.50"),
+        ("{{ 8.505 | money }}", "8.51"),
+        ("{{ '2.5' | money(0) }}", "3"),
+        ("{{ ('10' | decimal * '1.15' | decimal) | money }}", "11.50"),
+        ("{{ '<b>' | e }}", "&lt;b&gt;"),
+        ("{{ vars.regions | tojson }}", '["US", "CA"]'),
+        ("{% if vars.n > 2 %}many{% else %}few{% endif %}", "many"),
+        ("{% if vars.flag %}{{ vars.n }}{% endif %}", "3"),
+        ("{% raw %}{{ literal }}{% endraw %}", "{{ literal }}"),
+        ("{{ ('x' * 65536) | length }}", 65536),
+        ("{{ 2 ** 62 }}", 2**62),
+        ("{{ 9223372036854775807 }}", 2**63 - 1),
+    ],
+)
+def test_allowed_templates(renderer: _Renderer, source: str, expected: Any) -> None:
+    value = renderer.render(source)
+    assert value == expected
+    assert type(value) is type(expected)
+
+
+def test_money_rounds_to_the_store_currency() -> None:
+    assert make_renderer({}, 0).render("{{ '1234.5' | money }}") == "1235"
+    assert make_renderer({}, 3).render("{{ '1.2345' | money }}") == "1.235"
+
+
+@pytest.mark.parametrize(
+    ("source", "code", "message"),
+    [
+        ("{{ vars.d.update({'b': 2}) }}", "SC202", "access to attribute 'update' of 'dict'"),
+        ("{{ vars.regions.pop() }}", "SC202", "access to attribute 'pop' of 'list'"),
+        ("{{ (1).to_bytes(10, 'big') }}", "SC202", "access to attribute 'to_bytes' of 'int'"),
+        ("{{ vars.name.format() }}", "SC202", "access to attribute 'format' of 'str'"),
+        ("{{ vars.name.format_map({}) }}", "SC202", "access to attribute 'format_map' of 'str'"),
+        ("{{ vars.name|attr('__class__') }}", "SC202", "access to attribute '__class__'"),
+        ("{{ self.__init__ }}", "SC202", "access to attribute '__init__'"),
+        ("{{ [[1]] | sum(start=[]) }}", "SC202", "sum adds numbers only"),
+        ("{{ 'x'|center(9) }}", "SC202", "filter 'center' is not allowed in templates"),
+        ("{{ 'x'|map('center', 9)|list }}", "SC202", "No filter named 'center'"),
+        (
+            "{{ 'a' + 1 }}",
+            "SC202",
+            'can only concatenate str (not "int") to str; join strings with ~',
+        ),
+        ("{{ 1 / 0 }}", "SC202", "division by zero"),
+        ("{{ 'x' is oddd }}", "SC203", "unknown test 'oddd'; did you mean 'odd'?"),
+        ("{% set x = 1 %}", "SC202", "'assign' blocks are not allowed"),
+        ("{% macro m() %}{% endmacro %}", "SC202", "'macro' blocks are not allowed"),
+        ("{% include 'other.yaml' %}", "SC202", "'include' blocks are not allowed"),
+        ("{{ 'x' * 65537 }}", "SC204", "repeating a value 65,537 times is over the size limit"),
+        ("{{ vars.big ~ vars.big }}", "SC204", "template output is 120,000 characters"),
+        ("{{ 2 ** 63 }}", "SC204", "over the largest whole number 9,223,372,036,854,775,807"),
+        ("{{ 10 ** 65 }}", "SC202", "exponents above 64 are not allowed"),
+        ("{{ (10 ** 40) * (10 ** 40) }}", "SC204", "a number in the template is over 256 bits"),
+        ("{{ 'abc' | money }}", "SC202", "'abc' is not a number"),
+        ("{{ 'Infinity' | money }}", "SC202", "'Infinity' is not a number"),
+        ("{{ '1e200' | decimal }}", "SC204", "'1e200' is too large a number"),
+        ("{{ vars.d.x }}", "SC201", "no key 'x' in this mapping (its keys: a)"),
+        ("{{ vars.name.nope }}", "SC201", "undefined attribute 'nope'"),
+        ("{{ vars.nmae }}", "SC201", "undefined variable vars.nmae; did you mean vars.name?"),
+        ("{{ name }}", "SC201", "undefined variable name; did you mean vars.name?"),
+        (
+            "{{ range(3) }}",
+            "SC201",
+            "undefined variable range; template variables are written vars.NAME",
+        ),
+    ],
+)
+def test_refused_templates(renderer: _Renderer, source: str, code: str, message: str) -> None:
+    with pytest.raises(TemplateProblem) as info:
+        renderer.render(source)
+    assert info.value.code == code
+    assert message in info.value.message
+
+
+def test_templates_cannot_change_vars(renderer: _Renderer) -> None:
+    for source in ("{{ vars.regions.append('MX') }}", "{{ vars.clear() }}"):
+        with pytest.raises(TemplateProblem):
+            renderer.render(source)
+    assert renderer.render("{{ vars.regions | join(',') }}") == "US,CA"
+    assert renderer.render("{{ vars | length }}") == len(VARS)
+
+
+def test_syntax_error_names_the_template_line(renderer: _Renderer) -> None:
+    with pytest.raises(TemplateProblem) as info:
+        renderer.render("line one\nline two {{ 1 + }}\n")
+    assert (info.value.code, info.value.line_offset) == ("SC203", 1)
+
+
+def test_output_limit_and_work_budget(renderer: _Renderer) -> None:
+    assert len(renderer.render("{{ vars.big }}")) == 60_000
+    # ~ joins count every piece: 20 copies of 60,000 characters are over the 1 MiB budget
+    with pytest.raises(TemplateProblem, match="template builds more than 1,048,576 characters"):
+        renderer.render("{{ (" + " ~ ".join(["vars.big"] * 20) + ") | length }}")
+    # the budget is per template: the next one starts afresh
+    assert renderer.render("{{ vars.big | length }}") == 60_000
+    assert MAX_OUTPUT_CHARS == 65_536
+
+
+def test_printing_vars_is_charged_too() -> None:
+    renderer = make_renderer({"big": "x" * 200_000}, 2)
+    assert renderer.render("{{ vars | string | length }}") == 200_011
+    with pytest.raises(TemplateProblem, match="characters of values on the way"):
+        renderer.render("{{ (vars ~ vars ~ vars) | length }}")
+
+
+def test_same_source_is_compiled_once(renderer: _Renderer) -> None:
+    renderer.render("{{ vars.n + 1 }}")
+    compiled = renderer._cache["{{ vars.n + 1 }}"]
+    assert renderer.render("{{ vars.n + 1 }}") == 4
+    assert renderer._cache["{{ vars.n + 1 }}"] is compiled
