@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from storecfg.compiler.load import (
     PosList,
     find_templates,
     load_bytes,
+    load_file,
     position_of,
     resolve_plain,
 )
@@ -341,3 +343,11 @@ def test_empty_and_comment_only_files_hold_nothing() -> None:
         loaded = load_bytes(text, "t.yaml")
         assert loaded.data is None
         assert loaded.diagnostics == []
+
+
+def test_a_file_that_cannot_be_read(tmp_path: Path) -> None:
+    loaded = load_file(tmp_path, "dir.yaml")
+    assert loaded.data is None
+    assert [d.format() for d in loaded.diagnostics] == [
+        "dir.yaml:1:1: SC109 -: cannot read file: Is a directory"
+    ]

@@ -219,7 +219,7 @@ def load_file(path: Path, display: str | None = None) -> Loaded:
         raw = path.read_bytes()
     except OSError as exc:
         out.diagnostics.append(
-            _diag("SC109", shown, 0, 0, f"cannot read file: {exc.strerror or exc}")
+            _diag("SC109", shown, 1, 1, f"cannot read file: {exc.strerror or exc}")
         )
         return out
     return load_bytes(raw, shown, out)
