@@ -441,25 +441,25 @@ def test_impact_of_price_changes(tmp_path: Path) -> None:
             "40.00",
             "44.00",
             "+10.0%",
-            "service_plans.pro recurring 40.00 -> 44.00 (+10.0%)",
+            "service_plans.pro recurring price 40.00 -> 44.00 (+10.0%)",
         ),
         ("service_plans.enterprise", "price.recurring"): (
             "900.00",
             "787.50",
             "-12.5%",
-            "service_plans.enterprise recurring 900.00 -> 787.50 (-12.5%)",
+            "service_plans.enterprise recurring price 900.00 -> 787.50 (-12.5%)",
         ),
         ("service_plans.enterprise", "price.setup"): (
             "100.00",
             "0.00",
             "-100.0%",
-            "service_plans.enterprise setup 100.00 -> 0.00 (-100.0%)",
+            "service_plans.enterprise setup price 100.00 -> 0.00 (-100.0%)",
         ),
         ("service_plans.basic", "resources[users].price.recurring"): (
             "5.00",
             "5.49",
             "+9.8%",
-            "service_plans.basic resources[users].price.recurring 5.00 -> 5.49 (+9.8%)",
+            "service_plans.basic add-on users recurring price 5.00 -> 5.49 (+9.8%)",
         ),
     }
 
@@ -469,7 +469,7 @@ def test_impact_of_a_new_charge(tmp_path: Path) -> None:
     desired = base_desired(tmp_path)
     desired.resources["service_plans"]["pro"]["price"]["setup"] = "25.00"
     [item] = _impact(plan_of(desired, live), "price")
-    assert item["message"] == "service_plans.pro setup 0.00 -> 25.00 (new charge)"
+    assert item["message"] == "service_plans.pro setup price 0.00 -> 25.00 (new charge)"
 
 
 def test_impact_of_tax_changes(tmp_path: Path) -> None:

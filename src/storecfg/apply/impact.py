@@ -48,6 +48,14 @@ def _prices(spec: dict[str, Any] | None) -> dict[str, str]:
     return out
 
 
+def _price_label(label: str) -> str:
+    """price.recurring -> "recurring price"; resources[users].price.setup -> "add-on users setup price"."""
+    fee = label.rsplit(".", 1)[-1]
+    if label.startswith("resources["):
+        return f"add-on {label[len('resources[') : label.index(']')]} {fee} price"
+    return f"{fee} price"
+
+
 def impact_of(plan: dict[str, Any]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     changes = plan["changes"]
@@ -144,7 +152,7 @@ def impact_of(plan: dict[str, Any]) -> list[dict[str, Any]]:
                             "old": old,
                             "new": new,
                             "change": pct,
-                            "message": f"{addr} {label.removeprefix('price.')} {old} -> {new}"
+                            "message": f"{addr} {_price_label(label)} {old} -> {new}"
                             + (f" ({pct})" if pct else ""),
                         }
                     )

@@ -64,39 +64,66 @@ def flatten(spec: Any, path: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def summary_line(plan: dict[str, Any]) -> str:
+    """`Plan: 2 to create, 3 to update, 2 to delete.` (a replace counts as a delete and a create)."""
     s = plan["summary"]
     create = s["create"] + s["replace"]
     delete = s["delete"] + s["replace"]
-    line = f"Plan: {create} to create, {s['update']} to update, {delete} to delete."
-    extras = []
+    line = f"Plan: {create} to create, {s['update']} to update, {delete} to delete"
     if s["replace"]:
-        extras.append(f"{s['replace']} of them replaced")
+        line += f" ({s['replace']} replaced: deleted and created again)"
     if plan["settings"]["action"] != "no-op":
-        extras.append("store settings change")
-    if extras:
-        line = line[:-1] + " (" + "; ".join(extras) + ")."
-    return line
+        line += "; store settings to update"
+    return line + "."
+
+
+#: a line of a change's details: (marker, color, text); marker is "+", "-" or "~"
+Entry = tuple[str, str, str]
+
+
+def diff_entries(diff: list[dict[str, Any]], forcing: set[str] | None = None) -> Iterator[Entry]:
+    """The field-level differences of a change, one entry per line."""
+    for d in diff:
+        op, path = d["op"], d["path"]
+        if op == "change":
+            note = "  # forces replacement" if forcing and path in forcing else ""
+            yield "~", "yellow", f"{path}: {value(d['old'])} -> {value(d['new'])}{note}"
+        elif op == "add":
+            for sub, v in flatten(d["new"], path):
+                yield "+", "green", f"{sub}: {value(v)}"
+        elif op == "remove" and "item" not in d:
+            yield "-", "red", f"{path}: {value(d['old'])}"
+        elif op == "insert":
+            yield "+", "green", f"{path}: inserted {d['item']} at {d['at']}"
+            if isinstance(d.get("new"), dict):  # an add-on: show what it holds
+                for sub, v in flatten([d["new"]], path):
+                    yield "+", "green", f"{sub}: {value(v)}"
+        elif op == "remove":
+            yield "-", "red", f"{path}: removed {d['item']} (was at {d['from']})"
+        elif op == "move":
+            yield "~", "cyan", f"{path}: moved {d['item']} from {d['from']} to {d['to']}"
+
+
+def create_entries(spec: dict[str, Any] | None) -> Iterator[Entry]:
+    for path, v in flatten(spec or {}):
+        if path != "id":
+            yield "+", "green", f"{path}: {value(v)}"
 
 
 def diff_lines(
     diff: list[dict[str, Any]], style: Style, forcing: set[str] | None = None
 ) -> Iterator[str]:
-    for d in diff:
-        op, path = d["op"], d["path"]
-        note = style("  # forces replacement", "magenta") if forcing and path in forcing else ""
-        if op == "change":
-            yield style("~", "yellow") + f" {path}: {value(d['old'])} -> {value(d['new'])}{note}"
-        elif op == "add":
-            for sub, v in flatten(d["new"], path):
-                yield style("+", "green") + f" {sub}: {value(v)}"
-        elif op == "remove" and "item" not in d:
-            yield style("-", "red") + f" {path}: {value(d['old'])}"
-        elif op == "insert":
-            yield style("+", "green") + f" {path}: inserted {d['item']} at {d['at']}"
-        elif op == "remove":
-            yield style("-", "red") + f" {path}: removed {d['item']} (was at {d['from']})"
-        elif op == "move":
-            yield style("~", "cyan") + f" {path}: moved {d['item']} from {d['from']} to {d['to']}"
+    for marker, color, text in diff_entries(diff, forcing):
+        if text.endswith("  # forces replacement"):
+            text = text.removesuffix("  # forces replacement") + style(
+                "  # forces replacement", "magenta"
+            )
+        yield style(marker, color) + " " + text
+
+
+def deleted_name(change: dict[str, Any]) -> str:
+    before = change.get("before") or {}
+    name = before.get("name") or before.get("title")
+    return f"  ({value(name)})" if name else ""
 
 
 def change_block(change: dict[str, Any], style: Style) -> Iterator[str]:
@@ -105,10 +132,8 @@ def change_block(change: dict[str, Any], style: Style) -> Iterator[str]:
     addr = change["address"]
     if action == "create":
         yield style(f"  {marker} {addr}", color, "bold")
-        for path, v in flatten(change["after"]):
-            if path == "id":
-                continue
-            yield f"      {style('+', 'green')} {path}: {value(v)}"
+        for m, c, text in create_entries(change["after"]):
+            yield f"      {style(m, c)} {text}"
     elif action == "update":
         yield style(f"  {marker} {addr}", color, "bold") + style(
             f"  (revision {change['revision']})", "dim"
@@ -123,8 +148,7 @@ def change_block(change: dict[str, Any], style: Style) -> Iterator[str]:
         for line in diff_lines(change["diff"], style, set(change.get("replace_reasons", []))):
             yield "      " + line
     elif action == "delete":
-        name = (change.get("before") or {}).get("name") or (change.get("before") or {}).get("title")
-        yield style(f"  {marker} {addr}", color, "bold") + (f"  ({value(name)})" if name else "")
+        yield style(f"  {marker} {addr}", color, "bold") + deleted_name(change)
 
 
 def render_plan(plan: dict[str, Any], *, color: bool = False) -> str:

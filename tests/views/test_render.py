@@ -1,0 +1,278 @@
+"""The plan views, compared whole with reviewed files in tests/views/testdata/.
+
+After an intended change to a view, regenerate the files with
+`UPDATE_TESTDATA=1 python -m pytest tests/views` and review the diff before committing.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from apply.stores import STORE_ID, live_of, plan_of
+from storecfg.model import DesiredState
+from storecfg.store.storage import default_settings
+from storecfg.views import json as json_view
+from storecfg.views import markdown, text
+
+TESTDATA = Path(__file__).parent / "testdata"
+UPDATE = os.environ.get("UPDATE_TESTDATA") == "1"
+#: the compiled tests/apply/stores.py BASE store, frozen so that these outputs do not
+#: move when the compiler's defaults do
+BASE_STORE = json.loads((Path(__file__).parent / "base_store.json").read_text(encoding="utf-8"))
+
+
+def base_desired(_: Path) -> DesiredState:
+    return DesiredState(copy.deepcopy(BASE_STORE["store"]), copy.deepcopy(BASE_STORE["resources"]))
+
+
+def _fixed(plan: dict[str, Any]) -> dict[str, Any]:
+    """The plan with its random and time-dependent fields pinned."""
+    plan["plan_id"] = "00000000-0000-4000-8000-000000000000"
+    plan["created_at"] = "2026-11-21T12:00:00Z"
+    plan["source"] = "stores/test-store"
+    plan["tool"]["version"] = "0.0.0"
+    return plan
+
+
+def creates(tmp: Path) -> dict[str, Any]:
+    full = base_desired(tmp)
+    desired = DesiredState(
+        full.store,
+        {
+            "skus": {"sku-basic": full.resources["skus"]["sku-basic"]},
+            "resource_categories": full.resources["resource_categories"],
+            "service_plans": {"basic": full.resources["service_plans"]["basic"]},
+        },
+    )
+    live = live_of(None, revision=0, settings_revision=0)
+    live.settings = default_settings(STORE_ID)
+    return plan_of(desired, live)
+
+
+def price_update(tmp: Path) -> dict[str, Any]:
+    live = live_of(base_desired(tmp))
+    desired = base_desired(tmp)
+    pro = desired.resources["service_plans"]["pro"]
+    pro["price"]["recurring"] = "44.00"
+    basic = desired.resources["service_plans"]["basic"]
+    basic["resources"][0]["price"]["recurring"] = "4.50"
+    basic["resources"].append(
+        {
+            "id": "storage",
+            "name": "Extra storage",
+            "unit": "GB",
+            "price": {"setup": "0.00", "recurring": "0.20"},
+        }
+    )
+    return plan_of(desired, live)
+
+
+def reorder(tmp: Path) -> dict[str, Any]:
+    live = live_of(base_desired(tmp))
+    desired = base_desired(tmp)
+    desired.resources["purchase_scenarios"]["standard"]["screens"] = [
+        "choose", "cart", "more", "accept", "pay", "done"
+    ]  # fmt: skip
+    desired.resources["sales_categories"]["apps"]["plans"] = ["enterprise", "basic", "pro"]
+    return plan_of(desired, live)
+
+
+def delete(tmp: Path) -> dict[str, Any]:
+    live = live_of(base_desired(tmp))
+    desired = base_desired(tmp)
+    del desired.resources["payment_methods"]["card"]
+    del desired.resources["service_plans"]["enterprise"]
+    desired.resources["service_plans"]["pro"]["upgrades_to"] = []
+    desired.resources["sales_categories"]["apps"]["plans"] = ["basic", "pro"]
+    return plan_of(desired, live)
+
+
+def replace(tmp: Path) -> dict[str, Any]:
+    live = live_of(base_desired(tmp))
+    desired = base_desired(tmp)
+    desired.resources["tax_rules"]["us-ca"]["region"] = "US-NY"
+    desired.resources["tax_rules"]["us-ca"]["rate"] = "4"
+    return plan_of(desired, live)
+
+
+def no_changes(tmp: Path) -> dict[str, Any]:
+    desired = base_desired(tmp)
+    return plan_of(desired, live_of(desired))
+
+
+def mixed(tmp: Path) -> dict[str, Any]:
+    live = live_of(base_desired(tmp))
+    desired = base_desired(tmp)
+    desired.store["name"] = "Test Store EU"
+    desired.store["prices_include_tax"] = True
+    desired.resources["service_plans"]["pro"]["price"]["recurring"] = "36.00"
+    desired.resources["service_plans"]["pro"]["published"] = False
+    desired.resources["service_plans"]["basic"]["resources"][0]["max"] = 500
+    desired.resources["purchase_scenarios"]["standard"]["screens"] = [
+        "choose", "more", "accept", "cart", "pay", "done"
+    ]  # fmt: skip
+    del desired.resources["payment_methods"]["card"]
+    desired.resources["payment_methods"]["debit"] = {
+        "id": "debit",
+        "type": "debit_card",
+        "name": "Debit card",
+        "regions": ["US"],
+        "enabled": True,
+    }
+    desired.resources["skus"]["sku-basic"]["vendor"] = "Fabrikam"
+    plan = plan_of(desired, live)
+    plan["interrupted_apply"] = {
+        "plan_id": "11111111-2222-4333-8444-555555555555",
+        "started_at": "2026-11-21T11:58:00Z",
+        "done": 3,
+        "total": 7,
+        "journal": ".storecfg/journal/test-store/20261121T115800Z-11111111.jsonl",
+        "snapshot": "20261121T115800Z-r96",
+        "message": "the last apply (plan 11111111, started 2026-11-21T11:58:00Z) was interrupted "
+        "after 3 of 7 writes; this plan shows only what is left to do",
+    }
+    return plan
+
+
+SCENARIOS: dict[str, Callable[[Path], dict[str, Any]]] = {
+    "creates": creates,
+    "price-update": price_update,
+    "reorder": reorder,
+    "delete": delete,
+    "replace": replace,
+    "no-changes": no_changes,
+    "mixed": mixed,
+}
+
+RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "txt": lambda p: text.render_plan(p, color=False),
+    "color.txt": lambda p: text.render_plan(p, color=True),
+    "md": markdown.render_plan,
+    "json": json_view.render_plan,
+}
+
+CASES = [(scenario, fmt) for scenario in SCENARIOS for fmt in ("txt", "md")] + [
+    ("creates", "color.txt"),
+    ("mixed", "color.txt"),
+    ("price-update", "json"),
+    ("reorder", "json"),
+]
+
+
+def _check(name: str, actual: str) -> None:
+    path = TESTDATA / name
+    if UPDATE:
+        path.write_text(actual, encoding="utf-8")
+    assert path.exists(), f"{path} is missing; run with UPDATE_TESTDATA=1 and review it"
+    assert actual == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("scenario", "fmt"), CASES, ids=[f"{s}.{f}" for s, f in CASES])
+def test_view_matches_reviewed_output(tmp_path: Path, scenario: str, fmt: str) -> None:
+    plan = _fixed(SCENARIOS[scenario](tmp_path))
+    _check(f"{scenario}.{fmt}", RENDERERS[fmt](plan))
+
+
+def test_every_testdata_file_is_used() -> None:
+    expected = {f"{s}.{f}" for s, f in CASES}
+    assert {p.name for p in TESTDATA.iterdir()} == expected
+
+
+def test_json_view_is_the_plan_document(tmp_path: Path) -> None:
+    plan = _fixed(mixed(tmp_path))
+    assert json.loads(json_view.render_plan(plan)) == plan
+
+
+def test_plain_text_has_no_escape_codes_and_color_only_adds_them(tmp_path: Path) -> None:
+    plan = _fixed(mixed(tmp_path))
+    plain = text.render_plan(plan, color=False)
+    colored = text.render_plan(plan, color=True)
+    assert "\x1b" not in plain
+    assert "\x1b[" in colored
+    assert re.sub(r"\x1b\[[0-9;]*m", "", colored) == plain
+
+
+def test_views_agree_on_the_summary(tmp_path: Path) -> None:
+    plan = _fixed(mixed(tmp_path))
+    line = text.summary_line(plan)
+    assert line in text.render_plan(plan)
+    assert f"**{line}**" in markdown.render_plan(plan)
+
+
+# ------------------------------------------------------------------ long Markdown
+
+
+def huge(tmp: Path, plans: int = 4000, deletes: int = 300) -> dict[str, Any]:
+    base = base_desired(tmp)
+    template = base.resources["service_plans"]["enterprise"]
+    live_desired = copy.deepcopy(base)
+    specs = live_desired.resources["service_plans"]
+    for n in range(plans + deletes):
+        specs[f"plan-{n:05d}"] = {
+            **copy.deepcopy(template),
+            "id": f"plan-{n:05d}",
+            "name": f"Plan {n}",
+        }
+    live = live_of(live_desired)
+    desired = copy.deepcopy(live_desired)
+    for n in range(plans):
+        desired.resources["service_plans"][f"plan-{n:05d}"]["price"]["recurring"] = "990.00"
+    for n in range(plans, plans + deletes):
+        del desired.resources["service_plans"][f"plan-{n:05d}"]
+    return _fixed(plan_of(desired, live))
+
+
+def test_markdown_of_a_huge_plan_is_cut_with_a_note(tmp_path: Path) -> None:
+    plan = huge(tmp_path)
+    md = markdown.render_plan(plan)
+    assert len(md) < 60_000
+    assert "**Plan: 0 to create, 4000 to update, 300 to delete.**" in md
+    # the details end cleanly and say how much is missing
+    assert md.count("```diff") == 1 and md.count("</details>") == 1
+    assert md.index("</details>") > md.index("```\n\n</details>") > md.index("```diff")
+    match = re.search(
+        r"\*\*Cut to stay under 60,000 characters: (\d+) of 4300 changes are not shown above\.\*\*"
+        r" Run `storecfg plan --format json` \(or `--format text`\) for the whole plan\.\n$",
+        md,
+    )
+    assert match, md[-500:]
+    details = md[md.index("```diff") :]
+    shown = details.count("\n! service_plans.plan-") + details.count("\n- service_plans.plan-")
+    assert shown + int(match.group(1)) == 4300
+    assert shown > 100
+    # the deletes come first in the details, the notes are cut too
+    assert details.index("\n- service_plans.plan-04000") < details.index(
+        "\n! service_plans.plan-00000"
+    )
+    assert re.search(r"- _… and \d+ more \(see the JSON plan\)_\n", md)
+    assert "300 resources will be deleted: " in md
+
+
+@pytest.mark.parametrize("limit", [3_000, 10_000, 30_000])
+def test_markdown_respects_any_limit(tmp_path: Path, limit: int) -> None:
+    md = markdown.render_plan(huge(tmp_path, plans=300, deletes=20), max_chars=limit)
+    assert len(md) < limit
+    assert f"Cut to stay under {limit:,} characters" in md
+
+
+def test_markdown_is_not_cut_when_it_fits(tmp_path: Path) -> None:
+    md = markdown.render_plan(huge(tmp_path, plans=20, deletes=2))
+    assert "Cut to stay" not in md and "more (see the JSON plan)" not in md
+    assert md.count("\n! service_plans.plan-") == 20
+
+
+def test_markdown_fence_outgrows_backticks_in_values(tmp_path: Path) -> None:
+    live = live_of(base_desired(tmp_path))
+    desired = base_desired(tmp_path)
+    desired.resources["customization"]["branding"]["footer_html"] = "<p>```code```</p>"
+    md = markdown.render_plan(_fixed(plan_of(desired, live)))
+    assert "\n````diff\n" in md and "\n````\n\n</details>" in md
+    assert '+     footer_html: "<p>```code```</p>"' in md
