@@ -53,14 +53,19 @@ def _acquire(
         except LockedError as exc:
             if time.monotonic() + delay > deadline:
                 held = exc.details.get("lock") if isinstance(exc.details, dict) else None
-                message = exc.message
-                if held:
-                    message = f"store {store_id} is locked: {LockInfo.from_json(held).describe()}"
-                raise LockedError(
+                info = LockInfo.from_json(held) if held else None
+                message = f"store {store_id} is locked: {info.describe()}" if info else exc.message
+                error = LockedError(
                     message + (f" (waited {timeout:g}s)" if timeout else ""),
                     423,
                     details=exc.details,
-                ) from None
+                )
+                if info:
+                    error.hint = (
+                        "Wait for that apply (--lock-timeout 5m waits), or, if it is no longer "
+                        f"running, release the lock: storecfg lock release {info.lock_id}"
+                    )
+                raise error from None
             time.sleep(delay)
             delay = min(delay * 1.5, 5.0)
 

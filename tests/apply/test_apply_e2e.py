@@ -1,0 +1,415 @@
+"""plan / apply / export / backup / lock end to end, on the embedded store and over HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import stat
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from storecfg.model import LiveState
+
+from .conftest import Result, Target
+from .stores import edit
+
+# ------------------------------------------------------------------ helpers
+
+
+def ok(result: Result, code: int = 0) -> Result:
+    assert result.exit_code == code, result.output
+    return result
+
+
+def plan_json(t: Target, *args: str) -> dict[str, Any]:
+    result = ok(t.cli("plan", "s", "--format", "json", *args))
+    doc: dict[str, Any] = json.loads(result.stdout)
+    return doc
+
+
+def applied(t: Target) -> Result:
+    return ok(t.cli("apply", "s", "--auto-approve"))
+
+
+def specs(live: LiveState) -> dict[str, Any]:
+    """What a store holds, without revisions."""
+    return {
+        "settings": live.settings,
+        "resources": {
+            kind: {rid: r.spec for rid, r in items.items()}
+            for kind, items in live.resources.items()
+            if items
+        },
+    }
+
+
+def not_noop(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for c in plan["changes"] if c["action"] != "no-op"]
+
+
+# ------------------------------------------------------------------ apply and plan
+
+
+def test_apply_then_plan_is_empty(target: Target) -> None:
+    ok(target.cli("plan", "s", "--detailed-exitcode"), 2)
+    result = applied(target)
+    assert (
+        "Apply complete: 20 created, 0 updated, 0 deleted, store settings updated." in result.stdout
+    )
+    assert re.search(r"Backup of the store before this apply: \d{8}T\d{6}Z-r0 ", result.stdout)
+    result = ok(target.cli("plan", "s", "--detailed-exitcode"))
+    assert "No changes. The live store matches the definition." in result.stdout
+    live = target.read()
+    assert live.count() == 20
+    assert live.settings["name"] == "Test Store"
+
+
+def test_one_price_edit_is_one_update(target: Target) -> None:
+    applied(target)
+    before = target.read().resources["service_plans"]["pro"].revision
+    edit(target.store_dir, "catalog.yaml", 'recurring: "40.00"', 'recurring: "44.00"')
+    ok(target.cli("plan", "s", "--detailed-exitcode"), 2)
+    plan = plan_json(target)
+    [change] = not_noop(plan)
+    assert change["address"] == "service_plans.pro"
+    assert change["action"] == "update"
+    assert change["revision"] == before
+    assert change["diff"] == [
+        {"op": "change", "path": "price.recurring", "old": "40.00", "new": "44.00"}
+    ]
+    text = ok(target.cli("plan", "s")).stdout
+    assert "service_plans.pro recurring price 40.00 -> 44.00 (+10.0%)" in text
+    assert '~ price.recurring: "40.00" -> "44.00"' in text
+    assert "Plan: 0 to create, 1 to update, 0 to delete." in text
+    assert "Apply complete: 0 created, 1 updated, 0 deleted." in applied(target).stdout
+    assert target.read().resources["service_plans"]["pro"].spec["price"]["recurring"] == "44.00"
+    ok(target.cli("plan", "s", "--detailed-exitcode"))
+
+
+def test_a_reordered_scenario_is_a_move(target: Target) -> None:
+    applied(target)
+    edit(
+        target.store_dir,
+        "storefront.yaml",
+        "screens: [choose, more, cart, accept, pay, done]",
+        "screens: [choose, more, accept, pay, cart, done]",
+    )
+    text = ok(target.cli("plan", "s")).stdout
+    assert "~ screens: moved cart from 3 to 5" in text
+    [change] = not_noop(plan_json(target))
+    assert change["diff"] == [{"op": "move", "path": "screens", "item": "cart", "from": 3, "to": 5}]
+    applied(target)
+    live = target.read()
+    assert live.resources["purchase_scenarios"]["standard"].spec["screens"] == [
+        "choose", "more", "accept", "pay", "cart", "done"
+    ]  # fmt: skip
+
+
+def test_without_a_terminal_apply_needs_auto_approve(target: Target) -> None:
+    revision = target.read().revision
+    result = ok(target.cli("apply", "s"), 1)
+    assert "pass --auto-approve" in result.stderr
+    assert "Traceback" not in result.output
+    assert target.read().revision == revision
+    assert target.snapshots() == [] and target.journals() == []
+    # the real CLI with stdin from a pipe: the same
+    result = ok(target.run("apply", "s", input="yes\n"), 1)
+    assert "pass --auto-approve" in result.stderr
+    assert target.read().revision == revision
+
+
+def _pty_apply(t: Target, answer: str) -> tuple[int, str]:
+    import pexpect
+
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "storecfg", "apply", "s"],
+        cwd=str(t.workdir),
+        env={**_environ(), **t.env, "NO_COLOR": "1"},
+        encoding="utf-8",
+        timeout=60,
+    )
+    child.expect("Only 'yes' will be accepted to approve.")
+    child.expect("Enter a value: ")
+    child.sendline(answer)
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.exitstatus, child.before
+
+
+def _environ() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)
+
+
+def test_a_declined_prompt_writes_nothing(target: Target) -> None:
+    revision = target.read().revision
+    code, output = _pty_apply(target, "no")
+    assert code == 1
+    assert "Apply cancelled; nothing was changed." in output
+    assert target.read().revision == revision
+    assert target.snapshots() == [] and target.journals() == []
+    code, output = _pty_apply(target, "yes")
+    assert code == 0, output
+    assert "Apply complete: 20 created" in output
+    assert target.read().count() == 20
+
+
+def test_a_stale_plan_file_is_refused_naming_what_changed(target: Target) -> None:
+    applied(target)
+    edit(target.store_dir, "catalog.yaml", 'recurring: "40.00"', 'recurring: "44.00"')
+    ok(target.cli("plan", "s", "-o", "plan.json"))
+    old = target.read().resources["service_plans"]["enterprise"].revision
+    new = target.put("service_plans", "enterprise", {"name": "Enterprise (edited)"})
+    revision = target.read().revision
+    result = ok(target.cli("apply", "plan.json"), 1)
+    assert "the plan is stale" in result.stderr
+    assert f"service_plans.enterprise changed (revision {old} -> {new})" in result.stderr
+    assert "Run `storecfg plan` again" in result.stderr
+    live = target.read()
+    assert live.revision == revision
+    assert live.resources["service_plans"]["pro"].spec["price"]["recurring"] == "40.00"
+
+
+def test_a_plan_file_is_applied_once(target: Target) -> None:
+    ok(target.cli("plan", "s", "-o", "plan.json"))  # made on an empty store
+    assert json.loads((target.workdir / "plan.json").read_text())["store"]["revision"] == 0
+    result = ok(target.cli("apply", "plan.json"))
+    assert "Apply complete: 20 created" in result.stdout
+    revision = target.read().revision
+    result = ok(target.cli("apply", "plan.json"), 1)
+    assert "this plan was already applied" in result.stderr
+    # without the journal (another checkout, a fresh CI runner) it is refused as stale
+    shutil.rmtree(target.workdir / ".storecfg" / "journal")
+    result = ok(target.cli("apply", "plan.json"), 1)
+    assert "the plan is stale" in result.stderr
+    assert f"moved from revision 0 to {revision}" in result.stderr
+    assert "skus.sku-basic was created" in result.stderr
+    assert target.read().revision == revision
+
+
+def test_restore_returns_the_store_to_the_snapshot(target: Target) -> None:
+    applied(target)
+    before = target.read()
+    edit(target.store_dir, "catalog.yaml", 'recurring: "40.00"', 'recurring: "44.00"')
+    edit(
+        target.store_dir,
+        "storefront.yaml",
+        "  - {id: card, type: credit_card, regions: [US]}\n",
+        "",
+    )
+    edit(target.store_dir, "storefront.yaml", "more, cart, accept", "more, accept, cart")
+    applied(target)
+    [first, second] = target.snapshots()
+    backup_id = second.name.removesuffix(".json")
+    assert backup_id.endswith(f"-r{before.revision}")
+    assert specs(target.read()) != specs(before)
+    result = ok(target.cli("backup", "restore", backup_id, "--auto-approve"))
+    assert "Apply complete: 1 created, 2 updated, 0 deleted." in result.stdout
+    assert specs(target.read()) == specs(before)
+    # back to the empty store of the first snapshot
+    result = ok(target.cli("backup", "restore", first.name.removesuffix(".json"), "--auto-approve"))
+    assert "0 created, 0 updated, 20 deleted" in result.stdout
+    live = target.read()
+    assert live.count() == 0
+    assert live.settings["name"] == target.store_id
+    result = ok(target.cli("backup", "restore", first.name.removesuffix(".json"), "--auto-approve"))
+    assert "nothing to restore" in result.stdout
+
+
+def test_export_then_plan_is_empty(target: Target) -> None:
+    applied(target)
+    result = ok(target.cli("export", "--store-id", target.store_id, "-o", "exported"))
+    assert f"Exported store {target.store_id}" in result.stderr
+    ok(target.cli("validate", "exported"))
+    result = ok(target.cli("plan", "exported", "--detailed-exitcode"))
+    assert "No changes." in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("example", "args"),
+    [
+        ("o365-reseller", ()),
+        ("idsync-psa", ()),
+        ("object-storage", ()),
+        ("multi-country", ("--var-file", "s/vars/ca.yaml")),
+    ],
+)
+def test_examples_apply_export_and_plan_to_no_changes(
+    sqlite_target: Target, example: str, args: tuple[str, ...]
+) -> None:
+    t = sqlite_target
+    shutil.rmtree(t.store_dir)
+    shutil.copytree(Path(__file__).parents[2] / "examples" / "stores" / example, t.store_dir)
+    ok(t.cli("apply", "s", "--auto-approve", *args))
+    ok(t.cli("plan", "s", "--detailed-exitcode", *args))
+    ok(t.cli("export", "-o", "exported"))
+    result = ok(t.cli("plan", "exported", "--detailed-exitcode"))
+    assert "No changes." in result.stdout
+
+
+def test_ignore_changes_hides_an_out_of_band_edit(target: Target) -> None:
+    edit(
+        target.store_dir,
+        "catalog.yaml",
+        "    upgrades_to: [enterprise]\n",
+        "    upgrades_to: [enterprise]\n    lifecycle: {ignore_changes: [price.recurring]}\n",
+    )
+    applied(target)
+    target.put("service_plans", "pro", {"price": {"setup": "0.00", "recurring": "45.00"}})
+    ok(target.cli("plan", "s", "--detailed-exitcode"))
+    edit(target.store_dir, "catalog.yaml", "name: Pro\n", "name: Pro Plus\n")
+    [change] = not_noop(plan_json(target))
+    assert change["diff"] == [{"op": "change", "path": "name", "old": "Pro", "new": "Pro Plus"}]
+    applied(target)
+    spec = target.read().resources["service_plans"]["pro"].spec
+    assert spec["name"] == "Pro Plus"
+    assert spec["price"]["recurring"] == "45.00"
+    ok(target.cli("plan", "s", "--detailed-exitcode"))
+
+
+# ------------------------------------------------------------------ backups
+
+
+def test_snapshots_are_private_with_a_correct_sha256(target: Target) -> None:
+    applied(target)
+    [snapshot] = target.snapshots()
+    assert re.fullmatch(r"\d{8}T\d{6}Z-r0\.json", snapshot.name)
+    assert stat.S_IMODE(snapshot.stat().st_mode) == 0o600
+    side = snapshot.with_suffix(".sha256")
+    assert stat.S_IMODE(side.stat().st_mode) == 0o600
+    digest = hashlib.sha256(snapshot.read_bytes()).hexdigest()
+    assert side.read_text() == f"{digest}  {snapshot.name}\n"
+    doc = json.loads(snapshot.read_text())
+    assert doc["store"]["id"] == target.store_id and doc["resources"] == {}
+    token = target.env.get("STORECFG_TOKEN")
+    for path in [snapshot, *target.journals()]:
+        assert token is None or token not in path.read_text()
+
+
+def test_a_no_op_apply_writes_no_snapshot(target: Target) -> None:
+    applied(target)
+    assert len(target.snapshots()) == 1 and len(target.journals()) == 1
+    revision = target.read().revision
+    result = applied(target)
+    assert "No changes." in result.stdout
+    assert len(target.snapshots()) == 1 and len(target.journals()) == 1
+    assert target.read().revision == revision
+
+
+def test_backup_list_show_and_diff(target: Target) -> None:
+    applied(target)
+    edit(target.store_dir, "catalog.yaml", 'recurring: "40.00"', 'recurring: "44.00"')
+    applied(target)
+    first, second = (p.name.removesuffix(".json") for p in target.snapshots())
+    live = target.read()
+
+    lines = ok(target.cli("backup", "list")).stdout.splitlines()
+    assert lines[0].split() == ["ID", "STORE", "CREATED", "REVISION", "RESOURCES", "SIZE", "SHA256"]
+    rows = [line.split() for line in lines[1:]]
+    assert [(r[0], r[1], r[3], r[4], r[-1]) for r in rows] == [
+        (first, target.store_id, "0", "0", "ok"),
+        (second, target.store_id, second.rsplit("-r", 1)[1], "20", "ok"),
+    ]
+    listed = json.loads(ok(target.cli("backup", "list", "--json")).stdout)
+    assert [b["id"] for b in listed] == [first, second]
+
+    shown = ok(target.cli("backup", "show", second)).stdout
+    assert f"Backup {second}\n" in shown
+    assert (
+        f"  store:     {target.store_id} ({target.url if target.server else target.env['STORECFG_STORE']})"
+        in shown
+    )
+    assert "  resources: 20\n" in shown and "    service_plans: 3\n" in shown
+    assert "verified" in shown
+    doc = json.loads(ok(target.cli("backup", "show", second, "--json")).stdout)
+    assert doc["resources"]["service_plans"]["pro"]["spec"]["price"]["recurring"] == "40.00"
+
+    diff = ok(target.cli("backup", "diff", first, second)).stdout
+    assert "Plan: 20 to create, 0 to update, 0 to delete; store settings to update." in diff
+    diff = ok(target.cli("backup", "diff", second)).stdout  # against the live store
+    assert '~ price.recurring: "40.00" -> "44.00"' in diff
+    assert "Plan: 0 to create, 1 to update, 0 to delete." in diff
+    diff_json = json.loads(ok(target.cli("backup", "diff", second, "--format", "json")).stdout)
+    [change] = not_noop(diff_json)
+    assert change["address"] == "service_plans.pro"
+    assert live.revision > int(second.rsplit("-r", 1)[1])
+
+    result = ok(target.cli("backup", "show", "20990101T000000Z-r1"), 1)
+    assert "no backup '20990101T000000Z-r1'" in result.stderr and "Known backups" in result.stderr
+
+
+def test_a_damaged_backup_is_not_restored(target: Target) -> None:
+    applied(target)
+    [snapshot] = target.snapshots()
+    snapshot.write_text(snapshot.read_text().replace('"revision": 0', '"revision": 1', 1))
+    result = ok(target.cli("backup", "restore", snapshot.stem, "--auto-approve"), 1)
+    assert "does not match its sha256 file" in result.stderr
+    assert "MISMATCH" in ok(target.cli("backup", "list")).stdout
+
+
+# ------------------------------------------------------------------ the lock
+
+
+def _hold_lock(t: Target, ttl: float = 600) -> str:
+    driver = t.driver()
+    try:
+        owner = {"user": "alice", "host": "ci-runner-7", "pid": 4242, "command": "apply"}
+        return driver.acquire_lock(t.store_id, owner, ttl).lock_id
+    finally:
+        driver.close()
+
+
+def test_a_held_lock_fails_fast_naming_the_holder(target: Target) -> None:
+    lock_id = _hold_lock(target)
+    started = time.monotonic()
+    result = ok(target.cli("apply", "s", "--auto-approve"), 1)
+    assert time.monotonic() - started < 5
+    assert (
+        f"store {target.store_id} is locked: lock {lock_id} held by alice@ci-runner-7 (pid 4242)"
+        in result.stderr
+    )
+    assert f"storecfg lock release {lock_id}" in result.stderr
+    assert target.read().count() == 0 and target.snapshots() == []
+    shown = ok(target.cli("lock", "show", "--store-id", target.store_id)).stdout
+    assert "alice@ci-runner-7 (pid 4242)" in shown and f"storecfg lock release {lock_id}" in shown
+
+
+def test_lock_timeout_waits_for_the_lock(target: Target) -> None:
+    lock_id = _hold_lock(target)
+
+    def release() -> None:
+        time.sleep(1.0)
+        driver = target.driver()
+        driver.release_lock(target.store_id, lock_id)
+        driver.close()
+
+    thread = threading.Thread(target=release)
+    thread.start()
+    started = time.monotonic()
+    result = target.cli("apply", "s", "--auto-approve", "--lock-timeout", "20s")
+    thread.join()
+    ok(result)
+    assert time.monotonic() - started >= 1.0
+    assert target.read().count() == 20
+
+
+def test_lock_release_frees_a_stale_lock(target: Target) -> None:
+    lock_id = _hold_lock(target)
+    ok(target.cli("apply", "s", "--auto-approve"), 1)
+    result = ok(target.cli("lock", "release", lock_id, "--store-id", target.store_id))
+    assert f"Released lock {lock_id} on store {target.store_id}." in result.stdout
+    assert "is not locked" in ok(target.cli("lock", "show", "--store-id", target.store_id)).stdout
+    applied(target)
+    # the apply released its own lock
+    assert "is not locked" in ok(target.cli("lock", "show", "--store-id", target.store_id)).stdout
+    result = ok(target.cli("lock", "release", "no-such-lock", "--store-id", target.store_id), 1)
+    assert "not locked" in result.stderr
