@@ -659,3 +659,21 @@ def test_an_internal_error_is_a_plain_500(
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "internal error on GET" in logged
     assert api.token not in logged
+
+
+def test_head_is_safe_everywhere(api: Api) -> None:
+    api.create("skus", "a", sku("a"))
+    for path in (
+        api.url(),
+        api.url("settings"),
+        api.url("lock"),
+        api.url("skus"),
+        api.url("skus", "a"),
+    ):
+        response = api.client.head(path, headers={"If-Match": "*", "If-None-Match": "*"})
+        assert response.status_code in (200, 404), path
+        assert response.content == b""
+    head = api.client.head(api.url("skus", "a"))
+    assert (head.status_code, head.headers["ETag"]) == (200, '"1"')
+    assert api.storage.get_lock(STORE) is None  # HEAD /lock took no lock
+    assert api.revision() == 1

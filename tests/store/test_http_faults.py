@@ -482,3 +482,28 @@ def test_the_token_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
     driver.store_info(STORE)
     assert seen == [f"Bearer {TOKEN}"]
     assert TOKEN not in driver.url and TOKEN not in repr(vars(driver.retry))
+
+
+def test_a_store_url_with_a_prefix_and_a_transport() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, json={"items": [], "next_page_token": None})
+
+    driver = HttpDriver(
+        "https://stores.example.com/api/",
+        token=TOKEN,
+        transport=httpx.MockTransport(handler),
+    )
+    assert driver.url == "https://stores.example.com/api"
+    assert driver.list_page("my store", "skus", limit=7) == ([], None)
+    assert seen == ["https://stores.example.com/api/v1/stores/my%20store/skus?limit=7"]
+
+
+def test_credentials_in_the_store_url_are_refused_without_showing_them() -> None:
+    with pytest.raises(UsageError) as err:
+        HttpDriver("https://ci:hunter2@stores.example.com/api", token=TOKEN)
+    assert "STORECFG_TOKEN" in err.value.message
+    assert "https://stores.example.com/api" in err.value.message
+    assert "hunter2" not in err.value.message

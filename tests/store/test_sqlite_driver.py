@@ -303,10 +303,14 @@ def test_store_urls_pick_the_driver(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert isinstance(embedded, SqliteDriver)
     assert embedded.default_parallelism == 1
     embedded.close()
-    remote = open_store("http://user:secret@127.0.0.1:9/prefix/", token="sct_x")
+    remote = open_store("http://127.0.0.1:9/prefix/", token="sct_x")
     assert isinstance(remote, HttpDriver)
-    assert remote.url == "http://127.0.0.1:9/prefix"  # no credentials to show
+    assert remote.url == "http://127.0.0.1:9/prefix"
+    assert remote.default_parallelism > 1
     remote.close()
+    with pytest.raises(UsageError) as creds:
+        open_store("http://user:secret@127.0.0.1:9/", token="sct_x")
+    assert "secret" not in creds.value.message
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("STORECFG_STORE", raising=False)
     default = open_store()

@@ -28,6 +28,8 @@ from ..store.storage import DEFAULT_LOCK_TTL, DEFAULT_PAGE, Item, Storage
 log = logging.getLogger("storecfg.server")
 
 MAX_BODY = 1024 * 1024
+#: Starlette answers HEAD on every GET route; it must never fall through to a write
+_SAFE = ("GET", "HEAD")
 
 
 class ApiError(Exception):
@@ -164,7 +166,7 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
     async def settings(request: Request) -> Response:
         store_id = request.path_params["store"]
         authorize(request, store_id)
-        if request.method == "GET":
+        if request.method in _SAFE:
             info = storage.store_info(store_id)
             return item_response(Item("settings", info.settings, info.settings_revision))
         body = await read_json(request)
@@ -179,7 +181,7 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
     async def lock(request: Request) -> Response:
         store_id = request.path_params["store"]
         authorize(request, store_id)
-        if request.method == "GET":
+        if request.method in _SAFE:
             held = storage.get_lock(store_id)
             if held is None:
                 raise ApiError(404, "not_found", f"store {store_id} is not locked")
@@ -230,7 +232,7 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
             request.path_params["id"],
         )
         authorize(request, store_id)
-        if request.method == "GET":
+        if request.method in _SAFE:
             return item_response(storage.get(store_id, kind, rid))
         key = request.headers.get("idempotency-key")
         if request.method == "DELETE":

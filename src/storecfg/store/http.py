@@ -90,6 +90,12 @@ class HttpDriver:
         **_: Any,
     ) -> None:
         self.url = safe_url(url.rstrip("/"))
+        if self.url != url.rstrip("/"):
+            # httpx would send them as Basic auth in place of the bearer token
+            raise UsageError(
+                f"the store URL {self.url} must not carry a user name or password: "
+                "storecfg authenticates with the token in STORECFG_TOKEN"
+            )
         token = token if token is not None else os.environ.get("STORECFG_TOKEN")
         # a token read from a file often ends in a newline; anything else that is not
         # visible ASCII cannot go into a header, and the library error would quote it
