@@ -677,3 +677,14 @@ def test_head_is_safe_everywhere(api: Api) -> None:
     assert (head.status_code, head.headers["ETag"]) == (200, '"1"')
     assert api.storage.get_lock(STORE) is None  # HEAD /lock took no lock
     assert api.revision() == 1
+
+
+def test_a_path_cannot_forge_access_log_lines(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="storecfg.server")
+    forged = "/v1/stores/shop/skus/a%0A2026-01-01 INFO GET /v1/stores/shop 200 1.0ms"
+    api.client.get(forged)
+    lines = [r.getMessage() for r in caplog.records if r.name == "storecfg.server"]
+    assert len(lines) == 1
+    assert "\n" not in lines[0]
+    assert lines[0].startswith("GET /v1/stores/shop/skus/a%0A2026-01-01%20INFO%20GET")
+    assert lines[0].endswith("ms") and " 404 " in lines[0]

@@ -314,6 +314,11 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
     return app
 
 
+def _loggable(text: str) -> str:
+    """Visible ASCII only: anything else is %-escaped, so a path cannot forge log lines."""
+    return "".join(c if " " < c < "\x7f" else f"%{ord(c):02X}" for c in text)
+
+
 class _AccessLog:
     """One line per request: method, path, status, milliseconds. No headers, ever."""
 
@@ -340,10 +345,13 @@ class _AccessLog:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            # the path as sent (still percent-encoded), so a %0A cannot forge a log line
+            raw = scope.get("raw_path")
+            path = raw.decode("latin-1") if raw else scope["path"]
             log.info(
                 "%s %s %d %.1fms",
                 scope["method"],
-                scope["path"],
+                _loggable(path),
                 status[0],
                 (time.perf_counter() - start) * 1000,
             )
