@@ -11,6 +11,7 @@ import pytest
 
 from storecfg.errors import ConflictError, LockedError, StoreError, UsageError
 from storecfg.server.app import create_app
+from storecfg.store import driver as driver_module
 from storecfg.store.driver import StoreDriver, open_store, read_all_paged
 from storecfg.store.http import HttpDriver, RetryPolicy
 from storecfg.store.sqlite import SqliteDriver
@@ -252,7 +253,11 @@ def test_paging_through_a_driver_returns_every_item_once(driver: StoreDriver) ->
     assert seen == ids
 
 
-def test_read_all_matches_the_paged_read(driver: StoreDriver) -> None:
+@pytest.mark.parametrize("page_size", [500, 2, 1])
+def test_read_all_matches_the_paged_read(
+    driver: StoreDriver, page_size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(driver_module, "PAGE_SIZE", page_size)
     driver.put(STORE, "skus", "o365-e1", sku(), create=True)
     driver.put(STORE, "service_plans", "p", plan(), create=True)
     for i in range(3):
