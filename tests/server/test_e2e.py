@@ -6,6 +6,7 @@ import re
 import shutil
 import signal
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -172,6 +173,10 @@ def test_the_access_log_has_requests_but_never_a_token(server: Server) -> None:
             ).status_code
             == 401
         )
+    # the server logs a request just after answering it: give the last line a moment
+    deadline = time.monotonic() + 5
+    while f"GET /v1/stores/{store} 401 " not in server.log() and time.monotonic() < deadline:
+        time.sleep(0.02)
     log = server.log()
     assert re.search(rf"INFO GET /v1/stores/{store} 200 [0-9.]+ms", log), log[-2000:]
     assert re.search(rf"INFO GET /v1/stores/{store}/skus 200 [0-9.]+ms", log)
