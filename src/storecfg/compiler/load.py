@@ -125,6 +125,14 @@ _NUMERIC_START = frozenset("0123456789+-.")
 
 _TAG = "tag:yaml.org,2002:"
 
+#: libyaml's wording -> the usual cause, in a reseller's terms
+_HINTS = {
+    "mapping values are not allowed in this context": "put quotes around a value that contains ': '",
+    "found character that cannot start any token": "put quotes around a value that starts with @, ` or %",
+    "did not find expected '-' indicator": "check the indentation of this line",
+    "did not find expected key": "check the indentation of this line",
+}
+
 #: what libyaml was reading when a file ended too early -> what to tell the user
 _UNCLOSED = {
     "while parsing a flow sequence": "'[' is never closed",
@@ -361,7 +369,8 @@ class _Builder:
             message = f"{problem} ({exc.context} at line {exc.context_mark.line + 1})"
         elif exc.context:
             message = f"{problem} ({exc.context})"
-        return self.fail("SC101", line, col, message)
+        hint = _HINTS.get(problem)  # libyaml's context adds nothing once the cause is named
+        return self.fail("SC101", line, col, f"{problem}; {hint}" if hint else message)
 
     def _run(self, parser: Any) -> None:
         get_event = parser.get_event

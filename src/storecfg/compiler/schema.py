@@ -301,10 +301,9 @@ def _convert(error: Any, kind: str) -> Iterator[SchemaIssue]:
         )
         return
     if validator in ("minItems", "maxItems", "minLength", "maxLength"):
-        unit = "item" if "Items" in validator else "character"
-        bound = error.validator_value
-        word = "at least" if validator.startswith("min") else "at most"
-        yield SchemaIssue(path, "SC304", f"needs {word} {bound} {unit}{'s' if bound != 1 else ''}")
+        yield SchemaIssue(
+            path, "SC304", _length_message(validator, instance, error.validator_value)
+        )
         return
     if validator == "uniqueItems":
         yield SchemaIssue(path, "SC304", "lists the same item more than once")
@@ -313,6 +312,19 @@ def _convert(error: Any, kind: str) -> Iterator[SchemaIssue]:
         yield SchemaIssue(path, "SC304", f"invalid key: {error.message}")
         return
     yield SchemaIssue(path, "SC304", error.message)
+
+
+def _length_message(validator: str, instance: Any, bound: int) -> str:
+    unit = "item" if "Items" in validator else "character"
+    units = f"{unit}{'s' if bound != 1 else ''}"
+    size = len(instance) if isinstance(instance, (str, list)) else None
+    if validator.startswith("max") and size is not None:
+        have = f"is {size:,} characters long" if unit == "character" else f"has {size:,} items"
+        return f"{have}; at most {bound:,} {units} allowed"
+    if size == 0:
+        return "must not be empty" if bound == 1 else f"needs at least {bound:,} {units}"
+    word = "at least" if validator.startswith("min") else "at most"
+    return f"needs {word} {bound:,} {units}"
 
 
 def _money_message(value: Any) -> str:
