@@ -73,9 +73,11 @@ class Store:
     ) -> CompileResult:
         return compile_store(self.root, var_files=var_files, var_overrides=var_overrides)
 
-    def lines(self, **kwargs: Sequence[str] | Sequence[Path]) -> list[str]:
+    def lines(
+        self, *, var_files: Sequence[Path] = (), var_overrides: Sequence[str] = ()
+    ) -> list[str]:
         """Every diagnostic as the CLI prints it, sorted by file and line."""
-        result = self.compile(**kwargs)  # type: ignore[arg-type]
+        result = self.compile(var_files=var_files, var_overrides=var_overrides)
         return [d.format() for d in sort_diagnostics(result.diagnostics)]
 
 
