@@ -22,13 +22,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def storecfg(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-             input: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def storecfg(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
     """Run the real CLI (`python -m storecfg ...`) and capture its output."""
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "storecfg", *args],
-        cwd=cwd, env=full_env, input=input, capture_output=True, text=True, timeout=timeout,
+        cwd=cwd,
+        env=full_env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -51,15 +61,20 @@ class Server:
         return {"STORECFG_STORE": self.url, "STORECFG_TOKEN": self.token(store_id)}
 
     def client(self, store_id: str) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token(store_id)}"},
-                            timeout=30)
+        return httpx.Client(
+            base_url=self.url,
+            headers={"Authorization": f"Bearer {self.token(store_id)}"},
+            timeout=30,
+        )
 
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path and self.log_path.exists() else ""
 
 
 @contextmanager
-def running_server(directory: Path, *, stores: Sequence[str] = (), extra_args: Sequence[str] = ()) -> Iterator[Server]:
+def running_server(
+    directory: Path, *, stores: Sequence[str] = (), extra_args: Sequence[str] = ()
+) -> Iterator[Server]:
     """A `storecfg serve` process on a free port; stopped with SIGTERM afterwards."""
     db = directory / "server.db"
     for store_id in stores:
@@ -69,8 +84,20 @@ def running_server(directory: Path, *, stores: Sequence[str] = (), extra_args: S
     log_path = directory / "server.log"
     log = open(log_path, "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
-        [sys.executable, "-m", "storecfg", "serve", "--db", str(db), "--port", str(port), *extra_args],
-        stdout=log, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "storecfg",
+            "serve",
+            "--db",
+            str(db),
+            "--port",
+            str(port),
+            *extra_args,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
