@@ -297,7 +297,7 @@ SCHEMA_CASES = [
         "float-money",
         {"t.yaml": PLAN % "{recurring: 8.5}"},
         "s/t.yaml:9:24: SC305 service_plans.p.price.recurring: an amount must be a quoted "
-        'decimal string such as "8.00", not the number 8.5 (numbers lose cents); quote it',
+        'decimal string such as "8.00", not the number 8.5 (numbers lose cents); write "8.5"',
     ),
     Case(
         "negative-price",

@@ -330,7 +330,7 @@ def test_all_errors_are_reported_sorted_by_file_and_line(store: Store) -> None:
         "s/b.yaml:2:41: SC304 skus.b.source: the string 'nope' is not one of custom, distributor",
         "s/c.yaml:3:10: SC012 tax_rules.t: tax_rules.t is already defined at s/c.yaml:2",
         "s/c.yaml:3:31: SC305 tax_rules.t.rate: a tax rate must be a quoted decimal string such "
-        'as "7.25", not the number 1; quote it',
+        'as "7.25", not the number 1; write "1"',
     ]
     assert result.stderr == "s: invalid: 9 errors\n"
 

@@ -118,8 +118,8 @@ def test_money_rounds_to_the_store_currency() -> None:
         ("{{ name }}", "SC201", "undefined variable name; did you mean vars.name?"),
         (
             "{{ range(3) }}",
-            "SC201",
-            "undefined variable range; template variables are written vars.NAME",
+            "SC202",
+            "range() is not available in templates",
         ),
     ],
 )
@@ -166,3 +166,11 @@ def test_same_source_is_compiled_once(renderer: _Renderer) -> None:
     compiled = renderer._cache["{{ vars.n + 1 }}"]
     assert renderer.render("{{ vars.n + 1 }}") == 4
     assert renderer._cache["{{ vars.n + 1 }}"] is compiled
+
+
+def test_single_expression_keeps_lists_and_mappings() -> None:
+    r = make_renderer({"regions": ["US", "CA"], "fees": {"setup": "0.00"}})
+    assert r.render("{{ vars.regions }}") == ["US", "CA"]
+    assert r.render("{{ vars.fees }}") == {"setup": "0.00"}
+    # inside a longer string a list is text, as Jinja prints it
+    assert r.render("in {{ vars.regions | join(', ') }}") == "in US, CA"

@@ -49,7 +49,7 @@ _ALL = [
     Code("SC202", "template not allowed by the sandbox"),
     Code("SC203", "template syntax error"),
     Code("SC204", "template output over the size limit"),
-    Code("SC205", "bad variable on the command line"),
+    Code("SC205", "bad variable file"),
     # Schema
     Code("SC301", "unknown field"),
     Code("SC302", "missing required field"),

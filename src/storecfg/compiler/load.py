@@ -160,6 +160,22 @@ def _checked_int(text: str, digits: str, base: int) -> int:
     return value
 
 
+class SourceFloat(float):
+    """A float that remembers how it was written, so messages can quote `12.00`, not 12.0."""
+
+    text: str
+
+    def __new__(cls, text: str) -> SourceFloat:
+        obj = super().__new__(cls, text)
+        obj.text = text
+        return obj
+
+
+def source_text(value: Any) -> str:
+    """How a number was written in the file (falls back to repr)."""
+    return getattr(value, "text", None) or repr(value)
+
+
 def resolve_plain(value: str) -> Any:
     """The meaning of a plain (unquoted) scalar under the YAML 1.2 core schema.
 
@@ -176,7 +192,7 @@ def resolve_plain(value: str) -> Any:
         if _INT.match(value):
             return _checked_int(value, value, 10)
         if _FLOAT.match(value):
-            return float(value)
+            return SourceFloat(value)
         if _OCT.match(value):
             return _checked_int(value, value[2:], 8)
         if _HEX.match(value):

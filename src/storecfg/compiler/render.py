@@ -131,6 +131,8 @@ _ALLOWED_FILTERS = frozenset(
     ]
 )
 _ALLOWED_GLOBALS: frozenset[str] = frozenset()
+#: Jinja2's usual globals, none of which templates here can use
+_JINJA_GLOBALS = frozenset(["range", "dict", "lipsum", "cycler", "joiner", "namespace"])
 
 
 class TemplateProblem(Exception):
@@ -192,6 +194,20 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
+
+
+def _json_like(value: Any) -> Any:
+    """A list or mapping a single expression returned, as plain YAML-like data
+    (`regions: "{{ vars.regions }}"` keeps the list)."""
+    if isinstance(value, Mapping):
+        return {str(k): _json_like(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_like(v) for v in value]
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
 def _to_decimal(value: Any) -> decimal.Decimal:
@@ -431,6 +447,8 @@ class _Renderer:
     def _undefined_message(self, text: str) -> str:
         if text.endswith(" is undefined"):
             name = text[: -len(" is undefined")].strip().strip("'")
+            if name in _JINJA_GLOBALS:
+                raise TemplateProblem("SC202", f"{name}() is not available in templates")
             if name in self.variables:
                 return f"undefined variable {name}; did you mean vars.{name}?"
             return f"undefined variable {name}; template variables are written vars.NAME"
@@ -450,7 +468,9 @@ class _Renderer:
             with decimal.localcontext(_DECIMALS):
                 if isinstance(compiled, self.expression_type):
                     value = compiled(**self.context)
-                    if not isinstance(value, (str, int, float, bool, type(None))):
+                    if isinstance(value, (Mapping, list, tuple)):
+                        value = _json_like(value)
+                    elif not isinstance(value, (str, int, float, bool, type(None))):
                         value = str(value)
                 else:
                     value = compiled.render(**self.context)

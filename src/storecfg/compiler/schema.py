@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model import KINDS
+from .load import source_text
 
 Path_ = tuple[Any, ...]
 
@@ -197,7 +198,7 @@ def describe(value: Any) -> str:
     if isinstance(value, int):
         return f"the number {value}"
     if isinstance(value, float):
-        return f"the number {value!r}"
+        return f"the number {source_text(value)}"
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:37] + "..."
         return f"the string {shown!r}"
@@ -283,6 +284,13 @@ def _convert(error: Any, kind: str) -> Iterator[SchemaIssue]:
             path, "SC304", f"expected {schema.get('const')!r}, got {describe(instance)}"
         )
         return
+    if validator == "pattern" and "propertyNames" in error.schema_path:
+        rule = str(schema.get("description") or _parent_description(error)).rstrip(".")
+        rule = rule[:1].lower() + rule[1:]
+        yield SchemaIssue(
+            path, "SC304", f"invalid name {instance!r}" + (f": {rule}" if rule else "")
+        )
+        return
     if validator == "pattern":
         if fmt == "region":
             msg = f"invalid region {instance!r}: use an ISO 3166-1 alpha-2 code (US, NO) or ISO 3166-2 (US-CA)"
@@ -314,6 +322,17 @@ def _convert(error: Any, kind: str) -> Iterator[SchemaIssue]:
     yield SchemaIssue(path, "SC304", error.message)
 
 
+def _parent_description(error: Any) -> str:
+    """The description of the propertyNames schema a key failed."""
+    parent = getattr(error, "parent", None)
+    schema = getattr(parent, "schema", None)
+    if isinstance(schema, dict):
+        names = schema.get("propertyNames")
+        if isinstance(names, dict):
+            return str(names.get("description", ""))
+    return ""
+
+
 def _length_message(validator: str, instance: Any, bound: int) -> str:
     unit = "item" if "Items" in validator else "character"
     units = f"{unit}{'s' if bound != 1 else ''}"
@@ -332,8 +351,8 @@ def _money_message(value: Any) -> str:
         return f'an amount must be a decimal string such as "8.00", got {describe(value)}'
     if isinstance(value, (int, float)):
         return (
-            f'an amount must be a quoted decimal string such as "8.00", not the number {value!r} '
-            "(numbers lose cents); quote it"
+            f'an amount must be a quoted decimal string such as "8.00", not the number {source_text(value)} '
+            f'(numbers lose cents); write "{source_text(value)}"'
         )
     if value.strip().startswith("-"):
         return f"amount {value!r} is negative; prices are never negative"
@@ -342,7 +361,10 @@ def _money_message(value: Any) -> str:
 
 def _rate_message(value: Any) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return f'a tax rate must be a quoted decimal string such as "7.25", not the number {value!r}; quote it'
+        return (
+            f'a tax rate must be a quoted decimal string such as "7.25", not the number {source_text(value)}; '
+            f'write "{source_text(value)}"'
+        )
     return f'tax rate {value!r} must be a percent from "0" to "100" written as a decimal string'
 
 
