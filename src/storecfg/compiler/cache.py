@@ -1,12 +1,22 @@
-"""The compile cache: an unchanged store definition is not parsed again.
+"""The compile cache: an unchanged store definition is not parsed again, and an edit
+recompiles only the files it touched.
 
 An entry under `.storecfg/cache/` is keyed by the store directory, the var files,
 the --var values and the working directory (diagnostics name files relative to
 it). It records the content hash of every file the compile read, what every
-include pattern matched, and a fingerprint of the tool itself (version, schemas
-and compiler code). It is used only when all of those still match, so an edit, a
-new file matching an include, a changed var or an upgraded storecfg all invalidate
-it. Only successful compiles are cached; deleting the directory is always safe.
+include pattern matched, a fingerprint of the tool itself (version, schemas and
+compiler code), and per included file the resources it defined, checked and
+normalized.
+
+* When everything still matches, the desired state comes straight from the entry.
+* Otherwise the store is compiled again, but an included file whose bytes, the
+  variables, the currency and the tool are all unchanged is not parsed again: its
+  resources come from the entry. Cross-file checks (duplicate IDs, references,
+  the rules) always run on the whole store.
+
+An edit, a new file matching an include, a changed var or an upgraded storecfg all
+invalidate what they affect. Only successful compiles are cached; deleting the
+directory is always safe.
 """
 
 from __future__ import annotations
@@ -16,30 +26,14 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
 from .._fs import atomic_write
 from ..errors import Diagnostic, SourceLocation
-from ..model import DesiredState, spec_hash
+from ..model import KINDS, DesiredState, spec_hash
 from .compile import CompileResult, compile_store, find_store_file
-
-CACHE_FORMAT = 1
-
-
-@cache
-def tool_fingerprint() -> str:
-    """Version plus the content of the schemas and the compiler: any change invalidates."""
-    from .schema import schema_dir
-
-    h = hashlib.sha256(f"storecfg {__version__} cache {CACHE_FORMAT}".encode())
-    here = Path(__file__).resolve().parent
-    for path in sorted([*schema_dir().glob("*.schema.json"), *here.glob("*.py")]):
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
+from .fingerprint import CACHE_FORMAT, tool_fingerprint
 
 
 def _file_hash(path: str) -> str | None:
@@ -65,8 +59,19 @@ def _entry_path(
     return cache_dir / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".json")
 
 
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            entry = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(entry, dict) or entry.get("format") != CACHE_FORMAT:
+        return None
+    return entry
+
+
 def _still_valid(entry: dict[str, Any]) -> bool:
-    if entry.get("format") != CACHE_FORMAT or entry.get("tool") != tool_fingerprint():
+    if entry.get("tool") != tool_fingerprint():
         return False
     for path, digest in entry["inputs"]:
         if _file_hash(path) != digest:
@@ -93,34 +98,50 @@ def _diag_from_json(d: dict[str, Any]) -> Diagnostic:
     )
 
 
+def _desired(entry: dict[str, Any]) -> DesiredState:
+    """The desired state from the entry's per-file resources (root file first)."""
+    by_kind: dict[str, dict[str, Any]] = {}
+    for unit in entry["units"].values():
+        for kind, rid, _index, _line, _col, spec in unit["items"]:
+            by_kind.setdefault(kind, {})[rid] = spec
+    resources = {k: by_kind[k] for k in KINDS if by_kind.get(k)}
+    sources = {a: SourceLocation(*loc) for a, loc in entry["sources"].items()}
+    return DesiredState(entry["settings"], resources, sources, entry["digests"])
+
+
 def load_entry(path: Path) -> CompileResult | None:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            entry = json.load(fh)
-    except (OSError, ValueError):
+    """The cached result, if everything it was computed from is unchanged."""
+    entry = _read(path)
+    if entry is None:
         return None
     try:
         if not _still_valid(entry):
             return None
-        desired = DesiredState(
-            entry["desired"]["store"],
-            entry["desired"]["resources"],
-            {a: SourceLocation(*loc) for a, loc in entry["sources"].items()},
-            entry["digests"],
-        )
+        desired = _desired(entry)
         warnings = [_diag_from_json(d) for d in entry["warnings"]]
-    except (KeyError, TypeError, ValueError):
+        return CompileResult(
+            desired,
+            warnings,
+            entry["files"],
+            [p for p, _ in entry["inputs"]],
+            [(p, m) for p, m in entry["globs"]],
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None  # a damaged entry is only a miss
+
+
+def reusable_units(path: Path) -> dict[str, Any] | None:
+    """Per-file results of the last compile, even if the whole entry is stale."""
+    entry = _read(path)
+    if entry is None or entry.get("tool") != tool_fingerprint():
         return None
-    return CompileResult(
-        desired,
-        warnings,
-        entry["files"],
-        [p for p, _ in entry["inputs"]],
-        [(p, m) for p, m in entry["globs"]],
-    )
+    units = entry.get("units")
+    if not isinstance(units, dict) or not all(isinstance(u, dict) for u in units.values()):
+        return None
+    return units
 
 
-def save_entry(path: Path, result: CompileResult) -> None:
+def save_entry(path: Path, result: CompileResult, root_items: list[Any]) -> None:
     desired = result.desired
     if desired is None or not result.ok:
         return
@@ -130,28 +151,35 @@ def save_entry(path: Path, result: CompileResult) -> None:
         if digest is None:
             return
         inputs.append([p, digest])
-    root = str(Path(result.inputs[0]).parent) if result.inputs else ""
     digests = {
         f"{kind}.{rid}": desired.digests.get(f"{kind}.{rid}") or spec_hash(spec)
         for kind, items in desired.resources.items()
         for rid, spec in items.items()
     }
     desired.digests.update(digests)
+    units: dict[str, Any] = {"": {"hash": "", "context": "", "items": root_items}}
+    for unit in result.units:
+        units[unit.real] = unit.to_cache()
     entry = {
         "format": CACHE_FORMAT,
         "tool": tool_fingerprint(),
-        "root": root,
+        "root": str(Path(result.inputs[0]).parent) if result.inputs else "",
         "inputs": inputs,
         "globs": [[p, m] for p, m in result.globs],
         "files": result.files,
-        "desired": {"store": desired.store, "resources": desired.resources},
+        "settings": desired.store,
+        "units": units,
         "sources": {a: [loc.file, loc.line, loc.column] for a, loc in desired.sources.items()},
         "digests": digests,
         "warnings": [d.to_json() for d in result.warnings],
     }
-    with contextlib.suppress(OSError):  # a cache that cannot be written is only a slower next run
+    with contextlib.suppress(
+        OSError
+    ):  # a cache that cannot be written only makes the next run slower
         atomic_write(
-            path, json.dumps(entry, separators=(",", ":"), ensure_ascii=False).encode(), mode=0o600
+            path,
+            json.dumps(entry, separators=(",", ":"), ensure_ascii=False).encode(),
+            mode=0o600,
         )
 
 
@@ -162,7 +190,7 @@ def compile_cached(
     var_overrides: Sequence[str] = (),
     cache_dir: Path | None = None,
 ) -> CompileResult:
-    """compile_store, answered from the cache when nothing it read has changed."""
+    """compile_store, answered from the cache as far as nothing it read has changed."""
     if cache_dir is None:
         return compile_store(target, var_files=var_files, var_overrides=var_overrides)
     store_file = find_store_file(target)
@@ -170,6 +198,16 @@ def compile_cached(
     cached = load_entry(entry_path)
     if cached is not None:
         return cached
-    result = compile_store(target, var_files=var_files, var_overrides=var_overrides)
-    save_entry(entry_path, result)
+    result = compile_store(
+        target,
+        var_files=var_files,
+        var_overrides=var_overrides,
+        unit_cache=reusable_units(entry_path),
+    )
+    if result.desired is not None and result.ok:
+        # resources written in store.yaml itself: everything not from an included file
+        included = {(k, r) for u in result.units for k, r, *_ in u.items}
+        complete = len(included) + len(result.root_items) == result.desired.count()
+        if complete:
+            save_entry(entry_path, result, result.root_items)
     return result

@@ -8,6 +8,8 @@ address; all of them are collected before the run fails.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -16,17 +18,20 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ERROR, Diagnostic, SourceLocation, UsageError, display_path
-from ..model import ID_PATTERN, KINDS, DesiredState
+from ..model import ID_PATTERN, KINDS, DesiredState, canonical_json
 from . import rules
 from .codes import severity
+from .fingerprint import tool_fingerprint
 from .iso import CURRENCY_DIGITS
 from .load import (
     Loaded,
     PosDict,
     TemplateSite,
     find_templates,
+    load_bytes,
     load_file,
     position_of,
+    read_source,
     resolve_plain,
 )
 from .render import _Renderer, json_path, make_renderer, render_templates
@@ -45,6 +50,10 @@ class CompileResult:
     inputs: list[str] = field(default_factory=list)
     #: (rendered include pattern, absolute paths it matched)
     globs: list[tuple[str, list[str]]] = field(default_factory=list)
+    #: included files whose results may be reused by the next compile
+    units: list[Unit] = field(default_factory=list)
+    #: the resources written in store.yaml itself, as Unit items
+    root_items: list[Any] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -92,11 +101,45 @@ def find_store_file(target: Path) -> Path:
     raise UsageError(f"{display_path(str(target))}: no such directory")
 
 
+@dataclass
+class Unit:
+    """One file's resources, checked on their own (the part of a compile that can be
+    reused while the file's bytes, the variables and the tool stay the same)."""
+
+    file: str
+    real: str
+    hash: str
+    #: (kind, id, index in the file's list, line, column, normalized spec or None if invalid)
+    items: list[tuple[str, str, int, int, int, dict[str, Any] | None]] = field(default_factory=list)
+    data: Any = None
+    cacheable: bool = False
+    context: str = ""
+
+    def to_cache(self) -> dict[str, Any]:
+        return {"hash": self.hash, "context": self.context, "items": [list(i) for i in self.items]}
+
+    @classmethod
+    def from_cache(cls, file: str, real: str, entry: dict[str, Any]) -> Unit:
+        unit = cls(file, real, entry["hash"], context=entry["context"], cacheable=True)
+        unit.items = [
+            (k, r, int(i), int(ln), int(c), spec) for k, r, i, ln, c, spec in entry["items"]
+        ]
+        return unit
+
+
 class _Compiler:
     def __init__(
-        self, store_file: Path, var_files: Sequence[Path], var_overrides: dict[str, Any]
+        self,
+        store_file: Path,
+        var_files: Sequence[Path],
+        var_overrides: dict[str, Any],
+        unit_cache: dict[str, Any] | None = None,
     ) -> None:
         self.store_file = store_file.resolve()
+        #: earlier results per included file (see `Unit.to_cache`); None: no cache
+        self.unit_cache = unit_cache
+        self.units: list[Unit] = []
+        self._reloaded: dict[str, Any] = {}
         self.root_dir = self.store_file.parent
         self.var_files = var_files
         self.var_overrides = var_overrides
@@ -188,15 +231,15 @@ class _Compiler:
                 address,
                 issue.path,
             )
-        documents: list[tuple[str, Any]] = [(root_display, root)]
+        self.units = [self._unit(root_display, str(self.store_file), root, "")]
+        context = self._context_key()
         for path in self._includes(root, root_display):
             shown = display_path(str(path))
             self.files.append(shown)
-            data, sites = self._load(path, shown)
-            if data is not None:
-                self._render(sites, shown, data)
-                documents.append((shown, data))
-        specs, known, raws = self._resources(documents)
+            unit = self._include(path, shown, context)
+            if unit is not None:
+                self.units.append(unit)
+        specs, known, raws = self._merge(self.units)
         normalized_settings = (
             normalize("store", settings, self.digits) if settings and not store_issues else None
         )
@@ -361,120 +404,178 @@ class _Compiler:
                 )
         return out
 
-    def _resources(
-        self, documents: list[tuple[str, Any]]
-    ) -> tuple[
-        dict[str, dict[str, dict[str, Any]]],
-        dict[str, set[str]],
-        dict[tuple[str, str], tuple[Any, SourceLocation]],
-    ]:
-        specs: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KINDS}
-        known: dict[str, set[str]] = {k: set() for k in KINDS}
-        raws: dict[tuple[str, str], tuple[Any, SourceLocation]] = {}
+    def _context_key(self) -> str:
+        """What, besides a file's bytes, decides how it compiles."""
+        text = canonical_json([tool_fingerprint(), self.digits, self.variables])
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def _include(self, path: Path, shown: str, context: str) -> Unit | None:
+        """One included file as a Unit: from the cache when its bytes and context are
+        unchanged, else loaded, rendered and checked."""
+        real = str(path.resolve())
+        self.inputs.append(real)
+        raw, loaded = read_source(path, shown)
+        if raw is None:
+            self.diags.extend(loaded.diagnostics)
+            return None
+        digest = hashlib.sha256(raw).hexdigest()
+        cached = self.unit_cache.get(real) if self.unit_cache is not None else None
+        if cached is not None and cached.get("hash") == digest and cached.get("context") == context:
+            with contextlib.suppress(KeyError, TypeError, ValueError):  # damaged: parse instead
+                return Unit.from_cache(shown, real, cached)
+        loaded = load_bytes(raw, shown, loaded)
+        self.diags.extend(loaded.diagnostics)
+        if loaded.data is None:
+            return None
+        data = loaded.data
+        self._render(find_templates(data) if loaded.copied else loaded.templates, shown, data)
+        before = len(self.diags)
+        unit = self._unit(shown, real, data, digest)
+        unit.cacheable = (
+            not loaded.diagnostics
+            and len(self.diags) == before
+            and not any(f == shown for f, _ in self.failed)
+        )
+        unit.context = context
+        return unit
+
+    def _unit(self, shown: str, real: str, data: Any, digest: str = "") -> Unit:
+        """Check one file's resources on their own: structure, IDs, schema, normalization."""
+        unit = Unit(shown, real, digest)
+        unit.data = data
+        is_root = shown == self.files[0]
+        if not isinstance(data, dict):
+            self.diag(
+                "SC303",
+                shown,
+                (1, 1),
+                "an included file must be a mapping of resource kinds "
+                "(service_plans, skus, ...) to lists",
+            )
+            return unit
         digits = self.digits
-        for shown, data in documents:
-            if data is None:
-                continue
-            is_root = shown == self.files[0]
-            if not isinstance(data, dict):
-                self.diag(
-                    "SC303",
-                    shown,
-                    (1, 1),
-                    "an included file must be a mapping of resource kinds "
-                    "(service_plans, skus, ...) to lists",
-                )
-                continue
-            for kind, items in data.items():
-                if kind not in KINDS:
-                    if not is_root:
-                        self.diag(
-                            "SC301",
-                            shown,
-                            position_of(data, (kind,), key=True),
-                            f"unknown resource kind {kind!r}{did_you_mean(kind, KINDS)}",
-                            kind,
-                            (kind,),
-                        )
-                    continue
-                if items is None:
-                    continue
-                if not isinstance(items, list):
+        for kind, items in data.items():
+            if kind not in KINDS:
+                if not is_root:
                     self.diag(
-                        "SC303",
+                        "SC301",
                         shown,
-                        position_of(data, (kind,)),
-                        f"{kind} must be a list of resources",
+                        position_of(data, (kind,), key=True),
+                        f"unknown resource kind {kind!r}{did_you_mean(kind, KINDS)}",
                         kind,
                         (kind,),
                     )
+                continue
+            if items is None:
+                continue
+            if not isinstance(items, list):
+                self.diag(
+                    "SC303",
+                    shown,
+                    position_of(data, (kind,)),
+                    f"{kind} must be a list of resources",
+                    kind,
+                    (kind,),
+                )
+                continue
+            for index, raw in enumerate(items):
+                pos = position_of(data, (kind, index)) or (0, 0)
+                if not isinstance(raw, dict):
+                    self.diag(
+                        "SC303",
+                        shown,
+                        pos,
+                        f"each item of {kind} must be a mapping",
+                        f"{kind}[{index}]",
+                        (kind, index),
+                    )
                     continue
-                for index, raw in enumerate(items):
-                    pos = position_of(data, (kind, index))
-                    if not isinstance(raw, dict):
-                        self.diag(
-                            "SC303",
-                            shown,
-                            pos,
-                            f"each item of {kind} must be a mapping",
-                            f"{kind}[{index}]",
-                            (kind, index),
-                        )
+                rid = raw.get("id")
+                valid_id = isinstance(rid, str) and _ID.match(rid) is not None
+                label = f"{kind}.{rid}" if valid_id else f"{kind}[{index}]"
+                issues = validate_resource(kind, raw)
+                for issue in issues:
+                    if (shown, (kind, index, *issue.path)) in self.failed:
                         continue
-                    rid = raw.get("id")
-                    valid_id = isinstance(rid, str) and _ID.match(rid) is not None
-                    label = f"{kind}.{rid}" if valid_id else f"{kind}[{index}]"
-                    location = SourceLocation(shown, *(pos or (0, 0)))
-                    duplicate = False
-                    if valid_id:
-                        assert isinstance(rid, str)
-                        if (kind, rid) in raws:
-                            first = raws[(kind, rid)][1]
-                            self.diag(
-                                "SC012",
-                                shown,
-                                position_of(raw, ("id",)),
-                                f"{kind}.{rid} is already defined at {first.file}:{first.line}",
-                                label,
-                                ("id",),
-                            )
-                            duplicate = True  # still checked, but only the first one counts
-                        else:
-                            known[kind].add(rid)
-                            raws[(kind, rid)] = (raw, location)
-                    issues = validate_resource(kind, raw)
-                    for issue in issues:
-                        if (shown, (kind, index, *issue.path)) in self.failed:
-                            continue
-                        self.diag(
-                            issue.code,
-                            shown,
-                            position_of(raw, issue.path, key=issue.at_key) or pos,
-                            issue.message,
-                            format_address(kind, rid if valid_id else None, issue.path)
-                            if valid_id
-                            else label + _suffix(issue.path),
-                            issue.path,
-                        )
-                    if valid_id and not issues and not duplicate:
-                        assert isinstance(rid, str)
-                        specs[kind][rid] = normalize(kind, raw, digits)
-        return specs, known, raws
+                    self.diag(
+                        issue.code,
+                        shown,
+                        position_of(raw, issue.path, key=issue.at_key) or pos,
+                        issue.message,
+                        format_address(kind, rid if valid_id else None, issue.path)
+                        if valid_id
+                        else label + _suffix(issue.path),
+                        issue.path,
+                    )
+                if valid_id:
+                    assert isinstance(rid, str)
+                    spec = None if issues else normalize(kind, raw, digits)
+                    unit.items.append((kind, rid, index, pos[0], pos[1], spec))
+        return unit
+
+    def _merge(
+        self, units: list[Unit]
+    ) -> tuple[
+        dict[str, dict[str, dict[str, Any]]],
+        dict[str, set[str]],
+        dict[tuple[str, str], tuple[Unit, SourceLocation, int]],
+    ]:
+        """All files together: duplicate IDs (the first definition counts), known IDs."""
+        specs: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KINDS}
+        known: dict[str, set[str]] = {k: set() for k in KINDS}
+        where: dict[tuple[str, str], tuple[Unit, SourceLocation, int]] = {}
+        for unit in units:
+            for kind, rid, index, line, col, spec in unit.items:
+                first = where.get((kind, rid))
+                if first is not None:
+                    raw = self._raw(unit, kind, index)
+                    self.diag(
+                        "SC012",
+                        unit.file,
+                        position_of(raw, ("id",)) or (line, col),
+                        f"{kind}.{rid} is already defined at {first[1].file}:{first[1].line}",
+                        f"{kind}.{rid}",
+                        ("id",),
+                    )
+                    continue
+                known[kind].add(rid)
+                where[(kind, rid)] = (unit, SourceLocation(unit.file, line, col), index)
+                if spec is not None:
+                    specs[kind][rid] = spec
+        return specs, known, where
+
+    def _raw(self, unit: Unit, kind: str, index: int) -> Any:
+        """The positioned YAML of one resource; a file answered from the cache is read
+        again, only when a diagnostic needs a position inside it."""
+        data = unit.data
+        if data is None:
+            data = self._reloaded.get(unit.real)
+            if data is None:
+                loaded = load_file(Path(unit.real), unit.file)
+                data = loaded.data
+                if data is not None and loaded.templates:
+                    self._render(loaded.templates, unit.file, data)
+                self._reloaded[unit.real] = data
+        try:
+            return data[kind][index]
+        except (KeyError, IndexError, TypeError):
+            return None
 
     def _rules(
         self,
         specs: dict[str, dict[str, dict[str, Any]]],
         known: dict[str, set[str]],
-        raws: dict[tuple[str, str], tuple[Any, SourceLocation]],
+        where: dict[tuple[str, str], tuple[Unit, SourceLocation, int]],
         settings: dict[str, Any] | None,
     ) -> None:
         for finding in rules.check(specs, known, settings):
-            raw, location = raws[(finding.kind, finding.id)]
-            pos = position_of(raw, finding.path) or (location.line, location.column)
+            unit, location, index = where[(finding.kind, finding.id)]
+            raw = self._raw(unit, finding.kind, index)
+            pos = position_of(raw, finding.path) if raw is not None else None
             self.diag(
                 finding.code,
                 location.file,
-                pos,
+                pos or (location.line, location.column),
                 finding.message,
                 format_address(finding.kind, finding.id, finding.path),
                 finding.path,
@@ -490,14 +591,23 @@ def compile_store(
     *,
     var_files: Sequence[Path] = (),
     var_overrides: Sequence[str] = (),
+    unit_cache: dict[str, Any] | None = None,
 ) -> CompileResult:
-    """Compile the store definition in `target` (a directory or its store.yaml)."""
+    """Compile the store definition in `target` (a directory or its store.yaml).
+
+    `unit_cache` maps an included file's absolute path to what an earlier compile
+    learned from it; files whose bytes and context are unchanged are not parsed again.
+    """
     store_file = find_store_file(target)
     overrides = parse_var_overrides(var_overrides)
     for vf in var_files:
         if not vf.is_file():
             raise UsageError(f"--var-file {display_path(str(vf))}: no such file")
-    return _Compiler(store_file, var_files, overrides).run()
+    compiler = _Compiler(store_file, var_files, overrides, unit_cache)
+    result = compiler.run()
+    result.units = [u for u in compiler.units[1:] if u.cacheable]
+    result.root_items = [list(i) for i in compiler.units[0].items] if compiler.units else []
+    return result
 
 
 __all__ = ["CompileResult", "PosDict", "compile_store", "format_address", "parse_var_overrides"]

@@ -227,8 +227,8 @@ def _explicit(tag: str, value: str) -> Any:
     return float(resolved) if name == "float" else resolved
 
 
-def load_file(path: Path, display: str | None = None) -> Loaded:
-    """Read and parse one YAML file. Problems come back as diagnostics, never raised."""
+def read_source(path: Path, display: str | None = None) -> tuple[bytes | None, Loaded]:
+    """A file's bytes (None when it is too large or unreadable, with the diagnostic)."""
     shown = display or str(path)
     out = Loaded(shown)
     try:
@@ -239,14 +239,19 @@ def load_file(path: Path, display: str | None = None) -> Loaded:
                     "SC105", shown, 1, 1, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}"
                 )
             )
-            return out
-        raw = path.read_bytes()
+            return None, out
+        return path.read_bytes(), out
     except OSError as exc:
         out.diagnostics.append(
             _diag("SC109", shown, 1, 1, f"cannot read file: {exc.strerror or exc}")
         )
-        return out
-    return load_bytes(raw, shown, out)
+        return None, out
+
+
+def load_file(path: Path, display: str | None = None) -> Loaded:
+    """Read and parse one YAML file. Problems come back as diagnostics, never raised."""
+    raw, out = read_source(path, display)
+    return out if raw is None else load_bytes(raw, out.path, out)
 
 
 def load_bytes(raw: bytes, display: str, out: Loaded | None = None) -> Loaded:
