@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from storecfg.apply.backup import list_snapshots
 from storecfg.cli import cli
 from storecfg.model import LiveState
 from storecfg.store.driver import StoreDriver, open_store
@@ -106,7 +107,9 @@ class Target:
             driver.close()
 
     def snapshots(self) -> list[Path]:
-        return sorted((self.workdir / ".storecfg" / "snapshots" / self.store_id).glob("*.json"))
+        """Snapshot files, oldest first."""
+        root = self.workdir / ".storecfg" / "snapshots"
+        return [s.path for s in list_snapshots(root, self.store_id)]
 
     def journals(self) -> list[Path]:
         return sorted((self.workdir / ".storecfg" / "journal" / self.store_id).glob("*.jsonl"))

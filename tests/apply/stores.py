@@ -151,3 +151,20 @@ def change(plan: dict[str, Any], addr: str) -> dict[str, Any]:
 def actions(plan: dict[str, Any]) -> dict[str, str]:
     """address -> action, for everything that is not a no-op."""
     return {c["address"]: c["action"] for c in plan["changes"] if c["action"] != "no-op"}
+
+
+def big_store(n: int) -> dict[str, str]:
+    """A store of `n` service plans (plus a SKU and a category listing them all)."""
+    plans = "\n".join(
+        f"  - {{id: plan-{i:05d}, name: Plan {i}, sku: sku, "
+        "subscription_period: {length: 1, unit: month}, billing_period: {length: 1, unit: month}, "
+        f'price: {{setup: "0.00", recurring: "{i % 90 + 1}.00"}}}}'
+        for i in range(n)
+    )
+    ids = ", ".join(f"plan-{i:05d}" for i in range(n))
+    catalog = (
+        "skus:\n  - {id: sku, name: SKU, vendor: Contoso, source: custom}\n"
+        f"service_plans:\n{plans}\n"
+        f"sales_categories:\n  - {{id: all, name: All, type: services, plans: [{ids}]}}\n"
+    )
+    return {"store.yaml": STORE_YAML, "catalog.yaml": catalog}

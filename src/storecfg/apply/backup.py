@@ -22,7 +22,7 @@ from ..errors import StorecfgError, UsageError
 from ..model import KINDS, DesiredState, LiveResource, LiveState
 
 SNAPSHOT_FORMAT = 1
-_ID = re.compile(r"^\d{8}T\d{6}Z-r\d+(-\d+)?$")
+_ID = re.compile(r"^(\d{8}T\d{6}Z)-r(\d+)(?:-(\d+))?$")
 
 
 @dataclass
@@ -136,11 +136,16 @@ def list_snapshots(root: Path, store_id: str | None = None) -> list[SnapshotInfo
         folder = root / sid
         if not folder.is_dir():
             continue
-        for path in sorted(folder.glob("*.json")):
-            info = _info(path, sid)
-            if info is not None:
-                out.append(info)
+        found = [info for path in folder.glob("*.json") if (info := _info(path, sid))]
+        out += sorted(found, key=_age)
     return out
+
+
+def _age(info: SnapshotInfo) -> tuple[str, int, int]:
+    """Oldest first: by time, then revision (r9 before r10), then the -N suffix."""
+    match = _ID.match(info.id)
+    assert match is not None  # _info only admits matching names
+    return match[1], int(match[2]), int(match[3] or 1)
 
 
 def find_snapshot(root: Path, snapshot_id: str, store_id: str | None = None) -> SnapshotInfo:

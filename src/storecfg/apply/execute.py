@@ -229,9 +229,18 @@ def execute(
 
 def _failure_message(change: dict[str, Any], exc: StoreError) -> str:
     if isinstance(exc, ConflictError):
+        if "current_revision" in exc.details:
+            saw = change.get("revision")
+            now = exc.details["current_revision"]
+            detail = (
+                f"the plan saw it {'absent' if saw is None else f'at revision {saw}'}, "
+                f"it is {'gone' if now is None else f'at revision {now}'} now"
+            )
+        else:
+            detail = exc.message
         return (
-            f"conflict: {change['address']} changed in the store since the plan was made ({exc.message}); "
-            "nothing was forced. Run plan again."
+            f"conflict: {change['address']} changed in the store since the plan was made "
+            f"({detail}); nothing was forced. Run `storecfg plan` again."
         )
     if exc.diagnostics:
         lines = "; ".join(f"{d.get('address')}: {d.get('message')}" for d in exc.diagnostics[:5])

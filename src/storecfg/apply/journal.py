@@ -26,7 +26,9 @@ def _now() -> str:
 class Journal:
     def __init__(self, directory: Path, store_id: str, plan_id: str) -> None:
         self.dir = directory / store_id
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        # microseconds, so that names sort in start order even within one second
+        now = time.time()
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
         self.path = self.dir / f"{stamp}-{plan_id[:8]}.jsonl"
         self._lock = threading.Lock()
         try:

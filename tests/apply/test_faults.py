@@ -1,0 +1,225 @@
+"""Applies that go wrong: a conflicting writer, a killed process, two applies at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+
+from storecfg.apply import execute
+from storecfg.compiler.compile import compile_store
+
+from .conftest import Result, Target
+from .stores import big_store, edit
+
+
+def ok(result: Result, code: int = 0) -> Result:
+    assert result.exit_code == code, result.output
+    return result
+
+
+def done_writes(t: Target) -> int:
+    return sum(
+        line.startswith('{"event": "done"')
+        for path in t.journals()
+        for line in path.read_text().splitlines()
+    )
+
+
+def wait_for(condition: Any, timeout: float = 60, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+class Apply:
+    """`storecfg apply --auto-approve s` running in a subprocess (output to files: the
+    plan it prints is long, and a full pipe would stall it)."""
+
+    def __init__(self, t: Target, *args: str) -> None:
+        self.out_path = t.workdir / f"apply-{id(self)}.out"
+        self.err_path = t.workdir / f"apply-{id(self)}.err"
+        with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "storecfg", "apply", "--auto-approve", "s", *args],
+                cwd=t.workdir,
+                env={**os.environ, **t.env, "NO_COLOR": "1"},
+                stdout=out,
+                stderr=err,
+            )
+        self.pid = self.proc.pid
+
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    def wait(self, timeout: float = 120) -> Result:
+        code = self.proc.wait(timeout)
+        return Result(code, self.out_path.read_text(), self.err_path.read_text())
+
+    def kill(self) -> None:
+        if self.running():
+            self.proc.kill()
+            self.proc.wait(30)
+
+
+def desired_specs(t: Target) -> dict[str, dict[str, Any]]:
+    result = compile_store(t.store_dir)
+    assert result.desired is not None
+    return {k: v for k, v in result.desired.resources.items() if v}
+
+
+def live_specs(t: Target) -> dict[str, dict[str, Any]]:
+    live = t.read()
+    return {k: {rid: r.spec for rid, r in v.items()} for k, v in live.resources.items() if v}
+
+
+# ------------------------------------------------------------------ a conflicting writer
+
+
+def test_a_412_mid_apply_stops_and_forces_nothing(
+    target: Target, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ok(target.cli("apply", "s", "--auto-approve"))
+    pro_revision = target.read().resources["service_plans"]["pro"].revision
+    edit(target.store_dir, "catalog.yaml", 'recurring: "40.00"', 'recurring: "44.00"')
+    edit(target.store_dir, "storefront.yaml", "name: Apps,", "name: Applications,")
+    edit(target.store_dir, "storefront.yaml", "{id: standard,", "{id: standard, name: Standard,")
+    real_write = execute._write
+    raced: list[int] = []
+
+    def racing_write(
+        driver: Any, store_id: str, plan_id: str, change: dict[str, Any], journal: Any
+    ) -> None:
+        if change["address"] == "service_plans.pro" and not raced:
+            # somebody edits the plan in the control panel between plan and write
+            raced.append(target.put("service_plans", "pro", {"name": "Pro (control panel)"}))
+        real_write(driver, store_id, plan_id, change, journal)
+
+    monkeypatch.setattr(execute, "_write", racing_write)
+    result = ok(target.cli("apply", "s", "--auto-approve"), 1)
+    assert raced
+    err = result.stderr
+    assert "Apply failed." in err
+    assert (
+        "  failed:        service_plans.pro (update): conflict: service_plans.pro changed in the "
+        f"store since the plan was made (the plan saw it at revision {pro_revision}, it is at "
+        f"revision {raced[0]} now); nothing was forced. Run `storecfg plan` again.\n" in err
+    )
+    assert "  not attempted: " in err and "sales_categories.apps" in err
+    assert "  succeeded:     " in err
+    [_, snapshot] = target.snapshots()
+    assert (
+        f"The store as it was before this apply is in backup {snapshot.stem} "
+        f"(.storecfg/snapshots/{target.store_id}/{snapshot.name}); " in err
+    )
+    assert f"`storecfg backup restore {snapshot.stem}` puts it back" in err
+    assert "Traceback" not in result.output
+    live = target.read()
+    pro = live.resources["service_plans"]["pro"]
+    assert pro.revision == raced[0]
+    assert pro.spec["name"] == "Pro (control panel)" and pro.spec["price"]["recurring"] == "40.00"
+    assert live.resources["sales_categories"]["apps"].spec["name"] == "Apps"
+    journal = [json.loads(line) for line in target.journals()[-1].read_text().splitlines()]
+    assert journal[-1]["event"] == "end" and journal[-1]["status"] == "failed"
+    assert any(e["event"] == "failed" and e.get("status") == 412 for e in journal)
+    # the next plan shows what is left; applying it converges
+    monkeypatch.setattr(execute, "_write", real_write)
+    plan = json.loads(ok(target.cli("plan", "s", "--format", "json")).stdout)
+    left = {c["address"] for c in plan["changes"] if c["action"] != "no-op"}
+    assert {"service_plans.pro", "sales_categories.apps"} <= left
+    assert plan["interrupted_apply"] is None  # it failed and said so: not interrupted
+    ok(target.cli("apply", "s", "--auto-approve"))
+    ok(target.cli("plan", "s", "--detailed-exitcode"))
+    assert live_specs(target) == desired_specs(target)
+
+
+def test_no_snapshot_no_apply(target: Target) -> None:
+    state = target.workdir / ".storecfg"
+    state.mkdir()
+    (state / "snapshots").write_text("in the way of the snapshot folder")
+    result = ok(target.cli("apply", "s", "--auto-approve"), 1)
+    assert "cannot write the snapshot" in result.stderr and "nothing was applied" in result.stderr
+    assert target.read().count() == 0 and target.read().revision == 0
+
+
+# ------------------------------------------------------------------ kill -9
+
+
+def test_sigkill_midway_then_plan_and_reapply_converge(sqlite_target: Target) -> None:
+    t = sqlite_target
+    n = 3000
+    total = n + 2  # plans, the SKU, the category
+    t.write(big_store(n))
+    apply = Apply(t)
+    try:
+        wait_for(lambda: done_writes(t) >= 300 or not apply.running(), 120, "300 writes")
+        os.kill(apply.pid, signal.SIGKILL)
+        killed = apply.wait(30)
+    finally:
+        apply.kill()
+    assert killed.exit_code == -signal.SIGKILL, killed.stderr
+    written = t.read().count()
+    assert 300 <= written < total, "the apply finished before it was killed"
+
+    plan_text = ok(t.cli("plan", "s")).stdout
+    assert (
+        "Warning: the last apply (plan " in plan_text
+        and f"of {total + 1} writes; this plan shows only what is left to do" in plan_text
+    )
+    plan = json.loads(ok(t.cli("plan", "s", "--format", "json")).stdout)
+    assert plan["summary"] == {
+        "create": total - written, "update": 0, "replace": 0, "delete": 0, "no-op": written
+    }  # fmt: skip
+    assert plan["settings"]["action"] == "no-op"  # written first, before the kill
+    interrupted = plan["interrupted_apply"]
+    assert interrupted["total"] == total + 1 and interrupted["done"] >= 300
+    assert interrupted["snapshot"] == t.snapshots()[0].stem
+
+    # the dead apply still holds the lock: the error names it, `lock release` frees it
+    result = ok(t.cli("apply", "s", "--auto-approve"), 1)
+    assert f"(pid {apply.pid})" in result.stderr
+    lock_id = result.stderr.split("storecfg lock release ")[1].split()[0]
+    ok(t.cli("lock", "release", lock_id))
+    result = ok(t.cli("apply", "s", "--auto-approve"))
+    assert f"Apply complete: {total - written} created, 0 updated, 0 deleted." in result.stdout
+
+    result = ok(t.cli("plan", "s", "--detailed-exitcode"))
+    assert "No changes." in result.stdout and "interrupted" not in result.stdout
+    live = live_specs(t)
+    assert sum(len(v) for v in live.values()) == total
+    assert live == desired_specs(t)
+
+
+# ------------------------------------------------------------------ two applies at once
+
+
+def test_two_applies_at_once_over_http(http_target: Target) -> None:
+    t = http_target
+    t.write(big_store(400))
+    first = Apply(t)
+    try:
+        wait_for(lambda: done_writes(t) >= 1 or not first.running(), 60, "the first write")
+        second = t.run("apply", "--auto-approve", "s")
+        waiting = Apply(t, "--lock-timeout", "2m")
+        done = first.wait()
+        waited = waiting.wait()
+    finally:
+        first.kill()
+        waiting.kill()
+    assert done.exit_code == 0, done.stderr
+    assert "Apply complete: 402 created" in done.stdout
+    assert second.exit_code == 1, second.output
+    assert "is locked: lock " in second.stderr and f"(pid {first.pid})" in second.stderr
+    assert waited.exit_code == 0, waited.stderr
+    assert "No changes." in waited.stdout
+    # only the first apply wrote: one snapshot, one journal
+    assert len(t.snapshots()) == 1 and len(t.journals()) == 1
+    ok(t.cli("plan", "s", "--detailed-exitcode"))
+    assert t.read().count() == 402
