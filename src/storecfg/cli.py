@@ -80,7 +80,36 @@ def var_options(fn: F) -> F:
     return fn
 
 
+class _Group(click.Group):
+    """The top-level group: command-line usage errors exit 1, like every other error.
+
+    (Click's default is 2, which `plan --detailed-exitcode` uses to mean "changes": a CI
+    script must not read a mistyped option as a plan with changes.)
+    """
+
+    def main(  # type: ignore[override]
+        self,
+        args: list[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(1 if isinstance(exc, click.UsageError) else exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
 @click.group(
+    cls=_Group,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=EPILOG,
 )
@@ -488,6 +517,8 @@ def apply(
         settings = _settings(
             store_url, lock_timeout=_duration(lock_timeout), parallelism=parallelism
         )
+        if not target.exists():
+            raise UsageError(f"{target}: no such store directory or plan file")
         if target.is_file() and target.name != "store.yaml":
             plan_doc = read_plan(target)
             report = apply_planfile(plan_doc, settings, progress=_Progress())
