@@ -413,3 +413,68 @@ def test_lock_release_frees_a_stale_lock(target: Target) -> None:
     assert "is not locked" in ok(target.cli("lock", "show", "--store-id", target.store_id)).stdout
     result = ok(target.cli("lock", "release", "no-such-lock", "--store-id", target.store_id), 1)
     assert "not locked" in result.stderr
+
+
+def test_replace_and_delete_are_applied(target: Target) -> None:
+    applied(target)
+    before = target.read()
+    edit(target.store_dir, "storefront.yaml", "region: US-CA", "region: US-NY")
+    edit(
+        target.store_dir,
+        "storefront.yaml",
+        "  - {id: card, type: credit_card, regions: [US]}\n",
+        "",
+    )
+    text = ok(target.cli("plan", "s")).stdout
+    assert "-/+ tax_rules.us-ca  (replace: region cannot change in place)" in text
+    assert '~ region: "US-CA" -> "US-NY"  # forces replacement' in text
+    assert "Resources to DELETE (1):\n  - payment_methods.card\n" in text
+    assert (
+        "Plan: 1 to create, 0 to update, 2 to delete (1 replaced: deleted and created again)."
+        in text
+    )
+    result = applied(target)
+    assert "Apply complete: 0 created, 0 updated, 1 deleted, 1 replaced." in result.stdout
+    live = target.read()
+    assert "card" not in live.resources.get("payment_methods", {})
+    rule = live.resources["tax_rules"]["us-ca"]
+    assert rule.spec["region"] == "US-NY" and rule.revision > before.revision
+    events = [json.loads(line) for line in target.journals()[-1].read_text().splitlines()]
+    replace = [e["event"] for e in events if e.get("address") == "tax_rules.us-ca"]
+    assert replace == ["begin", "deleted", "begin", "done"]
+    ok(target.cli("plan", "s", "--detailed-exitcode"))
+
+
+def test_a_protected_resource_is_not_deleted(target: Target) -> None:
+    edit(
+        target.store_dir,
+        "storefront.yaml",
+        'url: "https://example.com/tos"}',
+        'url: "https://example.com/tos", lifecycle: {prevent_destroy: true}}',
+    )
+    applied(target)
+    # the lifecycle block goes, then the resource goes: still refused
+    edit(target.store_dir, "storefront.yaml", ", lifecycle: {prevent_destroy: true}}", "}")
+    ok(target.cli("plan", "s", "--detailed-exitcode"))
+    edit(
+        target.store_dir,
+        "storefront.yaml",
+        'terms:\n  - {id: tos, title: Terms of service, version: "1", url: "https://example.com/tos"}\n',
+        "",
+    )
+    edit(
+        target.store_dir,
+        "storefront.yaml",
+        "  - {id: accept, type: terms, title: Accept, terms: [tos]}\n",
+        "",
+    )
+    edit(target.store_dir, "storefront.yaml", "cart, accept, pay", "cart, pay")
+    revision = target.read().revision
+    result = ok(target.cli("apply", "s", "--auto-approve"), 1)
+    assert (
+        "Error: the plan would destroy resources protected by lifecycle.prevent_destroy: "
+        "terms.tos (delete)\n" in result.stderr
+    )
+    assert "apply `prevent_destroy: false` on them first" in result.stderr
+    assert target.read().revision == revision
+    assert len(target.snapshots()) == 1

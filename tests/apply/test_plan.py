@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from storecfg.apply import plan as plan_mod
 from storecfg.apply.execute import levels
@@ -22,7 +24,7 @@ from storecfg.apply.plan import (
 )
 from storecfg.compiler.schema import kind_info
 from storecfg.errors import PlanError, UsageError
-from storecfg.model import KIND_RANK, KINDS, LiveResource, LiveState, split_address
+from storecfg.model import KIND_RANK, KINDS, DesiredState, LiveResource, LiveState, split_address
 
 from .stores import STORE_ID, actions, base_desired, change, live_of, plan_of
 
@@ -582,3 +584,87 @@ def test_plan_file_over_http_holds_no_token(tmp_path: Path) -> None:
     }
     assert plan["summary"]["create"] == 20
     assert "Saved the plan to plan.json; apply it with: storecfg apply plan.json" in result.stderr
+
+
+# ------------------------------------------------------------------ order, as a property
+
+
+@st.composite
+def store_pairs(draw: st.DrawFn) -> tuple[DesiredState, LiveState]:
+    """A live store and a desired one over the same small, acyclic reference graph."""
+    plan_ids = draw(st.permutations(["p1", "p2", "p3", "p4", "p5"]))  # a topological order
+    cat_ids = draw(st.permutations(["c1", "c2", "c3", "c4"]))
+    universe: dict[str, dict[str, Any]] = {
+        "skus": {s: {"id": s, "vendor": "V"} for s in ("s1", "s2")},
+        "service_plans": {},
+        "sales_categories": {},
+        "screens": {},
+        "purchase_scenarios": {},
+    }
+    for n, pid in enumerate(plan_ids):
+        later = plan_ids[n + 1 :]
+        universe["service_plans"][pid] = {
+            "id": pid,
+            "sku": draw(st.sampled_from(["s1", "s2"])),
+            "upgrades_to": draw(st.lists(st.sampled_from(later), unique=True)) if later else [],
+        }
+    for n, cid in enumerate(cat_ids):
+        spec: dict[str, Any] = {
+            "id": cid,
+            "type": "services",
+            "plans": draw(st.lists(st.sampled_from(plan_ids), unique=True)),
+        }
+        if n + 1 < len(cat_ids) and draw(st.booleans()):
+            spec["parent"] = draw(st.sampled_from(cat_ids[n + 1 :]))
+        universe["sales_categories"][cid] = spec
+    for sid in ("x1", "x2", "x3"):
+        universe["screens"][sid] = {
+            "id": sid,
+            "type": "sales_categories",
+            "categories": draw(st.lists(st.sampled_from(cat_ids), unique=True)),
+        }
+    universe["purchase_scenarios"]["buy"] = {
+        "id": "buy",
+        "screens": draw(st.permutations(["x1", "x2", "x3"])),
+    }
+
+    def subset(edit: bool) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for kind, items in universe.items():
+            for rid, spec in items.items():
+                if draw(st.integers(0, 3)):
+                    spec = copy.deepcopy(spec)
+                    if edit and draw(st.booleans()):
+                        spec["name"] = "changed"
+                    if edit and kind == "skus" and draw(st.booleans()):
+                        spec["vendor"] = "W"  # a replace
+                    out.setdefault(kind, {})[rid] = spec
+        return out
+
+    live = LiveState(STORE_ID, 50, {"id": STORE_ID}, 1)
+    for kind, items in subset(edit=False).items():
+        live.resources[kind] = {rid: LiveResource(spec, 1) for rid, spec in items.items()}
+    return DesiredState({"id": STORE_ID}, subset(edit=True)), live
+
+
+@settings(max_examples=150, deadline=None)
+@given(store_pairs())
+def test_order_respects_references_for_any_store(pair: tuple[DesiredState, LiveState]) -> None:
+    desired, live = pair
+    plan = plan_of(desired, live)
+    addresses = [c["address"] for c in plan["changes"]]
+    assert len(addresses) == len(set(addresses))
+    assert set(addresses) == {
+        f"{k}.{r}"
+        for k in KINDS
+        for r in {*desired.resources.get(k, {}), *live.resources.get(k, {})}
+    }
+    work = [c for c in plan["changes"] if c["action"] != "no-op"]
+    kinds_of = [c["action"] == "delete" for c in work]
+    assert kinds_of == sorted(kinds_of, reverse=True), "deletes first"
+    for sequence in (work, [c for level in levels(work) for c in level]):
+        deletes = [c for c in sequence if c["action"] == "delete"]
+        writes = [c for c in sequence if c["action"] != "delete"]
+        assert sequence == deletes + writes
+        _assert_dependency_order(writes, "after", forward=True)
+        _assert_dependency_order(deletes, "before", forward=False)
