@@ -204,15 +204,24 @@ def test_two_applies_at_once_over_http(http_target: Target) -> None:
     t = http_target
     t.write(big_store(400))
     first = Apply(t)
+    waiting: Apply | None = None
     try:
         wait_for(lambda: done_writes(t) >= 1 or not first.running(), 60, "the first write")
+        # hold the first apply mid-way (with its lock), however fast this machine is
+        os.kill(first.pid, signal.SIGSTOP)
+        assert first.running() and '"event": "end"' not in t.journals()[-1].read_text()
         second = t.run("apply", "--auto-approve", "s")
         waiting = Apply(t, "--lock-timeout", "2m")
+        time.sleep(0.5)
+        os.kill(first.pid, signal.SIGCONT)
         done = first.wait()
         waited = waiting.wait()
     finally:
+        if first.running():
+            os.kill(first.pid, signal.SIGCONT)
         first.kill()
-        waiting.kill()
+        if waiting is not None:
+            waiting.kill()
     assert done.exit_code == 0, done.stderr
     assert "Apply complete: 402 created" in done.stdout
     assert second.exit_code == 1, second.output
