@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from storecfg.apply import execute
 from storecfg.compiler.compile import compile_store
 
-from .conftest import Result, Target
+from .conftest import Result, Target, make_target
 from .stores import big_store, edit
 
 
@@ -232,3 +233,35 @@ def test_two_applies_at_once_over_http(http_target: Target) -> None:
     assert len(t.snapshots()) == 1 and len(t.journals()) == 1
     ok(t.cli("plan", "s", "--detailed-exitcode"))
     assert t.read().count() == 402
+
+
+# ------------------------------------------------------------------ Ctrl-C
+
+
+@pytest.mark.parametrize("driver_name", ["sqlite", "http"])
+def test_ctrl_c_stops_soon_releases_the_lock_and_is_reported(
+    driver_name: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    t = make_target(driver_name, tmp_path, request)
+    n = 2000
+    total = n + 2
+    t.write(big_store(n))
+    apply = Apply(t)
+    try:
+        wait_for(lambda: done_writes(t) >= 200 or not apply.running(), 120, "200 writes")
+        os.kill(apply.pid, signal.SIGINT)
+        stopped = apply.wait(30)
+    finally:
+        apply.kill()
+    assert stopped.exit_code == 130, stopped.stderr
+    assert "Error: interrupted" in stopped.stderr and "Traceback" not in stopped.stderr
+    written = t.read().count()
+    assert written < total - 500, "Ctrl-C did not stop the queued writes"
+    events = [json.loads(line) for line in t.journals()[-1].read_text().splitlines()]
+    assert events[-1]["event"] == "end" and events[-1]["status"] == "interrupted"
+    # the lock was released on the way out, and the next plan says what happened
+    plan = json.loads(ok(t.cli("plan", "s", "--format", "json")).stdout)
+    assert plan["interrupted_apply"] is not None
+    assert plan["summary"]["create"] == total - written
+    ok(t.cli("apply", "s", "--auto-approve"))
+    assert live_specs(t) == desired_specs(t)

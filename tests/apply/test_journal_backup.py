@@ -113,3 +113,9 @@ def test_find_snapshot_names_the_known_ones(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=f"Known backups: {info.id}"):
         find_snapshot(root, "20260101T000000Z-r1")
     assert find_snapshot(root, info.id + ".json").id == info.id
+
+
+def test_an_apply_stopped_with_ctrl_c_was_interrupted(tmp_path: Path) -> None:
+    _journal(tmp_path, "dddddddd-4444", end="interrupted", done=1)
+    found = journal.last_interrupted(tmp_path, "shop")
+    assert found is not None and found["done"] == 1

@@ -204,6 +204,9 @@ def execute(
                     futures = [pool.submit(run, c) for c in group]
                     for fut in cf.as_completed(futures):
                         fut.result()
+        except BaseException:
+            stop.set()  # Ctrl-C: the writes still queued in this level are not started
+            raise
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=False)

@@ -3,7 +3,8 @@
 One JSON-lines file per apply under `.storecfg/journal/STORE/`. Each line is
 written with a single `write()` on an O_APPEND descriptor, so after a crash — even
 kill -9 — the file holds every line written before it; an apply whose journal has
-no `end` line was interrupted, and the next plan says so. (Lines are fsynced at
+no `end` line (killed) or ends `interrupted` (Ctrl-C) was interrupted, and the next
+plan says so. (Lines are fsynced at
 start and end; a power cut can lose the lines in between, never reorder them.)
 """
 
@@ -80,11 +81,10 @@ def last_interrupted(directory: Path, store_id: str) -> dict[str, Any] | None:
     if not files:
         return None
     events = _read(files[-1])
-    if (
-        not events
-        or events[0].get("event") != "start"
-        or any(e.get("event") == "end" for e in events)
-    ):
+    ends = [e for e in events if e.get("event") == "end"]
+    if not events or events[0].get("event") != "start":
+        return None
+    if ends and ends[-1].get("status") != "interrupted":  # Ctrl-C writes an end line too
         return None
     start = events[0]
     done = sum(1 for e in events if e.get("event") == "done")
