@@ -260,3 +260,25 @@ def test_sqlite_file_that_is_a_directory(work: Path) -> None:
     (work / "adir").mkdir()
     code, _, err = run("plan", "s", "--store", f"sqlite:///{work / 'adir'}")
     assert code == 1 and "Error:" in err
+
+
+def _on_a_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> str:
+    import pexpect
+
+    child = pexpect.spawn(sys.executable, ["-m", "storecfg", *args], cwd=str(cwd), env=env,
+                          encoding="utf-8", timeout=60)  # fmt: skip
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    return str(child.before)
+
+
+def test_colors_on_a_terminal_unless_turned_off(tmp_path: Path) -> None:
+    write_store(tmp_path / "s", BASE)
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    assert "\x1b[32;1m  + skus.sku-basic\x1b[0m" in _on_a_terminal(["plan", "s"], tmp_path, env)
+    assert "\x1b[" not in _on_a_terminal(["plan", "s", "--no-color"], tmp_path, env)
+    assert "\x1b[" not in _on_a_terminal(["plan", "s"], tmp_path, {**env, "NO_COLOR": "1"})
+    # JSON and Markdown never carry colors
+    out = _on_a_terminal(["plan", "s", "--format", "markdown"], tmp_path, env)
+    assert "### storecfg plan for `test-store`" in out and "\x1b[" not in out
