@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import DefinitionError, PlanError, StorecfgError, UsageError, display_path
+from ..errors import DefinitionError, PlanError, UsageError, display_path
 from ..model import DesiredState, LiveState
 from ..store.driver import StoreDriver, open_store
 from . import journal
@@ -252,9 +252,3 @@ def resolve_store_id(driver: StoreDriver, store_id: str | None) -> str:
     raise UsageError(
         f"the store at {driver.url} holds several stores ({', '.join(stores)}); give --store-id"
     )
-
-
-def raise_for_outcome(outcome: Outcome) -> None:
-    if outcome.ok:
-        return
-    raise StorecfgError("apply failed")
