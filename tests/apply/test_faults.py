@@ -265,3 +265,38 @@ def test_ctrl_c_stops_soon_releases_the_lock_and_is_reported(
     assert plan["summary"]["create"] == total - written
     ok(t.cli("apply", "s", "--auto-approve"))
     assert live_specs(t) == desired_specs(t)
+
+
+def test_a_create_racing_an_out_of_band_create(
+    sqlite_target: Target, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    t = sqlite_target
+    ok(t.cli("apply", "s", "--auto-approve"))
+    edit(
+        t.store_dir,
+        "catalog.yaml",
+        "skus:\n",
+        "skus:\n  - {id: sku-new, name: New, vendor: V, source: custom}\n",
+    )
+    real_write = execute._write
+
+    def racing_write(
+        driver: Any, store_id: str, plan_id: str, change: dict[str, Any], journal: Any
+    ) -> None:
+        if change["address"] == "skus.sku-new":
+            driver.put(
+                store_id,
+                "skus",
+                "sku-new",
+                {"name": "Theirs", "vendor": "V", "source": "custom"},
+                create=True,
+            )
+        real_write(driver, store_id, plan_id, change, journal)
+
+    monkeypatch.setattr(execute, "_write", racing_write)
+    result = ok(t.cli("apply", "s", "--auto-approve"), 1)
+    assert (
+        "failed:        skus.sku-new (create): conflict: skus.sku-new changed in the store since "
+        "the plan was made (the plan saw it absent, it is at revision " in result.stderr
+    )
+    assert t.read().resources["skus"]["sku-new"].spec["name"] == "Theirs"
