@@ -433,6 +433,12 @@ def test_replace_and_delete_are_applied(target: Target) -> None:
         "Plan: 1 to create, 0 to update, 2 to delete (1 replaced: deleted and created again)."
         in text
     )
+    result = ok(target.cli("plan", "s", "--max-deletes", "1"), 1)
+    assert (
+        "Error: the plan deletes or replaces 2 resources, more than --max-deletes 1: "
+        "payment_methods.card, tax_rules.us-ca" in result.stderr
+    )
+    ok(target.cli("plan", "s", "--max-deletes", "2"))
     result = applied(target)
     assert "Apply complete: 0 created, 0 updated, 1 deleted, 1 replaced." in result.stdout
     live = target.read()
