@@ -111,8 +111,8 @@ def _change_lines(change: dict[str, Any]) -> Iterator[str]:
 
 
 def _details(entries: Iterator[Entry]) -> Iterator[str]:
-    for marker, _, text in entries:
-        yield f"{_DETAIL_MARK[marker]}     {text}"
+    for marker, _, text, note in entries:
+        yield f"{_DETAIL_MARK[marker]}     {text}" + (f"  {note}" if note else "")
 
 
 def _fit(items: list[str], budget: int) -> list[str]:

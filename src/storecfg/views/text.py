@@ -76,8 +76,10 @@ def summary_line(plan: dict[str, Any]) -> str:
     return line + "."
 
 
-#: a line of a change's details: (marker, color, text); marker is "+", "-" or "~"
-Entry = tuple[str, str, str]
+#: a line of a change's details: (marker, color, text, note); marker is "+", "-" or "~",
+#: note is "" or a remark such as "# forces replacement"
+Entry = tuple[str, str, str, str]
+FORCES = "# forces replacement"
 
 
 def diff_entries(diff: list[dict[str, Any]], forcing: set[str] | None = None) -> Iterator[Entry]:
@@ -85,39 +87,35 @@ def diff_entries(diff: list[dict[str, Any]], forcing: set[str] | None = None) ->
     for d in diff:
         op, path = d["op"], d["path"]
         if op == "change":
-            note = "  # forces replacement" if forcing and path in forcing else ""
-            yield "~", "yellow", f"{path}: {value(d['old'])} -> {value(d['new'])}{note}"
+            note = FORCES if forcing and path in forcing else ""
+            yield "~", "yellow", f"{path}: {value(d['old'])} -> {value(d['new'])}", note
         elif op == "add":
             for sub, v in flatten(d["new"], path):
-                yield "+", "green", f"{sub}: {value(v)}"
+                yield "+", "green", f"{sub}: {value(v)}", ""
         elif op == "remove" and "item" not in d:
-            yield "-", "red", f"{path}: {value(d['old'])}"
+            yield "-", "red", f"{path}: {value(d['old'])}", ""
         elif op == "insert":
-            yield "+", "green", f"{path}: inserted {d['item']} at {d['at']}"
+            yield "+", "green", f"{path}: inserted {d['item']} at {d['at']}", ""
             if isinstance(d.get("new"), dict):  # an add-on: show what it holds
                 for sub, v in flatten([d["new"]], path):
-                    yield "+", "green", f"{sub}: {value(v)}"
+                    yield "+", "green", f"{sub}: {value(v)}", ""
         elif op == "remove":
-            yield "-", "red", f"{path}: removed {d['item']} (was at {d['from']})"
+            yield "-", "red", f"{path}: removed {d['item']} (was at {d['from']})", ""
         elif op == "move":
-            yield "~", "cyan", f"{path}: moved {d['item']} from {d['from']} to {d['to']}"
+            yield "~", "cyan", f"{path}: moved {d['item']} from {d['from']} to {d['to']}", ""
 
 
 def create_entries(spec: dict[str, Any] | None) -> Iterator[Entry]:
     for path, v in flatten(spec or {}):
         if path != "id":
-            yield "+", "green", f"{path}: {value(v)}"
+            yield "+", "green", f"{path}: {value(v)}", ""
 
 
 def diff_lines(
     diff: list[dict[str, Any]], style: Style, forcing: set[str] | None = None
 ) -> Iterator[str]:
-    for marker, color, text in diff_entries(diff, forcing):
-        if text.endswith("  # forces replacement"):
-            text = text.removesuffix("  # forces replacement") + style(
-                "  # forces replacement", "magenta"
-            )
-        yield style(marker, color) + " " + text
+    for marker, color, text, note in diff_entries(diff, forcing):
+        yield style(marker, color) + " " + text + (style("  " + note, "magenta") if note else "")
 
 
 def deleted_name(change: dict[str, Any]) -> str:
@@ -132,7 +130,7 @@ def change_block(change: dict[str, Any], style: Style) -> Iterator[str]:
     addr = change["address"]
     if action == "create":
         yield style(f"  {marker} {addr}", color, "bold")
-        for m, c, text in create_entries(change["after"]):
+        for m, c, text, _ in create_entries(change["after"]):
             yield f"      {style(m, c)} {text}"
     elif action == "update":
         yield style(f"  {marker} {addr}", color, "bold") + style(
