@@ -64,6 +64,10 @@ def test_apply_then_plan_is_empty(target: Target) -> None:
         "Apply complete: 20 created, 0 updated, 0 deleted, store settings updated." in result.stdout
     )
     assert re.search(r"Backup of the store before this apply: \d{8}T\d{6}Z-r0 ", result.stdout)
+    # progress in CI logs: one line per write (up to 200 writes)
+    progress = result.stderr.splitlines()
+    assert progress[0] == "  updated store.settings" and len(progress) == 21
+    assert "  created service_plans.enterprise" in progress
     result = ok(target.cli("plan", "s", "--detailed-exitcode"))
     assert "No changes. The live store matches the definition." in result.stdout
     live = target.read()

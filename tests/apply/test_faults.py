@@ -190,6 +190,9 @@ def test_sigkill_midway_then_plan_and_reapply_converge(sqlite_target: Target) ->
     ok(t.cli("lock", "release", lock_id))
     result = ok(t.cli("apply", "s", "--auto-approve"))
     assert f"Apply complete: {total - written} created, 0 updated, 0 deleted." in result.stdout
+    # over 200 writes, progress is a line every 10%
+    assert result.stderr.splitlines()[-1] == f"  applied {total - written}/{total - written} (100%)"
+    assert len(result.stderr.splitlines()) <= 11
 
     result = ok(t.cli("plan", "s", "--detailed-exitcode"))
     assert "No changes." in result.stdout and "interrupted" not in result.stdout
