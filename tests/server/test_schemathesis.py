@@ -87,7 +87,7 @@ def test_the_run_covers_every_operation() -> None:
         f"{op.method.upper()} {op.path}"
         for op in (result.ok() for result in schema.get_all_operations())
     }
-    # healthz, stores, one store, settings (2), lock (3), and 4 per kind
-    assert len(operations) == 1 + 1 + 1 + 2 + 3 + 10 * 4
+    # healthz, stores, one store, settings (2), lock (3), batch, and 4 per kind
+    assert len(operations) == 1 + 1 + 1 + 2 + 3 + 1 + 10 * 4
     assert "PUT /v1/stores/{store}/service_plans/{id}" in operations
     assert "DELETE /v1/stores/{store}/lock" in operations

@@ -320,6 +320,10 @@ def test_store_urls_pick_the_driver(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("STORECFG_STORE", raising=False)
     default = open_store()
     assert isinstance(default, SqliteDriver)
+    # reading creates nothing; the first write creates .storecfg/store.db
+    assert default.read_all(STORE).count() == 0 and default.list_stores() == []
+    assert not (tmp_path / ".storecfg" / "store.db").exists()
+    default.put(STORE, "skus", "o365-e1", sku(), create=True)
     default.close()
     assert (tmp_path / ".storecfg" / "store.db").is_file()
     for bad in ("ftp://host/x", "sqlite://relative.db", "sqlite:///", "just-words"):

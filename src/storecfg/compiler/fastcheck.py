@@ -77,8 +77,13 @@ def _compile(schema: Any, base: str, depth: int = 0) -> Check:
     keys = set(schema) - _ANNOTATIONS - {k for k in schema if k.startswith("x-")}
 
     kind = schema.get("type")
+    # a builder told its type is required checks the type itself (one closure, not two)
+    fused = kind if kind in ("object", "array", "string", "integer", "number") else None
     if kind is not None:
-        checks.append(_TYPES[kind] if isinstance(kind, str) else _any([_TYPES[t] for t in kind]))
+        if fused is None:
+            checks.append(
+                _TYPES[kind] if isinstance(kind, str) else _any([_TYPES[t] for t in kind])
+            )
         keys.discard("type")
     if "enum" in keys:
         checks.append(_enum(schema["enum"]))
@@ -86,16 +91,19 @@ def _compile(schema: Any, base: str, depth: int = 0) -> Check:
     if "const" in keys:
         checks.append(_enum([schema["const"]]))
         keys.discard("const")
-    string_checks = _string(schema, keys)
-    if string_checks is not None:
-        checks.append(string_checks)
-    number_checks = _number(schema, keys)
-    if number_checks is not None:
-        checks.append(number_checks)
-    if keys & {"properties", "required", "additionalProperties", "propertyNames"}:
-        checks.append(_object(schema, base, keys, depth))
-    if keys & {"items", "minItems", "maxItems", "uniqueItems"}:
-        checks.append(_array(schema, base, keys, depth))
+    if fused == "string" or keys & {"pattern", "minLength", "maxLength"}:
+        checks.append(_string(schema, keys, fused == "string"))
+    if fused in ("integer", "number") or keys & {"minimum", "maximum"}:
+        checks.append(_number(schema, keys, fused))
+    if fused == "object" or keys & {
+        "properties",
+        "required",
+        "additionalProperties",
+        "propertyNames",
+    }:
+        checks.append(_object(schema, base, keys, depth, fused == "object"))
+    if fused == "array" or keys & {"items", "minItems", "maxItems", "uniqueItems"}:
+        checks.append(_array(schema, base, keys, depth, fused == "array"))
     if "oneOf" in keys:
         checks.append(_exactly_one([_compile(sub, base, depth + 1) for sub in schema["oneOf"]]))
         keys.discard("oneOf")
@@ -115,6 +123,9 @@ def _compile(schema: Any, base: str, depth: int = 0) -> Check:
 
 
 def _all(checks: list[Check]) -> Check:
+    if len(checks) == 2:
+        first, second = checks
+        return lambda x: first(x) and second(x)
     return lambda x: all(c(x) for c in checks)
 
 
@@ -132,22 +143,22 @@ def _negate(check: Check) -> Check:
 
 def _enum(values: list[Any]) -> Check:
     """JSON equality: true is not 1, and 1 is 1.0."""
+    if all(type(v) is str for v in values):
+        strings = frozenset(values)
+        return lambda x: type(x) is str and x in strings
     allowed = [(type(v) is bool, v) for v in values]
     return lambda x: any((type(x) is bool) == is_bool and x == v for is_bool, v in allowed)
 
 
-def _string(schema: dict[str, Any], keys: set[str]) -> Check | None:
-    mine = keys & {"pattern", "minLength", "maxLength"}
-    if not mine:
-        return None
-    keys -= mine
+def _string(schema: dict[str, Any], keys: set[str], strict: bool) -> Check:
+    keys -= {"pattern", "minLength", "maxLength"}
     pattern = re.compile(schema["pattern"]).search if "pattern" in schema else None
     low = schema.get("minLength", 0)
     high = schema.get("maxLength")
 
     def check(x: Any) -> bool:
         if type(x) is not str:
-            return True  # string keywords apply to strings only
+            return not strict  # string keywords alone apply to strings only
         n = len(x)
         if n < low or (high is not None and n > high):
             return False
@@ -156,22 +167,23 @@ def _string(schema: dict[str, Any], keys: set[str]) -> Check | None:
     return check
 
 
-def _number(schema: dict[str, Any], keys: set[str]) -> Check | None:
-    mine = keys & {"minimum", "maximum"}
-    if not mine:
-        return None
-    keys -= mine
+def _number(schema: dict[str, Any], keys: set[str], kind: str | None) -> Check:
+    keys -= {"minimum", "maximum"}
     low, high = schema.get("minimum"), schema.get("maximum")
+    is_kind = _TYPES[kind] if kind else None
 
     def check(x: Any) -> bool:
-        if not _is_number(x):
-            return True
+        if is_kind is not None:
+            if not is_kind(x):
+                return False
+        elif not _is_number(x):
+            return True  # number keywords alone apply to numbers only
         return (low is None or x >= low) and (high is None or x <= high)
 
     return check
 
 
-def _object(schema: dict[str, Any], base: str, keys: set[str], depth: int) -> Check:
+def _object(schema: dict[str, Any], base: str, keys: set[str], depth: int, strict: bool) -> Check:
     keys -= {"properties", "required", "additionalProperties", "propertyNames"}
     props = {
         name: _compile(sub, base, depth + 1) for name, sub in schema.get("properties", {}).items()
@@ -185,7 +197,7 @@ def _object(schema: dict[str, Any], base: str, keys: set[str], depth: int) -> Ch
 
     def check(x: Any) -> bool:
         if not isinstance(x, dict):
-            return True
+            return not strict
         for name in required:
             if name not in x:
                 return False
@@ -203,7 +215,7 @@ def _object(schema: dict[str, Any], base: str, keys: set[str], depth: int) -> Ch
     return check
 
 
-def _array(schema: dict[str, Any], base: str, keys: set[str], depth: int) -> Check:
+def _array(schema: dict[str, Any], base: str, keys: set[str], depth: int, strict: bool) -> Check:
     keys -= {"items", "minItems", "maxItems", "uniqueItems"}
     item = _compile(schema["items"], base, depth + 1) if "items" in schema else None
     low, high = schema.get("minItems", 0), schema.get("maxItems")
@@ -211,7 +223,7 @@ def _array(schema: dict[str, Any], base: str, keys: set[str], depth: int) -> Che
 
     def check(x: Any) -> bool:
         if not isinstance(x, list):
-            return True
+            return not strict
         n = len(x)
         if n < low or (high is not None and n > high):
             return False

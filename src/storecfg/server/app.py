@@ -28,6 +28,7 @@ from ..store.storage import DEFAULT_LOCK_TTL, DEFAULT_PAGE, Item, Storage
 log = logging.getLogger("storecfg.server")
 
 MAX_BODY = 1024 * 1024
+MAX_BATCH_BODY = 16 * 1024 * 1024
 #: Starlette answers HEAD on every GET route; it must never fall through to a write
 _SAFE = ("GET", "HEAD")
 
@@ -119,17 +120,17 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
             item.to_json(), status_code=status, headers={"ETag": f'"{item.revision}"'}
         )
 
-    async def read_json(request: Request, empty: Any = None) -> Any:
+    async def read_json(request: Request, empty: Any = None, limit: int = MAX_BODY) -> Any:
         """The JSON body; `empty` when there is none (a JSON `null` is not "none")."""
-        too_large = ApiError(413, "too_large", f"request body is over {MAX_BODY} bytes")
+        too_large = ApiError(413, "too_large", f"request body is over {limit} bytes")
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY:
+        if declared.isdigit() and int(declared) > limit:
             raise too_large  # refused before reading a byte of it
         chunks: list[bytes] = []
         size = 0
         async for chunk in request.stream():
             size += len(chunk)
-            if size > MAX_BODY:
+            if size > limit:
                 raise too_large
             chunks.append(chunk)
         body = b"".join(chunks)
@@ -205,6 +206,14 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
             raise ApiError(400, "bad_request", "lock_id must be a non-empty string")
         status, info = storage.acquire_lock(store_id, owner, float(ttl), lock_id=lock_id)
         return JSONResponse(info.to_json(), status_code=status)
+
+    async def batch(request: Request) -> Response:
+        store_id = request.path_params["store"]
+        authorize(request, store_id)
+        body = await read_json(request, limit=MAX_BATCH_BODY)
+        if not isinstance(body, dict) or set(body) != {"operations"}:
+            raise ApiError(400, "bad_request", 'a batch body is {"operations": [...]}')
+        return JSONResponse({"results": storage.batch(store_id, body["operations"])})
 
     async def collection(request: Request) -> Response:
         store_id, kind = request.path_params["store"], request.path_params["kind"]
@@ -288,6 +297,7 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
         Route("/v1/stores/{store}", guarded(store), methods=["GET"]),
         Route("/v1/stores/{store}/settings", guarded(settings), methods=["GET", "PUT"]),
         Route("/v1/stores/{store}/lock", guarded(lock), methods=["GET", "POST", "DELETE"]),
+        Route("/v1/stores/{store}/batch", guarded(batch), methods=["POST"]),
         Route("/v1/stores/{store}/{kind}", guarded(collection), methods=["GET"]),
         Route(
             "/v1/stores/{store}/{kind}/{id}", guarded(resource), methods=["GET", "PUT", "DELETE"]

@@ -9,15 +9,91 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import StoreError, UsageError
+from ..errors import ConflictError, StoreError, UsageError
 from ..model import KINDS, LiveState
 from .storage import Item, LockInfo, StoreInfo
 
 DEFAULT_URL = "sqlite:///.storecfg/store.db"
 PAGE_SIZE = 500
+
+
+@dataclass(slots=True)
+class WriteOp:
+    """One write of a batch: a put (create or update) or a delete."""
+
+    action: str  # "put" | "delete"
+    kind: str
+    id: str
+    spec: dict[str, Any] | None = None
+    if_match: int | None = None
+    create: bool = False
+    idempotency_key: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"op": self.action, "kind": self.kind, "id": self.id}
+        if self.action == "put":
+            out["spec"] = self.spec
+        if self.create:
+            out["if_none_match"] = "*"
+        elif self.if_match is not None:
+            out["if_match"] = str(self.if_match)
+        if self.idempotency_key:
+            out["idempotency_key"] = self.idempotency_key
+        return out
+
+
+@dataclass(slots=True)
+class WriteResult:
+    """What became of one write: an item (put), nothing (delete), or an error.
+    `status` 0 means the write was not attempted because an earlier one failed."""
+
+    status: int
+    item: Item | None = None
+    error: StoreError | None = None
+
+
+def results_from_json(raw: list[dict[str, Any]], where: str) -> list[WriteResult]:
+    """Batch results as the store API answers them -> WriteResults with typed errors."""
+    out: list[WriteResult] = []
+    for result in raw:
+        status = int(result.get("status", 0))
+        if "error" in result:
+            error = result["error"] if isinstance(result["error"], dict) else {}
+            message = str(error.get("message") or "write failed")
+            cls = ConflictError if status == 412 else StoreError
+            out.append(
+                WriteResult(
+                    status,
+                    error=cls(
+                        message,
+                        status,
+                        diagnostics=list(error.get("diagnostics") or []),
+                        details=error,
+                    ),
+                )
+            )
+        elif "item" in result:
+            data = result["item"]
+            out.append(
+                WriteResult(
+                    status,
+                    item=Item(
+                        str(data["id"]),
+                        dict(data["spec"]),
+                        int(data["revision"]),
+                        str(data.get("hash") or ""),
+                    ),
+                )
+            )
+        else:
+            out.append(WriteResult(status))
+    if not out:
+        raise StoreError(f"{where}: the store answered a batch with no results", 502)
+    return out
 
 
 class StoreDriver(Protocol):
@@ -66,6 +142,10 @@ class StoreDriver(Protocol):
         if_match: int,
         idempotency_key: str | None = None,
     ) -> Item: ...
+
+    def write_batch(self, store_id: str, ops: list[WriteOp]) -> list[WriteResult]:
+        """Several writes in one round trip, in order, stopping at the first failure."""
+        ...
 
     def read_all(self, store_id: str) -> LiveState: ...
 

@@ -21,7 +21,7 @@ import httpx
 from .. import __version__
 from ..errors import ConflictError, LockedError, StoreError, UsageError
 from ..model import LiveState, spec_hash
-from .driver import read_all_paged, register, safe_url
+from .driver import WriteOp, WriteResult, read_all_paged, register, results_from_json, safe_url
 from .storage import InvalidSpec, Item, LockInfo, PreconditionRequired, StoreInfo
 
 T = TypeVar("T")
@@ -197,33 +197,35 @@ class HttpDriver:
         status = response.status_code
         body = self._scrub_json(_json_object(response))
         message = self._scrub(str(body.get("message") or response.reason_phrase or "error"))
+        # the server's message usually names the resource already; do not say it twice
+        prefix = "" if message.startswith(what) else f"{what}: "
         if status == 401:
             return StoreError(
-                f"{what}: the store rejected the request (401 {message}); set STORECFG_TOKEN "
+                f"{prefix}the store rejected the request (401 {message}); set STORECFG_TOKEN "
                 "to a token made with `storecfg token create`",
                 401,
             )
         if status == 403:
             return StoreError(
-                f"{what}: forbidden (403 {message}); the token is for another store", 403
+                f"{prefix}forbidden (403 {message}); the token is for another store", 403
             )
         if status == 412:
-            return ConflictError(f"{what}: {message}", 412, details=body)
+            return ConflictError(f"{prefix}{message}", 412, details=body)
         if status == 423:
             return LockedError(message, 423, details=body)
         if status == 428:
-            return PreconditionRequired(f"{what}: {message}", 428, details=body)
+            return PreconditionRequired(f"{prefix}{message}", 428, details=body)
         diagnostics = list(body.get("diagnostics") or [])
         if status == 422 and diagnostics:
-            return InvalidSpec(f"{what}: {message}", 422, diagnostics=diagnostics, details=body)
+            return InvalidSpec(f"{prefix}{message}", 422, diagnostics=diagnostics, details=body)
         if status == 429:
             return StoreError(
-                f"{what}: rate limited by the store (429); try again later",
+                f"{prefix}rate limited by the store (429); try again later",
                 429,
                 retry_after=_retry_after(response),
             )
         return StoreError(
-            f"{what}: {message} (HTTP {status})", status, diagnostics=diagnostics, details=body
+            f"{prefix}{message} (HTTP {status})", status, diagnostics=diagnostics, details=body
         )
 
     def _read(self, response: httpx.Response, what: str, build: Callable[[Any], T]) -> T:
@@ -374,6 +376,20 @@ class HttpDriver:
         if response.status_code != 200:
             raise self._error(response, "store settings")
         return self._read(response, "store settings", self._item)
+
+    def write_batch(self, store_id: str, ops: list[WriteOp]) -> list[WriteResult]:
+        """POST /v1/stores/{store}/batch; retried (safely) only when every write has a key."""
+        response = self._request(
+            "POST",
+            self._path("stores", store_id, "batch"),
+            json={"operations": [op.to_json() for op in ops]},
+            retry=all(op.idempotency_key for op in ops),
+        )
+        if response.status_code != 200:
+            raise self._error(response, f"batch of {len(ops)} writes")
+        return self._read(
+            response, "batch", lambda body: results_from_json(body["results"], self.url)
+        )
 
     def read_all(self, store_id: str) -> LiveState:
         return read_all_paged(self, store_id)

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import StoreError, UsageError
 from ..model import LiveState
-from .driver import register
+from .driver import WriteOp, WriteResult, register, results_from_json
 from .storage import Item, LockInfo, Storage, StoreInfo
 
 
@@ -25,7 +25,26 @@ class SqliteDriver:
             raise UsageError("sqlite:/// needs a file path")
         self.url = url
         self.path = Path(path)
-        self.storage = Storage(self.path)
+        self._storage: Storage | None = Storage(self.path) if self.path.exists() else None
+        self._empty: Storage | None = None
+
+    @property
+    def storage(self) -> Storage:
+        """The database for reads. Reading a store that was never written creates no
+        file: an empty in-memory database answers instead."""
+        if self._storage is None and self.path.exists():
+            self._storage = Storage(self.path)
+        if self._storage is not None:
+            return self._storage
+        if self._empty is None:
+            self._empty = Storage(":memory:")
+        return self._empty
+
+    def _writer(self) -> Storage:
+        """The database for writes, created on the first one."""
+        if self._storage is None:
+            self._storage = Storage(self.path)
+        return self._storage
 
     def list_stores(self) -> list[str]:
         return self.storage.list_stores()
@@ -57,7 +76,7 @@ class SqliteDriver:
         create: bool = False,
         idempotency_key: str | None = None,
     ) -> Item:
-        _, item = self.storage.put(
+        _, item = self._writer().put(
             store_id,
             kind,
             rid,
@@ -77,7 +96,7 @@ class SqliteDriver:
         if_match: int | None = None,
         idempotency_key: str | None = None,
     ) -> None:
-        self.storage.delete(
+        self._writer().delete(
             store_id,
             kind,
             rid,
@@ -93,19 +112,24 @@ class SqliteDriver:
         if_match: int,
         idempotency_key: str | None = None,
     ) -> Item:
-        _, item = self.storage.put_settings(
+        _, item = self._writer().put_settings(
             store_id, settings, if_match=str(if_match), idempotency_key=idempotency_key
         )
         return item
+
+    def write_batch(self, store_id: str, ops: list[WriteOp]) -> list[WriteResult]:
+        return results_from_json(
+            self._writer().batch(store_id, [op.to_json() for op in ops]), self.url
+        )
 
     def read_all(self, store_id: str) -> LiveState:
         return self.storage.read_all(store_id)
 
     def acquire_lock(self, store_id: str, owner: dict[str, Any], ttl: float) -> LockInfo:
-        return self.storage.acquire_lock(store_id, owner, ttl)[1]
+        return self._writer().acquire_lock(store_id, owner, ttl)[1]
 
     def renew_lock(self, store_id: str, lock_id: str, ttl: float) -> LockInfo:
-        return self.storage.acquire_lock(store_id, {}, ttl, lock_id=lock_id)[1]
+        return self._writer().acquire_lock(store_id, {}, ttl, lock_id=lock_id)[1]
 
     def release_lock(self, store_id: str, lock_id: str | None) -> None:
         self.storage.release_lock(store_id, lock_id)
@@ -114,4 +138,6 @@ class SqliteDriver:
         return self.storage.get_lock(store_id)
 
     def close(self) -> None:
-        self.storage.close()
+        for storage in (self._storage, self._empty):
+            if storage is not None:
+                storage.close()

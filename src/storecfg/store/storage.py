@@ -11,6 +11,7 @@ driver calls this directly; the reference server maps it to HTTP. Errors are
 from __future__ import annotations
 
 import base64
+import builtins
 import hashlib
 import json
 import re
@@ -235,6 +236,8 @@ class Storage:
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot open store database {self.path}: {exc}") from exc
             self._local.conn = conn
+            if self.path == ":memory:":
+                self._migrate()  # every thread's in-memory database starts empty
         return conn
 
     def close(self) -> None:
@@ -389,70 +392,14 @@ class Storage:
 
         Returns (201 or 200, item). A replayed idempotency key returns the first result.
         """
-        _check_kind(kind)
-        if_match = parse_etag(if_match)
-        if_none_match = parse_etag(if_none_match, "If-None-Match")
-        if if_match is None and if_none_match is None:
-            raise PreconditionRequired(
-                "PUT needs If-None-Match: * to create or If-Match: REVISION to update", 428
-            )
-        if if_none_match is not None and if_none_match != "*":
-            raise StoreError("If-None-Match accepts only *", 400)
-        fingerprint = _fingerprint("PUT", kind, rid, body, if_match, if_none_match)
+        if_match, if_none_match = _put_preconditions(kind, if_match, if_none_match)
         with self._tx(write=True) as conn:
-            replay = self._replay(conn, store_id, idempotency_key, fingerprint)
-            if replay is not None:
-                status, data = replay
-                return status, Item(
-                    data["id"], data["spec"], int(data["revision"]), data.get("hash", "")
-                )
-            revision, _ = self._ensure_store(conn, store_id)
-            spec = self._checked_spec(conn, store_id, kind, rid, body)
-            row = conn.execute(
-                "SELECT revision FROM resources WHERE store = ? AND kind = ? AND id = ?",
-                (store_id, kind, rid),
-            ).fetchone()
-            current = int(row[0]) if row else None
-            if if_none_match == "*" and current is not None:
-                raise ConflictError(
-                    f"{kind}.{rid} already exists (revision {current})",
-                    412,
-                    details={"current_revision": current},
-                )
-            if if_match is not None:
-                if current is None:
-                    raise ConflictError(
-                        f"{kind}.{rid} does not exist", 412, details={"current_revision": None}
-                    )
-                if if_match != "*" and if_match != str(current):
-                    raise ConflictError(
-                        f"{kind}.{rid} is at revision {current}, not {if_match}: it changed since it was read",
-                        412,
-                        details={"current_revision": current},
-                    )
-            new_rev = revision + 1
-            text = canonical_json(spec)
-            digest = hashlib.sha256(text.encode()).hexdigest()
-            now = time.time()
-            conn.execute(
-                "INSERT INTO resources (store, kind, id, spec, hash, revision, updated_at) VALUES (?,?,?,?,?,?,?) "
-                "ON CONFLICT (store, kind, id) DO UPDATE SET spec = excluded.spec, hash = excluded.hash, "
-                "revision = excluded.revision, updated_at = excluded.updated_at",
-                (store_id, kind, rid, text, digest, new_rev, now),
+            state = self._write_state(conn, store_id)
+            result = self._put_in(
+                conn, state, kind, rid, body, if_match, if_none_match, idempotency_key
             )
-            conn.execute("UPDATE stores SET revision = ? WHERE id = ?", (new_rev, store_id))
-            status = 201 if current is None else 200
-            item = Item(rid, spec, new_rev, digest)
-            self._remember(
-                conn,
-                store_id,
-                idempotency_key,
-                fingerprint,
-                status,
-                {**item.to_json(), "hash": digest},
-                now,
-            )
-            return status, item
+            self._finish(conn, state)
+            return result
 
     def delete(
         self,
@@ -466,36 +413,196 @@ class Storage:
         """Delete one resource (If-Match optional). Returns 204."""
         _check_kind(kind)
         if_match = parse_etag(if_match)
-        fingerprint = _fingerprint("DELETE", kind, rid, None, if_match, None)
         with self._tx(write=True) as conn:
-            replay = self._replay(conn, store_id, idempotency_key, fingerprint)
-            if replay is not None:
-                return replay[0]
-            revision, _ = self._ensure_store(conn, store_id)
-            row = conn.execute(
-                "SELECT revision FROM resources WHERE store = ? AND kind = ? AND id = ?",
-                (store_id, kind, rid),
-            ).fetchone()
-            if row is None:
-                if if_match is not None and _ID.fullmatch(rid):
-                    raise ConflictError(
-                        f"{kind}.{rid} does not exist", 412, details={"current_revision": None}
+            state = self._write_state(conn, store_id)
+            status = self._delete_in(conn, state, kind, rid, if_match, idempotency_key)
+            self._finish(conn, state)
+            return status
+
+    def batch(self, store_id: str, operations: Any) -> builtins.list[dict[str, Any]]:
+        """Several writes in order, in one transaction, each exactly as `put` or `delete`
+        would do it (preconditions, validation, idempotency key).
+
+        Processing stops at the first write that fails: the writes before it are kept,
+        the failed one changed nothing, the rest are reported as not attempted. Each
+        result is {"status": ..., "item": {...}} or {"status": ..., "error": {...}}.
+        """
+        ops = _check_batch(operations)
+        results: builtins.list[dict[str, Any]] = []
+        with self._tx(write=True) as conn:
+            state = self._write_state(conn, store_id)
+            failed = False
+            for op in ops:
+                if failed:
+                    results.append(
+                        {
+                            "status": 0,
+                            "error": {
+                                "error": "not_attempted",
+                                "message": "not attempted: an earlier write failed",
+                            },
+                        }
                     )
-                raise StoreError(f"{kind}.{rid} does not exist in store {store_id}", 404)
-            current = int(row[0])
-            if if_match is not None and if_match != "*" and if_match != str(current):
+                    continue
+                try:
+                    if op["op"] == "put":
+                        if_match, if_none_match = _put_preconditions(
+                            op["kind"], _etag_text(op.get("if_match")), op.get("if_none_match")
+                        )
+                        status, item = self._put_in(
+                            conn,
+                            state,
+                            op["kind"],
+                            op["id"],
+                            {"spec": op.get("spec")},
+                            if_match,
+                            if_none_match,
+                            op.get("idempotency_key"),
+                        )
+                        results.append({"status": status, "item": item.to_json()})
+                    else:
+                        _check_kind(op["kind"])
+                        status = self._delete_in(
+                            conn,
+                            state,
+                            op["kind"],
+                            op["id"],
+                            parse_etag(_etag_text(op.get("if_match"))),
+                            op.get("idempotency_key"),
+                        )
+                        results.append({"status": status})
+                except StoreError as exc:
+                    failed = True
+                    error: dict[str, Any] = {"error": _slug(exc.status), "message": exc.message}
+                    if exc.diagnostics:
+                        error["diagnostics"] = exc.diagnostics
+                    if "current_revision" in exc.details:
+                        error["current_revision"] = exc.details["current_revision"]
+                    results.append({"status": exc.status or 500, "error": error})
+            self._finish(conn, state)
+        return results
+
+    def _write_state(self, conn: sqlite3.Connection, store_id: str) -> _WriteState:
+        """The store row, read once per write transaction (created on the first write)."""
+        row = conn.execute(
+            "SELECT revision, settings, settings_revision FROM stores WHERE id = ?", (store_id,)
+        ).fetchone()
+        if row is None:
+            conn.execute(
+                "INSERT INTO stores (id, created_at) VALUES (?, ?)", (store_id, time.time())
+            )
+            return _WriteState(store_id, 0, default_settings(store_id), 0)
+        settings = json.loads(row[1]) if row[1] else default_settings(store_id)
+        return _WriteState(store_id, int(row[0]), settings, int(row[2]))
+
+    def _finish(self, conn: sqlite3.Connection, state: _WriteState) -> None:
+        if state.revision != state.initial:
+            conn.execute(
+                "UPDATE stores SET revision = ? WHERE id = ?", (state.revision, state.store_id)
+            )
+
+    def _put_in(
+        self,
+        conn: sqlite3.Connection,
+        state: _WriteState,
+        kind: str,
+        rid: str,
+        body: Any,
+        if_match: str | None,
+        if_none_match: str | None,
+        key: str | None,
+    ) -> tuple[int, Item]:
+        store_id = state.store_id
+        requested = _unwrap(body)
+        requested_text = canonical_json(requested)
+        fingerprint = _fingerprint("PUT", kind, rid, requested_text, if_match, if_none_match)
+        replay = self._replay(conn, store_id, key, fingerprint)
+        if replay is not None:
+            status, data = replay
+            return status, Item(
+                data["id"], data["spec"], int(data["revision"]), data.get("hash", "")
+            )
+        spec = self._checked_spec(kind, rid, requested, state.settings)
+        row = conn.execute(
+            "SELECT revision FROM resources WHERE store = ? AND kind = ? AND id = ?",
+            (store_id, kind, rid),
+        ).fetchone()
+        current = int(row[0]) if row else None
+        if if_none_match == "*" and current is not None:
+            raise ConflictError(
+                f"{kind}.{rid} already exists (revision {current})",
+                412,
+                details={"current_revision": current},
+            )
+        if if_match is not None:
+            if current is None:
+                raise ConflictError(
+                    f"{kind}.{rid} does not exist", 412, details={"current_revision": None}
+                )
+            if if_match != "*" and if_match != str(current):
                 raise ConflictError(
                     f"{kind}.{rid} is at revision {current}, not {if_match}: it changed since it was read",
                     412,
                     details={"current_revision": current},
                 )
-            conn.execute(
-                "DELETE FROM resources WHERE store = ? AND kind = ? AND id = ?",
-                (store_id, kind, rid),
+        state.revision += 1
+        new_rev = state.revision
+        # a spec sent in normalized form (as storecfg sends it) needs no second serialization
+        text = requested_text if spec == requested else canonical_json(spec)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        now = time.time()
+        conn.execute(
+            "INSERT INTO resources (store, kind, id, spec, hash, revision, updated_at) VALUES (?,?,?,?,?,?,?) "
+            "ON CONFLICT (store, kind, id) DO UPDATE SET spec = excluded.spec, hash = excluded.hash, "
+            "revision = excluded.revision, updated_at = excluded.updated_at",
+            (store_id, kind, rid, text, digest, new_rev, now),
+        )
+        status = 201 if current is None else 200
+        if key:
+            stored = (
+                f'{{"id":{json.dumps(rid)},"spec":{text},"revision":{new_rev},"hash":"{digest}"}}'
             )
-            conn.execute("UPDATE stores SET revision = ? WHERE id = ?", (revision + 1, store_id))
-            self._remember(conn, store_id, idempotency_key, fingerprint, 204, None, time.time())
-            return 204
+            self._remember(conn, store_id, key, fingerprint, status, stored, now)
+        return status, Item(rid, spec, new_rev, digest)
+
+    def _delete_in(
+        self,
+        conn: sqlite3.Connection,
+        state: _WriteState,
+        kind: str,
+        rid: str,
+        if_match: str | None,
+        key: str | None,
+    ) -> int:
+        store_id = state.store_id
+        fingerprint = _fingerprint("DELETE", kind, rid, "null", if_match, None)
+        replay = self._replay(conn, store_id, key, fingerprint)
+        if replay is not None:
+            return replay[0]
+        row = conn.execute(
+            "SELECT revision FROM resources WHERE store = ? AND kind = ? AND id = ?",
+            (store_id, kind, rid),
+        ).fetchone()
+        if row is None:
+            if if_match is not None and _ID.fullmatch(rid):
+                raise ConflictError(
+                    f"{kind}.{rid} does not exist", 412, details={"current_revision": None}
+                )
+            raise StoreError(f"{kind}.{rid} does not exist in store {store_id}", 404)
+        current = int(row[0])
+        if if_match is not None and if_match != "*" and if_match != str(current):
+            raise ConflictError(
+                f"{kind}.{rid} is at revision {current}, not {if_match}: it changed since it was read",
+                412,
+                details={"current_revision": current},
+            )
+        conn.execute(
+            "DELETE FROM resources WHERE store = ? AND kind = ? AND id = ?",
+            (store_id, kind, rid),
+        )
+        state.revision += 1
+        self._remember(conn, store_id, key, fingerprint, 204, None, time.time())
+        return 204
 
     def put_settings(
         self,
@@ -509,7 +616,9 @@ class Storage:
         if_match = parse_etag(if_match)
         if if_match is None:
             raise PreconditionRequired("PUT of settings needs If-Match: SETTINGS_REVISION", 428)
-        fingerprint = _fingerprint("PUT", "settings", "", body, if_match, None)
+        fingerprint = _fingerprint(
+            "PUT", "settings", "", canonical_json(_unwrap(body)), if_match, None
+        )
         with self._tx(write=True) as conn:
             replay = self._replay(conn, store_id, idempotency_key, fingerprint)
             if replay is not None:
@@ -547,34 +656,25 @@ class Storage:
                 (text, new_rev, new_rev, store_id),
             )
             item = Item("settings", spec, new_rev, digest)
-            self._remember(
-                conn,
-                store_id,
-                idempotency_key,
-                fingerprint,
-                200,
-                {**item.to_json(), "hash": digest},
-                time.time(),
-            )
+            stored = json.dumps({**item.to_json(), "hash": digest})
+            self._remember(conn, store_id, idempotency_key, fingerprint, 200, stored, time.time())
             return 200, item
 
     def _checked_spec(
-        self, conn: sqlite3.Connection, store_id: str, kind: str, rid: str, body: Any
+        self, kind: str, rid: str, spec: Any, settings: dict[str, Any]
     ) -> dict[str, Any]:
-        spec = _unwrap(body)
         if not isinstance(spec, dict):
             raise InvalidSpec(f"{kind}.{rid}: the spec must be a JSON object", 422)
         if "id" in spec and spec["id"] != rid:
             raise InvalidSpec(
                 f"{kind}.{rid}: the spec's id {spec['id']!r} does not match the URL", 422
             )
-        spec = {"id": rid, **spec}
-        info = self._info(conn, store_id)
+        checked: dict[str, Any] = spec if "id" in spec else {"id": rid, **spec}
         if not self.validate:
-            return spec
+            return checked
         from .validation import check_resource
 
-        diags, normalized = check_resource(kind, rid, spec, info.settings)
+        diags, normalized = check_resource(kind, rid, checked, settings)
         if diags:
             n = len(diags)
             raise InvalidSpec(
@@ -612,21 +712,15 @@ class Storage:
         key: str | None,
         fingerprint: str,
         status: int,
-        body: Any,
+        body: str | None,
         now: float,
     ) -> None:
+        """Record a result for its idempotency key (`body`: the result as JSON text)."""
         if not key:
             return
         conn.execute(
             "INSERT OR REPLACE INTO idempotency (store, key, fingerprint, status, body, created_at) VALUES (?,?,?,?,?,?)",
-            (
-                store_id,
-                key,
-                fingerprint,
-                status,
-                json.dumps(body) if body is not None else None,
-                now,
-            ),
+            (store_id, key, fingerprint, status, body, now),
         )
         self._writes += 1
         if self._writes % 1000 == 1:
@@ -744,7 +838,99 @@ def _unwrap(body: Any) -> Any:
 
 
 def _fingerprint(
-    method: str, kind: str, rid: str, body: Any, if_match: str | None, if_none_match: str | None
+    method: str,
+    kind: str,
+    rid: str,
+    body_text: str,
+    if_match: str | None,
+    if_none_match: str | None,
 ) -> str:
-    text = f"{method} {kind}/{rid}\n{if_match}\n{if_none_match}\n{canonical_json(body)}"
+    """What makes two requests "the same" for an idempotency key (`body_text`: canonical JSON)."""
+    text = f"{method} {kind}/{rid}\n{if_match}\n{if_none_match}\n{body_text}"
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass
+class _WriteState:
+    """The store row during one write transaction; revision moves with every write."""
+
+    store_id: str
+    revision: int
+    settings: dict[str, Any]
+    settings_revision: int
+    initial: int = -1
+
+    def __post_init__(self) -> None:
+        self.initial = self.revision
+
+
+def _put_preconditions(
+    kind: str, if_match: str | None, if_none_match: str | None
+) -> tuple[str | None, str | None]:
+    _check_kind(kind)
+    if_match = parse_etag(if_match)
+    if_none_match = parse_etag(if_none_match, "If-None-Match")
+    if if_match is None and if_none_match is None:
+        raise PreconditionRequired(
+            "PUT needs If-None-Match: * to create or If-Match: REVISION to update", 428
+        )
+    if if_none_match is not None and if_none_match != "*":
+        raise StoreError("If-None-Match accepts only *", 400)
+    return if_match, if_none_match
+
+
+def _etag_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+MAX_BATCH = 1000
+_OP_KEYS = frozenset({"op", "kind", "id", "spec", "if_match", "if_none_match", "idempotency_key"})
+
+
+def _check_batch(operations: Any) -> list[dict[str, Any]]:
+    if not isinstance(operations, list) or not operations:
+        raise StoreError("operations must be a non-empty list", 400)
+    if len(operations) > MAX_BATCH:
+        raise StoreError(
+            f"a batch holds at most {MAX_BATCH} operations, got {len(operations)}", 400
+        )
+    for i, op in enumerate(operations):
+        where = f"operations[{i}]"
+        if not isinstance(op, dict):
+            raise StoreError(f"{where} must be an object", 400)
+        unknown = set(op) - _OP_KEYS
+        if unknown:
+            raise StoreError(f"{where} has unknown fields: {', '.join(sorted(unknown))}", 400)
+        if op.get("op") not in ("put", "delete"):
+            raise StoreError(f"{where}.op must be put or delete", 400)
+        if op.get("kind") not in KINDS:
+            raise StoreError(f"{where}.kind must be one of {', '.join(KINDS)}", 400)
+        if not isinstance(op.get("id"), str) or not _ID.fullmatch(op["id"]):
+            raise StoreError(f"{where}.id must be a resource ID", 400)
+        if op["op"] == "put" and "spec" not in op:
+            raise StoreError(f"{where}.spec is required for put", 400)
+        if "spec" in op and not isinstance(op["spec"], dict):
+            raise StoreError(f"{where}.spec must be an object", 400)
+        if "if_match" in op and (type(op["if_match"]) not in (str, int)):
+            raise StoreError(f"{where}.if_match must be a revision", 400)
+        if "if_none_match" in op and op["if_none_match"] != "*":
+            raise StoreError(f"{where}.if_none_match accepts only *", 400)
+        if "idempotency_key" in op:
+            key = op["idempotency_key"]
+            if not isinstance(key, str) or not key.strip() or len(key) > 255:
+                raise StoreError(f"{where}.idempotency_key must be 1 to 255 characters", 400)
+    return operations
+
+
+_SLUGS = {
+    400: "bad_request",
+    404: "not_found",
+    409: "conflict",
+    412: "precondition_failed",
+    422: "unprocessable",
+    428: "precondition_required",
+}
+
+
+def _slug(status: int) -> str:
+    return _SLUGS.get(status, "error")
