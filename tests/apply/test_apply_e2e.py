@@ -451,7 +451,8 @@ def test_replace_and_delete_are_applied(target: Target) -> None:
     assert rule.spec["region"] == "US-NY" and rule.revision > before.revision
     events = [json.loads(line) for line in target.journals()[-1].read_text().splitlines()]
     replace = [e["event"] for e in events if e.get("address") == "tax_rules.us-ca"]
-    assert replace == ["begin", "deleted", "begin", "done"]
+    # both writes of the replace go out in one batch: delete, then create
+    assert replace == ["begin", "begin", "deleted", "done"]
     ok(target.cli("plan", "s", "--detailed-exitcode"))
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from storecfg.apply import execute
 from storecfg.compiler.compile import compile_store
+from storecfg.store.driver import WriteOp
 
 from .conftest import Result, Target, make_target
 from .stores import big_store, edit
@@ -92,18 +93,16 @@ def test_a_412_mid_apply_stops_and_forces_nothing(
     edit(target.store_dir, "catalog.yaml", 'recurring: "40.00"', 'recurring: "44.00"')
     edit(target.store_dir, "storefront.yaml", "name: Apps,", "name: Applications,")
     edit(target.store_dir, "storefront.yaml", "{id: standard,", "{id: standard, name: Standard,")
-    real_write = execute._write
+    real_send = execute._send
     raced: list[int] = []
 
-    def racing_write(
-        driver: Any, store_id: str, plan_id: str, change: dict[str, Any], journal: Any
-    ) -> None:
-        if change["address"] == "service_plans.pro" and not raced:
+    def racing_send(driver: Any, store_id: str, ops: list[WriteOp]) -> Any:
+        if any((op.kind, op.id) == ("service_plans", "pro") for op in ops) and not raced:
             # somebody edits the plan in the control panel between plan and write
             raced.append(target.put("service_plans", "pro", {"name": "Pro (control panel)"}))
-        real_write(driver, store_id, plan_id, change, journal)
+        return real_send(driver, store_id, ops)
 
-    monkeypatch.setattr(execute, "_write", racing_write)
+    monkeypatch.setattr(execute, "_send", racing_send)
     result = ok(target.cli("apply", "s", "--auto-approve"), 1)
     assert raced
     err = result.stderr
@@ -131,7 +130,7 @@ def test_a_412_mid_apply_stops_and_forces_nothing(
     assert journal[-1]["event"] == "end" and journal[-1]["status"] == "failed"
     assert any(e["event"] == "failed" and e.get("status") == 412 for e in journal)
     # the next plan shows what is left; applying it converges
-    monkeypatch.setattr(execute, "_write", real_write)
+    monkeypatch.setattr(execute, "_send", real_send)
     plan = json.loads(ok(target.cli("plan", "s", "--format", "json")).stdout)
     left = {c["address"] for c in plan["changes"] if c["action"] != "no-op"}
     assert {"service_plans.pro", "sales_categories.apps"} <= left
@@ -281,12 +280,10 @@ def test_a_create_racing_an_out_of_band_create(
         "skus:\n",
         "skus:\n  - {id: sku-new, name: New, vendor: V, source: custom}\n",
     )
-    real_write = execute._write
+    real_send = execute._send
 
-    def racing_write(
-        driver: Any, store_id: str, plan_id: str, change: dict[str, Any], journal: Any
-    ) -> None:
-        if change["address"] == "skus.sku-new":
+    def racing_send(driver: Any, store_id: str, ops: list[WriteOp]) -> Any:
+        if any((op.kind, op.id) == ("skus", "sku-new") for op in ops):
             driver.put(
                 store_id,
                 "skus",
@@ -294,9 +291,9 @@ def test_a_create_racing_an_out_of_band_create(
                 {"name": "Theirs", "vendor": "V", "source": "custom"},
                 create=True,
             )
-        real_write(driver, store_id, plan_id, change, journal)
+        return real_send(driver, store_id, ops)
 
-    monkeypatch.setattr(execute, "_write", racing_write)
+    monkeypatch.setattr(execute, "_send", racing_send)
     result = ok(t.cli("apply", "s", "--auto-approve"), 1)
     assert (
         "failed:        skus.sku-new (create): conflict: skus.sku-new changed in the store since "

@@ -195,7 +195,22 @@ def test_merge_key_copies_keys_and_written_keys_win() -> None:
     assert loaded.diagnostics == []
     assert loaded.data["other"] == {"a": 1, "b": 3, "c": 4}
     assert loaded.data["base"] == {"a": 1, "b": 2}
+    assert not loaded.copied  # no template moved: the recorded sites are all still right
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"base: &base {a: '{{ vars.x }}'}\nother:\n  <<: *base\n",
+        b"base: &base {a: '{{ vars.x }}'}\nother: *base\n",
+        b"other:\n  <<: {a: '{{ vars.x }}'}\n",
+    ],
+)
+def test_templates_copied_by_aliases_or_merges_are_found(text: bytes) -> None:
+    loaded = load_bytes(text, "t.yaml")
     assert loaded.copied
+    sites = find_templates(loaded.data)
+    assert any(site.path == ("other", "a") for site in sites)
 
 
 def test_merge_key_with_a_list_of_mappings_first_wins() -> None:

@@ -2,11 +2,13 @@
 
 Writes go level by level: deletes (dependents before what they depend on), then
 creates, updates and replaces (dependencies first). Writes within a level are
-independent and run in parallel on HTTP. Every write carries the revision the plan
-saw (If-Match / If-None-Match) and an Idempotency-Key derived from the plan and the
-address, so retries — and a re-run after a crash — never duplicate anything. On the
-first failure nothing new is started; writes already running finish, and the
-outcome says what succeeded, failed and was not attempted.
+independent: they are sent in batches (`StoreDriver.write_batch`, one round trip
+and one transaction per batch), and over HTTP several batches run at once. Every
+write carries the revision the plan saw (If-Match / If-None-Match) and an
+Idempotency-Key derived from the plan and the address, so retries — and a re-run
+after a crash — never duplicate anything; each is journaled before it is sent and
+after its result. On the first failure nothing new is started; batches already
+running finish, and the outcome says what succeeded, failed and was not attempted.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 from ..errors import ConflictError, StoreError
 from ..model import LiveState
-from ..store.driver import StoreDriver
+from ..store.driver import StoreDriver, WriteOp, WriteResult
 from .backup import SnapshotInfo, write_snapshot
 from .journal import Journal
 from .lock import HeldLock
@@ -111,6 +113,81 @@ def _level(changes: list[dict[str, Any]], *, reverse: bool) -> list[list[dict[st
     return [groups[k] for k in sorted(groups)]
 
 
+#: writes per batch, and the text size (in characters) a batch aims to stay under
+BATCH_SIZE = 100
+BATCH_CHARS = 4 * 1024 * 1024
+
+
+def _ops(plan_id: str, change: dict[str, Any]) -> list[tuple[str, WriteOp]]:
+    """The writes one change needs, each with its journal phase: a replace is a
+    delete then a create, in the same batch."""
+    address, action, kind, rid = change["address"], change["action"], change["kind"], change["id"]
+    out: list[tuple[str, WriteOp]] = []
+    if action in ("delete", "replace"):
+        key = idempotency_key(plan_id, address, "delete")
+        out.append(
+            (
+                "delete",
+                WriteOp("delete", kind, rid, if_match=change["revision"], idempotency_key=key),
+            )
+        )
+    if action in ("create", "replace"):
+        key = idempotency_key(plan_id, address, "create")
+        out.append(
+            ("create", WriteOp("put", kind, rid, change["after"], create=True, idempotency_key=key))
+        )
+    elif action == "update":
+        key = idempotency_key(plan_id, address, "update")
+        out.append(
+            (
+                "update",
+                WriteOp(
+                    "put",
+                    kind,
+                    rid,
+                    change["after"],
+                    if_match=change["revision"],
+                    idempotency_key=key,
+                ),
+            )
+        )
+    return out
+
+
+def _text_size(value: Any) -> int:
+    """About how many characters a spec serializes to (strings dominate)."""
+    if isinstance(value, str):
+        return len(value) + 2
+    if isinstance(value, dict):
+        return sum(len(k) + 4 + _text_size(v) for k, v in value.items()) + 2
+    if isinstance(value, list):
+        return sum(_text_size(v) + 1 for v in value) + 2
+    return 8
+
+
+#: kinds whose resources can hold long texts (terms bodies, custom CSS)
+_LONG_TEXT_KINDS = frozenset({"terms", "customization", "service_plans"})
+
+
+def batches(group: list[dict[str, Any]], size: int = BATCH_SIZE) -> list[list[dict[str, Any]]]:
+    """A level's changes cut into batches of at most `size` writes and ~BATCH_CHARS."""
+    out: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    writes = chars = 0
+    for change in group:
+        n = 2 if change["action"] == "replace" else 1
+        weight = _text_size(change.get("after")) if change["kind"] in _LONG_TEXT_KINDS else 0
+        if current and (writes + n > size or chars + weight > BATCH_CHARS):
+            out.append(current)
+            current, writes, chars = [], 0, 0
+        current.append(change)
+        writes += n
+        chars += weight
+    if current:
+        out.append(current)
+    return out
+
+
 def execute(
     plan: dict[str, Any],
     driver: StoreDriver,
@@ -120,6 +197,7 @@ def execute(
     parallelism: int | None = None,
     lock: HeldLock | None = None,
     progress: Callable[[Progress], None] | None = None,
+    batch_size: int = BATCH_SIZE,
 ) -> Outcome:
     """Apply `plan` to the store `live` was read from (under the apply lock)."""
     outcome = Outcome()
@@ -154,38 +232,93 @@ def execute(
                 done = counter[0]
             progress(Progress(event, address, action, done, total, error))
 
-    def run(change: dict[str, Any]) -> None:
+    def halted() -> bool:
+        return stop.is_set() or (lock is not None and lock.lost.is_set())
+
+    def fail(change: dict[str, Any], exc: StoreError) -> None:
+        stop.set()
+        if isinstance(exc, ConflictError):
+            outcome.conflict = True
         address, action = change["address"], change["action"]
-        if stop.is_set() or (lock is not None and lock.lost.is_set()):
-            outcome.not_attempted.append((address, action))
+        message = _failure_message(change, exc)
+        journal.write("failed", address=address, action=action, status=exc.status, error=message)
+        outcome.failed.append((address, action, message))
+        report("failed", address, action, message)
+
+    def run_settings() -> None:
+        address = "store.settings"
+        if halted():
+            outcome.not_attempted.append((address, "settings"))
             return
-        report("write", address, action)
+        key = idempotency_key(plan_id, address, "settings")
+        journal.write("begin", address=address, action="settings", key=key)
+        report("write", address, "settings")
         try:
-            _write(driver, store_id, plan_id, change, journal)
-        except StoreError as exc:
-            stop.set()
-            if isinstance(exc, ConflictError):
-                outcome.conflict = True
-            message = _failure_message(change, exc)
-            journal.write(
-                "failed", address=address, action=action, status=exc.status, error=message
+            item = driver.put_settings(
+                store_id, settings["after"], if_match=settings["revision"], idempotency_key=key
             )
-            outcome.failed.append((address, action, message))
-            report("failed", address, action, message)
+        except StoreError as exc:
+            fail({"address": address, "action": "settings", "revision": settings["revision"]}, exc)
             return
-        outcome.succeeded.append((address, action))
-        report("done", address, action)
+        journal.write("done", address=address, action="settings", revision=item.revision)
+        outcome.succeeded.append((address, "settings"))
+        report("done", address, "settings")
+
+    def run_batch(chunk: list[dict[str, Any]]) -> None:
+        if halted():
+            outcome.not_attempted.extend((c["address"], c["action"]) for c in chunk)
+            return
+        planned = [(change, _ops(plan_id, change)) for change in chunk]
+        journal.write_many(
+            [
+                {
+                    "event": "begin",
+                    "address": c["address"],
+                    "action": c["action"],
+                    "phase": phase,
+                    "key": op.idempotency_key,
+                    "revision": c["revision"],
+                }
+                for c, ops in planned
+                for phase, op in ops
+            ]
+        )
+        for change in chunk:
+            report("write", change["address"], change["action"])
+        try:
+            results = iter(_send(driver, store_id, [op for _, ops in planned for _, op in ops]))
+        except StoreError as exc:
+            # the request as a whole failed: what the store did is unknown, plan will tell
+            for change in chunk:
+                fail(change, exc)
+            return
+        events: list[dict[str, Any]] = []
+        for change, ops in planned:
+            address, action = change["address"], change["action"]
+            outcomes = [next(results, WriteResult(0)) for _ in ops]
+            error = next((r.error for r in outcomes if r.error is not None and r.status), None)
+            if error is not None:
+                if action == "replace" and outcomes[0].error is None:
+                    events.append({"event": "deleted", "address": address, "action": action})
+                journal.write_many(events)
+                events = []
+                fail(change, error)
+            elif any(r.status == 0 for r in outcomes):
+                outcome.not_attempted.append((address, action))
+            else:
+                revision = outcomes[-1].item.revision if outcomes[-1].item is not None else None
+                if action == "replace":
+                    events.append({"event": "deleted", "address": address, "action": action})
+                events.append(
+                    {"event": "done", "address": address, "action": action, "revision": revision}
+                )
+                outcome.succeeded.append((address, action))
+                report("done", address, action)
+        journal.write_many(events)
 
     try:
         if settings["action"] != "no-op":
-            settings_change = {
-                "address": "store.settings",
-                "kind": "store",
-                "action": "settings",
-                "after": settings["after"],
-                "revision": settings["revision"],
-            }
-            run(settings_change)
+            run_settings()
         workers = max(1, parallelism or driver.default_parallelism)
         pool = (
             cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="storecfg-apply")
@@ -194,18 +327,19 @@ def execute(
         )
         try:
             for group in levels(changes):
-                if stop.is_set() or (lock is not None and lock.lost.is_set()):
+                chunks = batches(group, batch_size)
+                if halted():
                     outcome.not_attempted.extend((c["address"], c["action"]) for c in group)
                     continue
-                if pool is None or len(group) == 1:
-                    for change in group:
-                        run(change)
+                if pool is None or len(chunks) == 1:
+                    for chunk in chunks:
+                        run_batch(chunk)
                 else:
-                    futures = [pool.submit(run, c) for c in group]
+                    futures = [pool.submit(run_batch, chunk) for chunk in chunks]
                     for fut in cf.as_completed(futures):
                         fut.result()
         except BaseException:
-            stop.set()  # Ctrl-C: the writes still queued in this level are not started
+            stop.set()  # Ctrl-C: the batches still queued in this level are not started
             raise
         finally:
             if pool is not None:
@@ -230,6 +364,11 @@ def execute(
     return outcome
 
 
+def _send(driver: StoreDriver, store_id: str, ops: list[WriteOp]) -> list[WriteResult]:
+    """One batch to the store (a seam for tests that race another writer)."""
+    return driver.write_batch(store_id, ops)
+
+
 def _failure_message(change: dict[str, Any], exc: StoreError) -> str:
     if isinstance(exc, ConflictError):
         if "current_revision" in exc.details:
@@ -249,39 +388,3 @@ def _failure_message(change: dict[str, Any], exc: StoreError) -> str:
         lines = "; ".join(f"{d.get('address')}: {d.get('message')}" for d in exc.diagnostics[:5])
         return f"{exc.message} [{lines}]"
     return exc.message
-
-
-def _write(
-    driver: StoreDriver, store_id: str, plan_id: str, change: dict[str, Any], journal: Journal
-) -> None:
-    address, action = change["address"], change["action"]
-    kind, rid = change["kind"], change.get("id", "")
-    if action == "settings":
-        key = idempotency_key(plan_id, address, "settings")
-        journal.write("begin", address=address, action=action, key=key)
-        item = driver.put_settings(
-            store_id, change["after"], if_match=change["revision"], idempotency_key=key
-        )
-        journal.write("done", address=address, action=action, revision=item.revision)
-        return
-    if action in ("delete", "replace"):
-        key = idempotency_key(plan_id, address, "delete")
-        journal.write(
-            "begin", address=address, action="delete", key=key, revision=change["revision"]
-        )
-        driver.delete(store_id, kind, rid, if_match=change["revision"], idempotency_key=key)
-        if action == "delete":
-            journal.write("done", address=address, action=action)
-            return
-        journal.write("deleted", address=address, action=action)
-    if action in ("create", "replace"):
-        key = idempotency_key(plan_id, address, "create")
-        journal.write("begin", address=address, action=action, key=key)
-        item = driver.put(store_id, kind, rid, change["after"], create=True, idempotency_key=key)
-    else:
-        key = idempotency_key(plan_id, address, "update")
-        journal.write("begin", address=address, action=action, key=key, revision=change["revision"])
-        item = driver.put(
-            store_id, kind, rid, change["after"], if_match=change["revision"], idempotency_key=key
-        )
-    journal.write("done", address=address, action=action, revision=item.revision)

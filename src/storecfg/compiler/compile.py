@@ -431,6 +431,9 @@ class _Compiler:
         self._render(find_templates(data) if loaded.copied else loaded.templates, shown, data)
         before = len(self.diags)
         unit = self._unit(shown, real, data, digest)
+        # the positioned YAML is dropped now (memory stays flat in big stores); the rare
+        # diagnostic that needs a position in this file reads it again (`_raw`)
+        unit.data = None
         unit.cacheable = (
             not loaded.diagnostics
             and len(self.diags) == before

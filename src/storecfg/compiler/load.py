@@ -297,11 +297,13 @@ def _diag(
 
 
 class _Frame:
-    __slots__ = ("anchor", "container", "count", "key", "key_pos", "merges")
+    __slots__ = ("anchor", "container", "count", "key", "key_pos", "merges", "templates_at")
 
-    def __init__(self, container: Any, anchor: str | None) -> None:
+    def __init__(self, container: Any, anchor: str | None, templates_at: int = 0) -> None:
         self.container = container
         self.anchor = anchor
+        #: how many template strings were seen before this container began
+        self.templates_at = templates_at
         self.key: Any = _NOKEY
         self.key_pos: Pos = (0, 0)
         self.count = 0
@@ -317,7 +319,7 @@ class _Builder:
         self.text = text
         self.display = display
         self.out = out
-        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.anchors: dict[str, tuple[Any, int, bool]] = {}
         self.alias_nodes = 0
         self.stack: list[_Frame] = []
         self.root: Any = None
@@ -435,7 +437,7 @@ class _Builder:
                         if frame.key is not _NOKEY or type(frame.container) is PosList:
                             templates.append(self._site(line, col, event.style == "|"))
                 if event.anchor is not None:
-                    self.anchors[event.anchor] = (value, 1)
+                    self.anchors[event.anchor] = (value, 1, _is_template(value))
                 self._emit(value, line, col, 1, plain_key=plain)
             elif t is map_t or t is seq_t:
                 mark = event.start_mark
@@ -456,17 +458,21 @@ class _Builder:
                 start = (mark.line + 1, mark.column + 1)
                 container = PosDict(start) if t is map_t else PosList(start)
                 if event.anchor is not None:
-                    self.anchors[event.anchor] = (_INCOMPLETE, 0)
-                stack.append(_Frame(container, event.anchor))
+                    self.anchors[event.anchor] = (_INCOMPLETE, 0, False)
+                stack.append(_Frame(container, event.anchor, len(templates)))
             elif t is map_end_t or t is seq_end_t:
                 frame = stack.pop()
                 container = frame.container
                 if frame.merges:
-                    self.out.copied = True
+                    # merged values move into this mapping: their recorded template sites
+                    # would point at the old place, so a rescan is needed
+                    if any(_has_template(value) for value, _ in frame.merges):
+                        self.out.copied = True
                     self._merge(container, frame.merges)
                 weight = frame.count + 1
                 if frame.anchor is not None:
-                    self.anchors[frame.anchor] = (container, weight)
+                    has_templates = len(templates) > frame.templates_at or self.out.copied
+                    self.anchors[frame.anchor] = (container, weight, has_templates)
                 self._emit(container, container.start[0], container.start[1], weight)
             elif t is alias_t:
                 mark = event.start_mark
@@ -474,7 +480,7 @@ class _Builder:
                 found = self.anchors.get(event.anchor)
                 if found is None:
                     raise self.fail("SC101", line, col, f"alias *{event.anchor} names no anchor")
-                value, weight = found
+                value, weight, has_templates = found
                 if value is _INCOMPLETE:
                     raise self.fail("SC104", line, col, f"alias *{event.anchor} refers to itself")
                 self.alias_nodes += weight
@@ -485,7 +491,8 @@ class _Builder:
                         col,
                         f'aliases expand to more than {MAX_ALIAS_NODES:,} values (a "billion laughs" file?)',
                     )
-                self.out.copied = True
+                if has_templates:  # a copy's templates are not in the recorded sites
+                    self.out.copied = True
                 self._emit(_copy(value), line, col, weight)
             elif t is doc_start_t:
                 self.documents += 1
@@ -579,6 +586,24 @@ class _Builder:
 
 
 _MERGE = object()
+
+
+def _is_template(value: Any) -> bool:
+    return type(value) is str and ("{{" in value or "{%" in value)
+
+
+def _has_template(value: Any) -> bool:
+    """Whether a value holds a template string anywhere."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+        elif _is_template(item):
+            return True
+    return False
 
 
 def _copy(value: Any) -> Any:

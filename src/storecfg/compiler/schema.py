@@ -12,6 +12,7 @@ storecfg's own annotations, which this module reads once:
 
 from __future__ import annotations
 
+import copy
 import decimal
 import difflib
 import json
@@ -455,7 +456,9 @@ def _normalize(shape: _Shape, spec: dict[str, Any], digits: int) -> dict[str, An
         if name in spec:
             value = spec[name]
         elif name in shape.defaults:
-            value = json.loads(json.dumps(shape.defaults[name]))
+            value = shape.defaults[name]
+            if isinstance(value, (dict, list)):  # never share a mutable default
+                value = copy.deepcopy(value)
         else:
             continue
         if name in shape.money and isinstance(value, str):
