@@ -163,9 +163,23 @@ def test_printing_vars_is_charged_too() -> None:
 
 def test_same_source_is_compiled_once(renderer: _Renderer) -> None:
     renderer.render("{{ vars.n + 1 }}")
-    compiled = renderer._cache["{{ vars.n + 1 }}"]
+    compiled = renderer._cache["{{ vars.n + __k0 }}"]
     assert renderer.render("{{ vars.n + 1 }}") == 4
-    assert renderer._cache["{{ vars.n + 1 }}"] is compiled
+    assert renderer._cache["{{ vars.n + __k0 }}"] is compiled
+
+
+def test_templates_that_differ_in_literals_share_one_compiled_shape(renderer: _Renderer) -> None:
+    prices = [
+        f"{{{{ ('{p}' | decimal * '1.15' | decimal) | money }}}}" for p in ("8.00", "9.50", "12.25")
+    ]
+    assert [renderer.render(p) for p in prices] == ["9.20", "10.93", "14.09"]
+    assert len(renderer._cache) == 1
+    # literals that are syntax, not values, are left alone: still right
+    assert renderer.render("{{ 'a' 'b' }}") == "ab"
+    assert (
+        renderer.render("{{ vars.regions.0 }}") == renderer.render("{{ vars.regions[0] }}") == "US"
+    )
+    assert renderer.render("{{ 'x' if vars.n > 2 else 'y' }}") == "x"
 
 
 def test_single_expression_keeps_lists_and_mappings() -> None:
