@@ -887,7 +887,9 @@ def lock_release(lock_id: str, store_id: str | None, store_url: str | None, no_c
     type=click.FloatRange(min=0),
     default=0,
     show_default=True,
-    help="Requests per second allowed per token; over it the server answers 429 with Retry-After. 0 is off.",
+    envvar="STORECFG_RATE_LIMIT",
+    help="Requests per second allowed per token ($STORECFG_RATE_LIMIT); over it the server "
+    "answers 429 with Retry-After. 0 is off.",
 )
 @click.option("--quiet", is_flag=True, help="No access log.")
 def serve(db: Path, host: str, port: int, rate_limit: float, quiet: bool) -> None:
