@@ -19,7 +19,7 @@ from typing import Any
 from .. import __version__
 from .._fs import atomic_write
 from ..errors import StorecfgError, UsageError
-from ..model import KINDS, DesiredState, LiveResource, LiveState
+from ..model import DesiredState, LiveResource, LiveState
 
 SNAPSHOT_FORMAT = 1
 _ID = re.compile(r"^(\d{8}T\d{6}Z)-r(\d+)(?:-(\d+))?$")
@@ -52,21 +52,13 @@ class SnapshotInfo:
 
 
 def snapshot_document(live: LiveState, store_url: str) -> dict[str, Any]:
+    doc = live.to_json()
+    doc["store"]["url"] = store_url
     return {
         "format_version": SNAPSHOT_FORMAT,
         "tool": {"name": "storecfg", "version": __version__},
         "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "store": {"id": live.store_id, "url": store_url, "revision": live.revision},
-        "settings": live.settings,
-        "settings_revision": live.settings_revision,
-        "resources": {
-            kind: {
-                rid: {"spec": r.spec, "revision": r.revision}
-                for rid, r in sorted(live.resources[kind].items())
-            }
-            for kind in KINDS
-            if live.resources.get(kind)
-        },
+        **doc,
     }
 
 

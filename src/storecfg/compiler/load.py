@@ -588,6 +588,15 @@ class _Builder:
 _MERGE = object()
 
 
+def plain(value: Any) -> Any:
+    """Plain dict and list copies of loaded values (no position-tracking subclasses)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
 def _is_template(value: Any) -> bool:
     return type(value) is str and ("{{" in value or "{%" in value)
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..errors import Diagnostic, SourceLocation
 from .codes import severity
-from .load import TemplateSite
+from .load import TemplateSite, plain
 
 MAX_OUTPUT_CHARS = 64 * 1024
 MAX_TOTAL_OUTPUT = 16 * 1024 * 1024
@@ -190,15 +190,6 @@ def _weight(value: Any, limit: int) -> int:
     return total
 
 
-def _plain(value: Any) -> Any:
-    """Plain dict and list copies of YAML values (no position-tracking subclasses)."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _json_like(value: Any) -> Any:
     """A list or mapping a single expression returned, as plain YAML-like data
     (`regions: "{{ vars.regions }}"` keeps the list)."""
@@ -316,7 +307,7 @@ class _Renderer:
         self.nodes = nodes
         self.undefined_type = Undefined
         self.expression_type = TemplateExpression
-        self.variables = Vars({k: _plain(v) for k, v in variables.items()})
+        self.variables = Vars({k: plain(v) for k, v in variables.items()})
         self.context = {"vars": self.variables}
         self.digits = currency_digits
         self.total = 0

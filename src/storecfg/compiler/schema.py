@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model import KINDS
-from .load import source_text
+from .load import plain, source_text
 
 Path_ = tuple[Any, ...]
 
@@ -471,21 +471,12 @@ def _normalize(shape: _Shape, spec: dict[str, Any], digits: int) -> dict[str, An
             sub = shape.items[name]
             value = [_normalize(sub, v, digits) if isinstance(v, dict) else v for v in value]
         elif isinstance(value, (dict, list)):
-            value = _plain(value)
+            value = plain(value)
         out[name] = value
     for name in spec:  # fields the schema does not know (only in invalid specs)
         if name not in out and name not in shape.order:
-            out[name] = _plain(spec[name])
+            out[name] = plain(spec[name])
     return out
-
-
-def _plain(value: Any) -> Any:
-    """Plain dict/list copies (drops the position-tracking subclasses)."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def money_fields(kind: str, spec: dict[str, Any]) -> Iterator[tuple[Path_, str]]:
