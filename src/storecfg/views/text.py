@@ -25,12 +25,15 @@ _COLORS = {
 class Style:
     def __init__(self, color: bool) -> None:
         self.color = color
+        self._codes: dict[tuple[str, ...], str] = {}
 
     def __call__(self, text: str, *styles: str) -> str:
         if not self.color or not styles:
             return text
-        codes = ";".join(_COLORS[s] for s in styles)
-        return f"\x1b[{codes}m{text}\x1b[0m"
+        start = self._codes.get(styles)
+        if start is None:
+            start = self._codes[styles] = "\x1b[" + ";".join(_COLORS[s] for s in styles) + "m"
+        return f"{start}{text}\x1b[0m"
 
 
 MARKERS = {
@@ -42,7 +45,20 @@ MARKERS = {
 }
 
 
+_quote = json.encoder.encode_basestring  # the C string quoter json.dumps itself uses
+
+
 def value(v: Any) -> str:
+    """A value as JSON text (the common scalars without json.dumps' per-call setup)."""
+    t = type(v)
+    if t is str:
+        return _quote(v)
+    if t is bool:
+        return "true" if v else "false"
+    if t is int:
+        return str(v)
+    if v is None:
+        return "null"
     return json.dumps(v, ensure_ascii=False)
 
 
