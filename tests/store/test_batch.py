@@ -36,7 +36,9 @@ def test_writes_apply_in_order_with_revisions(driver: StoreDriver) -> None:
     )
     assert [r.status for r in results] == [201, 201]
     assert [r.item.revision for r in results if r.item] == [1, 2]
-    assert results[1].item is not None and results[1].item.spec["price"]["recurring"] == "8.00"
+    stored = driver.get(STORE, "service_plans", "p1")
+    assert stored is not None and stored.spec["price"]["recurring"] == "8.00"
+    assert results[1].item is not None and results[1].item.hash == stored.hash
     assert driver.store_info(STORE).revision == 2
     update = WriteOp(
         "put", "skus", "o365-e1", sku(name="Renamed"), if_match=1, idempotency_key="k3"

@@ -48,8 +48,9 @@ class WriteOp:
 
 @dataclass(slots=True)
 class WriteResult:
-    """What became of one write: an item (put), nothing (delete), or an error.
-    `status` 0 means the write was not attempted because an earlier one failed."""
+    """What became of one write: an item (put: id, revision and hash; the spec is not
+    sent back), nothing (delete), or an error. `status` 0 means the write was not
+    attempted because an earlier one failed."""
 
     status: int
     item: Item | None = None
@@ -83,7 +84,7 @@ def results_from_json(raw: list[dict[str, Any]], where: str) -> list[WriteResult
                     status,
                     item=Item(
                         str(data["id"]),
-                        dict(data["spec"]),
+                        dict(data.get("spec") or {}),
                         int(data["revision"]),
                         str(data.get("hash") or ""),
                     ),

@@ -459,7 +459,9 @@ class Storage:
                             if_none_match,
                             op.get("idempotency_key"),
                         )
-                        results.append({"status": status, "item": item.to_json()})
+                        # no spec echoed back: the caller sent it, and big batches stay small
+                        item_meta = {"id": item.id, "revision": item.revision, "hash": item.hash}
+                        results.append({"status": status, "item": item_meta})
                     else:
                         _check_kind(op["kind"])
                         status = self._delete_in(
