@@ -18,7 +18,7 @@ import difflib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -408,6 +408,13 @@ class _Shape:
     money: frozenset[str]
     rates: frozenset[str]
 
+    @cached_property
+    def has_money(self) -> bool:
+        """Whether any amount lives in this object or below it."""
+        return bool(self.money) or any(
+            c.has_money for c in (*self.children.values(), *self.items.values())
+        )
+
 
 def _shape(schema: dict[str, Any], base: str, depth: int = 0) -> _Shape:
     schema, base = _resolve(schema, base)
@@ -491,11 +498,11 @@ def _money_fields(shape: _Shape, spec: dict[str, Any], path: Path_) -> Iterator[
             yield (*path, name), value
     for name, child in shape.children.items():
         value = spec.get(name)
-        if isinstance(value, dict):
+        if isinstance(value, dict) and child.has_money:
             yield from _money_fields(child, value, (*path, name))
     for name, child in shape.items.items():
         value = spec.get(name)
-        if isinstance(value, list):
+        if isinstance(value, list) and child.has_money:
             for i, item in enumerate(value):
                 if isinstance(item, dict):
                     yield from _money_fields(child, item, (*path, name, i))
