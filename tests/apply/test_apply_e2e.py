@@ -338,7 +338,7 @@ def test_backup_list_show_and_diff(target: Target) -> None:
     assert doc["resources"]["service_plans"]["pro"]["spec"]["price"]["recurring"] == "40.00"
 
     diff = ok(target.cli("backup", "diff", first, second)).stdout
-    assert "Plan: 20 to create, 0 to update, 0 to delete; store settings to update." in diff
+    assert "Plan: 20 to create, 0 to update, 0 to delete; store settings to set." in diff
     diff = ok(target.cli("backup", "diff", second)).stdout  # against the live store
     assert '~ price.recurring: "40.00" -> "44.00"' in diff
     assert "Plan: 0 to create, 1 to update, 0 to delete." in diff

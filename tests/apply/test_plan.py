@@ -668,3 +668,25 @@ def test_order_respects_references_for_any_store(pair: tuple[DesiredState, LiveS
         assert sequence == deletes + writes
         _assert_dependency_order(writes, "after", forward=True)
         _assert_dependency_order(deletes, "before", forward=False)
+
+
+def test_settings_never_set_are_set_not_changed(tmp_path: Path) -> None:
+    from storecfg.store.storage import default_settings
+
+    desired = base_desired(tmp_path)
+    desired.store = {**desired.store, "currency": "EUR", "name": "Euro Shop"}
+    fresh = LiveState(STORE_ID, 0, default_settings(STORE_ID), 0)
+    plan = plan_of(desired, fresh)
+    assert plan["settings"]["action"] == "create"
+    assert not [
+        i for i in plan["impact"] if i["type"] == "currency"
+    ]  # USD was a default, not a choice
+    configured = LiveState(STORE_ID, 5, {**default_settings(STORE_ID), "name": "Euro Shop"}, 5)
+    plan = plan_of(desired, configured)
+    assert plan["settings"]["action"] == "update"
+    assert [i["message"] for i in plan["impact"] if i["type"] == "currency"] == [
+        "store currency changes USD -> EUR: every price is read in the new currency"
+    ]
+    # a store nobody configured, exported and planned: its default settings are a no-op
+    same = LiveState(STORE_ID, 0, dict(desired.store), 0)
+    assert plan_of(desired, same)["settings"]["action"] == "no-op"

@@ -262,21 +262,17 @@ def _change(
 
 
 def _settings_change(desired: dict[str, Any], live: LiveState) -> dict[str, Any]:
+    """The store settings: `no-op`, `create` (a store whose settings were never set:
+    what it shows are defaults, not choices) or `update`."""
     before = live.settings
-    if spec_hash(before) == spec_hash(desired):
-        return {
-            "action": "no-op",
-            "revision": live.settings_revision,
-            "before": before,
-            "after": desired,
-            "diff": [],
-        }
+    same = spec_hash(before) == spec_hash(desired)
+    action = "no-op" if same else "create" if live.settings_revision == 0 else "update"
     return {
-        "action": "update",
+        "action": action,
         "revision": live.settings_revision,
         "before": before,
         "after": desired,
-        "diff": diff_specs(before, desired),
+        "diff": [] if same else diff_specs(before, desired),
     }
 
 

@@ -43,7 +43,9 @@ def render_plan(plan: dict[str, Any], *, max_chars: int = MAX_CHARS) -> str:
         if s[action]:
             head.append(f"| {action} | {s[action]} |")
     if plan["settings"]["action"] != "no-op":
-        head.append("| store settings | update |")
+        head.append(
+            f"| store settings | {'set' if plan['settings']['action'] == 'create' else 'update'} |"
+        )
     head.append("")
     # the notes may take at most half the room; the details get the rest
     notes_budget = (max_chars - len("\n".join(head))) // 2
@@ -86,7 +88,10 @@ def _blocks(plan: dict[str, Any]) -> list[str]:
     changes = [c for c in plan["changes"] if c["action"] != "no-op"]
     blocks = ["\n".join(_change_lines(c)) for c in changes if c["action"] == "delete"]
     settings = plan["settings"]
-    if settings["action"] != "no-op":
+    if settings["action"] == "create":
+        lines = ["+ store settings", *_details(create_entries(settings["after"]))]
+        blocks.append("\n".join(lines))
+    elif settings["action"] != "no-op":
         lines = ["! store settings", *_details(diff_entries(settings["diff"]))]
         blocks.append("\n".join(lines))
     blocks += ["\n".join(_change_lines(c)) for c in changes if c["action"] != "delete"]

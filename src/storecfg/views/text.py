@@ -87,8 +87,9 @@ def summary_line(plan: dict[str, Any]) -> str:
     line = f"Plan: {create} to create, {s['update']} to update, {delete} to delete"
     if s["replace"]:
         line += f" ({s['replace']} replaced: deleted and created again)"
-    if plan["settings"]["action"] != "no-op":
-        line += "; store settings to update"
+    settings = plan["settings"]["action"]
+    if settings != "no-op":
+        line += "; store settings to set" if settings == "create" else "; store settings to update"
     return line + "."
 
 
@@ -200,7 +201,11 @@ def render_plan(plan: dict[str, Any], *, color: bool = False) -> str:
     body = [c for c in changes if c["action"] in ("create", "update", "replace")]
     if body or settings["action"] != "no-op":
         out.append(style("Changes:", "bold"))
-        if settings["action"] != "no-op":
+        if settings["action"] == "create":
+            out.append(style("  + store settings", "green", "bold"))
+            for m, c, text, _ in create_entries(settings["after"]):
+                out.append(f"      {style(m, c)} {text}")
+        elif settings["action"] != "no-op":
             out.append(
                 style("  ~ store settings", "yellow", "bold")
                 + style(f"  (revision {settings['revision']})", "dim")
