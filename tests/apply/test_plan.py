@@ -690,3 +690,22 @@ def test_settings_never_set_are_set_not_changed(tmp_path: Path) -> None:
     # a store nobody configured, exported and planned: its default settings are a no-op
     same = LiveState(STORE_ID, 0, dict(desired.store), 0)
     assert plan_of(desired, same)["settings"]["action"] == "no-op"
+
+
+def test_a_plan_file_edited_after_it_was_made_is_refused(tmp_path: Path) -> None:
+    desired = base_desired(tmp_path)
+    plan = plan_of(desired, live_of({}))
+    path = tmp_path / "plan.json"
+    plan_mod.write_plan(path, plan)
+    assert plan_mod.read_plan(path)["checksum"].startswith("sha256:")
+    edited = json.loads(path.read_text())
+    first = next(c for c in edited["changes"] if c["action"] == "create")
+    first["after"]["name"] = "Not what was reviewed"
+    path.write_text(json.dumps(edited))
+    with pytest.raises(UsageError) as info:
+        plan_mod.read_plan(path)
+    assert "was changed after it was made" in info.value.message
+    del edited["checksum"]
+    path.write_text(json.dumps(edited))
+    with pytest.raises(UsageError):
+        plan_mod.read_plan(path)

@@ -293,7 +293,23 @@ def _ordered(
 # ---------------------------------------------------------------- plan files
 
 
+#: the parts of a plan that decide what apply writes (and where)
+_SEALED = ("plan_id", "store", "live_revisions", "settings_revision", "settings", "changes")
+
+
+def plan_checksum(plan: dict[str, Any]) -> str:
+    return "sha256:" + spec_hash({key: plan.get(key) for key in _SEALED})
+
+
+def seal(plan: dict[str, Any]) -> dict[str, Any]:
+    """Add the checksum that `apply PLANFILE` verifies: a plan edited by hand after it
+    was made (and maybe after it was reviewed) is refused."""
+    plan["checksum"] = plan_checksum(plan)
+    return plan
+
+
 def write_plan(path: Path, plan: dict[str, Any]) -> None:
+    seal(plan)
     atomic_write(path, (json.dumps(plan, indent=1, ensure_ascii=False) + "\n").encode(), mode=0o600)
 
 
@@ -308,6 +324,11 @@ def read_plan(path: Path) -> dict[str, Any]:
     problems = check_plan_document(plan)
     if problems or not isinstance(plan, dict):
         raise UsageError(f"{display_path(str(path))} is not a valid storecfg plan file: {problems}")
+    if plan.get("checksum") != plan_checksum(plan):
+        raise UsageError(
+            f"{display_path(str(path))} was changed after it was made (its checksum does not match); "
+            "a plan is applied exactly as it was reviewed. Make a new plan with `storecfg plan -o`."
+        )
     return plan
 
 

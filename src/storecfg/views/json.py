@@ -7,4 +7,6 @@ from typing import Any
 
 
 def render_plan(plan: dict[str, Any]) -> str:
-    return json.dumps(plan, indent=2, ensure_ascii=False) + "\n"
+    from ..apply.plan import seal
+
+    return json.dumps(seal(plan), indent=2, ensure_ascii=False) + "\n"
