@@ -158,10 +158,10 @@ def _corrupt_db(path: Path) -> str:
         (("backup", "show", "20990101T000000Z-r1"), "no backup"),
         (("backup", "restore", "20990101T000000Z-r1", "--auto-approve"), "no backup"),
         (("backup", "diff", "20990101T000000Z-r1"), "no backup"),
-        (("lock", "release", "some-id", "--store-id", "shop"), "store shop is not locked"),
+        (("lock", "release", "some-id", "--store-id", "shop"), "there is no store 'shop'"),
         (("lock", "show"), "holds no store yet; give --store-id"),
         (("token", "create", "--db", "t.db", "--store", "Bad Store"), "invalid store ID"),
-        (("export", "--store-id", "shop", "-o", "s"), "s already holds a store.yaml; use --force"),
+        (("export", "--store-id", "shop", "-o", "s"), "there is no store 'shop'"),
     ],
 )
 def test_errors_are_one_message_never_a_traceback(

@@ -185,6 +185,12 @@ def apply_planfile(
     url = settings.store_url or store.get("url")
     driver = open_store(url)
     try:
+        if store.get("url") and driver.url.rstrip("/") != str(store["url"]).rstrip("/"):
+            raise PlanError(
+                f"this plan was made for store {store_id} at {store['url']}, not at {driver.url}",
+                hint=f"Apply it without --store (and without STORECFG_STORE), or make a new plan "
+                f"for {driver.url}.",
+            )
         applied_at = journal.was_applied(settings.state_dir / "journal", store_id, plan["plan_id"])
 
         def check(live: LiveState) -> dict[str, Any]:
@@ -241,10 +247,13 @@ def restore_backup(
 
 
 def resolve_store_id(driver: StoreDriver, store_id: str | None) -> str:
-    """The store to work on: the one given, or the only one the URL holds."""
-    if store_id:
-        return store_id
+    """The store to work on: the one given (it must exist), or the only one the URL holds."""
     stores = driver.list_stores()
+    if store_id:
+        if store_id not in stores:
+            held = f"it holds {', '.join(stores)}" if stores else "it holds no store yet"
+            raise UsageError(f"there is no store {store_id!r} at {driver.url}; {held}")
+        return store_id
     if len(stores) == 1:
         return stores[0]
     if not stores:
