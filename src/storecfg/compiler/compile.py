@@ -38,6 +38,8 @@ from .render import _Renderer, json_path, make_renderer, render_templates
 from .schema import did_you_mean, normalize, validate_resource, validate_store_file
 
 STORE_FILE = "store.yaml"
+#: codes after which a file's resources are missing from the compile
+_UNREADABLE = frozenset({"SC101", "SC102", "SC103", "SC104", "SC105", "SC106", "SC109", "SC110"})
 _ID = re.compile(ID_PATTERN)
 
 
@@ -139,6 +141,7 @@ class _Compiler:
         #: earlier results per included file (see `Unit.to_cache`); None: no cache
         self.unit_cache = unit_cache
         self.units: list[Unit] = []
+        self.incomplete = False
         self._reloaded: dict[str, Any] = {}
         self.root_dir = self.store_file.parent
         self.var_files = var_files
@@ -197,7 +200,11 @@ class _Compiler:
                 "store.yaml must be a mapping with apiVersion and store",
             )
             return self._result(None)
+        before_vars = len(self.diags)
         self._collect_vars(root, root_display)
+        if any(d.severity == ERROR for d in self.diags[before_vars:]):
+            # templates would only repeat "undefined variable" for what a broken var file holds
+            return self._result(None)
         # the store settings first: the currency decides how `money` rounds elsewhere
         root_sites = [s for s in root_sites if not (s.path and s.path[0] == "vars")]
         self._render([s for s in root_sites if s.path[0] == "store"], root_display, root)
@@ -240,6 +247,9 @@ class _Compiler:
             if unit is not None:
                 self.units.append(unit)
         specs, known, raws = self._merge(self.units)
+        # a file that could not be read leaves its resources unknown: checking references
+        # and other cross-resource rules would only report its absence again
+        self.incomplete = any(d.code in _UNREADABLE for d in self.diags)
         normalized_settings = (
             normalize("store", settings, self.digits) if settings and not store_issues else None
         )
@@ -571,7 +581,7 @@ class _Compiler:
         where: dict[tuple[str, str], tuple[Unit, SourceLocation, int]],
         settings: dict[str, Any] | None,
     ) -> None:
-        for finding in rules.check(specs, known, settings):
+        for finding in rules.check(specs, known, settings, single_resource=self.incomplete):
             unit, location, index = where[(finding.kind, finding.id)]
             raw = self._raw(unit, finding.kind, index)
             pos = position_of(raw, finding.path) if raw is not None else None

@@ -1,0 +1,31 @@
+"""One mistake gives one error: nothing downstream repeats it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .conftest import Store
+
+
+def test_an_unreadable_file_does_not_turn_into_reference_errors(full_store: Store) -> None:
+    # the plan lives in its own file, and that file has a syntax error
+    base = (full_store.root / "base.yaml").read_text()
+    plan = base[base.index("service_plans:") : base.index("sales_categories:")]
+    full_store.write("base.yaml", base.replace(plan, ""))
+    full_store.write("plans.yaml", plan.replace('recurring: "10"}', 'recurring: "10"'))
+    lines = full_store.lines()
+    assert [line.split(" ")[1] for line in lines] == ["SC101"], lines
+    assert lines[0].startswith("s/plans.yaml:")
+
+
+def test_a_broken_var_file_is_the_only_error(store: Store, tmp_path: Path) -> None:
+    store.write(
+        "store.yaml",
+        "apiVersion: storecfg/v1\nstore: {id: '{{ vars.id }}', name: '{{ vars.name }}', currency: USD}\n",
+    )
+    varfile = tmp_path / "vars.yaml"
+    varfile.write_text("id: shop\n\tname: Shop\n")
+    lines = store.lines(var_files=[varfile])
+    assert lines == [
+        "vars.yaml:2:1: SC103 -: tab character used for indentation; YAML indents with spaces"
+    ]
