@@ -1,4 +1,4 @@
-"""Semantic rules SC001-SC018: each fails with an exact error line and passes when fixed.
+"""Semantic rules SC001-SC019: each fails with an exact error line and passes when fixed.
 
 Every failing case asserts the whole output, `FILE:LINE:COL: CODE ADDRESS: message`,
 for every diagnostic of the run; every passing case asserts there is none.
@@ -12,7 +12,7 @@ from storecfg.compiler.codes import CODES
 
 from .conftest import STORE_YAML, Store
 
-RULE_CODES = [f"SC{n:03d}" for n in range(1, 19)]
+RULE_CODES = [f"SC{n:03d}" for n in range(1, 20)]
 
 
 def test_every_rule_code_is_covered_here() -> None:
@@ -727,3 +727,53 @@ def test_sc018_fails(store: Store) -> None:
 def test_sc018_passes(store: Store) -> None:
     store.write("store.yaml", STORE_YAML.replace("USD", "KWD"))
     assert store.lines() == []
+
+
+# ---------------------------------------------------------------- SC019 ignore_changes paths
+
+
+def test_sc019_fails(store: Store) -> None:
+    store.write(
+        "plans.yaml",
+        """\
+        skus:
+          - id: k
+            name: K
+            vendor: V
+            source: custom
+            lifecycle: {ignore_changes: [nmae, price.recurring]}
+        service_plans:
+          - id: p
+            name: P
+            sku: k
+            subscription_period: {length: 1, unit: month}
+            billing_period: {length: 1, unit: month}
+            price: {recurring: "1"}
+            published: false
+            lifecycle: {ignore_changes: [price.recuring, name.first, resources.seats.mx]}
+        """,
+    )
+    assert store.lines() == [
+        "s/plans.yaml:6:34: SC019 skus.k.lifecycle.ignore_changes[0]: skus have no field 'nmae'; "
+        "did you mean 'name'?",
+        "s/plans.yaml:6:40: SC019 skus.k.lifecycle.ignore_changes[1]: skus have no field 'price'",
+        "s/plans.yaml:15:34: SC019 service_plans.p.lifecycle.ignore_changes[0]: price has no field "
+        "'recuring'; did you mean 'recurring'?",
+        "s/plans.yaml:15:50: SC019 service_plans.p.lifecycle.ignore_changes[1]: name is a single "
+        "value; it has no field 'first'",
+        "s/plans.yaml:15:62: SC019 service_plans.p.lifecycle.ignore_changes[2]: resources.seats has "
+        "no field 'mx'; did you mean 'max'?",
+    ]
+
+
+def test_sc019_passes(full_store: Store) -> None:
+    base = (full_store.root / "base.yaml").read_text()
+    full_store.write(
+        "base.yaml",
+        base.replace(
+            'price: {setup: "0", recurring: "10"}',
+            'price: {setup: "0", recurring: "10"}\n'
+            "    lifecycle: {ignore_changes: [price.recurring, name, resources.seats.max, rules]}",
+        ),
+    )
+    assert full_store.lines() == []

@@ -33,6 +33,7 @@ _ALL = [
     Code("SC016", "unknown region"),
     Code("SC017", "too many decimal places for the currency"),
     Code("SC018", "unknown currency"),
+    Code("SC019", "ignore_changes names an unknown field"),
     # Reading files
     Code("SC101", "YAML syntax error"),
     Code("SC102", "duplicate key"),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .iso import COUNTRIES, COUNTRY_HINTS, CURRENCY_DIGITS
-from .schema import closest, decimal_places, kind_info, money_fields
+from .schema import closest, decimal_places, field_path_problem, kind_info, money_fields
 
 Specs = dict[str, dict[str, dict[str, Any]]]
 
@@ -56,6 +56,7 @@ def check(
     findings.extend(_upgrades(specs))
     findings.extend(_regions(specs))
     findings.extend(_categories(specs))
+    findings.extend(_ignored_fields(specs))
     if digits is not None:
         findings.extend(_money_precision(specs, currency or "", digits))
     return findings
@@ -520,6 +521,18 @@ def _customization(specs: Specs) -> Iterator[Finding]:
             (),
             f"a store has one customization resource; {items[0]} is already defined",
         )
+
+
+def _ignored_fields(specs: Specs) -> Iterator[Finding]:
+    for kind, items in specs.items():
+        for rid, spec in items.items():
+            lifecycle = spec.get("lifecycle")
+            if not isinstance(lifecycle, dict):
+                continue
+            for i, path in enumerate(lifecycle.get("ignore_changes") or []):
+                problem = field_path_problem(kind, path)
+                if problem is not None:
+                    yield Finding("SC019", kind, rid, ("lifecycle", "ignore_changes", i), problem)
 
 
 def _money_precision(specs: Specs, currency: str, digits: int) -> Iterator[Finding]:

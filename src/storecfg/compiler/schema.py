@@ -142,6 +142,27 @@ def settings_info() -> KindInfo:
     return info
 
 
+def field_path_problem(kind: str, dotted: str) -> str | None:
+    """Why a dotted field path (as in lifecycle.ignore_changes) names no field of the
+    kind, or None when it does. A step into a list of objects is an item's ID."""
+    node, base = _resolve(raw_schema(kind), kind)
+    walked: list[str] = []
+    for step in dotted.split("."):
+        props = node.get("properties")
+        if props is not None:
+            if step not in props or (not walked and step in ("id", "lifecycle")):
+                known = [p for p in props if walked or p not in ("id", "lifecycle")]
+                where = f"{'.'.join(walked)} has" if walked else f"{kind} have"
+                return f"{where} no field {step!r}{did_you_mean(step, known)}"
+            node, base = _resolve(props[step], base)
+        elif node.get("type") == "array" and isinstance(node.get("items"), dict):
+            node, base = _resolve(node["items"], base)  # the step is an item's ID
+        else:
+            return f"{'.'.join(walked)} is a single value; it has no field {step!r}"
+        walked.append(step)
+    return None
+
+
 # ---------------------------------------------------------------- validation
 
 
