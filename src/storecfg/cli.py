@@ -46,7 +46,11 @@ def _run(fn: Callable[[], int | None]) -> None:
     except StorecfgError as exc:
         _fail(exc.message, exc.hint, exc.exit_code)
     except KeyboardInterrupt:
-        _fail("interrupted", code=130)
+        _fail(
+            "interrupted (Ctrl-C)",
+            "Writes already sent were finished or not started; `storecfg plan` shows what is left.",
+            code=130,
+        )
     except click.exceptions.Exit:
         raise
     except (click.ClickException, click.Abort):
@@ -59,6 +63,13 @@ def _run(fn: Callable[[], int | None]) -> None:
             "This is a bug in storecfg; rerun with STORECFG_DEBUG=1 for details and report it.",
         )
     sys.exit(code or 0)
+
+
+def no_color_option(fn: F) -> F:
+    """Accepted by every command that prints, so scripts can pass it everywhere."""
+    return click.option(
+        "--no-color", "no_color", is_flag=True, help="No colors (this command prints none anyway)."
+    )(fn)
 
 
 def var_options(fn: F) -> F:
@@ -114,7 +125,14 @@ class _Group(click.Group):
     epilog=EPILOG,
 )
 @click.version_option(__version__, "--version", prog_name="storecfg")
-def cli() -> None:
+@click.option(
+    "--store",
+    "store_url",
+    metavar="URL",
+    help="Live store for every command that uses one (as the commands' own --store).",
+)
+@click.option("--no-color", is_flag=True, help="No colors, for every command.")
+def cli(store_url: str | None, no_color: bool) -> None:
     """Keep a reseller's online store in git: validate, plan and apply store definitions.
 
     \b
@@ -132,7 +150,9 @@ def cli() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print diagnostics as a JSON list.")
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 @var_options
+@no_color_option
 def validate(
+    no_color: bool,
     directories: tuple[Path, ...],
     as_json: bool,
     strict: bool,
@@ -159,7 +179,7 @@ def validate(
             failed = failed or bad
             if not as_json:
                 _print_diagnostics(diags, err=False)
-                summary = _summary(result)
+                summary = _summary(result, strict)
                 click.echo(f"{directory}: {summary}", err=True)
         if as_json:
             click.echo(json.dumps([d.to_json() for d in all_diags], indent=2))
@@ -168,11 +188,13 @@ def validate(
     _run(body)
 
 
-def _summary(result: Any) -> str:
+def _summary(result: Any, strict: bool = False) -> str:
     n_err, n_warn = len(result.errors), len(result.warnings)
     warn = f", {n_warn} warning{'s' if n_warn != 1 else ''}" if n_warn else ""
     if n_err:
         return f"invalid: {n_err} error{'s' if n_err != 1 else ''}{warn}"
+    if strict and n_warn:
+        return f"invalid under --strict: {n_warn} warning{'s' if n_warn != 1 else ''}"
     count = result.desired.count() if result.desired else 0
     return f"valid ({count} resource{'s' if count != 1 else ''} in {len(result.files)} file{'s' if len(result.files) != 1 else ''}{warn})"
 
@@ -186,7 +208,9 @@ def _summary(result: Any) -> str:
     help="Write the JSON here instead of printing it.",
 )
 @var_options
+@no_color_option
 def compile_cmd(
+    no_color: bool,
     directory: Path,
     output: Path | None,
     var_files: tuple[Path, ...],
@@ -221,7 +245,6 @@ def store_options(fn: F) -> F:
     fn = click.option(
         "--store",
         "store_url",
-        envvar="STORECFG_STORE",
         metavar="URL",
         help="Live store: sqlite:///PATH (embedded) or http(s)://HOST:PORT. "
         "Default: $STORECFG_STORE, else sqlite:///.storecfg/store.db. "
@@ -235,8 +258,22 @@ def store_options(fn: F) -> F:
     return fn
 
 
+def _root_param(name: str) -> Any:
+    """An option given before the command (`storecfg --store URL plan ...`)."""
+    ctx = click.get_current_context(silent=True)
+    return ctx.find_root().params.get(name) if ctx is not None else None
+
+
+def _store_url(given: str | None) -> str | None:
+    """--store after the command, else before it, else $STORECFG_STORE (None: the
+    embedded store, or where a plan file or backup says it was made)."""
+    return given or _root_param("store_url") or os.environ.get("STORECFG_STORE") or None
+
+
 def _color(no_color: bool) -> bool:
-    return not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+    if no_color or _root_param("no_color") or os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
 
 
 def _duration(text: str) -> float:
@@ -282,7 +319,7 @@ def apply_options(fn: F) -> F:
 def _settings(store_url: str | None, **kw: Any) -> Any:
     from .apply.workflow import Settings
 
-    return Settings(store_url=store_url, **kw)
+    return Settings(store_url=_store_url(store_url), **kw)
 
 
 def _echo_plan(plan: dict[str, Any], fmt: str, color: bool) -> None:
@@ -328,6 +365,7 @@ def _echo_plan(plan: dict[str, Any], fmt: str, color: bool) -> None:
     metavar="N",
     help="Fail if the plan would delete (or replace) more than N resources.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--no-cache", is_flag=True, help="Compile from scratch, ignoring .storecfg/cache.")
 @store_options
 @var_options
@@ -335,6 +373,7 @@ def plan(
     directory: Path,
     out: Path | None,
     fmt: str,
+    as_json: bool,
     detailed_exitcode: bool,
     max_deletes: int | None,
     no_cache: bool,
@@ -345,8 +384,8 @@ def plan(
 ) -> None:
     """Show what would change in the live store to match DIRECTORY.
 
-    Deletions are listed first; an impact summary shows price and tax changes in business terms.
-    Exit 0 (no changes, or changes without --detailed-exitcode), 2 (changes, with
+    The business impact (prices, taxes, deletions) comes first, then the deletions, then the
+    other changes. Exit 0 (no changes, or changes without --detailed-exitcode), 2 (changes, with
     --detailed-exitcode), 1 (error).
     """
 
@@ -359,7 +398,7 @@ def plan(
         _print_diagnostics(warnings, err=True)
         if out:
             write_plan(out, result)
-        _echo_plan(result, fmt, _color(no_color))
+        _echo_plan(result, "json" if as_json else fmt, _color(no_color))
         if out:
             click.echo(f"Saved the plan to {out}; apply it with: storecfg apply {out}", err=True)
         return 2 if detailed_exitcode and result["has_changes"] else 0
@@ -520,6 +559,11 @@ def apply(
         if not target.exists():
             raise UsageError(f"{target}: no such store directory or plan file")
         if target.is_file() and target.name != "store.yaml":
+            if var_files or var_overrides:
+                raise UsageError(
+                    "--var and --var-file apply to a definition directory; a plan file is "
+                    "applied exactly as it was made"
+                )
             plan_doc = read_plan(target)
             report = apply_planfile(plan_doc, settings, progress=_Progress())
             if report.outcome is None and report.plan["has_changes"] is False:
@@ -573,7 +617,7 @@ def export(
         from .store.driver import open_store
         from .store.export import export_store
 
-        driver = open_store(store_url)
+        driver = open_store(_store_url(store_url))
         try:
             sid = resolve_store_id(driver, store_id)
             live = driver.read_all(sid)
@@ -620,7 +664,8 @@ def _human_size(n: int) -> str:
 @backup.command("list")
 @click.option("--store-id", default=None, help="Only this store's backups.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def backup_list(store_id: str | None, as_json: bool) -> None:
+@no_color_option
+def backup_list(no_color: bool, store_id: str | None, as_json: bool) -> None:
     """List backups: ID, time, store revision, resource count, size."""
 
     def body() -> int:
@@ -664,7 +709,8 @@ def backup_list(store_id: str | None, as_json: bool) -> None:
     "--store-id", default=None, help="The store, when several have a backup with this ID."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the whole snapshot as JSON.")
-def backup_show(backup_id: str, store_id: str | None, as_json: bool) -> None:
+@no_color_option
+def backup_show(no_color: bool, backup_id: str, store_id: str | None, as_json: bool) -> None:
     """Show what a backup holds."""
 
     def body() -> int:
@@ -706,12 +752,14 @@ def backup_show(backup_id: str, store_id: str | None, as_json: bool) -> None:
     default="text",
     show_default=True,
 )
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @store_options
 def backup_diff(
     backup_id: str,
     other_id: str | None,
     store_id: str | None,
     fmt: str,
+    as_json: bool,
     store_url: str | None,
     no_color: bool,
 ) -> None:
@@ -739,7 +787,7 @@ def backup_diff(
             after = snapshot_desired(load_snapshot(find_snapshot(root, other_id, store_id)))
             target = f"backup {other_id}"
         else:
-            driver = open_store(store_url or first["store"].get("url"))
+            driver = open_store(_store_url(store_url) or first["store"].get("url"))
             try:
                 after = live_as_desired(driver.read_all(before.store_id))
                 target = driver.url
@@ -752,7 +800,7 @@ def backup_diff(
             source=None,
             options=PlanOptions(ignore_changes=False, prevent_destroy=False),
         )
-        _echo_plan(doc, fmt, _color(no_color))
+        _echo_plan(doc, "json" if as_json else fmt, _color(no_color))
         return 0
 
     _run(body)
@@ -814,21 +862,24 @@ def lock() -> None:
 
 @lock.command("show")
 @click.option("--store-id", default=None, help="Which store (needed when the URL holds several).")
+@click.option("--json", "as_json", is_flag=True, help="Print the lock as JSON ({} when free).")
 @store_options
-def lock_show(store_id: str | None, store_url: str | None, no_color: bool) -> None:
+def lock_show(store_id: str | None, as_json: bool, store_url: str | None, no_color: bool) -> None:
     """Show who holds the apply lock, if anybody."""
 
     def body() -> int:
         from .apply.workflow import resolve_store_id
         from .store.driver import open_store
 
-        driver = open_store(store_url)
+        driver = open_store(_store_url(store_url))
         try:
             sid = resolve_store_id(driver, store_id)
             held = driver.get_lock(sid)
         finally:
             driver.close()
-        if held is None:
+        if as_json:
+            click.echo(json.dumps(held.to_json() if held is not None else {}, indent=2))
+        elif held is None:
             click.echo(f"Store {sid} is not locked.")
         else:
             click.echo(f"Store {sid}: {held.describe()}")
@@ -854,7 +905,7 @@ def lock_release(lock_id: str, store_id: str | None, store_url: str | None, no_c
         from .apply.workflow import resolve_store_id
         from .store.driver import open_store
 
-        driver = open_store(store_url)
+        driver = open_store(_store_url(store_url))
         try:
             sid = resolve_store_id(driver, store_id)
             driver.release_lock(sid, lock_id)
@@ -902,6 +953,8 @@ def serve(db: Path, host: str, port: int, rate_limit: float, quiet: bool) -> Non
     def body() -> int:
         from .server.run import run_server
 
+        _check_db_dir(db)
+
         run_server(db, host, port, rate_limit=rate_limit, access_log=not quiet)
         return 0
 
@@ -943,6 +996,7 @@ def token_create(db: Path, store_id: str, name: str | None) -> None:
             raise UsageError(
                 f"invalid store ID {store_id!r}: use lowercase letters, digits, '.', '_' and '-'"
             )
+        _check_db_dir(db)
         storage = Storage(db)
         try:
             click.echo(storage.create_token(store_id, name))
@@ -951,6 +1005,14 @@ def token_create(db: Path, store_id: str, name: str | None) -> None:
         return 0
 
     _run(body)
+
+
+def _check_db_dir(db: Path) -> None:
+    """A --db in a directory that does not exist is a typo, not a new place to create."""
+    from .errors import UsageError
+
+    if not db.parent.is_dir():
+        raise UsageError(f"--db {db}: the directory {db.parent} does not exist")
 
 
 def main() -> None:

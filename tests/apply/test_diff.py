@@ -384,3 +384,12 @@ def _lis(old: list[str], new: list[str]) -> int:
             if pos[j] < pos[i]:
                 best[i] = max(best[i], best[j] + 1)
     return max(best, default=0)
+
+
+def test_a_reversal_keeps_the_middle_item_in_place() -> None:
+    ops = diff_specs({"plans": ["e1", "e3", "e5"]}, {"plans": ["e5", "e3", "e1"]})
+    assert ops == [
+        {"op": "move", "path": "plans", "item": "e5", "from": 3, "to": 1},
+        {"op": "move", "path": "plans", "item": "e1", "from": 1, "to": 3},
+    ]
+    assert all(op["from"] != op["to"] for op in ops)

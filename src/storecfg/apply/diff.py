@@ -100,7 +100,7 @@ def _diff_list(old: list[Any], new: list[Any], path: str, out: list[Diff]) -> No
                 entry["old"] = item
             out.append(entry)
     common = [key(item) for item in new if key(item) in old_pos]
-    keep = _longest_increasing(common, old_pos)
+    keep = _kept_in_place(common, old_pos, new_pos)
     for i, item in enumerate(new):
         k = key(item)
         if k not in old_pos:
@@ -115,6 +115,36 @@ def _diff_list(old: list[Any], new: list[Any], path: str, out: list[Diff]) -> No
             k = item["id"]
             if k in old_pos:
                 _diff(old[old_pos[k]], item, f"{path}[{k}]", out)
+
+
+#: lists up to this long get the tie-break below (it costs O(n^2))
+_SMALL_LIST = 1500
+
+
+def _kept_in_place(keys: list[Any], old_pos: dict[Any, int], new_pos: dict[Any, int]) -> set[Any]:
+    """The items that did not move: a longest run that kept its relative order, and
+    among runs as long, the one keeping most items at their old position (reversing
+    [a, b, c] moves a and c; b stays where it was)."""
+    n = len(keys)
+    if n > _SMALL_LIST:
+        return _longest_increasing(keys, old_pos)
+    olds = [old_pos[k] for k in keys]
+    same = [1 if old_pos[k] == new_pos[k] else 0 for k in keys]
+    best: list[tuple[int, int]] = [(1, same[i]) for i in range(n)]
+    parent = [-1] * n
+    for i in range(n):
+        for j in range(i):
+            if olds[j] < olds[i]:
+                candidate = (best[j][0] + 1, best[j][1] + same[i])
+                if candidate >= best[i]:  # ties: keep the later item, move the earlier one
+                    best[i] = candidate
+                    parent[i] = j
+    keep: set[Any] = set()
+    i = max(range(n), key=lambda x: (best[x], x)) if n else -1
+    while i >= 0:
+        keep.add(keys[i])
+        i = parent[i]
+    return keep
 
 
 def _longest_increasing(keys: list[Any], old_pos: dict[Any, int]) -> set[Any]:

@@ -96,11 +96,11 @@ def find_store_file(target: Path) -> Path:
     if target.is_dir():
         candidate = target / STORE_FILE
         if not candidate.is_file():
-            raise UsageError(f"{display_path(str(target))}: no {STORE_FILE} in this directory")
+            raise UsageError(f"{target}: no {STORE_FILE} in this directory")
         return candidate
     if target.is_file():
         return target
-    raise UsageError(f"{display_path(str(target))}: no such directory")
+    raise UsageError(f"{target}: no such directory")
 
 
 @dataclass

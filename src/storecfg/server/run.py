@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..errors import StorecfgError
 from ..store.storage import Storage
 from .app import create_app
 
@@ -53,9 +55,12 @@ def run_server(
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False
+    sock = _listen(host, port)  # fails here, plainly, when the port is taken
+    port = sock.getsockname()[1]  # the real one when --port 0 asked for any free port
     storage = Storage(db)
     app = create_app(storage, rate_limit=rate_limit, access_log=access_log)
-    log.info("storecfg store server on http://%s:%d (database %s)", host, port, db)
+    shown = f"[{host}]" if ":" in host else host
+    log.info("storecfg store server on http://%s:%d (database %s)", shown, port, db)
     config = uvicorn.Config(
         app,
         host=host,
@@ -66,5 +71,22 @@ def run_server(
         timeout_graceful_shutdown=10,
         server_header=False,
     )
-    _server_class()(config).run()
+    try:
+        _server_class()(config).run(sockets=[sock])
+    finally:
+        sock.close()
     log.info("storecfg store server stopped")
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise StorecfgError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
