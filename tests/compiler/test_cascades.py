@@ -29,3 +29,16 @@ def test_a_broken_var_file_is_the_only_error(store: Store, tmp_path: Path) -> No
     assert lines == [
         "vars.yaml:2:1: SC103 -: tab character used for indentation; YAML indents with spaces"
     ]
+
+
+def test_a_missing_included_file_is_an_error_an_empty_glob_a_warning(full_store: Store) -> None:
+    full_store.write(
+        "store.yaml",
+        "apiVersion: storecfg/v1\nstore: {id: test-store, name: Test Store, currency: USD}\n"
+        'include: ["base.yaml", "bse.yaml", "extra/*.yaml"]\n',
+    )
+    assert full_store.lines() == [
+        "s/store.yaml:3:24: SC111 include[1]: included file 'bse.yaml' does not exist; "
+        "did you mean 'base.yaml'?",
+        "s/store.yaml:3:36: SC108 include[2]: warning: include 'extra/*.yaml' matches no file",
+    ]

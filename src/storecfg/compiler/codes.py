@@ -45,6 +45,7 @@ _ALL = [
     Code("SC108", "include pattern matches no file", WARNING),
     Code("SC109", "file cannot be read"),
     Code("SC110", "unsupported YAML construct"),
+    Code("SC111", "included file does not exist"),
     # Templates
     Code("SC201", "undefined template variable"),
     Code("SC202", "template not allowed by the sandbox"),

@@ -404,11 +404,15 @@ class _Compiler:
                     seen.add(real)
                     out.append(match)
             if not found:
+                # a plain file name that is missing is a mistake; an empty glob may be fine
+                literal = not any(c in pattern for c in "*?[")
                 self.diag(
-                    "SC108",
+                    "SC111" if literal else "SC108",
                     shown,
                     pos,
-                    f"include {pattern!r} matches no file",
+                    f"included file {pattern!r} does not exist{did_you_mean_file(self.root_dir, pattern)}"
+                    if literal
+                    else f"include {pattern!r} matches no file",
                     f"include[{i}]",
                     ("include", i),
                 )
@@ -593,6 +597,18 @@ class _Compiler:
                 format_address(finding.kind, finding.id, finding.path),
                 finding.path,
             )
+
+
+def did_you_mean_file(root: Path, name: str) -> str:
+    """'; did you mean catalog/plans.yaml?' for a close YAML file in the store directory."""
+    from .schema import closest
+
+    try:
+        candidates = [str(p.relative_to(root)) for p in root.rglob("*.y*ml") if p.is_file()][:2000]
+    except OSError:
+        return ""
+    match = closest(name, candidates)
+    return f"; did you mean {match!r}?" if match else ""
 
 
 def _suffix(path: Iterable[Any]) -> str:

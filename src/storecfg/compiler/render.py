@@ -19,6 +19,7 @@ from __future__ import annotations
 import decimal
 import functools
 import math
+import re
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
@@ -188,6 +189,30 @@ def _weight(value: Any, limit: int) -> int:
         if total > limit:
             break
     return total
+
+
+_VALUE_KINDS = {
+    "str": "text",
+    "int": "number",
+    "float": "number",
+    "Decimal": "number",
+    "dict": "mapping",
+    "list": "list",
+    "tuple": "list",
+    "bool": "boolean",
+}
+
+
+def _security_message(text: str) -> str:
+    """Jinja's sandbox messages, without its internal class names."""
+    match = re.match(r"access to attribute '([^']*)' of '([^']*)' object is unsafe", text)
+    if match:
+        attribute, owner = match.groups()
+        if owner.endswith("Undefined"):
+            return f"not allowed in templates: attribute '{attribute}' of an undefined variable"
+        kind = _VALUE_KINDS.get(owner, owner)
+        return f"not allowed in templates: attribute '{attribute}' of a {kind} value"
+    return f"not allowed in templates: {text.rstrip('.')}"
 
 
 def _json_like(value: Any) -> Any:
@@ -474,7 +499,7 @@ class _Renderer:
                 "SC201", self._undefined_message(str(exc.message or exc))
             ) from None
         except SecurityError as exc:
-            raise TemplateProblem("SC202", f"not allowed in templates: {exc}") from None
+            raise TemplateProblem("SC202", _security_message(str(exc))) from None
         except TemplateProblem:
             raise
         except RecursionError:
