@@ -709,3 +709,14 @@ def test_a_plan_file_edited_after_it_was_made_is_refused(tmp_path: Path) -> None
     path.write_text(json.dumps(edited))
     with pytest.raises(UsageError):
         plan_mod.read_plan(path)
+
+
+def test_changes_say_where_their_resource_is_defined(tmp_path: Path) -> None:
+    from .stores import compile_dir, write_store
+
+    desired = compile_dir(write_store(tmp_path / "src"))
+    plan = plan_of(desired, live_of({}))
+    sources = {c["address"]: c["source"] for c in plan["changes"]}
+    assert all(isinstance(src, str) and src.rsplit(":", 1)[1].isdigit() for src in sources.values())
+    first = next(iter(desired.sources.items()))
+    assert sources[first[0]] == f"{first[1].file}:{first[1].line}"

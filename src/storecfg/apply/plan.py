@@ -213,6 +213,9 @@ def make_plan(
             hint="Keep them in the definition, or apply `prevent_destroy: false` on them first, then delete.",
         )
     changes = _ordered(changes, desired, live)
+    for change in changes:  # where to look in the definition (deletes have no place)
+        location = desired.sources.get(change["address"])
+        change["source"] = f"{location.file}:{location.line}" if location is not None else None
     deletes = sum(1 for c in changes if c["action"] in ("delete", "replace"))
     if options.max_deletes is not None and deletes > options.max_deletes:
         names = ", ".join(c["address"] for c in changes if c["action"] in ("delete", "replace"))
