@@ -62,6 +62,8 @@ class DesiredState:
     sources: dict[str, SourceLocation] = field(default_factory=dict)
     #: address -> spec_hash(spec), filled on demand (or from the compile cache)
     digests: dict[str, str] = field(default_factory=dict)
+    #: hash() once computed (or from the compile cache)
+    known_hash: str = ""
 
     def digest(self, kind: str, rid: str) -> str:
         addr = f"{kind}.{rid}"
@@ -80,7 +82,10 @@ class DesiredState:
         return sum(len(v) for v in self.resources.values())
 
     def hash(self) -> str:
-        return "sha256:" + spec_hash(self.to_json())
+        """sha256 of the canonical JSON of the whole desired state (computed once)."""
+        if not self.known_hash:
+            self.known_hash = "sha256:" + spec_hash(self.to_json())
+        return self.known_hash
 
 
 @dataclass(slots=True)

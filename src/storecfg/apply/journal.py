@@ -82,11 +82,28 @@ def journals(directory: Path, store_id: str) -> list[Path]:
     return sorted(folder.glob("*.jsonl"))
 
 
+def _last_line(path: Path) -> dict[str, Any]:
+    """The journal's last event, read from the end of the file."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - 4096))
+            tail = fh.read().splitlines()
+        event = json.loads(tail[-1]) if tail else {}
+    except (OSError, ValueError):
+        return {}
+    return event if isinstance(event, dict) else {}
+
+
 def last_interrupted(directory: Path, store_id: str) -> dict[str, Any] | None:
     """The newest apply of this store, if it never finished."""
     files = journals(directory, store_id)
     if not files:
         return None
+    last = _last_line(files[-1])
+    if last.get("event") == "end" and last.get("status") != "interrupted":
+        return None  # finished (the usual case): no need to read thousands of lines
     events = _read(files[-1])
     ends = [e for e in events if e.get("event") == "end"]
     if not events or events[0].get("event") != "start":

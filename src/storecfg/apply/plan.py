@@ -93,9 +93,11 @@ def _replace_reasons(kind: str, before: dict[str, Any], after: dict[str, Any]) -
     return reasons
 
 
-def _dependencies(kind: str, spec: dict[str, Any]) -> Iterable[str]:
-    """Addresses this spec refers to."""
+def _dependencies(kind: str, spec: dict[str, Any], *, same_kind: bool = False) -> Iterable[str]:
+    """Addresses this spec refers to (with `same_kind`, only those of its own kind)."""
     for path, target in kind_info(kind).ref_paths:
+        if same_kind and target != kind:
+            continue
         stack: list[tuple[Any, tuple[Any, ...]]] = [(spec, path)]
         while stack:
             node, rest = stack.pop()
@@ -118,8 +120,8 @@ def _intra_kind_levels(kind: str, specs: dict[str, dict[str, Any]]) -> dict[str,
     edges = {
         rid: [
             a[len(prefix) :]
-            for a in _dependencies(kind, spec)
-            if a.startswith(prefix) and a[len(prefix) :] != rid
+            for a in _dependencies(kind, spec, same_kind=True)
+            if a[len(prefix) :] != rid
         ]
         for rid, spec in specs.items()
     }
@@ -151,7 +153,8 @@ def order_key_factory(
     """address -> sort key (kind rank, level within kind, id)."""
     keys: dict[str, tuple[int, int, str]] = {}
     for kind, specs in specs_by_kind.items():
-        levels = _intra_kind_levels(kind, specs) if kind_info(kind).ref_paths else {}
+        self_refs = any(target == kind for _, target in kind_info(kind).ref_paths)
+        levels = _intra_kind_levels(kind, specs) if self_refs else {}
         rank = KIND_RANK[kind]
         for rid in specs:
             keys[address(kind, rid)] = (rank, levels.get(rid, 0), rid)
@@ -181,9 +184,12 @@ def make_plan(
             if current is None:
                 changes.append(_change(addr, kind, rid, "create", None, spec, None))
                 continue
+            if desired.digest(kind, rid) == current.spec_digest():
+                # the same spec (the live one may not even have been read: see read_for_plan)
+                changes.append(_change(addr, kind, rid, "no-op", spec, spec, current.revision))
+                continue
             effective = _effective(spec, current.spec) if options.ignore_changes else spec
-            digest = desired.digest(kind, rid) if effective is spec else spec_hash(effective)
-            if digest == current.spec_digest():
+            if effective is not spec and spec_hash(effective) == current.spec_digest():
                 changes.append(
                     _change(addr, kind, rid, "no-op", current.spec, effective, current.revision)
                 )
@@ -282,12 +288,18 @@ def _settings_change(desired: dict[str, Any], live: LiveState) -> dict[str, Any]
 def _ordered(
     changes: list[dict[str, Any]], desired: DesiredState, live: LiveState
 ) -> list[dict[str, Any]]:
-    forward_specs = {k: dict(v) for k, v in desired.resources.items()}
-    backward_specs = {k: {rid: r.spec for rid, r in v.items()} for k, v in live.resources.items()}
-    forward = order_key_factory(forward_specs)
-    backward = order_key_factory(backward_specs)
     deletes = [c for c in changes if c["action"] == "delete"]
     rest = [c for c in changes if c["action"] != "delete"]
+    forward = order_key_factory(desired.resources)
+    # deletes are ordered among what the live store holds of the deleted kinds only
+    gone_kinds = {c["kind"] for c in deletes}
+    backward = order_key_factory(
+        {
+            k: {rid: r.spec for rid, r in v.items()}
+            for k, v in live.resources.items()
+            if k in gone_kinds
+        }
+    )
     deletes.sort(key=lambda c: backward[c["address"]], reverse=True)
     rest.sort(key=lambda c: forward[c["address"]])
     return deletes + rest

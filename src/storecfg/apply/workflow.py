@@ -87,6 +87,22 @@ def _plan(
     )
 
 
+def read_for_plan(driver: StoreDriver, desired: DesiredState) -> LiveState:
+    """The live store as a plan needs it: revisions and hashes of everything, specs only
+    of what differs from the definition or would be deleted (in a store that matches,
+    that is nothing, so a no-op plan reads no specs at all)."""
+    live = driver.read_all(desired.store["id"], specs=False)
+    wanted = [
+        f"{kind}.{rid}"
+        for kind, items in live.resources.items()
+        for rid, res in items.items()
+        if rid not in desired.resources.get(kind, {}) or desired.digest(kind, rid) != res.hash
+    ]
+    if wanted:
+        driver.fill_specs(live, wanted)
+    return live
+
+
 def plan_directory(
     directory: Path,
     settings: Settings,
@@ -102,7 +118,7 @@ def plan_directory(
     )
     driver = open_store(settings.store_url)
     try:
-        live = driver.read_all(desired.store["id"])
+        live = read_for_plan(driver, desired)
         return _plan(
             desired, driver, live, settings, display_path(str(directory)), warnings
         ), warnings

@@ -106,7 +106,9 @@ def _desired(entry: dict[str, Any]) -> DesiredState:
             by_kind.setdefault(kind, {})[rid] = spec
     resources = {k: by_kind[k] for k in KINDS if by_kind.get(k)}
     sources = {a: SourceLocation(*loc) for a, loc in entry["sources"].items()}
-    return DesiredState(entry["settings"], resources, sources, entry["digests"])
+    return DesiredState(
+        entry["settings"], resources, sources, entry["digests"], entry.get("desired_hash", "")
+    )
 
 
 def load_entry(path: Path) -> CompileResult | None:
@@ -171,6 +173,7 @@ def save_entry(path: Path, result: CompileResult, root_items: list[Any]) -> None
         "units": units,
         "sources": {a: [loc.file, loc.line, loc.column] for a, loc in desired.sources.items()},
         "digests": digests,
+        "desired_hash": desired.hash(),
         "warnings": [d.to_json() for d in result.warnings],
     }
     with contextlib.suppress(

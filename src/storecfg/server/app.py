@@ -224,15 +224,21 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
             raise ApiError(400, "bad_request", "limit must be a whole number") from None
         if limit < 1:
             raise ApiError(400, "bad_request", "limit must be at least 1")
+        view = request.query_params.get("view", "full")
+        if view not in ("full", "meta"):
+            raise ApiError(400, "bad_request", "view must be full or meta")
         items, token = storage.list(
-            store_id, kind, limit=limit, page_token=request.query_params.get("page_token")
+            store_id,
+            kind,
+            limit=limit,
+            page_token=request.query_params.get("page_token"),
+            specs=view == "full",
         )
-        return JSONResponse(
-            {
-                "items": [{**i.to_json(), "hash": i.hash} for i in items],
-                "next_page_token": token,
-            }
-        )
+        if view == "meta":
+            rows = [{"id": i.id, "revision": i.revision, "hash": i.hash} for i in items]
+        else:
+            rows = [{**i.to_json(), "hash": i.hash} for i in items]
+        return JSONResponse({"items": rows, "next_page_token": token})
 
     async def resource(request: Request) -> Response:
         store_id, kind, rid = (

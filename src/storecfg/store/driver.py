@@ -7,6 +7,7 @@ Drivers are registered by URL scheme: `sqlite:///PATH` is the embedded store,
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -108,7 +109,13 @@ class StoreDriver(Protocol):
     def store_info(self, store_id: str) -> StoreInfo: ...
 
     def list_page(
-        self, store_id: str, kind: str, *, limit: int = PAGE_SIZE, page_token: str | None = None
+        self,
+        store_id: str,
+        kind: str,
+        *,
+        limit: int = PAGE_SIZE,
+        page_token: str | None = None,
+        specs: bool = True,
     ) -> tuple[list[Item], str | None]: ...
 
     def get(self, store_id: str, kind: str, rid: str) -> Item | None: ...
@@ -148,7 +155,14 @@ class StoreDriver(Protocol):
         """Several writes in one round trip, in order, stopping at the first failure."""
         ...
 
-    def read_all(self, store_id: str) -> LiveState: ...
+    def read_all(self, store_id: str, *, specs: bool = True) -> LiveState:
+        """The whole store, consistently. With specs=False every resource has its
+        revision and hash but an empty spec: `fill_specs` fetches the ones needed."""
+        ...
+
+    def fill_specs(self, live: LiveState, addresses: list[str]) -> None:
+        """Fetch the specs of these resources into a LiveState read with specs=False."""
+        ...
 
     def acquire_lock(self, store_id: str, owner: dict[str, Any], ttl: float) -> LockInfo: ...
 
@@ -162,6 +176,8 @@ class StoreDriver(Protocol):
 
 
 _REGISTRY: dict[str, Callable[..., StoreDriver]] = {}
+#: where the built-in drivers live, by URL scheme
+_MODULES = {"sqlite": ".sqlite", "http": ".http", "https": ".http"}
 
 
 def register(*schemes: str) -> Callable[[Callable[..., StoreDriver]], Callable[..., StoreDriver]]:
@@ -184,14 +200,25 @@ def safe_url(url: str) -> str:
     return urlunsplit(parts)
 
 
+def assign_specs(live: LiveState, items: dict[str, Item]) -> None:
+    """Put fetched specs (by address) into a LiveState read without them."""
+    for addr, item in items.items():
+        kind, rid = addr.split(".", 1)
+        current = live.resources.get(kind, {}).get(rid)
+        if current is not None and current.revision == item.revision:
+            current.spec = item.spec
+        elif current is not None:
+            raise StoreError(f"{addr} changed while it was read; try again", 409)
+
+
 def open_store(url: str | None = None, *, token: str | None = None, **options: Any) -> StoreDriver:
     """A driver for `url` (default: the embedded store in the current directory)."""
     url = url or os.environ.get("STORECFG_STORE") or DEFAULT_URL
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
-    if scheme not in _REGISTRY:
-        # the drivers register themselves on import
-        from . import http as _http  # noqa: F401
-        from . import sqlite as _sqlite  # noqa: F401
+    if scheme not in _REGISTRY and scheme in _MODULES:
+        # a driver registers itself when imported; import only the one asked for
+        # (the HTTP stack costs a tenth of a second to import)
+        importlib.import_module(_MODULES[scheme], __package__)
     factory = _REGISTRY.get(scheme)
     if factory is None:
         raise UsageError(
@@ -200,7 +227,9 @@ def open_store(url: str | None = None, *, token: str | None = None, **options: A
     return factory(url, token=token, **options)
 
 
-def read_all_paged(driver: StoreDriver, store_id: str, attempts: int = 5) -> LiveState:
+def read_all_paged(
+    driver: Any, store_id: str, attempts: int = 5, *, specs: bool = True
+) -> LiveState:
     """A consistent read through paged listing: the store revision must not move
     between the first and the last request, or the read starts again."""
     from ..model import LiveResource
@@ -211,7 +240,9 @@ def read_all_paged(driver: StoreDriver, store_id: str, attempts: int = 5) -> Liv
         for kind in KINDS:
             token: str | None = None
             while True:
-                items, token = driver.list_page(store_id, kind, limit=PAGE_SIZE, page_token=token)
+                items, token = driver.list_page(
+                    store_id, kind, limit=PAGE_SIZE, page_token=token, specs=specs
+                )
                 if items:
                     bucket = live.resources.setdefault(kind, {})
                     for item in items:

@@ -21,7 +21,15 @@ import httpx
 from .. import __version__
 from ..errors import ConflictError, LockedError, StoreError, UsageError
 from ..model import LiveState, spec_hash
-from .driver import WriteOp, WriteResult, read_all_paged, register, results_from_json, safe_url
+from .driver import (
+    WriteOp,
+    WriteResult,
+    assign_specs,
+    read_all_paged,
+    register,
+    results_from_json,
+    safe_url,
+)
 from .storage import InvalidSpec, Item, LockInfo, PreconditionRequired, StoreInfo
 
 T = TypeVar("T")
@@ -245,7 +253,7 @@ class HttpDriver:
 
     @staticmethod
     def _item(data: dict[str, Any]) -> Item:
-        spec = dict(data["spec"])
+        spec = dict(data.get("spec") or {})
         # GET and PUT answers carry no hash; the embedded driver's items always do
         digest = str(data.get("hash") or spec_hash(spec))
         return Item(str(data["id"]), spec, int(data["revision"]), digest)
@@ -278,9 +286,17 @@ class HttpDriver:
         )
 
     def list_page(
-        self, store_id: str, kind: str, *, limit: int = 500, page_token: str | None = None
+        self,
+        store_id: str,
+        kind: str,
+        *,
+        limit: int = 500,
+        page_token: str | None = None,
+        specs: bool = True,
     ) -> tuple[list[Item], str | None]:
         params: dict[str, Any] = {"limit": limit}
+        if not specs:
+            params["view"] = "meta"  # id, revision and hash only: a fraction of the bytes
         if page_token:
             params["page_token"] = page_token
         response = self._request("GET", self._path("stores", store_id, kind), params=params)
@@ -391,8 +407,25 @@ class HttpDriver:
             response, "batch", lambda body: results_from_json(body["results"], self.url)
         )
 
-    def read_all(self, store_id: str) -> LiveState:
-        return read_all_paged(self, store_id)
+    def read_all(self, store_id: str, *, specs: bool = True) -> LiveState:
+        return read_all_paged(self, store_id, specs=specs)
+
+    def fill_specs(self, live: LiveState, addresses: list[str]) -> None:
+        """One GET per resource over the kept-alive connection; past a few hundred,
+        one more whole read is cheaper."""
+        if len(addresses) > 300:
+            full = read_all_paged(self, live.store_id)
+            if full.revision != live.revision:
+                raise StoreError(f"store {live.store_id} changed while it was read; try again", 409)
+            live.resources = full.resources
+            return
+        found: dict[str, Item] = {}
+        for addr in addresses:
+            kind, _, rid = addr.partition(".")
+            item = self.get(live.store_id, kind, rid)
+            if item is not None:
+                found[addr] = item
+        assign_specs(live, found)
 
     def acquire_lock(self, store_id: str, owner: dict[str, Any], ttl: float) -> LockInfo:
         response, lost = self._send(

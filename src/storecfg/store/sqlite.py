@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import StoreError, UsageError
 from ..model import LiveState
-from .driver import WriteOp, WriteResult, register, results_from_json
+from .driver import WriteOp, WriteResult, assign_specs, register, results_from_json
 from .storage import Item, LockInfo, Storage, StoreInfo
 
 
@@ -53,9 +53,15 @@ class SqliteDriver:
         return self.storage.store_info(store_id)
 
     def list_page(
-        self, store_id: str, kind: str, *, limit: int = 500, page_token: str | None = None
+        self,
+        store_id: str,
+        kind: str,
+        *,
+        limit: int = 500,
+        page_token: str | None = None,
+        specs: bool = True,
     ) -> tuple[list[Item], str | None]:
-        return self.storage.list(store_id, kind, limit=limit, page_token=page_token)
+        return self.storage.list(store_id, kind, limit=limit, page_token=page_token, specs=specs)
 
     def get(self, store_id: str, kind: str, rid: str) -> Item | None:
         try:
@@ -122,8 +128,11 @@ class SqliteDriver:
             self._writer().batch(store_id, [op.to_json() for op in ops]), self.url
         )
 
-    def read_all(self, store_id: str) -> LiveState:
-        return self.storage.read_all(store_id)
+    def read_all(self, store_id: str, *, specs: bool = True) -> LiveState:
+        return self.storage.read_all(store_id, specs=specs)
+
+    def fill_specs(self, live: LiveState, addresses: list[str]) -> None:
+        assign_specs(live, self.storage.get_many(live.store_id, addresses))
 
     def acquire_lock(self, store_id: str, owner: dict[str, Any], ttl: float) -> LockInfo:
         return self._writer().acquire_lock(store_id, owner, ttl)[1]

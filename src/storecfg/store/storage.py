@@ -324,8 +324,16 @@ class Storage:
     # ------------------------------------------------------------ reads
 
     def list(
-        self, store_id: str, kind: str, *, limit: int = DEFAULT_PAGE, page_token: str | None = None
+        self,
+        store_id: str,
+        kind: str,
+        *,
+        limit: int = DEFAULT_PAGE,
+        page_token: str | None = None,
+        specs: bool = True,
     ) -> tuple[list[Item], str | None]:
+        """One page of a kind, by ID. With specs=False the items carry revision and hash
+        only (their spec is empty): enough to tell what changed."""
         _check_kind(kind)
         if not 1 <= limit <= MAX_PAGE:
             raise StoreError(f"limit must be between 1 and {MAX_PAGE}, not {limit}", 400)
@@ -333,12 +341,15 @@ class Storage:
         rows = (
             self._conn()
             .execute(
-                "SELECT id, spec, revision, hash FROM resources WHERE store = ? AND kind = ? AND id > ? ORDER BY id LIMIT ?",
+                f"SELECT id, {'spec' if specs else 'NULL'}, revision, hash FROM resources "
+                "WHERE store = ? AND kind = ? AND id > ? ORDER BY id LIMIT ?",
                 (store_id, kind, after, limit + 1),
             )
             .fetchall()
         )
-        items = [Item(r[0], json.loads(r[1]), int(r[2]), r[3]) for r in rows[:limit]]
+        items = [
+            Item(r[0], json.loads(r[1]) if specs else {}, int(r[2]), r[3]) for r in rows[:limit]
+        ]
         next_token = encode_page_token(kind, items[-1].id) if len(rows) > limit else None
         return items, next_token
 
@@ -355,6 +366,21 @@ class Storage:
         if row is None:
             raise StoreError(f"{kind}.{rid} does not exist in store {store_id}", 404)
         return Item(rid, json.loads(row[0]), int(row[1]), row[2])
+
+    def get_many(self, store_id: str, addresses: builtins.list[str]) -> dict[str, Item]:
+        """Several resources by address (KIND.ID) in one read transaction; missing
+        ones are left out."""
+        out: dict[str, Item] = {}
+        with self._tx(write=False) as conn:
+            for addr in addresses:
+                kind, _, rid = addr.partition(".")
+                row = conn.execute(
+                    "SELECT spec, revision, hash FROM resources WHERE store = ? AND kind = ? AND id = ?",
+                    (store_id, kind, rid),
+                ).fetchone()
+                if row is not None:
+                    out[addr] = Item(rid, json.loads(row[0]), int(row[1]), row[2])
+        return out
 
     def read_all(self, store_id: str, *, specs: bool = True) -> LiveState:
         """The whole store in one read transaction (a consistent snapshot).
