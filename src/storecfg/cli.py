@@ -332,9 +332,18 @@ def _echo_plan(plan: dict[str, Any], fmt: str, color: bool) -> None:
 
         click.echo(render_md(plan), nl=False)
     else:
-        from .views.text import render_plan as render_text
+        from .views.text import plan_lines
 
-        click.echo(render_text(plan, color=color), nl=False)
+        # printed as rendered, a thousand lines at a time: a plan of tens of thousands of
+        # creates never has to exist as one string
+        chunk: list[str] = []
+        for line in plan_lines(plan, color=color):
+            chunk.append(line)
+            if len(chunk) >= 1000:
+                click.echo("\n".join(chunk))
+                chunk.clear()
+        if chunk:
+            click.echo("\n".join(chunk))
 
 
 @cli.command()

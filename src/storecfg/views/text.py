@@ -167,53 +167,54 @@ def change_block(change: dict[str, Any], style: Style) -> Iterator[str]:
 
 
 def render_plan(plan: dict[str, Any], *, color: bool = False) -> str:
+    return "".join(line + "\n" for line in plan_lines(plan, color=color))
+
+
+def plan_lines(plan: dict[str, Any], *, color: bool = False) -> Iterator[str]:
+    """The text plan line by line (a big plan is printed as it is rendered)."""
     style = Style(color)
-    out: list[str] = []
     store = plan["store"]
-    out.append(
+    yield (
         style(f"storecfg plan for store {store['id']}", "bold")
         + f" ({store['url']}, revision {store['revision']})"
     )
-    out.append("")
+    yield ""
     interrupted = plan.get("interrupted_apply")
     if interrupted:
-        out.append(style("Warning:", "yellow", "bold") + " " + interrupted["message"])
-        out.append("")
+        yield style("Warning:", "yellow", "bold") + " " + interrupted["message"]
+        yield ""
     if not plan["has_changes"]:
-        out.append(
-            style("No changes.", "green", "bold") + " The live store matches the definition."
-        )
-        return "\n".join(out) + "\n"
+        yield style("No changes.", "green", "bold") + " The live store matches the definition."
+        return
     if plan["impact"]:
-        out.append(style("Impact:", "bold"))
+        yield style("Impact:", "bold")
         for item in plan["impact"]:
             mark = style("!", "red", "bold") if item["risk"] == "high" else style("*", "yellow")
-            out.append(f"  {mark} {item['message']}")
-        out.append("")
+            yield f"  {mark} {item['message']}"
+        yield ""
     changes = plan["changes"]
     deletes = [c for c in changes if c["action"] == "delete"]
     if deletes:
-        out.append(style(f"Resources to DELETE ({len(deletes)}):", "red", "bold"))
+        yield style(f"Resources to DELETE ({len(deletes)}):", "red", "bold")
         for change in deletes:
-            out.extend(change_block(change, style))
-        out.append("")
+            yield from change_block(change, style)
+        yield ""
     settings = plan["settings"]
     body = [c for c in changes if c["action"] in ("create", "update", "replace")]
     if body or settings["action"] != "no-op":
-        out.append(style("Changes:", "bold"))
+        yield style("Changes:", "bold")
         if settings["action"] == "create":
-            out.append(style("  + store settings", "green", "bold"))
+            yield style("  + store settings", "green", "bold")
             for m, c, text, _ in create_entries(settings["after"]):
-                out.append(f"      {style(m, c)} {text}")
+                yield f"      {style(m, c)} {text}"
         elif settings["action"] != "no-op":
-            out.append(
+            yield (
                 style("  ~ store settings", "yellow", "bold")
                 + style(f"  (revision {settings['revision']})", "dim")
             )
             for line in diff_lines(settings["diff"], style):
-                out.append("      " + line)
+                yield "      " + line
         for change in body:
-            out.extend(change_block(change, style))
-        out.append("")
-    out.append(style(summary_line(plan), "bold"))
-    return "\n".join(out) + "\n"
+            yield from change_block(change, style)
+        yield ""
+    yield style(summary_line(plan), "bold")
