@@ -62,21 +62,33 @@ def value(v: Any) -> str:
     return json.dumps(v, ensure_ascii=False)
 
 
-def flatten(spec: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+def flatten(spec: Any, path: str = "") -> list[tuple[str, Any]]:
     """(dotted path, scalar or inline list) pairs; lists of objects keyed by id."""
-    if isinstance(spec, dict):
+    out: list[tuple[str, Any]] = []
+    _flatten(spec, path, out)
+    return out
+
+
+def _keyed(value: Any) -> bool:
+    return type(value) is list and bool(value) and all(type(i) is dict and "id" in i for i in value)
+
+
+def _flatten(spec: Any, path: str, out: list[tuple[str, Any]]) -> None:
+    if type(spec) is dict:
         if not spec and path:
-            yield path, {}
+            out.append((path, {}))
         for key, v in spec.items():
-            yield from flatten(v, f"{path}.{key}" if path else key)
-    elif isinstance(spec, list) and spec and all(isinstance(i, dict) and "id" in i for i in spec):
+            sub = f"{path}.{key}" if path else key
+            if type(v) is dict or _keyed(v):
+                _flatten(v, sub, out)
+            else:
+                out.append((sub, v))
+    elif _keyed(spec):
         for item in spec:
-            yield from flatten(
-                {k: v for k, v in item.items() if k != "id"} or {"id": item["id"]},
-                f"{path}[{item['id']}]",
-            )
+            rest = {k: v for k, v in item.items() if k != "id"} or {"id": item["id"]}
+            _flatten(rest, f"{path}[{item['id']}]", out)
     else:
-        yield path, spec
+        out.append((path, spec))
 
 
 def summary_line(plan: dict[str, Any]) -> str:
