@@ -652,6 +652,11 @@ def export(
     _run(body)
 
 
+backup_store_id = click.option(
+    "--store-id", default=None, help="The store, when several have a backup with this ID."
+)
+
+
 @cli.group()
 def backup() -> None:
     """Snapshots of the live store, written before every apply that changes something.
@@ -714,9 +719,7 @@ def backup_list(no_color: bool, store_id: str | None, as_json: bool) -> None:
 
 @backup.command("show")
 @click.argument("backup_id")
-@click.option(
-    "--store-id", default=None, help="The store, when several have a backup with this ID."
-)
+@backup_store_id
 @click.option("--json", "as_json", is_flag=True, help="Print the whole snapshot as JSON.")
 @no_color_option
 def backup_show(no_color: bool, backup_id: str, store_id: str | None, as_json: bool) -> None:
@@ -751,9 +754,7 @@ def backup_show(no_color: bool, backup_id: str, store_id: str | None, as_json: b
 @backup.command("diff")
 @click.argument("backup_id")
 @click.argument("other_id", required=False)
-@click.option(
-    "--store-id", default=None, help="The store, when several have a backup with this ID."
-)
+@backup_store_id
 @click.option(
     "--format",
     "fmt",
@@ -817,9 +818,7 @@ def backup_diff(
 
 @backup.command("restore")
 @click.argument("backup_id")
-@click.option(
-    "--store-id", default=None, help="The store, when several have a backup with this ID."
-)
+@backup_store_id
 @apply_options
 @store_options
 def backup_restore(

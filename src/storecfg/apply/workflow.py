@@ -44,21 +44,17 @@ class ApplyReport:
 
 
 def compile_desired(
-    directory: Path,
-    var_files: Sequence[Path],
-    var_overrides: Sequence[str],
-    *,
-    use_cache: bool = True,
-    state_dir: Path = STATE_DIR,
+    directory: Path, settings: Settings, var_files: Sequence[Path], var_overrides: Sequence[str]
 ) -> tuple[DesiredState, list[Any]]:
-    """The desired state of a definition directory, or DefinitionError."""
+    """The desired state of a definition directory (through the compile cache unless
+    settings say not to), or DefinitionError."""
     from ..compiler.cache import compile_cached
 
     result = compile_cached(
         directory,
         var_files=var_files,
         var_overrides=var_overrides,
-        cache_dir=state_dir / "cache" if use_cache else None,
+        cache_dir=settings.state_dir / "cache" if settings.use_cache else None,
     )
     if not result.ok or result.desired is None:
         raise DefinitionError(result.errors, result.warnings)
@@ -109,13 +105,7 @@ def plan_directory(
     var_files: Sequence[Path] = (),
     var_overrides: Sequence[str] = (),
 ) -> tuple[dict[str, Any], list[Any]]:
-    desired, warnings = compile_desired(
-        directory,
-        var_files,
-        var_overrides,
-        use_cache=settings.use_cache,
-        state_dir=settings.state_dir,
-    )
+    desired, warnings = compile_desired(directory, settings, var_files, var_overrides)
     driver = open_store(settings.store_url)
     try:
         live = read_for_plan(driver, desired)
@@ -166,13 +156,7 @@ def apply_directory(
     confirm: Callable[[dict[str, Any]], bool] | None = None,
     progress: Callable[[Progress], None] | None = None,
 ) -> ApplyReport:
-    desired, warnings = compile_desired(
-        directory,
-        var_files,
-        var_overrides,
-        use_cache=settings.use_cache,
-        state_dir=settings.state_dir,
-    )
+    desired, warnings = compile_desired(directory, settings, var_files, var_overrides)
     driver = open_store(settings.store_url)
     try:
         report = _apply_planned(
