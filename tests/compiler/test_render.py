@@ -93,6 +93,13 @@ def test_money_rounds_to_the_store_currency() -> None:
         ("{{ self.__init__ }}", "SC202", "'__init__'"),
         ("{{ [[1]] | sum(start=[]) }}", "SC202", "sum adds numbers only"),
         ("{{ 'x'|center(9) }}", "SC202", "filter 'center' is not allowed in templates"),
+        ("{{ [[1]]|tojson(indent=200000000) }}", "SC202", "tojson indent must be a whole number"),
+        ("{{ ('a'*60000)|replace('a', 'b'*20000, -1) }}", "SC204", "result of replace() is over"),
+        (
+            "{{ ('ab'*30000)|list|select('in', ('c'*60000)|list)|list|length }}",
+            "SC204",
+            "template builds more than",
+        ),
         ("{{ 'x'|map('center', 9)|list }}", "SC202", "No filter named 'center'"),
         (
             "{{ 'a' + 1 }}",
@@ -188,3 +195,14 @@ def test_single_expression_keeps_lists_and_mappings() -> None:
     assert r.render("{{ vars.fees }}") == {"setup": "0.00"}
     # inside a longer string a list is text, as Jinja prints it
     assert r.render("in {{ vars.regions | join(', ') }}") == "in US, CA"
+
+
+def test_rendering_has_a_time_limit_per_compile() -> None:
+    import time
+
+    r = make_renderer({"n": 3}, 2)
+    assert r.render("{{ vars.n + 1 }}") == 4
+    r.deadline = time.monotonic() - 1  # as if 30 s of templates had run already
+    with pytest.raises(TemplateProblem) as info:
+        r.render("{{ vars.n + 2 }}")
+    assert info.value.code == "SC204" and "seconds in all" in info.value.message

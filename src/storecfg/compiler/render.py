@@ -20,6 +20,7 @@ import decimal
 import functools
 import math
 import re
+import time
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
@@ -31,6 +32,8 @@ MAX_OUTPUT_CHARS = 64 * 1024
 MAX_TOTAL_OUTPUT = 16 * 1024 * 1024
 #: characters of values one template may build on the way to its result
 MAX_WORK = 1024 * 1024
+#: all templates of one compile together, in seconds of rendering
+MAX_SECONDS = 30.0
 MAX_TOTAL_WORK = 64 * 1024 * 1024
 #: integers inside a template stay below 2**MAX_INT_BITS; results fit in 64 bits
 MAX_INT_BITS = 256
@@ -253,9 +256,23 @@ def _money(value: Any, digits: int = 2) -> str:
     return str(amount.quantize(quantum, rounding=decimal.ROUND_HALF_UP, context=_DECIMALS))
 
 
+def _small_indent(tojson: Callable[..., Any]) -> Callable[..., Any]:
+    """tojson with indent limited to 0-8 spaces (json.dumps would build any width)."""
+
+    @functools.wraps(tojson)
+    def guarded(eval_ctx: Any, value: Any, indent: Any = None) -> Any:
+        if indent is not None and not (isinstance(indent, int) and 0 <= indent <= 8):
+            raise TemplateProblem("SC202", "tojson indent must be a whole number from 0 to 8")
+        return tojson(eval_ctx, value, indent)
+
+    return guarded
+
+
 def _replace(value: Any, old: str, new: str, count: int | None = None) -> str:
     text = str(value)
     n = text.count(old) if old else len(text) + 1
+    if count is not None and count < 0:
+        count = None  # Python replaces every occurrence for a negative count
     if count is not None:
         n = min(n, count)
     if len(text) + n * max(0, len(new) - len(old)) > MAX_OUTPUT_CHARS:
@@ -325,8 +342,11 @@ class _Renderer:
             v, outer.digits if digits is None else digits
         )
         filters["join"] = self._join_guard(filters["join"])
+        filters["tojson"] = _small_indent(filters["tojson"])
         filters["sum"] = self._sum_guard(filters["sum"])
         env.filters = {name: self._guard(fn) for name, fn in filters.items()}
+        # a test runs once per item in select/reject: charge what it looks at each time
+        env.tests = {name: self._test_guard(fn) for name, fn in env.tests.items()}
         env.globals = {k: v for k, v in env.globals.items() if k in _ALLOWED_GLOBALS}
         self.env = env
         self.nodes = nodes
@@ -338,6 +358,7 @@ class _Renderer:
         self.total = 0
         self.work = 0
         self.total_work = 0
+        self.deadline = time.monotonic() + MAX_SECONDS
         self._cache: dict[str, Any] = {}
         self._forbidden_statements: tuple[type, ...] = (
             nodes.For,
@@ -365,6 +386,10 @@ class _Renderer:
 
     def _charge(self, amount: int) -> None:
         # refused work is not counted: Jinja's constant folding retries refused steps
+        if time.monotonic() > self.deadline:
+            raise TemplateProblem(
+                "SC204", f"templates took more than {MAX_SECONDS:g} seconds in all"
+            )
         if self.work + amount > MAX_WORK:
             raise TemplateProblem(
                 "SC204", f"template builds more than {MAX_WORK:,} characters of values on the way"
@@ -390,6 +415,15 @@ class _Renderer:
             if len(args) > offset:
                 self._charged(args[offset])
             return self._charged(fn(*args, **kwargs))
+
+        return guarded
+
+    def _test_guard(self, test: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(test)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            for arg in args:
+                self._charge(_weight(arg, self._room()))
+            return test(*args, **kwargs)
 
         return guarded
 
