@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from storecfg.apply.execute import execute
 from storecfg.apply.lock import held_lock
-from storecfg.errors import LockedError
+from storecfg.errors import LockedError, StoreError
 from storecfg.store.sqlite import SqliteDriver
 
 from .stores import base_desired, plan_of
@@ -63,3 +65,34 @@ def test_waiting_for_a_lock_gives_up_at_the_timeout(driver: SqliteDriver) -> Non
     assert err.value.message.endswith("(waited 1s)")
     assert f"lock {other.lock_id} held by bob@h (pid 1)" in err.value.message
     assert err.value.hint and f"storecfg lock release {other.lock_id}" in err.value.hint
+
+
+class _FailingRenewals(SqliteDriver):
+    """Renewals fail with `error` (the lock itself is taken and released normally)."""
+
+    error: Exception = RuntimeError("unset")
+
+    def renew_lock(self, store_id: str, lock_id: str, ttl: float) -> Any:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error, reason",
+    [
+        (sqlite3.OperationalError("disk I/O error"), "OperationalError: disk I/O error"),
+        (StoreError("store unreachable", 0), "could not renew it in time (store unreachable)"),
+    ],
+)
+def test_a_lock_that_cannot_be_renewed_is_lost_before_it_expires(
+    tmp_path: Path, error: Exception, reason: str
+) -> None:
+    d = _FailingRenewals(f"sqlite:///{tmp_path / 'live.db'}")
+    d.error = error
+    ttl = 1.2
+    started = time.monotonic()
+    with held_lock(d, "shop", "apply", ttl=ttl) as lock:
+        assert lock.lost.wait(5)
+        # lost while the lock is still ours in the store: nothing can have taken it yet
+        assert time.monotonic() - started < ttl
+        assert lock.lost_reason == reason
+    d.close()

@@ -80,15 +80,24 @@ def held_lock(
     stop = threading.Event()
 
     def renew() -> None:
+        # the lock is ours until `valid_until` (local clock); past it, it may be gone
+        valid_until = time.monotonic() + ttl
         while not stop.wait(ttl / 3):
             try:
                 handle.info = driver.renew_lock(store_id, info.lock_id, ttl)
+                valid_until = time.monotonic() + ttl
+                continue
             except StoreError as exc:
-                if exc.status in (0, 429, 502, 503, 504):
-                    continue  # transient: the lock has ttl/3*2 left, try again
-                handle.lost_reason = exc.message
-                handle.lost.set()
-                return
+                transient = exc.status in (0, 429, 502, 503, 504)
+                reason = exc.message
+            except Exception as exc:  # the thread must never die silently holding our promise
+                transient = False
+                reason = f"{type(exc).__name__}: {exc}"
+            if transient and time.monotonic() + ttl / 3 < valid_until - ttl / 12:
+                continue  # there is time for another try before it expires
+            handle.lost_reason = reason if not transient else f"could not renew it in time ({reason})"
+            handle.lost.set()
+            return
 
     thread = threading.Thread(target=renew, name="storecfg-lock-renewal", daemon=True)
     thread.start()

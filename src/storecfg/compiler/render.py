@@ -346,7 +346,8 @@ class _Renderer:
         filters["sum"] = self._sum_guard(filters["sum"])
         env.filters = {name: self._guard(fn) for name, fn in filters.items()}
         # a test runs once per item in select/reject: charge what it looks at each time
-        env.tests = {name: self._test_guard(fn) for name, fn in env.tests.items()}
+        tests: dict[str, Any] = dict(env.tests)
+        env.tests = {name: self._test_guard(fn) for name, fn in tests.items()}
         env.globals = {k: v for k, v in env.globals.items() if k in _ALLOWED_GLOBALS}
         self.env = env
         self.nodes = nodes

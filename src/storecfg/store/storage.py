@@ -255,6 +255,9 @@ class Storage:
             raise StoreError(f"store database is unavailable: {exc}", 503) from exc
         try:
             yield conn
+        except sqlite3.Error as exc:  # a library error never escapes as itself
+            conn.execute("ROLLBACK")
+            raise StoreError(f"store database error: {exc}", 503) from exc
         except BaseException:
             conn.execute("ROLLBACK")
             raise
