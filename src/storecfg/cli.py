@@ -1000,7 +1000,7 @@ def token_create(db: Path, store_id: str, name: str | None) -> None:
         from .model import ID_PATTERN
         from .store.storage import Storage
 
-        if not re.match(ID_PATTERN, store_id):
+        if not re.fullmatch(ID_PATTERN, store_id):
             raise UsageError(
                 f"invalid store ID {store_id!r}: use lowercase letters, digits, '.', '_' and '-'"
             )

@@ -42,3 +42,13 @@ def test_a_missing_included_file_is_an_error_an_empty_glob_a_warning(full_store:
         "did you mean 'base.yaml'?",
         "s/store.yaml:3:36: SC108 include[2]: warning: include 'extra/*.yaml' matches no file",
     ]
+
+
+def test_a_trailing_newline_does_not_slip_through_a_pattern(store: Store) -> None:
+    # Python's $ also matches before a final newline; JSON Schema's (ECMA's) does not
+    store.write("t.yaml", 'skus:\n  - {id: "aaa\\n", name: A, vendor: V, source: custom}\n')
+    store.write(
+        "u.yaml", 'terms:\n  - {id: t, title: T, version: "1", url: "https://example.com/t\\n"}\n'
+    )
+    codes = [line.split(" ")[1] for line in store.lines()]
+    assert codes == ["SC306", "SC304"], store.lines()

@@ -97,7 +97,7 @@ def write_snapshot(live: LiveState, root: Path, store_url: str) -> SnapshotInfo:
 
 def _info(path: Path, store_id: str) -> SnapshotInfo | None:
     name = path.name.removesuffix(".json")
-    if not _ID.match(name):
+    if not _ID.fullmatch(name):
         return None
     try:
         data = path.read_bytes()
@@ -135,7 +135,7 @@ def list_snapshots(root: Path, store_id: str | None = None) -> list[SnapshotInfo
 
 def _age(info: SnapshotInfo) -> tuple[str, int, int]:
     """Oldest first: by time, then revision (r9 before r10), then the -N suffix."""
-    match = _ID.match(info.id)
+    match = _ID.fullmatch(info.id)
     assert match is not None  # _info only admits matching names
     return match[1], int(match[2]), int(match[3] or 1)
 

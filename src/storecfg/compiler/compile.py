@@ -333,7 +333,7 @@ class _Compiler:
             items = data.get(kind) if isinstance(data, dict) else None
             item = items[index] if isinstance(items, list) and index < len(items) else None
             rid = item.get("id") if isinstance(item, dict) else None
-            if isinstance(rid, str) and _ID.match(rid) and path[2:] != ("id",):
+            if isinstance(rid, str) and _ID.fullmatch(rid) and path[2:] != ("id",):
                 return format_address(kind, rid, path[2:])
             return format_address(kind, f"[{index}]", path[2:]).replace(".[", "[")
         return format_address(str(path[0]), None, path[1:]) if path else "-"
@@ -508,7 +508,7 @@ class _Compiler:
                     )
                     continue
                 rid = raw.get("id")
-                valid_id = isinstance(rid, str) and _ID.match(rid) is not None
+                valid_id = isinstance(rid, str) and _ID.fullmatch(rid) is not None
                 label = f"{kind}.{rid}" if valid_id else f"{kind}[{index}]"
                 issues = validate_resource(kind, raw)
                 for issue in issues:

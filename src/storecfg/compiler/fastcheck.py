@@ -152,7 +152,9 @@ def _enum(values: list[Any]) -> Check:
 
 def _string(schema: dict[str, Any], keys: set[str], strict: bool) -> Check:
     keys -= {"pattern", "minLength", "maxLength"}
-    pattern = re.compile(schema["pattern"]).search if "pattern" in schema else None
+    from .schema import ecma_pattern
+
+    pattern = re.compile(ecma_pattern(schema["pattern"])).search if "pattern" in schema else None
     low = schema.get("minLength", 0)
     high = schema.get("maxLength")
 

@@ -16,6 +16,7 @@ import copy
 import decimal
 import difflib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -51,21 +52,49 @@ def _registry() -> Any:
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT202012
 
+    def contents(name: str) -> dict[str, Any]:
+        # without "$schema", a $ref into another file keeps our validator class (and its
+        # pattern semantics) instead of switching to jsonschema's stock 2020-12 class
+        return {k: v for k, v in raw_schema(name).items() if k != "$schema"}
+
     names = ["common", "store", "definition", *KINDS]
     return Registry().with_resources(
         (
             BASE_URI + f"{n}.schema.json",
-            Resource.from_contents(raw_schema(n), default_specification=DRAFT202012),
+            Resource.from_contents(contents(n), default_specification=DRAFT202012),
         )
         for n in names
     )
 
 
 @cache
-def _validator(ref: str) -> Any:
-    from jsonschema import Draft202012Validator
+def ecma_pattern(pattern: str) -> str:
+    """A JSON Schema pattern for Python's re: `$` means the end of the text, as in
+    ECMA-262 (Python's `$` also matches before a final newline, so "aaa\\n" would pass
+    ^[a-z]+$)."""
+    return re.sub(r"(?<!\\)\$", r"\\Z", pattern)
 
-    return Draft202012Validator({"$ref": BASE_URI + ref}, registry=_registry())
+
+@cache
+def _compiled_pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(ecma_pattern(pattern))
+
+
+@cache
+def _validator_class() -> Any:
+    from jsonschema import Draft202012Validator, validators
+    from jsonschema.exceptions import ValidationError
+
+    def pattern(validator: Any, patrn: str, instance: Any, schema: dict[str, Any]) -> Any:
+        if validator.is_type(instance, "string") and not _compiled_pattern(patrn).search(instance):
+            yield ValidationError(f"{instance!r} does not match {patrn!r}")
+
+    return validators.extend(Draft202012Validator, {"pattern": pattern})
+
+
+@cache
+def _validator(ref: str) -> Any:
+    return _validator_class()({"$ref": BASE_URI + ref}, registry=_registry())
 
 
 def _resolve(schema: dict[str, Any], base: str) -> tuple[dict[str, Any], str]:
