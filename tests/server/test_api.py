@@ -561,7 +561,7 @@ def test_the_apply_lock(api: Api) -> None:
     assert renewed.json()["expires_at"] > lock["expires_at"]
 
     wrong = api.client.delete(api.url("lock"), params={"lock_id": "nope"})
-    assert assert_error(wrong, 409, "conflict")["lock"]["lock_id"] == lock["lock_id"]
+    assert assert_error(wrong, 423, "locked")["lock"]["lock_id"] == lock["lock_id"]
     assert (
         api.client.delete(api.url("lock"), params={"lock_id": lock["lock_id"]}).status_code == 204
     )

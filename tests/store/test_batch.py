@@ -134,3 +134,20 @@ def test_the_batch_endpoint_checks_the_token_and_the_body(tmp_path: Path) -> Non
         assert ok.status_code == 200
         assert ok.json()["results"][0]["status"] == 201
         assert ok.json()["results"][0]["item"]["revision"] == 1
+
+
+def test_a_failure_without_an_error_object_is_still_a_failure() -> None:
+    from storecfg.store.driver import results_from_json
+
+    results = results_from_json(
+        [
+            {"status": 201, "item": {"id": "a", "revision": 1, "hash": "h"}},
+            {"status": 503},
+            {"status": 0},
+        ],
+        "test",
+    )
+    assert [r.status for r in results] == [201, 503, 0]
+    assert results[0].error is None
+    assert results[1].error is not None and "write failed (status 503)" in results[1].error.message
+    assert results[2].error is not None and "not attempted" in results[2].error.message

@@ -22,6 +22,7 @@ def test_exported_values_read_back_as_written(tmp_path: Path) -> None:
         "octal": "0755",
         "clock": "22:22",
         "braces": "{{ vars.x }}",
+        "endraw": "Use {{ name }} or {% endraw %} literally",
         "null": "null",
         "number": "12",
         "float": "1.50",

@@ -65,3 +65,14 @@ def test_the_meta_view_over_http(tmp_path: Path) -> None:
         assert set(item) == {"id", "revision", "hash"}
         bad = client.get(f"/v1/stores/{STORE}/skus", params={"view": "all"}, headers=auth)
         assert bad.status_code == 400
+
+
+def test_a_resource_deleted_while_the_store_is_read_is_a_conflict(driver: StoreDriver) -> None:
+    from storecfg.errors import StoreError
+
+    driver.put(STORE, "skus", "a", sku(), create=True)
+    light = driver.read_all(STORE, specs=False)
+    driver.delete(STORE, "skus", "a")
+    with pytest.raises(StoreError) as info:
+        driver.fill_specs(light, ["skus.a"])
+    assert info.value.status == 409 and "deleted while the store was read" in info.value.message

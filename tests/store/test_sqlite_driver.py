@@ -217,7 +217,7 @@ def test_the_answers_are_what_the_contract_says(transcripts: dict[str, dict[str,
     assert t["no lock"] is None
     assert t["lock"] == ("lock", OWNER)
     assert t["locked"] == ("error", "LockedError", 423, {"lock_owner": OWNER}, [])
-    assert t["release wrong"] == ("error", "StoreError", 409, {"lock_owner": OWNER}, [])
+    assert t["release wrong"] == ("error", "LockedError", 423, {"lock_owner": OWNER}, [])
     assert t["renew wrong"] == ("error", "LockedError", 423, {"lock_owner": OWNER}, [])
     assert t["held"] == ("lock", OWNER)
     assert t["bad ttl"][:3] == ("error", "StoreError", 400)

@@ -432,7 +432,7 @@ def test_lock_acquire_held_renew_release(storage: Storage, clock: Any) -> None:
 
     with pytest.raises(StoreError) as wrong:
         storage.release_lock(STORE, "not-the-lock")
-    assert wrong.value.status == 409
+    assert wrong.value.status == 423  # another's lock is held: locked
     assert wrong.value.details["lock"]["lock_id"] == lock.lock_id
     assert storage.get_lock(STORE) is not None
 
@@ -460,7 +460,7 @@ def test_an_expired_lock_can_be_taken_by_another(storage: Storage, clock: Any) -
         storage.acquire_lock(STORE, {}, ttl=10, lock_id=old.lock_id)
     with pytest.raises(StoreError) as err:
         storage.release_lock(STORE, old.lock_id)
-    assert err.value.status == 409
+    assert err.value.status == 423
     assert storage.get_lock(STORE) == new
 
 

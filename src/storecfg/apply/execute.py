@@ -235,13 +235,22 @@ def execute(
     def halted() -> bool:
         return stop.is_set() or (lock is not None and lock.lost.is_set())
 
-    def fail(change: dict[str, Any], exc: StoreError) -> None:
+    def fail(change: dict[str, Any], exc: StoreError, *, unknown: bool = False) -> None:
         stop.set()
         if isinstance(exc, ConflictError):
             outcome.conflict = True
         address, action = change["address"], change["action"]
         message = _failure_message(change, exc)
-        journal.write("failed", address=address, action=action, status=exc.status, error=message)
+        if unknown:
+            message += " (the store may or may not have applied it; `storecfg plan` tells)"
+        journal.write(
+            "failed",
+            address=address,
+            action=action,
+            status=exc.status,
+            error=message,
+            outcome="unknown" if unknown else "refused",
+        )
         outcome.failed.append((address, action, message))
         report("failed", address, action, message)
 
@@ -290,7 +299,7 @@ def execute(
         except StoreError as exc:
             # the request as a whole failed: what the store did is unknown, plan will tell
             for change in chunk:
-                fail(change, exc)
+                fail(change, exc, unknown=exc.status in (0, 500, 502, 503, 504))
             return
         events: list[dict[str, Any]] = []
         for change, ops in planned:

@@ -95,7 +95,9 @@ def held_lock(
                 reason = f"{type(exc).__name__}: {exc}"
             if transient and time.monotonic() + ttl / 3 < valid_until - ttl / 12:
                 continue  # there is time for another try before it expires
-            handle.lost_reason = reason if not transient else f"could not renew it in time ({reason})"
+            handle.lost_reason = (
+                reason if not transient else f"could not renew it in time ({reason})"
+            )
             handle.lost.set()
             return
 

@@ -140,6 +140,8 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
             return json.loads(body, parse_constant=_reject_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(400, "bad_request", f"request body is not JSON: {exc}") from None
+        except RecursionError:
+            raise ApiError(400, "bad_request", "request body nests too deeply") from None
 
     # ---------------------------------------------------------------- handlers
 
@@ -199,8 +201,8 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
         if not isinstance(owner, dict):
             raise ApiError(400, "bad_request", "owner must be a JSON object")
         ttl = body.get("ttl_seconds", DEFAULT_LOCK_TTL)
-        if isinstance(ttl, bool) or not isinstance(ttl, int | float):
-            raise ApiError(400, "bad_request", "ttl_seconds must be a number")
+        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or abs(ttl) > 1e9:
+            raise ApiError(400, "bad_request", "ttl_seconds must be a number from 1 to 3600")
         lock_id = body.get("lock_id")
         if lock_id is not None and (not isinstance(lock_id, str) or not lock_id):
             raise ApiError(400, "bad_request", "lock_id must be a non-empty string")

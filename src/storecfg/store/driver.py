@@ -63,9 +63,12 @@ def results_from_json(raw: list[dict[str, Any]], where: str) -> list[WriteResult
     out: list[WriteResult] = []
     for result in raw:
         status = int(result.get("status", 0))
-        if "error" in result:
-            error = result["error"] if isinstance(result["error"], dict) else {}
-            message = str(error.get("message") or "write failed")
+        if "error" in result or status == 0 or status >= 300:
+            # a failure, even one a store reports without an "error" object
+            raw_error = result.get("error")
+            error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
+            default = "not attempted" if status == 0 else f"write failed (status {status})"
+            message = str(error.get("message") or default)
             cls = ConflictError if status == 412 else StoreError
             out.append(
                 WriteResult(
@@ -200,8 +203,12 @@ def safe_url(url: str) -> str:
     return urlunsplit(parts)
 
 
-def assign_specs(live: LiveState, items: dict[str, Item]) -> None:
-    """Put fetched specs (by address) into a LiveState read without them."""
+def assign_specs(live: LiveState, items: dict[str, Item], wanted: list[str] | None = None) -> None:
+    """Put fetched specs (by address) into a LiveState read without them. A wanted
+    resource that is gone, or at another revision, was changed while it was read."""
+    for addr in wanted or []:
+        if addr not in items:
+            raise StoreError(f"{addr} was deleted while the store was read; try again", 409)
     for addr, item in items.items():
         kind, rid = addr.split(".", 1)
         current = live.resources.get(kind, {}).get(rid)

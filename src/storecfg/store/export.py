@@ -9,6 +9,7 @@ in `{% raw %}`. Export then plan shows no changes.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,12 @@ class _Dumper(yaml.SafeDumper):
 
 def _str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
     if "{{" in data or "{%" in data:
-        data = "{% raw %}" + data + "{% endraw %}"
+        # text that looks like a template must come back as itself: a raw block, or,
+        # when the text itself ends raw blocks, one string expression
+        if "endraw" in data:
+            data = "{{ " + json.dumps(data) + " }}"
+        else:
+            data = "{% raw %}" + data + "{% endraw %}"
     plain_means_same = resolve_plain(data) == data and isinstance(resolve_plain(data), str)
     style = None if plain_means_same else '"'
     if "\n" in data:

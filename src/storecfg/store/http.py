@@ -425,7 +425,7 @@ class HttpDriver:
             item = self.get(live.store_id, kind, rid)
             if item is not None:
                 found[addr] = item
-        assign_specs(live, found)
+        assign_specs(live, found, addresses)
 
     def acquire_lock(self, store_id: str, owner: dict[str, Any], ttl: float) -> LockInfo:
         response, lost = self._send(

@@ -23,8 +23,9 @@ class SqliteDriver:
         path = url[len("sqlite:///") :]
         if not path:
             raise UsageError("sqlite:/// needs a file path")
-        self.url = url
         self.path = Path(path)
+        # absolute, so a plan file names one database wherever it is applied from
+        self.url = f"sqlite:///{self.path.resolve()}"
         self._storage: Storage | None = Storage(self.path) if self.path.exists() else None
         self._empty: Storage | None = None
 
@@ -132,7 +133,7 @@ class SqliteDriver:
         return self.storage.read_all(store_id, specs=specs)
 
     def fill_specs(self, live: LiveState, addresses: list[str]) -> None:
-        assign_specs(live, self.storage.get_many(live.store_id, addresses))
+        assign_specs(live, self.storage.get_many(live.store_id, addresses), addresses)
 
     def acquire_lock(self, store_id: str, owner: dict[str, Any], ttl: float) -> LockInfo:
         return self._writer().acquire_lock(store_id, owner, ttl)[1]

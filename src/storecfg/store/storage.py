@@ -815,9 +815,9 @@ class Storage:
                 conn.execute("DELETE FROM locks WHERE store = ?", (store_id,))
                 raise StoreError(f"store {store_id} is not locked", 404)
             if lock_id is not None and held.lock_id != lock_id:
-                raise StoreError(
+                raise LockedError(
                     f"lock {lock_id} is not the lock held; {held.describe()}",
-                    409,
+                    423,
                     details={"lock": held.to_json()},
                 )
             conn.execute("DELETE FROM locks WHERE store = ?", (store_id,))
