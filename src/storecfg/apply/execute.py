@@ -27,7 +27,7 @@ from ..store.driver import StoreDriver, WriteOp, WriteResult
 from .backup import SnapshotInfo, write_snapshot
 from .journal import Journal
 from .lock import HeldLock
-from .plan import _dependencies
+from .plan import _dependencies, graph_levels
 
 
 @dataclass
@@ -89,24 +89,7 @@ def _level(changes: list[dict[str, Any]], *, reverse: bool) -> list[list[dict[st
             for r in refs:
                 flipped[r].append(a)
         deps = flipped
-    level: dict[str, int] = {}
-    for start in deps:
-        stack: list[tuple[str, int]] = [(start, 0)]
-        on_path: set[str] = set()
-        while stack:
-            node, i = stack[-1]
-            if i == 0:
-                on_path.add(node)
-            edges = deps[node]
-            if i < len(edges):
-                stack[-1] = (node, i + 1)
-                nxt = edges[i]
-                if nxt not in level and nxt not in on_path:
-                    stack.append((nxt, 0))
-                continue
-            stack.pop()
-            on_path.discard(node)
-            level[node] = 1 + max((level[e] for e in edges if e in level), default=-1)
+    level = graph_levels(deps)
     groups: dict[int, list[dict[str, Any]]] = {}
     for c in changes:  # keep plan order inside a level
         groups.setdefault(level[c["address"]], []).append(c)

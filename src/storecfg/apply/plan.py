@@ -21,7 +21,7 @@ from typing import Any
 
 from .. import __version__
 from .._fs import atomic_write
-from ..compiler.schema import kind_info
+from ..compiler.schema import kind_info, values_at
 from ..errors import PlanError, UsageError, display_path
 from ..model import (
     KIND_RANK,
@@ -98,53 +98,48 @@ def _dependencies(kind: str, spec: dict[str, Any], *, same_kind: bool = False) -
     for path, target in kind_info(kind).ref_paths:
         if same_kind and target != kind:
             continue
-        stack: list[tuple[Any, tuple[Any, ...]]] = [(spec, path)]
+        for _, value in values_at(spec, path):
+            if isinstance(value, str):
+                yield address(target, value)
+
+
+def graph_levels(edges: dict[str, list[str]]) -> dict[str, int]:
+    """Longest-path depth of each node (0 for nodes with no edges): a node comes after
+    everything its edges point to. Edges to unknown nodes and cycle edges are ignored
+    (iterative depth-first search, linear in nodes and edges)."""
+    level: dict[str, int] = {}
+    for start in edges:
+        if start in level:
+            continue
+        stack: list[tuple[str, int]] = [(start, 0)]
+        on_path: set[str] = {start}
         while stack:
-            node, rest = stack.pop()
-            if not rest:
-                if isinstance(node, str):
-                    yield address(target, node)
+            node, i = stack[-1]
+            targets = edges[node]
+            if i < len(targets):
+                stack[-1] = (node, i + 1)
+                nxt = targets[i]
+                if nxt in edges and nxt not in level and nxt not in on_path:
+                    on_path.add(nxt)
+                    stack.append((nxt, 0))
                 continue
-            step = rest[0]
-            if step == "*":
-                if isinstance(node, list):
-                    stack.extend((item, rest[1:]) for item in node)
-            elif isinstance(node, dict) and step in node:
-                stack.append((node[step], rest[1:]))
+            stack.pop()
+            on_path.discard(node)
+            level[node] = 1 + max((level[t] for t in targets if t in level), default=-1)
+    return level
 
 
 def _intra_kind_levels(kind: str, specs: dict[str, dict[str, Any]]) -> dict[str, int]:
     """Depth of each resource in its kind's own reference graph (targets first)."""
-    levels: dict[str, int] = {}
-    prefix = kind + "."
-    edges = {
-        rid: [
-            a[len(prefix) :]
-            for a in _dependencies(kind, spec, same_kind=True)
-            if a[len(prefix) :] != rid
-        ]
-        for rid, spec in specs.items()
-    }
-    for start in edges:
-        if start in levels:
-            continue
-        stack: list[tuple[str, int]] = [(start, 0)]
-        visiting: set[str] = set()
-        while stack:
-            node, i = stack[-1]
-            targets = [t for t in edges.get(node, []) if t in edges]
-            if i == 0:
-                visiting.add(node)
-            if i < len(targets):
-                stack[-1] = (node, i + 1)
-                nxt = targets[i]
-                if nxt not in levels and nxt not in visiting:
-                    stack.append((nxt, 0))
-                continue
-            stack.pop()
-            visiting.discard(node)
-            levels[node] = 1 + max((levels.get(t, 0) for t in targets if t in levels), default=-1)
-    return levels
+    prefix = len(kind) + 1
+    return graph_levels(
+        {
+            rid: [
+                a[prefix:] for a in _dependencies(kind, spec, same_kind=True) if a[prefix:] != rid
+            ]
+            for rid, spec in specs.items()
+        }
+    )
 
 
 def order_key_factory(

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from .iso import COUNTRIES, COUNTRY_HINTS, CURRENCY_DIGITS
-from .schema import closest, decimal_places, field_path_problem, kind_info, money_fields
+from .schema import (
+    closest,
+    decimal_places,
+    field_path_problem,
+    kind_info,
+    money_fields,
+    values_at,
+)
 
 Specs = dict[str, dict[str, dict[str, Any]]]
 
@@ -62,22 +69,6 @@ def check(
     return findings
 
 
-def _values(
-    spec: Any, path: tuple[Any, ...], prefix: tuple[Any, ...] = ()
-) -> Iterator[tuple[tuple[Any, ...], Any]]:
-    """Values at a schema path where '*' stands for every list item."""
-    if not path:
-        yield prefix, spec
-        return
-    step, rest = path[0], path[1:]
-    if step == "*":
-        if isinstance(spec, list):
-            for i, item in enumerate(spec):
-                yield from _values(item, rest, (*prefix, i))
-    elif isinstance(spec, dict) and step in spec:
-        yield from _values(spec[step], rest, (*prefix, step))
-
-
 def _references(specs: Specs, known: dict[str, set[str]]) -> Iterator[Finding]:
     suggestions = 0
     for kind, items in specs.items():
@@ -86,7 +77,7 @@ def _references(specs: Specs, known: dict[str, set[str]]) -> Iterator[Finding]:
             continue
         for rid, spec in items.items():
             for path, target in paths:
-                for where, value in _values(spec, path):
+                for where, value in values_at(spec, path):
                     if not isinstance(value, str) or value in known.get(target, ()):
                         continue
                     hint = ""

@@ -171,6 +171,20 @@ def settings_info() -> KindInfo:
     return info
 
 
+def values_at(spec: Any, path: Path_, prefix: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
+    """(concrete path, value) at a schema path where '*' stands for every list item."""
+    if not path:
+        yield prefix, spec
+        return
+    step, rest = path[0], path[1:]
+    if step == "*":
+        if isinstance(spec, list):
+            for i, item in enumerate(spec):
+                yield from values_at(item, rest, (*prefix, i))
+    elif isinstance(spec, dict) and step in spec:
+        yield from values_at(spec[step], rest, (*prefix, step))
+
+
 def field_path_problem(kind: str, dotted: str) -> str | None:
     """Why a dotted field path (as in lifecycle.ignore_changes) names no field of the
     kind, or None when it does. A step into a list of objects is an item's ID."""
