@@ -289,18 +289,7 @@ class Storage:
 
     def create_store(self, store_id: str) -> None:
         with self._tx(write=True) as conn:
-            self._ensure_store(conn, store_id)
-
-    def _ensure_store(self, conn: sqlite3.Connection, store_id: str) -> tuple[int, int]:
-        row = conn.execute(
-            "SELECT revision, settings_revision FROM stores WHERE id = ?", (store_id,)
-        ).fetchone()
-        if row is None:
-            conn.execute(
-                "INSERT INTO stores (id, created_at) VALUES (?, ?)", (store_id, time.time())
-            )
-            return 0, 0
-        return int(row[0]), int(row[1])
+            self._write_state(conn, store_id)
 
     def store_exists(self, store_id: str) -> bool:
         return (
@@ -657,7 +646,8 @@ class Storage:
                 return status, Item(
                     data["id"], data["spec"], int(data["revision"]), data.get("hash", "")
                 )
-            revision, settings_rev = self._ensure_store(conn, store_id)
+            state = self._write_state(conn, store_id)
+            revision, settings_rev = state.revision, state.settings_revision
             spec = _unwrap(body)
             if not isinstance(spec, dict):
                 raise InvalidSpec("settings must be a JSON object", 422)
@@ -774,7 +764,7 @@ class Storage:
             )
         now = time.time()
         with self._tx(write=True) as conn:
-            self._ensure_store(conn, store_id)
+            self._write_state(conn, store_id)
             held = self._lock_row(conn, store_id)
             if held is not None and held.expires_at > now:
                 if lock_id is not None and held.lock_id == lock_id:
@@ -835,7 +825,7 @@ class Storage:
     def create_token(self, store_id: str, name: str | None = None) -> str:
         token = "sct_" + secrets.token_urlsafe(32)
         with self._tx(write=True) as conn:
-            self._ensure_store(conn, store_id)
+            self._write_state(conn, store_id)
             conn.execute(
                 "INSERT INTO tokens (hash, store, name, created_at) VALUES (?,?,?,?)",
                 (hash_token(token), store_id, name, time.time()),
