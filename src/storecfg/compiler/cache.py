@@ -126,6 +126,7 @@ def load_entry(path: Path) -> CompileResult | None:
             warnings,
             entry["files"],
             [p for p, _ in entry["inputs"]],
+            {p: d for p, d in entry["inputs"]},
             [(p, m) for p, m in entry["globs"]],
         )
     except (KeyError, TypeError, ValueError, AttributeError):
@@ -147,12 +148,11 @@ def save_entry(path: Path, result: CompileResult, root_items: list[Any]) -> None
     desired = result.desired
     if desired is None or not result.ok:
         return
-    inputs = []
-    for p in result.inputs:
-        digest = _file_hash(p)
-        if digest is None:
-            return
-        inputs.append([p, digest])
+    # the hashes of the bytes that were compiled, not of the files as they are now:
+    # an edit made meanwhile must make the entry stale, not be recorded as compiled
+    if any(p not in result.digests for p in result.inputs):
+        return
+    inputs = [[p, result.digests[p]] for p in result.inputs]
     digests = {
         f"{kind}.{rid}": desired.digests.get(f"{kind}.{rid}") or spec_hash(spec)
         for kind, items in desired.resources.items()

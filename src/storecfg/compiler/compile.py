@@ -50,6 +50,8 @@ class CompileResult:
     files: list[str] = field(default_factory=list)
     #: absolute paths of every file read (for the compile cache)
     inputs: list[str] = field(default_factory=list)
+    #: sha256 of each input's bytes as compiled (the cache records these)
+    digests: dict[str, str] = field(default_factory=dict)
     #: (rendered include pattern, absolute paths it matched)
     globs: list[tuple[str, list[str]]] = field(default_factory=list)
     #: included files whose results may be reused by the next compile
@@ -154,6 +156,7 @@ class _Compiler:
         #: (file, path) of values whose template failed: no second error for them
         self.failed: set[tuple[str, tuple[Any, ...]]] = set()
         self.inputs: list[str] = []
+        self.digests: dict[str, str] = {}
         self.globs: list[tuple[str, list[str]]] = []
 
     def diag(
@@ -263,15 +266,27 @@ class _Compiler:
         return self._result(desired)
 
     def _result(self, desired: DesiredState | None) -> CompileResult:
-        return CompileResult(desired, self.diags, self.files, self.inputs, self.globs)
+        return CompileResult(desired, self.diags, self.files, self.inputs, self.digests, self.globs)
 
     def _has_errors(self) -> bool:
         return any(d.severity == ERROR for d in self.diags)
 
+    def _read(self, path: Path, shown: str) -> tuple[bytes | None, Loaded]:
+        """A file's bytes, noted as an input with the hash of what was read."""
+        real = str(path.resolve())
+        self.inputs.append(real)
+        raw, loaded = read_source(path, shown)
+        if raw is not None:
+            self.digests[real] = hashlib.sha256(raw).hexdigest()
+        return raw, loaded
+
+    def _load_file(self, path: Path, shown: str) -> Loaded:
+        raw, loaded = self._read(path, shown)
+        return loaded if raw is None else load_bytes(raw, shown, loaded)
+
     def _load(self, path: Path, shown: str) -> tuple[Any, list[TemplateSite]]:
         """A file's data and its template strings (None when it could not be read)."""
-        loaded: Loaded = load_file(path, shown)
-        self.inputs.append(str(path.resolve()))
+        loaded = self._load_file(path, shown)
         self.diags.extend(loaded.diagnostics)
         if loaded.data is None:
             return None, []
@@ -284,8 +299,7 @@ class _Compiler:
         for var_file in self.var_files:
             vf_shown = display_path(str(var_file))
             self.files.append(vf_shown)
-            loaded = load_file(var_file, vf_shown)
-            self.inputs.append(str(var_file.resolve()))
+            loaded = self._load_file(var_file, vf_shown)
             self.diags.extend(loaded.diagnostics)
             if loaded.data is None:
                 if not loaded.diagnostics:
@@ -426,13 +440,12 @@ class _Compiler:
     def _include(self, path: Path, shown: str, context: str) -> Unit | None:
         """One included file as a Unit: from the cache when its bytes and context are
         unchanged, else loaded, rendered and checked."""
-        real = str(path.resolve())
-        self.inputs.append(real)
-        raw, loaded = read_source(path, shown)
+        raw, loaded = self._read(path, shown)
         if raw is None:
             self.diags.extend(loaded.diagnostics)
             return None
-        digest = hashlib.sha256(raw).hexdigest()
+        real = str(path.resolve())
+        digest = self.digests[real]
         cached = self.unit_cache.get(real) if self.unit_cache is not None else None
         if cached is not None and cached.get("hash") == digest and cached.get("context") == context:
             with contextlib.suppress(KeyError, TypeError, ValueError):  # damaged: parse instead
