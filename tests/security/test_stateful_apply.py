@@ -9,8 +9,9 @@ the two: answers lost after the server acted, connections reset before it did,
 killed at a store write. After every faulty apply each resource is either as it
 was or as the definition wants it (replaced ones may be gone half-way), the store
 revision moved by exactly the writes that show, so nothing was written twice, and
-what the plan left alone is untouched. A fault-free apply then converges: the store
-equals the definition, exactly, and the next plan has no changes.
+what the plan left alone is untouched. Faults the driver retries never make an apply
+fail, and no error or file holds the API token. A fault-free apply then converges:
+the store equals the definition, exactly, and the next plan has no changes.
 """
 
 from __future__ import annotations
