@@ -35,6 +35,9 @@ from .storage import InvalidSpec, Item, LockInfo, PreconditionRequired, StoreInf
 T = TypeVar("T")
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+#: answers a gateway gives when it may have passed the request on before failing:
+#: the server may have acted on it
+_MAYBE_ACTED = frozenset({502, 504})
 _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")
 
 
@@ -167,9 +170,10 @@ class HttpDriver:
         params: dict[str, Any] | None = None,
         retry: bool = True,
     ) -> tuple[httpx.Response, bool]:
-        """(response, whether an earlier attempt was lost to a transport error).
+        """(response, whether an earlier attempt may have reached the server: lost to a
+        transport error, or answered 502/504 by a gateway).
 
-        After a lost attempt the server may have acted on the request already.
+        After such an attempt the server may have acted on the request already.
         """
         last: str = ""
         lost = False
@@ -196,6 +200,8 @@ class HttpDriver:
                 and attempt < self.retry.attempts - 1
             ):
                 last = f"HTTP {response.status_code}"
+                if response.status_code in _MAYBE_ACTED:
+                    lost = True
                 self.retry.sleep(self.retry.delay(attempt, _retry_after(response)))
                 continue
             return response, lost
