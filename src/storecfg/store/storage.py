@@ -1,6 +1,6 @@
-"""The live-store storage engine on SQLite, shared by the embedded driver and the server.
+"""The live-store storage, shared by the embedded driver and the server.
 
-One database file can hold many stores. Everything the store API promises is
+One database (a SQLite file, or PostgreSQL: see engine.py) can hold many stores. Everything the store API promises is
 implemented here once: per-resource revisions, a store revision that moves on every
 write, If-Match / If-None-Match preconditions, idempotency keys (kept 24 hours),
 the apply lock, and API tokens (kept only as hashes). The embedded `sqlite://`
@@ -16,18 +16,17 @@ import hashlib
 import json
 import re
 import secrets
-import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConflictError, LockedError, StoreError
 from ..model import ID_PATTERN, KINDS, LiveResource, LiveState, canonical_json
+from .engine import Connection, Engine, open_engine, retried
 
 IDEMPOTENCY_TTL = 24 * 3600
 DEFAULT_LOCK_TTL = 120.0
@@ -210,101 +209,54 @@ class InvalidSpec(StoreError):
 
 
 class Storage:
-    """A SQLite database of stores. Safe to share between threads (one connection each)."""
+    """A database of stores. Safe to share between threads, and on PostgreSQL between
+    processes: `db` is a SQLite file path (or `sqlite:///PATH`, `:memory:`) or a
+    `postgresql://` URL."""
 
-    def __init__(self, path: str | Path, *, validate: bool = True) -> None:
-        self.path = str(path)
+    def __init__(self, db: str | Path, *, validate: bool = True) -> None:
+        self.engine: Engine = open_engine(db)
         self.validate = validate
         self._local = threading.local()
         self._writes = 0
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._migrate()
 
     # ------------------------------------------------------------ connection
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            try:
-                conn = sqlite3.connect(
-                    self.path, timeout=30, isolation_level=None, check_same_thread=False
-                )
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                conn.execute("PRAGMA busy_timeout=30000")
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot open store database {self.path}: {exc}") from exc
-            self._local.conn = conn
-            if self.path == ":memory:":
-                self._migrate()  # every thread's in-memory database starts empty
-        return conn
+    def _read(self) -> AbstractContextManager[Connection]:
+        """A connection for one statement that reads (it sees one state on its own)."""
+        return self.engine.connection()
+
+    def _tx(self, write: bool, store: str | None = None) -> AbstractContextManager[Connection]:
+        """A transaction. A write names its store: no other write to it runs meanwhile."""
+        return self.engine.transaction(write, store)
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
-    @contextmanager
-    def _tx(self, write: bool) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        try:
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        except sqlite3.Error as exc:
-            raise StoreError(f"store database is unavailable: {exc}", 503) from exc
-        try:
-            yield conn
-        except sqlite3.Error as exc:  # a library error never escapes as itself
-            conn.execute("ROLLBACK")
-            raise StoreError(f"store database error: {exc}", 503) from exc
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                conn.execute("ROLLBACK")
-                raise StoreError(f"store database write failed: {exc}", 503) from exc
+        self.engine.close()
 
     def _migrate(self) -> None:
-        try:
-            with self._tx(write=True) as conn:
-                version = conn.execute("PRAGMA user_version").fetchone()[0]
-                if version > SCHEMA_VERSION:
-                    raise StoreError(
-                        f"store database {self.path} has schema version {version}; this storecfg knows "
-                        f"{SCHEMA_VERSION}. Upgrade storecfg."
-                    )
-                for number in range(version, SCHEMA_VERSION):
-                    for statement in _MIGRATIONS[number].split(";"):
-                        if statement.strip():
-                            conn.execute(statement)
-                    conn.execute(f"PRAGMA user_version = {number + 1}")
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is not a storecfg store database: {exc}") from exc
+        self.engine.migrate(_MIGRATIONS)
 
     # ------------------------------------------------------------ stores
 
+    @retried
     def create_store(self, store_id: str) -> None:
-        with self._tx(write=True) as conn:
+        with self._tx(write=True, store=store_id) as conn:
             self._write_state(conn, store_id)
 
     def store_exists(self, store_id: str) -> bool:
-        return (
-            self._conn().execute("SELECT 1 FROM stores WHERE id = ?", (store_id,)).fetchone()
-            is not None
-        )
+        with self._read() as conn:
+            row = conn.execute("SELECT 1 FROM stores WHERE id = ?", (store_id,)).fetchone()
+        return row is not None
 
     def list_stores(self) -> list[str]:
-        return [r[0] for r in self._conn().execute("SELECT id FROM stores ORDER BY id")]
+        with self._read() as conn:
+            return [r[0] for r in conn.execute("SELECT id FROM stores ORDER BY id").fetchall()]
 
     def store_info(self, store_id: str) -> StoreInfo:
-        with self._tx(write=False) as conn:
+        with self._read() as conn:
             return self._info(conn, store_id)
 
-    def _info(self, conn: sqlite3.Connection, store_id: str) -> StoreInfo:
+    def _info(self, conn: Connection, store_id: str) -> StoreInfo:
         row = conn.execute(
             "SELECT revision, settings, settings_revision FROM stores WHERE id = ?", (store_id,)
         ).fetchone()
@@ -330,15 +282,12 @@ class Storage:
         if not 1 <= limit <= MAX_PAGE:
             raise StoreError(f"limit must be between 1 and {MAX_PAGE}, not {limit}", 400)
         after = decode_page_token(kind, page_token) if page_token else ""
-        rows = (
-            self._conn()
-            .execute(
+        with self._read() as conn:
+            rows = conn.execute(
                 f"SELECT id, {'spec' if specs else 'NULL'}, revision, hash FROM resources "
                 "WHERE store = ? AND kind = ? AND id > ? ORDER BY id LIMIT ?",
                 (store_id, kind, after, limit + 1),
-            )
-            .fetchall()
-        )
+            ).fetchall()
         items = [
             Item(r[0], json.loads(r[1]) if specs else {}, int(r[2]), r[3]) for r in rows[:limit]
         ]
@@ -347,18 +296,16 @@ class Storage:
 
     def get(self, store_id: str, kind: str, rid: str) -> Item:
         _check_kind(kind)
-        row = (
-            self._conn()
-            .execute(
+        with self._read() as conn:
+            row = conn.execute(
                 "SELECT spec, revision, hash FROM resources WHERE store = ? AND kind = ? AND id = ?",
                 (store_id, kind, rid),
-            )
-            .fetchone()
-        )
+            ).fetchone()
         if row is None:
             raise StoreError(f"{kind}.{rid} does not exist in store {store_id}", 404)
         return Item(rid, json.loads(row[0]), int(row[1]), row[2])
 
+    @retried
     def get_many(self, store_id: str, addresses: builtins.list[str]) -> dict[str, Item]:
         """Several resources by address (KIND.ID) in one read transaction; missing
         ones are left out."""
@@ -374,6 +321,7 @@ class Storage:
                     out[addr] = Item(rid, json.loads(row[0]), int(row[1]), row[2])
         return out
 
+    @retried
     def read_all(self, store_id: str, *, specs: bool = True) -> LiveState:
         """The whole store in one read transaction (a consistent snapshot).
 
@@ -395,6 +343,7 @@ class Storage:
 
     # ------------------------------------------------------------ writes
 
+    @retried
     def put(
         self,
         store_id: str,
@@ -411,7 +360,7 @@ class Storage:
         Returns (201 or 200, item). A replayed idempotency key returns the first result.
         """
         if_match, if_none_match = _put_preconditions(kind, if_match, if_none_match)
-        with self._tx(write=True) as conn:
+        with self._tx(write=True, store=store_id) as conn:
             state = self._write_state(conn, store_id)
             result = self._put_in(
                 conn, state, kind, rid, body, if_match, if_none_match, idempotency_key
@@ -419,6 +368,7 @@ class Storage:
             self._finish(conn, state)
             return result
 
+    @retried
     def delete(
         self,
         store_id: str,
@@ -431,12 +381,13 @@ class Storage:
         """Delete one resource (If-Match optional). Returns 204."""
         _check_kind(kind)
         if_match = parse_etag(if_match)
-        with self._tx(write=True) as conn:
+        with self._tx(write=True, store=store_id) as conn:
             state = self._write_state(conn, store_id)
             status = self._delete_in(conn, state, kind, rid, if_match, idempotency_key)
             self._finish(conn, state)
             return status
 
+    @retried
     def batch(self, store_id: str, operations: Any) -> builtins.list[dict[str, Any]]:
         """Several writes in order, in one transaction, each exactly as `put` or `delete`
         would do it (preconditions, validation, idempotency key).
@@ -447,7 +398,7 @@ class Storage:
         """
         ops = _check_batch(operations)
         results: builtins.list[dict[str, Any]] = []
-        with self._tx(write=True) as conn:
+        with self._tx(write=True, store=store_id) as conn:
             state = self._write_state(conn, store_id)
             failed = False
             for op in ops:
@@ -502,7 +453,7 @@ class Storage:
             self._finish(conn, state)
         return results
 
-    def _write_state(self, conn: sqlite3.Connection, store_id: str) -> _WriteState:
+    def _write_state(self, conn: Connection, store_id: str) -> _WriteState:
         """The store row, read once per write transaction (created on the first write)."""
         row = conn.execute(
             "SELECT revision, settings, settings_revision FROM stores WHERE id = ?", (store_id,)
@@ -515,7 +466,7 @@ class Storage:
         settings = json.loads(row[1]) if row[1] else default_settings(store_id)
         return _WriteState(store_id, int(row[0]), settings, int(row[2]))
 
-    def _finish(self, conn: sqlite3.Connection, state: _WriteState) -> None:
+    def _finish(self, conn: Connection, state: _WriteState) -> None:
         if state.revision != state.initial:
             conn.execute(
                 "UPDATE stores SET revision = ? WHERE id = ?", (state.revision, state.store_id)
@@ -523,7 +474,7 @@ class Storage:
 
     def _put_in(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         state: _WriteState,
         kind: str,
         rid: str,
@@ -587,7 +538,7 @@ class Storage:
 
     def _delete_in(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         state: _WriteState,
         kind: str,
         rid: str,
@@ -624,6 +575,7 @@ class Storage:
         self._remember(conn, store_id, key, fingerprint, 204, None, time.time())
         return 204
 
+    @retried
     def put_settings(
         self,
         store_id: str,
@@ -639,7 +591,7 @@ class Storage:
         fingerprint = _fingerprint(
             "PUT", "settings", "", canonical_json(_unwrap(body)), if_match, None
         )
-        with self._tx(write=True) as conn:
+        with self._tx(write=True, store=store_id) as conn:
             replay = self._replay(conn, store_id, idempotency_key, fingerprint)
             if replay is not None:
                 status, data = replay
@@ -708,7 +660,7 @@ class Storage:
     # ------------------------------------------------------------ idempotency
 
     def _replay(
-        self, conn: sqlite3.Connection, store_id: str, key: str | None, fingerprint: str
+        self, conn: Connection, store_id: str, key: str | None, fingerprint: str
     ) -> tuple[int, Any] | None:
         if key is None:
             return None
@@ -728,7 +680,7 @@ class Storage:
 
     def _remember(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         store_id: str,
         key: str | None,
         fingerprint: str,
@@ -740,7 +692,10 @@ class Storage:
         if not key:
             return
         conn.execute(
-            "INSERT OR REPLACE INTO idempotency (store, key, fingerprint, status, body, created_at) VALUES (?,?,?,?,?,?)",
+            "INSERT INTO idempotency (store, key, fingerprint, status, body, created_at) "
+            "VALUES (?,?,?,?,?,?) ON CONFLICT (store, key) DO UPDATE SET "
+            "fingerprint = excluded.fingerprint, status = excluded.status, body = excluded.body, "
+            "created_at = excluded.created_at",
             (store_id, key, fingerprint, status, body, now),
         )
         self._writes += 1
@@ -749,6 +704,7 @@ class Storage:
 
     # ------------------------------------------------------------ the apply lock
 
+    @retried
     def acquire_lock(
         self,
         store_id: str,
@@ -763,7 +719,7 @@ class Storage:
                 f"the lock's ttl must be between 1 and {MAX_LOCK_TTL:g} seconds, not {ttl:g}", 400
             )
         now = time.time()
-        with self._tx(write=True) as conn:
+        with self._tx(write=True, store=store_id) as conn:
             self._write_state(conn, store_id)
             held = self._lock_row(conn, store_id)
             if held is not None and held.expires_at > now:
@@ -785,21 +741,24 @@ class Storage:
                 raise StoreError(f"lock {lock_id} is no longer held ({why})", 409)
             info = LockInfo(str(uuid.uuid4()), owner, now, now + ttl)
             conn.execute(
-                "INSERT OR REPLACE INTO locks (store, lock_id, owner, acquired_at, expires_at) VALUES (?,?,?,?,?)",
+                "INSERT INTO locks (store, lock_id, owner, acquired_at, expires_at) VALUES (?,?,?,?,?) "
+                "ON CONFLICT (store) DO UPDATE SET lock_id = excluded.lock_id, owner = excluded.owner, "
+                "acquired_at = excluded.acquired_at, expires_at = excluded.expires_at",
                 (store_id, info.lock_id, json.dumps(owner), info.acquired_at, info.expires_at),
             )
             return 201, info
 
     def get_lock(self, store_id: str) -> LockInfo | None:
-        with self._tx(write=False) as conn:
+        with self._read() as conn:
             held = self._lock_row(conn, store_id)
         if held is None or held.expires_at <= time.time():
             return None
         return held
 
+    @retried
     def release_lock(self, store_id: str, lock_id: str | None = None) -> None:
         """Release the lock; with `lock_id`, only if that is the lock held (409 otherwise)."""
-        with self._tx(write=True) as conn:
+        with self._tx(write=True, store=store_id) as conn:
             held = self._lock_row(conn, store_id)
             if held is None or (held.expires_at <= time.time() and lock_id is None):
                 conn.execute("DELETE FROM locks WHERE store = ?", (store_id,))
@@ -812,7 +771,7 @@ class Storage:
                 )
             conn.execute("DELETE FROM locks WHERE store = ?", (store_id,))
 
-    def _lock_row(self, conn: sqlite3.Connection, store_id: str) -> LockInfo | None:
+    def _lock_row(self, conn: Connection, store_id: str) -> LockInfo | None:
         row = conn.execute(
             "SELECT lock_id, owner, acquired_at, expires_at FROM locks WHERE store = ?", (store_id,)
         ).fetchone()
@@ -822,9 +781,10 @@ class Storage:
 
     # ------------------------------------------------------------ tokens
 
+    @retried
     def create_token(self, store_id: str, name: str | None = None) -> str:
         token = "sct_" + secrets.token_urlsafe(32)
-        with self._tx(write=True) as conn:
+        with self._tx(write=True, store=store_id) as conn:
             self._write_state(conn, store_id)
             conn.execute(
                 "INSERT INTO tokens (hash, store, name, created_at) VALUES (?,?,?,?)",
@@ -833,11 +793,10 @@ class Storage:
         return token
 
     def token_store(self, token: str) -> str | None:
-        row = (
-            self._conn()
-            .execute("SELECT store FROM tokens WHERE hash = ?", (hash_token(token),))
-            .fetchone()
-        )
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT store FROM tokens WHERE hash = ?", (hash_token(token),)
+            ).fetchone()
         return str(row[0]) if row else None
 
 
