@@ -961,14 +961,15 @@ def lock_release(lock_id: str, store_id: str | None, store_url: str | None, no_c
     _run(body)
 
 
-@cli.command()
-@click.option(
-    "--db",
-    "db",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="SQLite database file (created if missing).",
+#: --db of serve and token: a SQLite file or a PostgreSQL URL
+DB_HELP = (
+    "The store database: a SQLite file (created if missing), or a PostgreSQL database "
+    "as postgresql://USER@HOST:PORT/DB (the password from PGPASSWORD or ~/.pgpass)."
 )
+
+
+@cli.command()
+@click.option("--db", "db", required=True, metavar="FILE|URL", help=DB_HELP)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--port",
@@ -987,19 +988,18 @@ def lock_release(lock_id: str, store_id: str | None, store_url: str | None, no_c
     "answers 429 with Retry-After. 0 is off.",
 )
 @click.option("--quiet", is_flag=True, help="No access log.")
-def serve(db: Path, host: str, port: int, rate_limit: float, quiet: bool) -> None:
+def serve(db: str, host: str, port: int, rate_limit: float, quiet: bool) -> None:
     """Run the reference store server (the store API) on HOST:PORT.
 
     Clients need a token for their store: `storecfg token create --db FILE --store ID`.
+    On PostgreSQL any number of servers may serve one database at once.
     Stops cleanly on SIGTERM or Ctrl-C.
     """
 
     def body() -> int:
         from .server.run import run_server
 
-        _check_db_dir(db)
-
-        run_server(db, host, port, rate_limit=rate_limit, access_log=not quiet)
+        run_server(_db_target(db), host, port, rate_limit=rate_limit, access_log=not quiet)
         return 0
 
     _run(body)
@@ -1011,18 +1011,12 @@ def token() -> None:
 
 
 @token.command("create")
-@click.option(
-    "--db",
-    "db",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The server's SQLite database file.",
-)
+@click.option("--db", "db", required=True, metavar="FILE|URL", help=DB_HELP)
 @click.option(
     "--store", "store_id", required=True, help="The store the token is for (created if missing)."
 )
 @click.option("--name", default=None, help="A note on what the token is for.")
-def token_create(db: Path, store_id: str, name: str | None) -> None:
+def token_create(db: str, store_id: str, name: str | None) -> None:
     """Print a new API token for one store.
 
     The database keeps only a hash of the token: store it now (for example as the
@@ -1040,8 +1034,7 @@ def token_create(db: Path, store_id: str, name: str | None) -> None:
             raise UsageError(
                 f"invalid store ID {store_id!r}: use lowercase letters, digits, '.', '_' and '-'"
             )
-        _check_db_dir(db)
-        storage = Storage(db)
+        storage = Storage(_db_target(db))
         try:
             click.echo(storage.create_token(store_id, name))
         finally:
@@ -1051,12 +1044,25 @@ def token_create(db: Path, store_id: str, name: str | None) -> None:
     _run(body)
 
 
-def _check_db_dir(db: Path) -> None:
-    """A --db in a directory that does not exist is a typo, not a new place to create."""
+def _db_target(db: str) -> str:
+    """--db as the storage takes it. A PostgreSQL URL is taken as it is; a SQLite file
+    in a directory that does not exist is a typo, not a new place to create."""
     from .errors import UsageError
+    from .store.engine import is_postgres_url
 
-    if not db.parent.is_dir():
-        raise UsageError(f"--db {db}: the directory {db.parent} does not exist")
+    if is_postgres_url(db):
+        return db
+    db = db.removeprefix("sqlite:///")
+    if "://" in db:
+        raise UsageError(
+            f"--db {db}: give a SQLite file path or a postgresql://USER@HOST:PORT/DB URL"
+        )
+    path = Path(db)
+    if not path.parent.is_dir():
+        raise UsageError(f"--db {path}: the directory {path.parent} does not exist")
+    if path.is_dir():
+        raise UsageError(f"--db {path}: is a directory; give a database file")
+    return str(path)
 
 
 def main() -> None:
