@@ -415,6 +415,68 @@ def plan(
     _run(body)
 
 
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    required=True,
+    metavar="OUTDIR",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder to write the site into (created if missing; an earlier preview there is replaced).",
+)
+@click.option(
+    "--compare-live",
+    is_flag=True,
+    help="Read the live store (--store) and mark changed prices, new and removed plans.",
+)
+@click.option("--no-cache", is_flag=True, help="Compile from scratch, ignoring .storecfg/cache.")
+@store_options
+@var_options
+def preview(
+    directory: Path,
+    outdir: Path,
+    compare_live: bool,
+    no_cache: bool,
+    store_url: str | None,
+    no_color: bool,
+    var_files: tuple[Path, ...],
+    var_overrides: tuple[str, ...],
+) -> None:
+    """Write the storefront of DIRECTORY as a static site a reviewer opens in a browser.
+
+    Each purchase scenario's screens in order, with categories, plans, prices in the
+    store's currency, add-ons, terms, payment methods by region and the store's colours.
+    The folder opens from disk (OUTDIR/index.html) and loads nothing from the network.
+    Needs no store unless --compare-live is given. Exit 0 written, 1 error.
+    """
+
+    def body() -> int:
+        from .preview import preview_directory
+
+        settings = _settings(store_url, use_cache=not no_cache)
+        result = preview_directory(
+            directory, outdir, settings, var_files, var_overrides, compare_live=compare_live
+        )
+        _print_diagnostics(result.warnings, err=True)
+        pages = sum(1 for f in result.written.files if f.endswith(".html"))
+        comparison = result.site.comparison
+        against = (
+            f", compared with {comparison.store_url} (revision {comparison.revision})"
+            if comparison is not None
+            else ""
+        )
+        click.echo(
+            f"Wrote the storefront preview of store {result.site.store_id} to {outdir} "
+            f"({pages} pages{against}); open {outdir / 'index.html'}",
+            err=True,
+        )
+        return 0
+
+    _run(body)
+
+
 class _Progress:
     """Progress of an apply: a bar on a terminal, plain lines in CI logs."""
 
