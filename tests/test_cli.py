@@ -38,7 +38,7 @@ def test_every_command_is_listed() -> None:
         ("backup",), ("backup", "list"), ("backup", "show"), ("backup", "diff"),
         ("backup", "restore"), ("lock",), ("lock", "show"), ("lock", "release"),
         ("serve",), ("token",), ("token", "create"),
-        ("preview",),
+        ("preview",), ("init",), ("schema",),
     }  # fmt: skip
 
 

@@ -477,6 +477,82 @@ def preview(
     _run(body)
 
 
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--store-id",
+    default=None,
+    metavar="ID",
+    help="The live store's ID (default: the directory's name, e.g. contoso-us).",
+)
+@click.option("--name", default=None, help="The store's name (default: My Cloud Store).")
+@click.option("--force", is_flag=True, help="Overwrite files that exist already.")
+@no_color_option
+def init(
+    no_color: bool, directory: Path, store_id: str | None, name: str | None, force: bool
+) -> None:
+    """Create a starter store in DIRECTORY that validates and plans as it is.
+
+    A Microsoft 365 store with two plans, a category, terms, a purchase scenario, a tax
+    rule, a payment method and branding; a .gitignore for .storecfg/; the JSON Schemas in
+    schema/ (every file has an editor modeline for them); and a GitHub Actions workflow
+    that plans pull requests and applies the reviewed plan on merge. Existing files are
+    never overwritten without --force.
+    """
+
+    def body() -> int:
+        from .kit.init import init_store
+
+        result = init_store(directory, store_id=store_id, name=name, force=force)
+        click.echo(
+            f"Created a starter store in {directory} ({len(result.written)} files).", err=True
+        )
+        if result.move_workflow is not None:
+            workflow, root = result.move_workflow
+            click.echo(
+                f"GitHub runs workflows only from the repository root: move "
+                f"{directory / workflow} to {root / workflow}.",
+                err=True,
+            )
+        click.echo(
+            f"Next: storecfg validate {directory}; storecfg plan {directory}; "
+            f"storecfg preview {directory} -o preview",
+            err=True,
+        )
+        return 0
+
+    _run(body)
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    required=True,
+    metavar="DIR",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder to write the schemas into (created if missing; files of the same names are replaced).",
+)
+@no_color_option
+def schema(no_color: bool, outdir: Path) -> None:
+    """Write the JSON Schemas of store definitions, for editors and SchemaStore.
+
+    store.schema.json (for store.yaml), definition.schema.json (for included files) and
+    the files they refer to, which must stay together; plus storecfg-store.schema.json and
+    storecfg-definition.schema.json, the same schemas each in one self-contained file.
+    """
+
+    def body() -> int:
+        from .kit.schemas import write_schemas
+
+        written = write_schemas(outdir)
+        click.echo(f"Wrote {len(written)} JSON Schemas to {outdir}.", err=True)
+        return 0
+
+    _run(body)
+
+
 class _Progress:
     """Progress of an apply: a bar on a terminal, plain lines in CI logs."""
 
