@@ -98,18 +98,23 @@ def _validator(ref: str) -> Any:
 
 
 def _resolve(schema: dict[str, Any], base: str) -> tuple[dict[str, Any], str]:
-    """Follow a local or cross-file $ref in our own schema files."""
-    while "$ref" in schema:
+    """Follow a local or cross-file $ref in our own schema files, for their annotations
+    (keywords beside a $ref win here; fastcheck and jsonschema validate by the standard)."""
+    for _ in range(32):
+        if "$ref" not in schema:
+            return schema, base
         ref = schema["$ref"]
         file, _, pointer = ref.partition("#")
         doc_name = file.removesuffix(".schema.json") if file else base
         target: Any = raw_schema(doc_name)
         for part in [p for p in pointer.split("/") if p]:
-            target = target[part]
+            target = target[int(part) if isinstance(target, list) else part]
+        if not isinstance(target, dict):
+            raise ValueError(f"$ref {ref!r} names no schema object")
         merged = {k: v for k, v in schema.items() if k != "$ref"}
         schema = {**target, **merged}
         base = doc_name
-    return schema, base
+    raise ValueError("$ref chain does not end (a cycle?)")
 
 
 @dataclass
