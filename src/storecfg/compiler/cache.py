@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,10 +35,13 @@ from ..errors import Diagnostic, SourceLocation
 from ..model import KINDS, DesiredState, spec_hash
 from .compile import CompileResult, compile_store, find_store_file
 from .fingerprint import CACHE_FORMAT, tool_fingerprint
+from .includes import IncludeError, PatternError, Tree
 
 
 def _file_hash(path: str) -> str | None:
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # never block on a FIFO put in its place
+            return None
         with open(path, "rb") as fh:
             return hashlib.sha256(fh.read()).hexdigest()
     except OSError:
@@ -76,12 +80,13 @@ def _still_valid(entry: dict[str, Any]) -> bool:
     for path, digest in entry["inputs"]:
         if _file_hash(path) != digest:
             return False
-    root = Path(entry["root"])
+    root = entry["root"]
+    tree = Tree(root)
     for pattern, matched in entry["globs"]:
         try:
-            now = [str(m.resolve()) for m in sorted(root.glob(pattern))]
-        except (ValueError, OSError):
-            return False
+            now = [os.path.realpath(os.path.join(root, rel)) for rel in tree.match(pattern)]
+        except (IncludeError, PatternError, OSError, ValueError, RecursionError):
+            return False  # whatever stops the walk is for a real compile to report
         if now != matched:
             return False
     return True

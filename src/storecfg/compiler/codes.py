@@ -46,6 +46,8 @@ _ALL = [
     Code("SC109", "file cannot be read"),
     Code("SC110", "unsupported YAML construct"),
     Code("SC111", "included file does not exist"),
+    Code("SC112", "include cannot be searched"),
+    Code("SC113", "too many files where the includes look"),
     # Templates
     Code("SC201", "undefined template variable"),
     Code("SC202", "template not allowed by the sandbox"),

@@ -9,7 +9,10 @@ address; all of them are collected before the run fails.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import hashlib
+import json
+import math
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -17,13 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ERROR, Diagnostic, SourceLocation, UsageError, display_path
+from ..errors import ERROR, Diagnostic, SourceLocation, UsageError, clipped, display_path, quoted
 from ..model import ID_PATTERN, KINDS, DesiredState, canonical_json
 from . import rules
 from .codes import severity
 from .fingerprint import tool_fingerprint
+from .includes import IncludeError, PatternError, Tree
 from .iso import CURRENCY_DIGITS
 from .load import (
+    MAX_DEPTH,
+    MAX_INT,
+    MIN_INT,
     Loaded,
     PosDict,
     TemplateSite,
@@ -39,7 +46,9 @@ from .schema import did_you_mean, normalize, validate_resource, validate_store_f
 
 STORE_FILE = "store.yaml"
 #: codes after which a file's resources are missing from the compile
-_UNREADABLE = frozenset({"SC101", "SC102", "SC103", "SC104", "SC105", "SC106", "SC109", "SC110"})
+_UNREADABLE = frozenset(
+    {"SC101", "SC102", "SC103", "SC104", "SC105", "SC106", "SC109", "SC110", "SC112", "SC113"}
+)
 _ID = re.compile(ID_PATTERN)
 
 
@@ -139,7 +148,9 @@ class _Compiler:
         var_overrides: dict[str, Any],
         unit_cache: dict[str, Any] | None = None,
     ) -> None:
-        self.store_file = store_file.resolve()
+        #: store.yaml as named; it must not link outside its directory
+        self.given_store_file = store_file.absolute()
+        self.store_file = Path(os.path.realpath(store_file))
         #: earlier results per included file (see `Unit.to_cache`); None: no cache
         self.unit_cache = unit_cache
         self.units: list[Unit] = []
@@ -158,6 +169,7 @@ class _Compiler:
         self.inputs: list[str] = []
         self.digests: dict[str, str] = {}
         self.globs: list[tuple[str, list[str]]] = []
+        self._walk: Tree | None = None
 
     def diag(
         self,
@@ -172,7 +184,7 @@ class _Compiler:
         self.diags.append(
             Diagnostic(
                 code,
-                message,
+                clipped(message),
                 SourceLocation(file, line, col),
                 address,
                 json_path(path),
@@ -185,6 +197,18 @@ class _Compiler:
     def run(self) -> CompileResult:
         root_display = display_path(str(self.store_file))
         self.files.append(root_display)
+        home = os.path.realpath(self.given_store_file.parent)
+        if os.path.commonpath([home, str(self.store_file)]) != home:
+            shown = display_path(str(self.given_store_file))
+            self.diag(
+                "SC107",
+                shown,
+                (1, 1),
+                f"{self.given_store_file.name} links to {root_display}, outside the store "
+                "directory; copy the file into the directory instead",
+            )
+            self.files[0] = shown
+            return self._result(None)
         root, root_sites = self._load(self.store_file, root_display)
         if root is None:
             if not self.diags:  # read fine but holds nothing
@@ -378,37 +402,45 @@ class _Compiler:
                     "SC107",
                     shown,
                     pos,
-                    f"include {pattern!r} leaves the store directory; "
+                    f"include {quoted(pattern)} leaves the store directory; "
                     "patterns are relative to store.yaml and may not use '..'",
                     f"include[{i}]",
                     ("include", i),
                 )
                 continue
             try:
-                matches = sorted(self.root_dir.glob(pattern))
-            except (ValueError, OSError) as exc:
+                rels = self._tree().match(pattern)
+            except PatternError as exc:
                 self.diag(
                     "SC107",
                     shown,
                     pos,
-                    f"include {pattern!r} is not a valid pattern: {exc}",
+                    f"include {quoted(pattern)} is not a valid pattern: {exc}",
                     f"include[{i}]",
                     ("include", i),
                 )
                 continue
-            found = 0
-            self.globs.append((pattern, [str(m.resolve()) for m in matches]))
+            except IncludeError as exc:
+                self.diag(
+                    exc.code,
+                    shown,
+                    pos,
+                    f"include {quoted(pattern)}: {exc.message}",
+                    f"include[{i}]",
+                    ("include", i),
+                )
+                continue
+            matches = [self.root_dir / rel for rel in rels]
+            found = len(matches)
+            self.globs.append((pattern, [os.path.realpath(m) for m in matches]))
             for match in matches:
                 real = os.path.realpath(match)
-                if not match.is_file():
-                    continue
-                found += 1
                 if os.path.commonpath([base, real]) != base:
                     self.diag(
                         "SC107",
                         shown,
                         pos,
-                        f"include {pattern!r} matches {display_path(str(match))}, "
+                        f"include {quoted(pattern)} matches {display_path(str(match))}, "
                         "which links outside the store directory",
                         f"include[{i}]",
                         ("include", i),
@@ -424,13 +456,19 @@ class _Compiler:
                     "SC111" if literal else "SC108",
                     shown,
                     pos,
-                    f"included file {pattern!r} does not exist{did_you_mean_file(self.root_dir, pattern)}"
+                    f"included file {quoted(pattern)} does not exist{did_you_mean_file(self._tree(), pattern)}"
                     if literal
-                    else f"include {pattern!r} matches no file",
+                    else f"include {quoted(pattern)} matches no file",
                     f"include[{i}]",
                     ("include", i),
                 )
         return out
+
+    def _tree(self) -> Tree:
+        """The listings of the store directory, shared by every include pattern."""
+        if self._walk is None:
+            self._walk = Tree(str(self.root_dir), display_path)
+        return self._walk
 
     def _context_key(self) -> str:
         """What, besides a file's bytes, decides how it compiles."""
@@ -491,7 +529,7 @@ class _Compiler:
                         "SC301",
                         shown,
                         position_of(data, (kind,), key=True),
-                        f"unknown resource kind {kind!r}{did_you_mean(kind, KINDS)}",
+                        f"unknown resource kind {quoted(kind)}{did_you_mean(kind, KINDS)}",
                         kind,
                         (kind,),
                     )
@@ -612,14 +650,11 @@ class _Compiler:
             )
 
 
-def did_you_mean_file(root: Path, name: str) -> str:
+def did_you_mean_file(tree: Tree, name: str) -> str:
     """'; did you mean catalog/plans.yaml?' for a close YAML file in the store directory."""
     from .schema import closest
 
-    try:
-        candidates = [str(p.relative_to(root)) for p in root.rglob("*.y*ml") if p.is_file()][:2000]
-    except OSError:
-        return ""
+    candidates = tree.files(lambda n: fnmatch.fnmatchcase(n, "*.y*ml"))[:2000]
     match = closest(name, candidates)
     return f"; did you mean {match!r}?" if match else ""
 
