@@ -54,6 +54,7 @@ _ALL = [
     Code("SC203", "template syntax error"),
     Code("SC204", "template output over the size limit"),
     Code("SC205", "bad variable file"),
+    Code("SC206", "template over the size limit"),
     # Schema
     Code("SC301", "unknown field"),
     Code("SC302", "missing required field"),
