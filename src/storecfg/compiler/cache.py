@@ -49,7 +49,11 @@ def _file_hash(path: str) -> str | None:
 
 
 def _entry_path(
-    cache_dir: Path, store_file: Path, var_files: Sequence[Path], overrides: Sequence[str]
+    cache_dir: Path,
+    store_file: Path,
+    var_files: Sequence[Path],
+    overrides: Sequence[str],
+    var_json: Sequence[str] = (),
 ) -> Path:
     key = json.dumps(
         [
@@ -57,6 +61,7 @@ def _entry_path(
             str(store_file.resolve()),
             [str(p.resolve()) for p in var_files],
             list(overrides),
+            *([list(var_json)] if var_json else []),
         ],
         separators=(",", ":"),
     )
@@ -196,13 +201,16 @@ def compile_cached(
     *,
     var_files: Sequence[Path] = (),
     var_overrides: Sequence[str] = (),
+    var_json: Sequence[str] = (),
     cache_dir: Path | None = None,
 ) -> CompileResult:
     """compile_store, answered from the cache as far as nothing it read has changed."""
     if cache_dir is None:
-        return compile_store(target, var_files=var_files, var_overrides=var_overrides)
+        return compile_store(
+            target, var_files=var_files, var_overrides=var_overrides, var_json=var_json
+        )
     store_file = find_store_file(target)
-    entry_path = _entry_path(cache_dir, store_file, var_files, var_overrides)
+    entry_path = _entry_path(cache_dir, store_file, var_files, var_overrides, var_json)
     cached = load_entry(entry_path)
     if cached is not None:
         return cached
@@ -210,6 +218,7 @@ def compile_cached(
         target,
         var_files=var_files,
         var_overrides=var_overrides,
+        var_json=var_json,
         unit_cache=reusable_units(entry_path),
     )
     if result.desired is not None and result.ok:
