@@ -419,3 +419,16 @@ def test_manifest_names_the_files_written(work: Path) -> None:
     )
     assert os.access(work / "out" / "index.html", os.R_OK)
     shutil.rmtree(work / "out")
+
+
+def test_template_variables_from_the_command_line(work: Path) -> None:
+    write_store(work / "s")
+    edit(work / "s", "catalog.yaml", 'recurring: "40.00"', 'recurring: "{{ vars.pro }}"')
+    edit(work / "s", "catalog.yaml", 'recurring: "900.00"', 'recurring: "{{ vars.enterprise }}"')
+    code, output = run(
+        "preview", "s", "-o", "out", "--var", "pro=44.00", "--var-json", 'enterprise="990.00"'
+    )
+    assert code == 0, output
+    doc = page(work / "out", "scenario-standard.html")
+    assert card(doc, "pro").find("div", "price").text() == "USD 44.00 per month"
+    assert card(doc, "enterprise").find("div", "price").text() == "USD 990.00 per year"

@@ -32,6 +32,7 @@ def preview_directory(
     settings: Any,
     var_files: Sequence[Path] = (),
     var_overrides: Sequence[str] = (),
+    var_json: Sequence[str] = (),
     *,
     compare_live: bool = False,
 ) -> PreviewResult:
@@ -43,7 +44,7 @@ def preview_directory(
     from ..apply.workflow import compile_desired
     from ..store.driver import open_store
 
-    desired, warnings = compile_desired(directory, settings, var_files, var_overrides)
+    desired, warnings = compile_desired(directory, settings, var_files, var_overrides, var_json)
     live = None
     live_url = None
     if compare_live:
