@@ -276,9 +276,13 @@ def test_the_source_file_is_recorded_and_kept_by_writes_that_name_none(storage: 
     assert storage.read_all(STORE, specs=False).resources["skus"]["o365-e1"].source == "skus.yaml"
     items, _ = storage.list(STORE, "skus", specs=False)
     assert items[0].source == "skus.yaml"
-    with pytest.raises(StoreError) as err:
-        storage.batch(STORE, [_put("skus", "x", sku("x"), source="")])
-    assert err.value.status == 400
+    for bad in ("", "a\nb.yaml", "\x1b[31mred.yaml", "x" * 501):
+        with pytest.raises(StoreError) as err:
+            storage.batch(STORE, [_put("skus", "x", sku("x"), source=bad)])
+        assert err.value.status == 400
+        with pytest.raises(StoreError) as single:
+            create(storage, "skus", "x", {"spec": sku("x"), "source": bad})
+        assert single.value.status == 400
 
 
 # ---------------------------------------------------------------- tokens

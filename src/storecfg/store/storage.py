@@ -1027,9 +1027,22 @@ def _source(body: Any, given: Any) -> str | None:
         given = body.get("source", given)
     if given is None:
         return None
-    if not isinstance(given, str) or not given or len(given) > MAX_SOURCE:
-        raise StoreError(f"source must be a file path of 1 to {MAX_SOURCE} characters", 400)
+    if not _valid_source(given):
+        raise StoreError(_SOURCE_RULE.format(where="source"), 400)
+    assert isinstance(given, str)
     return given
+
+
+_SOURCE_RULE = "{where} must be a file path of 1 to " + str(MAX_SOURCE) + " printable characters"
+
+
+def _valid_source(value: Any) -> bool:
+    """A file path of 1 to MAX_SOURCE characters, none a control character (plans print it)."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_SOURCE
+        and not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value)
+    )
 
 
 def _refuse_dangling(conn: sqlite3.Connection, store_id: str, addresses: list[str]) -> None:
@@ -1157,12 +1170,8 @@ def _check_batch(operations: Any) -> list[dict[str, Any]]:
             raise StoreError(f"{where}.if_match must be a revision", 400)
         if "if_none_match" in op and op["if_none_match"] != "*":
             raise StoreError(f"{where}.if_none_match accepts only *", 400)
-        if "source" in op and (
-            not isinstance(op["source"], str) or not op["source"] or len(op["source"]) > MAX_SOURCE
-        ):
-            raise StoreError(
-                f"{where}.source must be a file path of 1 to {MAX_SOURCE} characters", 400
-            )
+        if "source" in op and not _valid_source(op["source"]):
+            raise StoreError(_SOURCE_RULE.format(where=f"{where}.source"), 400)
         if "idempotency_key" in op:
             key = op["idempotency_key"]
             if not isinstance(key, str) or not key.strip() or len(key) > 255:
