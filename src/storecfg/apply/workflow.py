@@ -57,7 +57,11 @@ class ApplyReport:
 
 
 def compile_desired(
-    directory: Path, settings: Settings, var_files: Sequence[Path], var_overrides: Sequence[str]
+    directory: Path,
+    settings: Settings,
+    var_files: Sequence[Path],
+    var_overrides: Sequence[str],
+    var_json: Sequence[str] = (),
 ) -> tuple[DesiredState, list[Any]]:
     """The desired state of a definition directory (through the compile cache unless
     settings say not to), or DefinitionError."""
@@ -67,6 +71,7 @@ def compile_desired(
         directory,
         var_files=var_files,
         var_overrides=var_overrides,
+        var_json=var_json,
         cache_dir=settings.state_dir / "cache" if settings.use_cache else None,
     )
     if not result.ok or result.desired is None:
@@ -121,8 +126,9 @@ def plan_directory(
     settings: Settings,
     var_files: Sequence[Path] = (),
     var_overrides: Sequence[str] = (),
+    var_json: Sequence[str] = (),
 ) -> tuple[dict[str, Any], list[Any]]:
-    desired, warnings = compile_desired(directory, settings, var_files, var_overrides)
+    desired, warnings = compile_desired(directory, settings, var_files, var_overrides, var_json)
     driver = open_store(settings.store_url)
     try:
         live = read_for_plan(driver, desired)
@@ -170,10 +176,11 @@ def apply_directory(
     *,
     var_files: Sequence[Path] = (),
     var_overrides: Sequence[str] = (),
+    var_json: Sequence[str] = (),
     confirm: Callable[[dict[str, Any]], bool] | None = None,
     progress: Callable[[Progress], None] | None = None,
 ) -> ApplyReport:
-    desired, warnings = compile_desired(directory, settings, var_files, var_overrides)
+    desired, warnings = compile_desired(directory, settings, var_files, var_overrides, var_json)
     driver = open_store(settings.store_url)
     try:
         report = _apply_planned(
@@ -250,6 +257,7 @@ def apply_reviewed(
     *,
     var_files: Sequence[Path] = (),
     var_overrides: Sequence[str] = (),
+    var_json: Sequence[str] = (),
     progress: Callable[[Progress], None] | None = None,
 ) -> ApplyReport:
     """Plan `directory` now (under the lock) and apply that plan only if its changes
@@ -258,7 +266,7 @@ def apply_reviewed(
     Unlike `apply PLANFILE`, a store revision that moved since the review does not
     matter by itself: only what this apply would write does.
     """
-    desired, warnings = compile_desired(directory, settings, var_files, var_overrides)
+    desired, warnings = compile_desired(directory, settings, var_files, var_overrides, var_json)
     if reviewed["store"]["id"] != desired.store["id"]:
         raise PlanError(
             f"{reviewed_name} is a plan for store {reviewed['store']['id']}, but "
