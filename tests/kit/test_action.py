@@ -30,8 +30,6 @@ NOT_YET: dict[tuple[str, str], str] = {
     ("validate", "--target"): "SPEC.md 8, targets",
     ("validate", "--format"): "SPEC.md 8, annotations",
     ("validate", "-o"): "SPEC.md 8, annotations",
-    ("apply", "--reviewed"): "SPEC.md 7, apply what was reviewed",
-    ("apply", "--max-deletes"): "SPEC.md 7, guardrails",
 }
 
 OPERATORS = {"||", "&&", ";", "|", ">", ">>", "2>", "2>&1", ")"}
