@@ -84,7 +84,16 @@ def var_options(fn: F) -> F:
         "var_overrides",
         multiple=True,
         metavar="KEY=VALUE",
-        help="Set a template variable, overriding vars in store.yaml and var files. Repeatable.",
+        help='Set a template variable to a string (9.50 stays "9.50"), overriding vars in '
+        "store.yaml and var files. Repeatable.",
+    )(fn)
+    fn = click.option(
+        "--var-json",
+        "var_json",
+        multiple=True,
+        metavar="KEY=JSON",
+        help='Set a template variable to a typed JSON value (10, true, ["US"], '
+        '{"e1": "8.00"}), like --var otherwise. Repeatable.',
     )(fn)
     fn = click.option(
         "--var-file",
@@ -164,6 +173,7 @@ def validate(
     strict: bool,
     var_files: tuple[Path, ...],
     var_overrides: tuple[str, ...],
+    var_json: tuple[str, ...],
 ) -> None:
     """Check store definitions against the schemas and business rules.
 
@@ -178,7 +188,9 @@ def validate(
         failed = False
         all_diags = []
         for directory in directories:
-            result = compile_store(directory, var_files=var_files, var_overrides=var_overrides)
+            result = compile_store(
+                directory, var_files=var_files, var_overrides=var_overrides, var_json=var_json
+            )
             diags = sort_diagnostics(result.diagnostics)
             all_diags.extend(diags)
             bad = bool(result.errors) or (strict and bool(result.warnings))
@@ -221,6 +233,7 @@ def compile_cmd(
     output: Path | None,
     var_files: tuple[Path, ...],
     var_overrides: tuple[str, ...],
+    var_json: tuple[str, ...],
 ) -> None:
     """Print the normalized desired state as JSON.
 
@@ -232,7 +245,9 @@ def compile_cmd(
         from ._fs import atomic_write
         from .compiler.compile import compile_store
 
-        result = compile_store(directory, var_files=var_files, var_overrides=var_overrides)
+        result = compile_store(
+            directory, var_files=var_files, var_overrides=var_overrides, var_json=var_json
+        )
         if not result.ok or result.desired is None:
             raise DefinitionError(result.errors, result.warnings)
         _print_diagnostics(result.warnings, err=True)
@@ -325,6 +340,23 @@ def _duration(text: str) -> float:
     return seconds
 
 
+def delete_options(fn: F) -> F:
+    """--max-deletes and --allow-deletes, the same on plan and apply."""
+    fn = click.option(
+        "--allow-deletes",
+        is_flag=True,
+        help="Allow deletes and replaces although store.yaml says policy.deletes: deny.",
+    )(fn)
+    fn = click.option(
+        "--max-deletes",
+        type=click.IntRange(min=0),
+        default=None,
+        metavar="N",
+        help="Fail if the plan would delete (or replace) more than N resources.",
+    )(fn)
+    return fn
+
+
 def apply_options(fn: F) -> F:
     fn = click.option(
         "--auto-approve",
@@ -400,13 +432,7 @@ def _echo_plan(plan: dict[str, Any], fmt: str, color: bool) -> None:
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes, 1 on error."
 )
-@click.option(
-    "--max-deletes",
-    type=click.IntRange(min=0),
-    default=None,
-    metavar="N",
-    help="Fail if the plan would delete (or replace) more than N resources.",
-)
+@delete_options
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--no-cache", is_flag=True, help="Compile from scratch, ignoring .storecfg/cache.")
 @store_options
@@ -418,11 +444,13 @@ def plan(
     as_json: bool,
     detailed_exitcode: bool,
     max_deletes: int | None,
+    allow_deletes: bool,
     no_cache: bool,
     store_url: str | None,
     no_color: bool,
     var_files: tuple[Path, ...],
     var_overrides: tuple[str, ...],
+    var_json: tuple[str, ...],
 ) -> None:
     """Show what would change in the live store to match DIRECTORY.
 
@@ -435,8 +463,13 @@ def plan(
         from .apply.plan import write_plan
         from .apply.workflow import plan_directory
 
-        settings = _settings(store_url, max_deletes=max_deletes, use_cache=not no_cache)
-        result, warnings = plan_directory(directory, settings, var_files, var_overrides)
+        settings = _settings(
+            store_url,
+            max_deletes=max_deletes,
+            allow_deletes=allow_deletes,
+            use_cache=not no_cache,
+        )
+        result, warnings = plan_directory(directory, settings, var_files, var_overrides, var_json)
         _print_diagnostics(warnings, err=True)
         if out:
             write_plan(out, result)
@@ -444,6 +477,151 @@ def plan(
         if out:
             click.echo(f"Saved the plan to {out}; apply it with: storecfg apply {out}", err=True)
         return 2 if detailed_exitcode and result["has_changes"] else 0
+
+    _run(body)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    required=True,
+    metavar="OUTDIR",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder to write the site into (created if missing; an earlier preview there is replaced).",
+)
+@click.option(
+    "--compare-live",
+    is_flag=True,
+    help="Read the live store (--store) and mark changed prices, new and removed plans.",
+)
+@click.option("--no-cache", is_flag=True, help="Compile from scratch, ignoring .storecfg/cache.")
+@store_options
+@var_options
+def preview(
+    directory: Path,
+    outdir: Path,
+    compare_live: bool,
+    no_cache: bool,
+    store_url: str | None,
+    no_color: bool,
+    var_files: tuple[Path, ...],
+    var_overrides: tuple[str, ...],
+    var_json: tuple[str, ...],
+) -> None:
+    """Write the storefront of DIRECTORY as a static site a reviewer opens in a browser.
+
+    Each purchase scenario's screens in order, with categories, plans, prices in the
+    store's currency, add-ons, terms, payment methods by region and the store's colours.
+    The folder opens from disk (OUTDIR/index.html) and loads nothing from the network.
+    Needs no store unless --compare-live is given. Exit 0 written, 1 error.
+    """
+
+    def body() -> int:
+        from .preview import preview_directory
+
+        settings = _settings(store_url, use_cache=not no_cache)
+        result = preview_directory(
+            directory,
+            outdir,
+            settings,
+            var_files,
+            var_overrides,
+            var_json,
+            compare_live=compare_live,
+        )
+        _print_diagnostics(result.warnings, err=True)
+        pages = sum(1 for f in result.written.files if f.endswith(".html"))
+        comparison = result.site.comparison
+        against = (
+            f", compared with {comparison.store_url} (revision {comparison.revision})"
+            if comparison is not None
+            else ""
+        )
+        click.echo(
+            f"Wrote the storefront preview of store {result.site.store_id} to {outdir} "
+            f"({pages} pages{against}); open {outdir / 'index.html'}",
+            err=True,
+        )
+        return 0
+
+    _run(body)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--store-id",
+    default=None,
+    metavar="ID",
+    help="The live store's ID (default: the directory's name, e.g. contoso-us).",
+)
+@click.option("--name", default=None, help="The store's name (default: My Cloud Store).")
+@click.option("--force", is_flag=True, help="Overwrite files that exist already.")
+@no_color_option
+def init(
+    no_color: bool, directory: Path, store_id: str | None, name: str | None, force: bool
+) -> None:
+    """Create a starter store in DIRECTORY that validates and plans as it is.
+
+    A Microsoft 365 store with two plans, a category, terms, a purchase scenario, a tax
+    rule, a payment method and branding; a .gitignore for .storecfg/; the JSON Schemas in
+    schema/ (every file has an editor modeline for them); and a GitHub Actions workflow
+    that plans pull requests and applies the reviewed plan on merge. Existing files are
+    never overwritten without --force.
+    """
+
+    def body() -> int:
+        from .kit.init import init_store
+
+        result = init_store(directory, store_id=store_id, name=name, force=force)
+        click.echo(
+            f"Created a starter store in {directory} ({len(result.written)} files).", err=True
+        )
+        if result.move_workflow is not None:
+            workflow, root = result.move_workflow
+            click.echo(
+                f"GitHub runs workflows only from the repository root: move "
+                f"{directory / workflow} to {root / workflow}.",
+                err=True,
+            )
+        click.echo(
+            f"Next: storecfg validate {directory}; storecfg plan {directory}; "
+            f"storecfg preview {directory} -o preview",
+            err=True,
+        )
+        return 0
+
+    _run(body)
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    required=True,
+    metavar="DIR",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder to write the schemas into (created if missing; files of the same names are replaced).",
+)
+@no_color_option
+def schema(no_color: bool, outdir: Path) -> None:
+    """Write the JSON Schemas of store definitions, for editors and SchemaStore.
+
+    store.schema.json (for store.yaml), definition.schema.json (for included files) and
+    the files they refer to, which must stay together; plus storecfg-store.schema.json and
+    storecfg-definition.schema.json, the same schemas each in one self-contained file.
+    """
+
+    def body() -> int:
+        from .kit.schemas import write_schemas
+
+        written = write_schemas(outdir)
+        click.echo(f"Wrote {len(written)} JSON Schemas to {outdir}.", err=True)
+        return 0
 
     _run(body)
 
@@ -569,11 +747,24 @@ def _report(report: Any, color: bool) -> int:
 
 @cli.command()
 @click.argument("target", metavar="DIR|PLANFILE", type=click.Path(path_type=Path))
+@click.option(
+    "--reviewed",
+    "reviewed",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="PLANFILE",
+    default=None,
+    help="Plan DIR now and apply only if its changes are exactly those of this reviewed "
+    "plan file (address, action, resulting spec); otherwise list the differences and exit 1.",
+)
+@delete_options
 @apply_options
 @store_options
 @var_options
 def apply(
     target: Path,
+    reviewed: Path | None,
+    max_deletes: int | None,
+    allow_deletes: bool,
     auto_approve: bool,
     lock_timeout: str,
     parallelism: int | None,
@@ -581,29 +772,55 @@ def apply(
     no_color: bool,
     var_files: tuple[Path, ...],
     var_overrides: tuple[str, ...],
+    var_json: tuple[str, ...],
 ) -> None:
     """Apply a definition directory (plans, asks, applies) or a saved plan file.
 
     Takes the store's apply lock, writes a snapshot backup, then writes in dependency order
     with revision checks and idempotency keys, journaling every write. A saved plan is refused
-    if the store changed since it was made.
+    if the store changed since it was made. With --reviewed PLANFILE, DIR is planned again and
+    applied (without asking) only if it makes exactly the reviewed changes.
     """
 
     def body() -> int:
         from .apply.plan import read_plan
-        from .apply.workflow import apply_directory, apply_planfile
+        from .apply.workflow import apply_directory, apply_planfile, apply_reviewed
         from .errors import UsageError
 
         color = _color(no_color)
         settings = _settings(
-            store_url, lock_timeout=_duration(lock_timeout), parallelism=parallelism
+            store_url,
+            lock_timeout=_duration(lock_timeout),
+            parallelism=parallelism,
+            max_deletes=max_deletes,
+            allow_deletes=allow_deletes,
         )
         if not target.exists():
             raise UsageError(f"{target}: no such store directory or plan file")
-        if target.is_file() and target.name != "store.yaml":
-            if var_files or var_overrides:
+        if reviewed is not None:
+            if target.is_file() and target.name != "store.yaml":
                 raise UsageError(
-                    "--var and --var-file apply to a definition directory; a plan file is "
+                    "--reviewed PLANFILE checks a definition directory against a reviewed plan: "
+                    f"give the directory, not {target}"
+                )
+            report = apply_reviewed(
+                target,
+                read_plan(reviewed),
+                str(reviewed),
+                settings,
+                var_files=var_files,
+                var_overrides=var_overrides,
+                var_json=var_json,
+                progress=_Progress(),
+            )
+            _print_diagnostics(report.warnings, err=True)
+            if report.outcome is not None:
+                click.echo(f"The changes match the reviewed plan {reviewed}.", err=True)
+            return _report(report, color)
+        if target.is_file() and target.name != "store.yaml":
+            if var_files or var_overrides or var_json:
+                raise UsageError(
+                    "--var, --var-json and --var-file apply to a definition directory; a plan file is "
                     "applied exactly as it was made"
                 )
             plan_doc = read_plan(target)
@@ -622,6 +839,7 @@ def apply(
             settings,
             var_files=var_files,
             var_overrides=var_overrides,
+            var_json=var_json,
             confirm=_confirm_factory(color, auto_approve, ""),
             progress=_Progress(),
         )
@@ -1016,11 +1234,17 @@ def token() -> None:
     "--store", "store_id", required=True, help="The store the token is for (created if missing)."
 )
 @click.option("--name", default=None, help="A note on what the token is for.")
-def token_create(db: str, store_id: str, name: str | None) -> None:
+@click.option(
+    "--read-only",
+    is_flag=True,
+    help="Reads only (plan, drift, backup list): every write, lock and restore is 403.",
+)
+def token_create(db: str, store_id: str, name: str | None, read_only: bool) -> None:
     """Print a new API token for one store.
 
     The database keeps only a hash of the token: store it now (for example as the
-    STORECFG_TOKEN secret of your CI); it cannot be shown again.
+    STORECFG_TOKEN secret of your CI); it cannot be shown again. A --read-only token
+    suits pull-request jobs, which plan but never apply.
     """
 
     def body() -> int:
@@ -1036,9 +1260,85 @@ def token_create(db: str, store_id: str, name: str | None) -> None:
             )
         storage = Storage(_db_target(db))
         try:
-            click.echo(storage.create_token(store_id, name))
+            click.echo(storage.create_token(store_id, name, read_only=read_only))
         finally:
             storage.close()
+        return 0
+
+    _run(body)
+
+
+def _existing_db(db: str) -> Any:
+    """The Storage of a server database that must exist already (listing or revoking
+    tokens never creates one)."""
+    from .errors import UsageError
+    from .store.engine import is_postgres_url
+    from .store.storage import Storage
+
+    if not is_postgres_url(db):
+        path = Path(db.removeprefix("sqlite:///"))
+        if not path.is_file():
+            raise UsageError(f"--db {path}: no such database file")
+    return Storage(_db_target(db))
+
+
+@token.command("list")
+@click.option("--db", "db", required=True, metavar="FILE|URL", help=DB_HELP)
+@click.option("--store", "store_id", default=None, help="Only the tokens of this store.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def token_list(db: str, store_id: str | None, as_json: bool) -> None:
+    """List API tokens: ID, store, name, read-only, created, last used (never the token).
+
+    Last use is recorded at most once a minute per token.
+    """
+
+    def body() -> int:
+        storage = _existing_db(db)
+        try:
+            tokens = storage.list_tokens(store_id)
+        finally:
+            storage.close()
+        if as_json:
+            click.echo(json.dumps([t.to_json() for t in tokens], indent=2))
+            return 0
+        if not tokens:
+            click.echo("No tokens" + (f" for store {store_id}." if store_id else "."), err=True)
+            return 0
+        rows = [("ID", "STORE", "NAME", "READ-ONLY", "CREATED", "LAST USED")]
+        for t in tokens:
+            data = t.to_json()
+            rows.append(
+                (
+                    t.id,
+                    t.store,
+                    t.name or "-",
+                    "yes" if t.read_only else "no",
+                    data["created_at"],
+                    data["last_used_at"] or "never",
+                )
+            )
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        for r in rows:
+            click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+        return 0
+
+    _run(body)
+
+
+@token.command("revoke")
+@click.option("--db", "db", required=True, metavar="FILE|URL", help=DB_HELP)
+@click.argument("token_id", metavar="ID")
+def token_revoke(db: str, token_id: str) -> None:
+    """Revoke a token by its ID (from `token list`): from now on the server answers 401."""
+
+    def body() -> int:
+        storage = _existing_db(db)
+        try:
+            info = storage.revoke_token(token_id)
+        finally:
+            storage.close()
+        name = f" ({info.name})" if info.name else ""
+        click.echo(f"Revoked token {info.id}{name} of store {info.store}.")
         return 0
 
     _run(body)

@@ -9,6 +9,7 @@ serialization failure, and the CLI's `--db postgresql://...`.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -195,6 +196,23 @@ def test_token_create_and_serve_take_a_postgresql_url(pg_url: str) -> None:
     assert token.startswith("sct_")
     rows = _rows(pg_url, "SELECT hash, store, name FROM tokens")
     assert rows == [(hashlib.sha256(token.encode()).hexdigest(), STORE, "ci")]
+
+
+def test_token_list_and_revoke_take_a_postgresql_url(pg_url: str) -> None:
+    created = storecfg("token", "create", "--db", pg_url, "--store", STORE, "--read-only")
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip()
+    listed = storecfg("token", "list", "--db", pg_url, "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert token not in listed.stdout
+    (entry,) = json.loads(listed.stdout)
+    assert (entry["store"], entry["read_only"]) == (STORE, True)
+    revoked = storecfg("token", "revoke", "--db", pg_url, entry["id"])
+    assert revoked.returncode == 0, revoked.stderr
+    assert _rows(pg_url, "SELECT count(*) FROM tokens") == [(0,)]
+    again = storecfg("token", "revoke", "--db", pg_url, entry["id"])
+    assert again.returncode == 1
+    assert "no token" in again.stderr
 
 
 def test_a_bad_database_url_is_a_clear_error(pg_cluster: Any) -> None:

@@ -36,6 +36,9 @@ from ..errors import StoreError
 
 
 class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
     def fetchone(self) -> Any: ...
 
     def fetchall(self) -> list[Any]: ...
@@ -166,7 +169,10 @@ class SqliteEngine:
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
-        yield self._conn()
+        try:
+            yield self._conn()
+        except sqlite3.Error as exc:  # a library error never escapes as itself
+            raise StoreError(f"store database error: {exc}", 503) from exc
 
     @contextmanager
     def transaction(self, write: bool, store: str | None = None) -> Iterator[Connection]:

@@ -73,11 +73,11 @@ def _sql(text: str) -> str:
 
 
 _DDL = [
-    (re.compile(r"\)\s*WITHOUT\s+ROWID", re.IGNORECASE), ")"),
-    (re.compile(r"\bREAL\b", re.IGNORECASE), "DOUBLE PRECISION"),
-    (re.compile(r"\bINTEGER\b", re.IGNORECASE), "BIGINT"),
-    (re.compile(r"\bBLOB\b", re.IGNORECASE), "BYTEA"),
-    (re.compile(r"\bTEXT\b", re.IGNORECASE), 'TEXT COLLATE "C"'),
+    (re.compile(r"\)\s*WITHOUT\s+ROWID"), ")"),
+    (re.compile(r"\bREAL\b"), "DOUBLE PRECISION"),
+    (re.compile(r"\bINTEGER\b"), "BIGINT"),
+    (re.compile(r"\bBLOB\b"), "BYTEA"),
+    (re.compile(r"\bTEXT\b"), 'TEXT COLLATE "C"'),
 ]
 
 
