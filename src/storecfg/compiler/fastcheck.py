@@ -100,6 +100,7 @@ def _compile(schema: Any, base: str, depth: int = 0) -> Check:
         "required",
         "additionalProperties",
         "propertyNames",
+        "minProperties",
     }:
         checks.append(_object(schema, base, keys, depth, fused == "object"))
     if fused == "array" or keys & {"items", "minItems", "maxItems", "uniqueItems"}:
@@ -186,7 +187,8 @@ def _number(schema: dict[str, Any], keys: set[str], kind: str | None) -> Check:
 
 
 def _object(schema: dict[str, Any], base: str, keys: set[str], depth: int, strict: bool) -> Check:
-    keys -= {"properties", "required", "additionalProperties", "propertyNames"}
+    keys -= {"properties", "required", "additionalProperties", "propertyNames", "minProperties"}
+    least = schema.get("minProperties", 0)
     props = {
         name: _compile(sub, base, depth + 1) for name, sub in schema.get("properties", {}).items()
     }
@@ -200,6 +202,8 @@ def _object(schema: dict[str, Any], base: str, keys: set[str], depth: int, stric
     def check(x: Any) -> bool:
         if not isinstance(x, dict):
             return not strict
+        if len(x) < least:
+            return False
         for name in required:
             if name not in x:
                 return False

@@ -378,6 +378,10 @@ def _convert(error: Any, kind: str) -> Iterator[SchemaIssue]:
             path, "SC304", _length_message(validator, instance, error.validator_value)
         )
         return
+    if validator == "minProperties":
+        fields = ", ".join(schema.get("properties", {}))
+        yield SchemaIssue(path, "SC304", f"must not be empty; give at least one of {fields}")
+        return
     if validator == "uniqueItems":
         yield SchemaIssue(path, "SC304", "lists the same item more than once")
         return
