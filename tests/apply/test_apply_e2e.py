@@ -86,7 +86,13 @@ def test_one_price_edit_is_one_update(target: Target) -> None:
     assert change["action"] == "update"
     assert change["revision"] == before
     assert change["diff"] == [
-        {"op": "change", "path": "price.recurring", "old": "40.00", "new": "44.00"}
+        {
+            "op": "change",
+            "path": "price.recurring",
+            "old": "40.00",
+            "new": "44.00",
+            "effective": "immediately",
+        }
     ]
     text = ok(target.cli("plan", "s")).stdout
     assert "service_plans.pro recurring price 40.00 -> 44.00 (+10.0%)" in text
