@@ -1123,8 +1123,7 @@ def test_sc024_fails(full_store: Store) -> None:
     # the reason comes from Python's re; only the start of the message is ours
     assert lines[0].startswith(
         "s/t.yaml:10:67: SC024 service_plans.plan-o.order_fields[0].pattern: order field "
-        "tenant: pattern '[a-z0-9-+\\\\.onmicrosoft\\\\.com' is not a valid regular "
-        "expression: "
+        "tenant: pattern is not a valid regular expression: "
     )
     assert lines[0].endswith("(at character 1)")
     assert lines[1] == (
@@ -1232,9 +1231,9 @@ def test_sc027_fails(full_store: Store) -> None:
         """,
     )
     assert full_store.lines() == [
-        "s/t.yaml:2:49: SC027 tax_rules.ca-gst.stacks: stacks is for subdivision rules (such as "
-        "CA-XX charged on top of CA); a rule for the whole country CA already applies wherever "
-        "no subdivision rule replaces it; remove stacks",
+        "s/t.yaml:2:49: SC027 tax_rules.ca-gst.stacks: stacks is for subdivision rules (a CA-XX "
+        "rule charged on top of this one); a rule for all of CA already applies wherever no "
+        "subdivision rule replaces it; remove stacks",
     ]
 
 
