@@ -884,8 +884,7 @@ def _order_fields(specs: Specs) -> Iterator[Finding]:
                     "service_plans",
                     rid,
                     where,
-                    f"order field {fid}: pattern {pattern!r} is not a valid regular expression: "
-                    f"{problem}",
+                    f"order field {fid}: pattern is not a valid regular expression: {problem}",
                 )
 
 
@@ -937,9 +936,9 @@ def _stacks(specs: Specs) -> Iterator[Finding]:
                 "tax_rules",
                 rid,
                 ("stacks",),
-                f"stacks is for subdivision rules (such as {region}-XX charged on top of "
-                f"{region}); a rule for the whole country {region} already applies wherever no "
-                "subdivision rule replaces it; remove stacks",
+                f"stacks is for subdivision rules (a {region}-XX rule charged on top of this "
+                f"one); a rule for all of {region} already applies wherever no subdivision rule "
+                "replaces it; remove stacks",
             )
 
 
