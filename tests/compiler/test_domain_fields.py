@@ -157,3 +157,13 @@ def test_every_new_field_has_a_description_editors_show() -> None:
     assert raw_schema("tax_rules")["properties"]["stacks"]["description"].startswith(
         "For a subdivision rule"
     )
+
+
+def test_patterns_may_use_javascript_named_groups() -> None:
+    from storecfg.compiler.rules import regex_problem
+
+    assert regex_problem(r"(?<tenant>[a-z0-9-]+)\.onmicrosoft\.com") is None
+    assert regex_problem(r"(?<=@)contoso\.com") is None  # a lookbehind, not a group
+    # positions count the characters as written
+    problem = regex_problem("(?<a>x)(?<b>y)[z")
+    assert problem is not None and problem.endswith("(at character 15)")

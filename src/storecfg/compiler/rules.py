@@ -836,13 +836,22 @@ def _money_precision(specs: Specs, currency: str, digits: int) -> Iterator[Findi
                     )
 
 
+#: a JavaScript named group, `(?<name>`, which Python writes `(?P<name>`
+_JS_NAMED_GROUP = re.compile(r"(?<!\\)\(\?<(?=[A-Za-z_])")
+
+
 def regex_problem(pattern: str) -> str | None:
-    """Why `pattern` is not a regular expression, or None when it is one."""
+    """Why `pattern` is not a regular expression, or None when it is one. Storefronts
+    match patterns in the browser, so JavaScript's named groups are accepted too."""
+    groups = [m.start() for m in _JS_NAMED_GROUP.finditer(pattern)]
     try:
-        re.compile(pattern)
+        re.compile(_JS_NAMED_GROUP.sub("(?P<", pattern))
     except re.error as exc:
-        where = f" (at character {exc.pos + 1})" if exc.pos is not None else ""
-        return f"{exc.msg}{where}"
+        if exc.pos is None:
+            return exc.msg
+        # each "(?<" became one character longer
+        shift = sum(1 for i, start in enumerate(groups) if start + i < exc.pos)
+        return f"{exc.msg} (at character {exc.pos - shift + 1})"
     except (OverflowError, RecursionError, ValueError) as exc:
         return str(exc) or type(exc).__name__
     return None
