@@ -84,7 +84,16 @@ def var_options(fn: F) -> F:
         "var_overrides",
         multiple=True,
         metavar="KEY=VALUE",
-        help="Set a template variable, overriding vars in store.yaml and var files. Repeatable.",
+        help='Set a template variable to a string (9.50 stays "9.50"), overriding vars in '
+        "store.yaml and var files. Repeatable.",
+    )(fn)
+    fn = click.option(
+        "--var-json",
+        "var_json",
+        multiple=True,
+        metavar="KEY=JSON",
+        help='Set a template variable to a typed JSON value (10, true, ["US"], '
+        '{"e1": "8.00"}), like --var otherwise. Repeatable.',
     )(fn)
     fn = click.option(
         "--var-file",
@@ -164,6 +173,7 @@ def validate(
     strict: bool,
     var_files: tuple[Path, ...],
     var_overrides: tuple[str, ...],
+    var_json: tuple[str, ...],
 ) -> None:
     """Check store definitions against the schemas and business rules.
 
@@ -178,7 +188,9 @@ def validate(
         failed = False
         all_diags = []
         for directory in directories:
-            result = compile_store(directory, var_files=var_files, var_overrides=var_overrides)
+            result = compile_store(
+                directory, var_files=var_files, var_overrides=var_overrides, var_json=var_json
+            )
             diags = sort_diagnostics(result.diagnostics)
             all_diags.extend(diags)
             bad = bool(result.errors) or (strict and bool(result.warnings))
@@ -221,6 +233,7 @@ def compile_cmd(
     output: Path | None,
     var_files: tuple[Path, ...],
     var_overrides: tuple[str, ...],
+    var_json: tuple[str, ...],
 ) -> None:
     """Print the normalized desired state as JSON.
 
@@ -232,7 +245,9 @@ def compile_cmd(
         from ._fs import atomic_write
         from .compiler.compile import compile_store
 
-        result = compile_store(directory, var_files=var_files, var_overrides=var_overrides)
+        result = compile_store(
+            directory, var_files=var_files, var_overrides=var_overrides, var_json=var_json
+        )
         if not result.ok or result.desired is None:
             raise DefinitionError(result.errors, result.warnings)
         _print_diagnostics(result.warnings, err=True)
@@ -423,6 +438,7 @@ def plan(
     no_color: bool,
     var_files: tuple[Path, ...],
     var_overrides: tuple[str, ...],
+    var_json: tuple[str, ...],
 ) -> None:
     """Show what would change in the live store to match DIRECTORY.
 
@@ -436,7 +452,7 @@ def plan(
         from .apply.workflow import plan_directory
 
         settings = _settings(store_url, max_deletes=max_deletes, use_cache=not no_cache)
-        result, warnings = plan_directory(directory, settings, var_files, var_overrides)
+        result, warnings = plan_directory(directory, settings, var_files, var_overrides, var_json)
         _print_diagnostics(warnings, err=True)
         if out:
             write_plan(out, result)
@@ -581,6 +597,7 @@ def apply(
     no_color: bool,
     var_files: tuple[Path, ...],
     var_overrides: tuple[str, ...],
+    var_json: tuple[str, ...],
 ) -> None:
     """Apply a definition directory (plans, asks, applies) or a saved plan file.
 
@@ -601,9 +618,9 @@ def apply(
         if not target.exists():
             raise UsageError(f"{target}: no such store directory or plan file")
         if target.is_file() and target.name != "store.yaml":
-            if var_files or var_overrides:
+            if var_files or var_overrides or var_json:
                 raise UsageError(
-                    "--var and --var-file apply to a definition directory; a plan file is "
+                    "--var, --var-json and --var-file apply to a definition directory; a plan file is "
                     "applied exactly as it was made"
                 )
             plan_doc = read_plan(target)
@@ -622,6 +639,7 @@ def apply(
             settings,
             var_files=var_files,
             var_overrides=var_overrides,
+            var_json=var_json,
             confirm=_confirm_factory(color, auto_approve, ""),
             progress=_Progress(),
         )
