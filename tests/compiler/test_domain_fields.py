@@ -97,6 +97,8 @@ def test_empty_scopes_and_misspelled_fields_are_named(full_store: Store) -> None
     assert full_store.lines() == [
         "s/t.yaml:2:82: SC304 terms.t2.applies_to: must not be empty; give at least one of "
         "sales_categories, plans",
+        "s/t.yaml:4:54: SC304 payment_methods.ach.eligibility: needs at least one of "
+        "payment_terms, customer_types",
         "s/t.yaml:4:55: SC301 payment_methods.ach.eligibility.payment_term: unknown field "
         "'payment_term'; did you mean 'payment_terms'?",
         "s/t.yaml:6:48: SC302 purchase_scenarios.s2.applies_to: missing required field "
