@@ -14,6 +14,8 @@ import base64
 import builtins
 import hashlib
 import json
+import math
+import os
 import re
 import secrets
 import sqlite3
@@ -218,7 +220,7 @@ class Storage:
         self._local = threading.local()
         self._writes = 0
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(self.path))
         self._migrate()
 
     # ------------------------------------------------------------ connection
@@ -842,6 +844,20 @@ class Storage:
 
 
 _ID = re.compile(ID_PATTERN)
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file readable by its owner only (0600), as every file
+    storecfg writes; SQLite gives its -wal and -shm files the same mode. An existing
+    file keeps the mode it has."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise StoreError(f"cannot create store database {path}: {exc.strerror or exc}") from exc
+    os.close(fd)
 
 
 def _check_kind(kind: str) -> None:
