@@ -23,7 +23,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import StoreError
-from ..store.storage import DEFAULT_LOCK_TTL, DEFAULT_PAGE, Item, Storage
+from ..store.storage import (
+    DEFAULT_LOCK_TTL,
+    DEFAULT_PAGE,
+    Item,
+    Storage,
+    check_body_values,
+)
 
 log = logging.getLogger("storecfg.server")
 
@@ -137,11 +143,14 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
         if not body.strip():
             return empty
         try:
-            return json.loads(body, parse_constant=_reject_constant)
+            data = json.loads(body, parse_constant=_reject_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(400, "bad_request", f"request body is not JSON: {exc}") from None
         except RecursionError:
             raise ApiError(400, "bad_request", "request body nests too deeply") from None
+        # integers past 64 bits, lone surrogates, infinities: JSON, but nothing to store
+        check_body_values(body, data)
+        return data
 
     # ---------------------------------------------------------------- handlers
 

@@ -170,6 +170,89 @@ def _from_iso(text: Any) -> float:
         return 0.0
 
 
+#: the one integer range of storecfg (SQLite's, and every common JSON parser's):
+#: signed 64 bits
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+INT64_RANGE = "-9223372036854775808 to 9223372036854775807 (signed 64-bit)"
+
+#: what may hide a value the store cannot keep, in JSON text: 19 digits or more (an
+#: integer past 64 bits), a lone surrogate, a non-finite number
+_SUSPECT_TEXT = re.compile(r"\d{19}|[\ud800-\udfff]|Infinity|NaN")
+_SUSPECT_RAW = re.compile(rb"\d{19}|\\u[dD][89a-fA-F]|[eE][+-]?\d{3}")
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _step(key: Any) -> str:
+    if isinstance(key, int):
+        return f"[{key}]"
+    if isinstance(key, str) and _FIELD_NAME.fullmatch(key):
+        return f".{key}"
+    return f"[{json.dumps(key)}]"
+
+
+def _unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def bad_value(value: Any) -> tuple[str, str] | None:
+    """The first value (in document order) that JSON can carry but the store cannot
+    keep, as (path such as `.resources[0].max`, what is wrong), or None: integers
+    outside the signed 64-bit range, non-finite numbers, text with lone surrogates."""
+    stack: builtins.list[tuple[Any, str]] = [(value, "")]
+    while stack:  # no recursion: the nesting is as deep as the JSON parser allowed
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            for key in node:
+                if isinstance(key, str) and not _unicode(key):
+                    return path + _step(key.encode("utf-8", "backslashreplace").decode()), (
+                        "the field name holds a lone surrogate (not valid Unicode)"
+                    )
+            stack.extend((v, path + _step(k)) for k, v in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend((node[i], f"{path}[{i}]") for i in range(len(node) - 1, -1, -1))
+        elif isinstance(node, bool):
+            continue
+        elif isinstance(node, int):
+            if not INT64_MIN <= node <= INT64_MAX:
+                shown = str(node) if abs(node) < 10**40 else "an integer of over 40 digits"
+                return path, f"{shown} is outside the integer range {INT64_RANGE}"
+        elif isinstance(node, float):
+            if not math.isfinite(node):
+                return path, f"{node} is not a finite number"
+        elif isinstance(node, str) and not _unicode(node):
+            return path, "the text holds a lone surrogate (not valid Unicode)"
+    return None
+
+
+def check_values(value: Any, where: str, text: str | None = None) -> None:
+    """Refuse (400) a value `bad_value` finds fault with, naming `where` and the field.
+
+    `text`, the value as canonical JSON when the caller has it, makes the common case
+    cheap: when nothing in it looks suspect there is no walk at all."""
+    if text is not None and not _SUSPECT_TEXT.search(text):
+        return
+    found = bad_value(value)
+    if found is not None:
+        path, problem = found
+        raise StoreError(f"{where}{path}: {problem}", 400)
+
+
+def check_body_values(raw: bytes, body: Any) -> None:
+    """`check_values` for a request body as received (`raw`: its bytes)."""
+    if not _SUSPECT_RAW.search(raw):
+        return
+    found = bad_value(body)
+    if found is not None:
+        path, problem = found
+        where = f"field {path.lstrip('.')}" if path else "the request body"
+        raise StoreError(f"request body is refused: {where}: {problem}", 400)
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -537,6 +620,7 @@ class Storage:
         store_id = state.store_id
         requested = _unwrap(body)
         requested_text = canonical_json(requested)
+        check_values(requested, f"{kind}.{rid}", requested_text)
         fingerprint = _fingerprint("PUT", kind, rid, requested_text, if_match, if_none_match)
         replay = self._replay(conn, store_id, key, fingerprint)
         if replay is not None:
@@ -638,9 +722,10 @@ class Storage:
         if_match = parse_etag(if_match)
         if if_match is None:
             raise PreconditionRequired("PUT of settings needs If-Match: SETTINGS_REVISION", 428)
-        fingerprint = _fingerprint(
-            "PUT", "settings", "", canonical_json(_unwrap(body)), if_match, None
-        )
+        requested = _unwrap(body)
+        requested_text = canonical_json(requested)
+        check_values(requested, "store.settings", requested_text)
+        fingerprint = _fingerprint("PUT", "settings", "", requested_text, if_match, None)
         with self._tx(write=True) as conn:
             replay = self._replay(conn, store_id, idempotency_key, fingerprint)
             if replay is not None:
@@ -650,7 +735,7 @@ class Storage:
                 )
             state = self._write_state(conn, store_id)
             revision, settings_rev = state.revision, state.settings_revision
-            spec = _unwrap(body)
+            spec = requested
             if not isinstance(spec, dict):
                 raise InvalidSpec("settings must be a JSON object", 422)
             spec = {"id": store_id, **spec}
