@@ -14,7 +14,13 @@ from ..errors import DefinitionError, PlanError, UsageError, display_path
 from ..model import DesiredState, LiveState
 from ..store.driver import StoreDriver, open_store
 from . import journal
-from .backup import SnapshotInfo, find_snapshot, load_snapshot, snapshot_desired
+from .backup import (
+    SnapshotInfo,
+    check_restorable,
+    find_snapshot,
+    load_snapshot,
+    snapshot_desired,
+)
 from .execute import Outcome, Progress, execute
 from .lock import held_lock
 from .plan import PlanOptions, make_plan, stale_details
@@ -226,6 +232,7 @@ def restore_backup(
     """Plan the store back to a snapshot and apply it with the usual safety."""
     info = find_snapshot(settings.state_dir / "snapshots", snapshot_id, store_id)
     doc = load_snapshot(info)
+    check_restorable(info, doc)  # before anything is locked or written
     desired = snapshot_desired(doc)
     url = settings.store_url or doc["store"].get("url")
     driver = open_store(url)

@@ -33,6 +33,8 @@ class WriteOp:
     if_match: int | None = None
     create: bool = False
     idempotency_key: str | None = None
+    #: consecutive writes with the same group are all or nothing (a replace's two)
+    group: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"op": self.action, "kind": self.kind, "id": self.id}
@@ -44,6 +46,8 @@ class WriteOp:
             out["if_match"] = str(self.if_match)
         if self.idempotency_key:
             out["idempotency_key"] = self.idempotency_key
+        if self.group:
+            out["group"] = self.group
         return out
 
 
@@ -155,7 +159,8 @@ class StoreDriver(Protocol):
     ) -> Item: ...
 
     def write_batch(self, store_id: str, ops: list[WriteOp]) -> list[WriteResult]:
-        """Several writes in one round trip, in order, stopping at the first failure."""
+        """Several writes in one round trip, in order, stopping at the first failure;
+        the writes of a group are all or nothing (status 424: rolled back)."""
         ...
 
     def read_all(self, store_id: str, *, specs: bool = True) -> LiveState:

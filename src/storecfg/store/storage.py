@@ -527,7 +527,10 @@ class Storage:
         would do it (preconditions, validation, idempotency key).
 
         Processing stops at the first write that fails: the writes before it are kept,
-        the failed one changed nothing, the rest are reported as not attempted. Each
+        the failed one changed nothing, the rest are reported as not attempted. Writes
+        that share a `group` (consecutive ones) are all or nothing: when one of them
+        fails, those of its group before it are rolled back (status 424) — so a
+        replace, a delete and a create of one resource, never stops half done. Each
         result is {"status": ..., "item": {...}} or {"status": ..., "error": {...}}.
         """
         ops = _check_batch(operations)
@@ -535,7 +538,9 @@ class Storage:
         with self._tx(write=True) as conn:
             state = self._write_state(conn, store_id)
             failed = False
-            for op in ops:
+            group: str | None = None  # the group whose savepoint is open
+            group_first = group_revision = 0
+            for i, op in enumerate(ops):
                 if failed:
                     results.append(
                         {
@@ -547,35 +552,14 @@ class Storage:
                         }
                     )
                     continue
+                if group is not None and op.get("group") != group:
+                    conn.execute("RELEASE storecfg_group")
+                    group = None
+                if group is None and op.get("group") is not None:
+                    conn.execute("SAVEPOINT storecfg_group")
+                    group, group_first, group_revision = op["group"], i, state.revision
                 try:
-                    if op["op"] == "put":
-                        if_match, if_none_match = _put_preconditions(
-                            op["kind"], _etag_text(op.get("if_match")), op.get("if_none_match")
-                        )
-                        status, item = self._put_in(
-                            conn,
-                            state,
-                            op["kind"],
-                            op["id"],
-                            {"spec": op.get("spec")},
-                            if_match,
-                            if_none_match,
-                            op.get("idempotency_key"),
-                        )
-                        # no spec echoed back: the caller sent it, and big batches stay small
-                        item_meta = {"id": item.id, "revision": item.revision, "hash": item.hash}
-                        results.append({"status": status, "item": item_meta})
-                    else:
-                        _check_kind(op["kind"])
-                        status = self._delete_in(
-                            conn,
-                            state,
-                            op["kind"],
-                            op["id"],
-                            parse_etag(_etag_text(op.get("if_match"))),
-                            op.get("idempotency_key"),
-                        )
-                        results.append({"status": status})
+                    results.append(self._batch_op(conn, state, op))
                 except StoreError as exc:
                     failed = True
                     error: dict[str, Any] = {"error": _slug(exc.status), "message": exc.message}
@@ -584,8 +568,57 @@ class Storage:
                     if "current_revision" in exc.details:
                         error["current_revision"] = exc.details["current_revision"]
                     results.append({"status": exc.status or 500, "error": error})
+                    if group is not None:
+                        conn.execute("ROLLBACK TO storecfg_group")
+                        conn.execute("RELEASE storecfg_group")
+                        state.revision = group_revision
+                        for j in range(group_first, i):
+                            results[j] = {
+                                "status": 424,
+                                "error": {
+                                    "error": "rolled_back",
+                                    "message": f"rolled back: operations[{i}] of the same "
+                                    f"group ({group}) failed",
+                                },
+                            }
+                        group = None
+            if group is not None:
+                conn.execute("RELEASE storecfg_group")
             self._finish(conn, state)
         return results
+
+    def _batch_op(
+        self, conn: sqlite3.Connection, state: _WriteState, op: dict[str, Any]
+    ) -> dict[str, Any]:
+        if op["op"] == "put":
+            if_match, if_none_match = _put_preconditions(
+                op["kind"], _etag_text(op.get("if_match")), op.get("if_none_match")
+            )
+            status, item = self._put_in(
+                conn,
+                state,
+                op["kind"],
+                op["id"],
+                {"spec": op.get("spec")},
+                if_match,
+                if_none_match,
+                op.get("idempotency_key"),
+            )
+            # no spec echoed back: the caller sent it, and big batches stay small
+            return {
+                "status": status,
+                "item": {"id": item.id, "revision": item.revision, "hash": item.hash},
+            }
+        _check_kind(op["kind"])
+        status = self._delete_in(
+            conn,
+            state,
+            op["kind"],
+            op["id"],
+            parse_etag(_etag_text(op.get("if_match"))),
+            op.get("idempotency_key"),
+        )
+        return {"status": status}
 
     def _write_state(self, conn: sqlite3.Connection, store_id: str) -> _WriteState:
         """The store row, read once per write transaction (created on the first write)."""
@@ -1006,7 +1039,16 @@ def _etag_text(value: Any) -> str | None:
 
 
 MAX_BATCH = 1000
-_OP_KEYS = frozenset({"op", "kind", "id", "spec", "if_match", "if_none_match", "idempotency_key"})
+_OP_KEYS = frozenset(
+    {"op", "kind", "id", "spec", "if_match", "if_none_match", "idempotency_key", "group"}
+)
+
+
+def _revision_tag(tag: Any) -> bool:
+    """A batch's if_match: a revision as a non-empty string or a 64-bit integer."""
+    if type(tag) is int:
+        return INT64_MIN <= tag <= INT64_MAX
+    return type(tag) is str and bool(tag.strip())
 
 
 def _check_batch(operations: Any) -> list[dict[str, Any]]:
@@ -1016,6 +1058,8 @@ def _check_batch(operations: Any) -> list[dict[str, Any]]:
         raise StoreError(
             f"a batch holds at most {MAX_BATCH} operations, got {len(operations)}", 400
         )
+    closed: set[str] = set()  # groups that ended: a group's writes are consecutive
+    last_group: str | None = None
     for i, op in enumerate(operations):
         where = f"operations[{i}]"
         if not isinstance(op, dict):
@@ -1033,7 +1077,7 @@ def _check_batch(operations: Any) -> list[dict[str, Any]]:
             raise StoreError(f"{where}.spec is required for put", 400)
         if "spec" in op and not isinstance(op["spec"], dict):
             raise StoreError(f"{where}.spec must be an object", 400)
-        if "if_match" in op and (type(op["if_match"]) not in (str, int)):
+        if "if_match" in op and not _revision_tag(op["if_match"]):
             raise StoreError(f"{where}.if_match must be a revision", 400)
         if "if_none_match" in op and op["if_none_match"] != "*":
             raise StoreError(f"{where}.if_none_match accepts only *", 400)
@@ -1041,6 +1085,20 @@ def _check_batch(operations: Any) -> list[dict[str, Any]]:
             key = op["idempotency_key"]
             if not isinstance(key, str) or not key.strip() or len(key) > 255:
                 raise StoreError(f"{where}.idempotency_key must be 1 to 255 characters", 400)
+        if "group" in op:
+            group = op["group"]
+            if not isinstance(group, str) or not group or len(group) > 255:
+                raise StoreError(f"{where}.group must be 1 to 255 characters", 400)
+            if group in closed:
+                raise StoreError(
+                    f"{where}.group {group!r} was used by earlier operations that are not "
+                    "next to this one: the writes of a group are consecutive",
+                    400,
+                )
+        previous = op.get("group")
+        if last_group is not None and previous != last_group:
+            closed.add(last_group)
+        last_group = previous
     return operations
 
 
