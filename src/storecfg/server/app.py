@@ -199,9 +199,11 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
                 raise ApiError(404, "not_found", f"store {store_id} is not locked")
             return JSONResponse(held.to_json())
         if request.method == "DELETE":
-            storage.release_lock(
-                store_id, request.query_params.get("lock_id") or request.headers.get("lock-id")
-            )
+            force = request.query_params.get("force", "false")
+            if force not in ("true", "false"):
+                raise ApiError(400, "bad_request", "force must be true or false")
+            lock_id = request.query_params.get("lock_id") or None
+            storage.release_lock(store_id, lock_id, force=force == "true")
             return Response(status_code=204)
         body = await read_json(request, empty={})
         if not isinstance(body, dict):

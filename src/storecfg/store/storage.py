@@ -917,8 +917,18 @@ class Storage:
             return None
         return held
 
-    def release_lock(self, store_id: str, lock_id: str | None = None) -> None:
-        """Release the lock; with `lock_id`, only if that is the lock held (409 otherwise)."""
+    def release_lock(
+        self, store_id: str, lock_id: str | None = None, *, force: bool = False
+    ) -> None:
+        """Release the lock `lock_id` (423 when another lock is held); `force` releases
+        whichever lock is held. Without either, nothing is released (400): a release
+        that names no lock could end another apply's."""
+        if lock_id is None and not force:
+            raise StoreError(
+                "say which lock to release: lock_id=ID (the lock you hold), or force=true "
+                "to release whichever lock is held",
+                400,
+            )
         with self._tx(write=True) as conn:
             held = self._lock_row(conn, store_id)
             if held is None or (held.expires_at <= time.time() and lock_id is None):
