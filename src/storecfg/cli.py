@@ -319,7 +319,11 @@ def apply_options(fn: F) -> F:
 def _settings(store_url: str | None, **kw: Any) -> Any:
     from .apply.workflow import Settings
 
-    return Settings(store_url=_store_url(store_url), **kw)
+    return Settings(store_url=_store_url(store_url), notice=_notice, **kw)
+
+
+def _notice(message: str) -> None:
+    click.echo(message, err=True)
 
 
 def _echo_plan(plan: dict[str, Any], fmt: str, color: bool) -> None:

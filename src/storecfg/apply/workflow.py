@@ -38,6 +38,8 @@ class Settings:
     parallelism: int | None = None
     max_deletes: int | None = None
     use_cache: bool = True
+    #: where a line for the user goes (for example: a killed apply's lock was released)
+    notice: Callable[[str], None] | None = None
 
 
 @dataclass
@@ -132,7 +134,9 @@ def _apply_planned(
     command: str,
 ) -> ApplyReport:
     """Lock, read, plan (via `make`), confirm, execute, unlock."""
-    with held_lock(driver, store_id, command, timeout=settings.lock_timeout) as lock:
+    with held_lock(
+        driver, store_id, command, timeout=settings.lock_timeout, notice=settings.notice
+    ) as lock:
         live = driver.read_all(store_id)
         plan = make(live)
         report = ApplyReport(plan, store_url=driver.url)
