@@ -8,6 +8,7 @@ status and time, never headers, so tokens cannot leak into them.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -18,7 +19,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -35,6 +36,8 @@ log = logging.getLogger("storecfg.server")
 
 MAX_BODY = 1024 * 1024
 MAX_BATCH_BODY = 16 * 1024 * 1024
+#: seconds from a request's headers to the last byte of its body
+BODY_TIMEOUT = 60.0
 #: Starlette answers HEAD on every GET route; it must never fall through to a write
 _SAFE = ("GET", "HEAD")
 
@@ -54,6 +57,7 @@ _SLUGS = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "timeout",
     409: "conflict",
     412: "precondition_failed",
     413: "too_large",
@@ -95,7 +99,57 @@ class RateLimiter:
         return (1 - tokens) / self.rate
 
 
-def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = True) -> Starlette:
+class BodyTimeout(ApiError):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            408, "timeout", f"the request body did not arrive within {seconds:g} s of its headers"
+        )
+
+
+class _BodyDeadline:
+    """A request's body must arrive within `seconds` of its headers; past that, reading
+    it raises BodyTimeout (answered 408, and the connection closed) instead of holding a
+    connection and a task for a client that stalled."""
+
+    def __init__(self, app: Any, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+        # Starlette attributes callers may reach for
+        self.router = getattr(app, "router", None)
+        self.state = getattr(app, "state", None)
+
+    async def __call__(
+        self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
+    ) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.seconds
+        complete = False
+
+        async def timed_receive() -> Any:
+            nonlocal complete
+            if complete:  # the body is in: what is left to hear is a disconnect
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0.0))
+            except TimeoutError:
+                raise BodyTimeout(self.seconds) from None
+            if message.get("type") != "http.request" or not message.get("more_body", False):
+                complete = True
+            return message
+
+        await self.app(scope, timed_receive, send)
+
+
+def create_app(
+    storage: Storage,
+    *,
+    rate_limit: float = 0.0,
+    access_log: bool = True,
+    body_timeout: float = BODY_TIMEOUT,
+) -> Starlette:
     limiter = RateLimiter(rate_limit) if rate_limit > 0 else None
     openapi_cache: dict[str, Any] = {}
 
@@ -287,22 +341,27 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
             try:
                 return await handler(request)
             except ApiError as exc:
-                headers = (
-                    {"Retry-After": str(exc.extra.pop("retry_after"))}
-                    if "retry_after" in exc.extra
-                    else None
-                )
+                extra = dict(exc.extra)
+                headers: dict[str, str] = {}
+                if "retry_after" in extra:
+                    headers["Retry-After"] = str(extra.pop("retry_after"))
+                if "allow" in extra:
+                    headers["Allow"] = str(extra.pop("allow"))
                 if exc.status == 401:
                     headers = {"WWW-Authenticate": 'Bearer realm="storecfg"'}
-                return _error_response(exc.status, exc.message, headers, **exc.extra)
+                if exc.status == 408:  # the rest of the body may still come: not on this connection
+                    headers["Connection"] = "close"
+                return _error_response(exc.status, exc.message, headers or None, **extra)
+            except ClientDisconnect:  # nobody is left to answer
+                return Response(status_code=400)
             except StoreError as exc:
-                extra: dict[str, Any] = {}
+                fields: dict[str, Any] = {}
                 if exc.diagnostics:
-                    extra["diagnostics"] = exc.diagnostics
+                    fields["diagnostics"] = exc.diagnostics
                 for key in ("lock", "current_revision"):
                     if key in exc.details:
-                        extra[key] = exc.details[key]
-                return _error_response(exc.status or 500, exc.message, **extra)
+                        fields[key] = exc.details[key]
+                return _error_response(exc.status or 500, exc.message, **fields)
             except Exception:  # never a stack trace or internals on the wire
                 log.exception("internal error on %s %s", request.method, request.url.path)
                 return _error_response(500, "internal server error")
@@ -338,9 +397,10 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
     )
+    outer: Any = _BodyDeadline(app, body_timeout)
     if access_log:
-        return _AccessLog(app)  # type: ignore[return-value]
-    return app
+        outer = _AccessLog(outer)
+    return outer  # type: ignore[no-any-return]
 
 
 def _loggable(text: str) -> str:
