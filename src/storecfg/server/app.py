@@ -217,7 +217,10 @@ def create_app(
             from .openapi import bundled_openapi
 
             openapi_cache["doc"] = bundled_openapi()
-        return JSONResponse(openapi_cache["doc"])
+        # the server is the one that answered, at whatever address the client used:
+        # a URL relative to this document (below a prefix when one is mounted)
+        root = str(request.scope.get("root_path") or "").rstrip("/")
+        return JSONResponse({**openapi_cache["doc"], "servers": [{"url": root + "/"}]})
 
     async def stores(request: Request) -> Response:
         owner = authorize(request, None)
@@ -284,6 +287,8 @@ def create_app(
 
     async def collection(request: Request) -> Response:
         store_id, kind = request.path_params["store"], request.path_params["kind"]
+        if kind == "batch":  # the batch route takes POST only; not a kind to list
+            raise ApiError(405, "method_not_allowed", "Method Not Allowed", allow="POST")
         authorize(request, store_id)
         try:
             limit = int(request.query_params.get("limit", DEFAULT_PAGE))

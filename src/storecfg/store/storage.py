@@ -995,9 +995,28 @@ def _check_kind(kind: str) -> None:
         raise StoreError(f"unknown resource kind {kind!r}{did_you_mean(kind, KINDS)}", 404)
 
 
+_WRAPPER_KEYS = frozenset({"id", "spec", "revision"})
+
+
 def _unwrap(body: Any) -> Any:
-    """A PUT body is the spec itself or {"spec": SPEC} (optionally with id and revision)."""
-    if isinstance(body, dict) and "spec" in body and set(body) <= {"id", "spec", "revision"}:
+    """A PUT body is the spec itself or {"spec": SPEC} (optionally with id and revision).
+
+    No resource has a field called `spec`, so a body with one is the wrapper, and
+    anything else beside it is refused by name rather than read as a bare spec."""
+    if isinstance(body, dict) and "spec" in body:
+        unknown = sorted(str(k) for k in body if k not in _WRAPPER_KEYS)
+        if unknown:
+            names = ", ".join(json.dumps(k) for k in unknown)
+            raise StoreError(
+                f"unknown field{'s' if len(unknown) > 1 else ''} {names} in the request body; "
+                'it is {"spec": SPEC}, optionally with "id" and "revision"',
+                400,
+            )
+        if not isinstance(body.get("id", ""), str):
+            raise StoreError('"id" beside the spec must be a string', 400)
+        revision = body.get("revision", 0)
+        if isinstance(revision, bool) or not isinstance(revision, int):
+            raise StoreError('"revision" beside the spec must be an integer', 400)
         return body["spec"]
     return body
 
