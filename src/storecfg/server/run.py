@@ -156,7 +156,10 @@ class _Connection(asyncio.Protocol):
         seen = self.tail + data
         end = seen.find(b"\r\n\r\n")  # the headers end at the first empty line
         if end >= 0:
-            self.in_headers = False  # the rest is the body: not counted
+            # the rest is the body: not counted, and the header deadline is met (this
+            # does not wait for the app to start, which may see another client address)
+            self.in_headers = False
+            self._disarm()
             self.header_bytes += max(end - len(self.tail), 0)
         else:
             self.header_bytes += len(data)
@@ -320,6 +323,10 @@ def run_server(
         port=port,
         http=_protocol_class(limits),
         access_log=False,  # our own access log is token-free by construction
+        # the client address is the peer's: ConnectionLimits finds connections by it,
+        # and nothing here trusts X-Forwarded-For
+        proxy_headers=False,
+        ws="none",  # no WebSocket routes: an upgrade request is a plain request
         log_level="warning",
         lifespan="on",
         timeout_graceful_shutdown=10,
