@@ -176,10 +176,11 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 INT64_RANGE = "-9223372036854775808 to 9223372036854775807 (signed 64-bit)"
 
-#: what may hide a value the store cannot keep, in JSON text: 19 digits or more (an
-#: integer past 64 bits), a lone surrogate, a non-finite number
-_SUSPECT_TEXT = re.compile(r"\d{19}|[\ud800-\udfff]|Infinity|NaN")
-_SUSPECT_RAW = re.compile(rb"\d{19}|\\u[dD][89a-fA-F]|[eE][+-]?\d{3}")
+#: a run of 19 digits (an integer past 64 bits) in JSON text, once every digit is a 9
+_TO_NINES = bytes.maketrans(b"0123456789", b"9999999999")
+_LONG_RUN = b"9" * 19
+#: the JSON escape of a surrogate (lone ones cannot be stored, or even answered)
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -229,28 +230,61 @@ def bad_value(value: Any) -> tuple[str, str] | None:
     return None
 
 
-def check_values(value: Any, where: str, text: str | None = None) -> None:
-    """Refuse (400) a value `bad_value` finds fault with, naming `where` and the field.
-
-    `text`, the value as canonical JSON when the caller has it, makes the common case
-    cheap: when nothing in it looks suspect there is no walk at all."""
-    if text is not None and not _SUSPECT_TEXT.search(text):
-        return
+def check_values(value: Any, where: str) -> None:
+    """Refuse (400) a value `bad_value` finds fault with, naming `where` and the field."""
     found = bad_value(value)
     if found is not None:
         path, problem = found
         raise StoreError(f"{where}{path}: {problem}", 400)
 
 
-def check_body_values(raw: bytes, body: Any) -> None:
-    """`check_values` for a request body as received (`raw`: its bytes)."""
-    if not _SUSPECT_RAW.search(raw):
-        return
-    found = bad_value(body)
-    if found is not None:
-        path, problem = found
-        where = f"field {path.lstrip('.')}" if path else "the request body"
-        raise StoreError(f"request body is refused: {where}: {problem}", 400)
+def checked_json(value: Any, where: str) -> tuple[str, bytes]:
+    """`value` as canonical JSON (what `model.canonical_json` writes) and its UTF-8
+    bytes; a StoreError (400, naming `where` and the field) when it holds what the store
+    cannot keep. The serialization refuses non-finite numbers and lone surrogates by
+    itself, and one pass over the bytes finds long digit runs: valid values cost
+    (almost) nothing more than the serialization a write needs anyway."""
+    try:
+        text = json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+        data = text.encode()
+    except (ValueError, UnicodeEncodeError):
+        check_values(value, where)
+        raise  # not a value problem (a cycle?): not the client's doing
+    if _LONG_RUN in data.translate(_TO_NINES):
+        check_values(value, where)  # often a run of digits in a text: then nothing
+    return text, data
+
+
+def json_body(raw: bytes, *, numbers: bool = True) -> Any:
+    """A request body parsed as JSON; a StoreError (400, naming the field) when it holds
+    a lone surrogate, a non-finite number or (with `numbers`) an integer outside the
+    signed 64-bit range. `numbers=False` leaves the integers of specs to the write that
+    stores them. ValueError when it is not JSON."""
+    huge: builtins.list[str] = []
+
+    def number(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):
+            huge.append(text)
+        return value
+
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a JSON number")
+
+    data = json.loads(raw, parse_constant=constant, parse_float=number)
+    if (
+        huge
+        or (b"\\" in raw and _SURROGATE_ESCAPE.search(raw))
+        or (numbers and _LONG_RUN in raw.translate(_TO_NINES))
+    ):
+        found = bad_value(data)
+        if found is not None:
+            path, problem = found
+            where = f"field {path.lstrip('.')}" if path else "the request body"
+            raise StoreError(f"request body is refused: {where}: {problem}", 400)
+    return data
 
 
 def hash_token(token: str) -> str:
@@ -652,8 +686,7 @@ class Storage:
     ) -> tuple[int, Item]:
         store_id = state.store_id
         requested = _unwrap(body)
-        requested_text = canonical_json(requested)
-        check_values(requested, f"{kind}.{rid}", requested_text)
+        requested_text, requested_bytes = checked_json(requested, f"{kind}.{rid}")
         fingerprint = _fingerprint("PUT", kind, rid, requested_text, if_match, if_none_match)
         replay = self._replay(conn, store_id, key, fingerprint)
         if replay is not None:
@@ -687,8 +720,11 @@ class Storage:
         state.revision += 1
         new_rev = state.revision
         # a spec sent in normalized form (as storecfg sends it) needs no second serialization
-        text = requested_text if spec == requested else canonical_json(spec)
-        digest = hashlib.sha256(text.encode()).hexdigest()
+        if spec == requested:
+            text, digest = requested_text, hashlib.sha256(requested_bytes).hexdigest()
+        else:
+            text = canonical_json(spec)
+            digest = hashlib.sha256(text.encode()).hexdigest()
         now = time.time()
         conn.execute(
             "INSERT INTO resources (store, kind, id, spec, hash, revision, updated_at) VALUES (?,?,?,?,?,?,?) "
@@ -756,8 +792,7 @@ class Storage:
         if if_match is None:
             raise PreconditionRequired("PUT of settings needs If-Match: SETTINGS_REVISION", 428)
         requested = _unwrap(body)
-        requested_text = canonical_json(requested)
-        check_values(requested, "store.settings", requested_text)
+        requested_text, _ = checked_json(requested, "store.settings")
         fingerprint = _fingerprint("PUT", "settings", "", requested_text, if_match, None)
         with self._tx(write=True) as conn:
             replay = self._replay(conn, store_id, idempotency_key, fingerprint)
@@ -1017,6 +1052,8 @@ def _unwrap(body: Any) -> Any:
         revision = body.get("revision", 0)
         if isinstance(revision, bool) or not isinstance(revision, int):
             raise StoreError('"revision" beside the spec must be an integer', 400)
+        if not INT64_MIN <= revision <= INT64_MAX:
+            raise StoreError(f'"revision" beside the spec is outside {INT64_RANGE}', 400)
         return body["spec"]
     return body
 
