@@ -8,6 +8,7 @@ through views/.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -18,16 +19,21 @@ import click
 
 from . import __version__
 from .errors import DefinitionError, StorecfgError
+from .escape import escape
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: the longest --lock-timeout: a day
+MAX_LOCK_TIMEOUT = 24 * 3600.0
 
 EPILOG = "Docs: docs/reference.md (definition language), docs/cli.md (commands and exit codes)."
 
 
 def _fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:
-    click.echo(f"Error: {message}", err=True)
+    # messages quote what stores and files said: no control or bidi characters reach the terminal
+    click.echo(f"Error: {escape(message)}", err=True)
     if hint:
-        click.echo(f"  {hint}", err=True)
+        click.echo(f"  {escape(hint)}", err=True)
     sys.exit(code)
 
 
@@ -78,7 +84,16 @@ def var_options(fn: F) -> F:
         "var_overrides",
         multiple=True,
         metavar="KEY=VALUE",
-        help="Set a template variable, overriding vars in store.yaml and var files. Repeatable.",
+        help='Set a template variable to a string (9.50 stays "9.50"), overriding vars in '
+        "store.yaml and var files. Repeatable.",
+    )(fn)
+    fn = click.option(
+        "--var-json",
+        "var_json",
+        multiple=True,
+        metavar="KEY=JSON",
+        help='Set a template variable to a typed JSON value (10, true, ["US"], '
+        '{"e1": "8.00"}), like --var otherwise. Repeatable.',
     )(fn)
     fn = click.option(
         "--var-file",
@@ -158,6 +173,7 @@ def validate(
     strict: bool,
     var_files: tuple[Path, ...],
     var_overrides: tuple[str, ...],
+    var_json: tuple[str, ...],
 ) -> None:
     """Check store definitions against the schemas and business rules.
 
@@ -172,7 +188,9 @@ def validate(
         failed = False
         all_diags = []
         for directory in directories:
-            result = compile_store(directory, var_files=var_files, var_overrides=var_overrides)
+            result = compile_store(
+                directory, var_files=var_files, var_overrides=var_overrides, var_json=var_json
+            )
             diags = sort_diagnostics(result.diagnostics)
             all_diags.extend(diags)
             bad = bool(result.errors) or (strict and bool(result.warnings))
@@ -215,6 +233,7 @@ def compile_cmd(
     output: Path | None,
     var_files: tuple[Path, ...],
     var_overrides: tuple[str, ...],
+    var_json: tuple[str, ...],
 ) -> None:
     """Print the normalized desired state as JSON.
 
@@ -226,7 +245,9 @@ def compile_cmd(
         from ._fs import atomic_write
         from .compiler.compile import compile_store
 
-        result = compile_store(directory, var_files=var_files, var_overrides=var_overrides)
+        result = compile_store(
+            directory, var_files=var_files, var_overrides=var_overrides, var_json=var_json
+        )
         if not result.ok or result.desired is None:
             raise DefinitionError(result.errors, result.warnings)
         _print_diagnostics(result.warnings, err=True)
@@ -266,8 +287,25 @@ def _root_param(name: str) -> Any:
 
 def _store_url(given: str | None) -> str | None:
     """--store after the command, else before it, else $STORECFG_STORE (None: the
-    embedded store, or where a plan file or backup says it was made)."""
-    return given or _root_param("store_url") or os.environ.get("STORECFG_STORE") or None
+    embedded store in the current directory). A plan file or a backup never chooses
+    the store: the token goes only where the user says."""
+    url = given or _root_param("store_url") or os.environ.get("STORECFG_STORE") or None
+    if url and os.environ.get("STORECFG_TOKEN", "").strip():
+        from .store.driver import plaintext_to_remote, safe_url
+
+        if plaintext_to_remote(url):
+            click.echo(
+                f"Warning: {escape(safe_url(url))} is plain HTTP to another machine: the API "
+                "token (STORECFG_TOKEN) and the store's content cross the network unencrypted. "
+                "Use https://.",
+                err=True,
+            )
+    return url
+
+
+def _store_explicit(given: str | None) -> bool:
+    """Whether the store was named on the command line (not only in the environment)."""
+    return bool(given or _root_param("store_url"))
 
 
 def _color(no_color: bool) -> bool:
@@ -289,8 +327,16 @@ def _duration(text: str) -> float:
         raise UsageError(
             f"--lock-timeout takes a duration such as 0, 30s or 5m, got {text!r}"
         ) from None
+    # nan compares false with everything and inf never passes: both would wait for ever
+    if not math.isfinite(seconds):
+        raise UsageError(f"--lock-timeout takes a finite duration such as 30s or 5m, got {text!r}")
     if seconds < 0:
         raise UsageError("--lock-timeout cannot be negative")
+    if seconds > MAX_LOCK_TIMEOUT:
+        raise UsageError(
+            f"--lock-timeout is at most {MAX_LOCK_TIMEOUT / 3600:g}h (an apply lock is held "
+            f"for minutes, not days), got {text!r}"
+        )
     return seconds
 
 
@@ -319,7 +365,12 @@ def apply_options(fn: F) -> F:
 def _settings(store_url: str | None, **kw: Any) -> Any:
     from .apply.workflow import Settings
 
-    return Settings(store_url=_store_url(store_url), notice=_notice, **kw)
+    return Settings(
+        store_url=_store_url(store_url),
+        store_explicit=_store_explicit(store_url),
+        notice=_notice,
+        **kw,
+    )
 
 
 def _notice(message: str) -> None:
@@ -394,6 +445,7 @@ def plan(
     no_color: bool,
     var_files: tuple[Path, ...],
     var_overrides: tuple[str, ...],
+    var_json: tuple[str, ...],
 ) -> None:
     """Show what would change in the live store to match DIRECTORY.
 
@@ -407,7 +459,7 @@ def plan(
         from .apply.workflow import plan_directory
 
         settings = _settings(store_url, max_deletes=max_deletes, use_cache=not no_cache)
-        result, warnings = plan_directory(directory, settings, var_files, var_overrides)
+        result, warnings = plan_directory(directory, settings, var_files, var_overrides, var_json)
         _print_diagnostics(warnings, err=True)
         if out:
             write_plan(out, result)
@@ -437,7 +489,7 @@ class _Progress:
     def __call__(self, p: Any) -> None:
         if p.event == "failed":
             self._clear()
-            click.echo(f"  failed  {p.address}: {p.error}", err=True)
+            click.echo(escape(f"  failed  {p.address}: {p.error}"), err=True)
             return
         if p.event != "done":
             return
@@ -445,14 +497,12 @@ class _Progress:
             width = 30
             filled = int(width * p.done / max(p.total, 1))
             bar = "#" * filled + "-" * (width - filled)
-            line = (
-                f"\r  [{bar}] {p.done}/{p.total} {self.VERBS.get(p.action, p.action)} {p.address}"
-            )
+            line = f"\r  [{bar}] {p.done}/{p.total} {self.VERBS.get(p.action, p.action)} {escape(p.address)}"
             click.echo(line[:120].ljust(120), err=True, nl=False)
             if p.done == p.total:
                 click.echo("", err=True)
         elif p.total <= 200:
-            click.echo(f"  {self.VERBS.get(p.action, p.action)} {p.address}", err=True)
+            click.echo(f"  {self.VERBS.get(p.action, p.action)} {escape(p.address)}", err=True)
         else:
             pct = p.done * 100 // p.total
             if pct // 10 != self.last_pct // 10 or p.done == p.total:
@@ -472,7 +522,7 @@ def _confirm_factory(
         if auto_approve:
             return True
         click.echo(
-            f"\nDo you want to apply these changes to store {plan_doc['store']['id']}{what}?\n"
+            f"\nDo you want to apply these changes to store {escape(plan_doc['store']['id'])}{what}?\n"
             "  Only 'yes' will be accepted to approve.\n"
         )
         try:
@@ -517,7 +567,7 @@ def _report(report: Any, color: bool) -> int:
     click.echo(style("\nApply failed.", "red", "bold"), err=True)
     click.echo(f"  succeeded:     {len(outcome.succeeded)}", err=True)
     for address, action, error in outcome.failed:
-        click.echo(f"  failed:        {address} ({action}): {error}", err=True)
+        click.echo(escape(f"  failed:        {address} ({action}): {error}"), err=True)
     if outcome.not_attempted:
         names = ", ".join(a for a, _ in outcome.not_attempted[:10])
         more = (
@@ -525,7 +575,9 @@ def _report(report: Any, color: bool) -> int:
             if len(outcome.not_attempted) > 10
             else ""
         )
-        click.echo(f"  not attempted: {len(outcome.not_attempted)} ({names}{more})", err=True)
+        click.echo(
+            escape(f"  not attempted: {len(outcome.not_attempted)} ({names}{more})"), err=True
+        )
     if snap:
         click.echo(
             f"  The store as it was before this apply is in backup {snap.id} ({snap.path}); "
@@ -552,6 +604,7 @@ def apply(
     no_color: bool,
     var_files: tuple[Path, ...],
     var_overrides: tuple[str, ...],
+    var_json: tuple[str, ...],
 ) -> None:
     """Apply a definition directory (plans, asks, applies) or a saved plan file.
 
@@ -572,9 +625,9 @@ def apply(
         if not target.exists():
             raise UsageError(f"{target}: no such store directory or plan file")
         if target.is_file() and target.name != "store.yaml":
-            if var_files or var_overrides:
+            if var_files or var_overrides or var_json:
                 raise UsageError(
-                    "--var and --var-file apply to a definition directory; a plan file is "
+                    "--var, --var-json and --var-file apply to a definition directory; a plan file is "
                     "applied exactly as it was made"
                 )
             plan_doc = read_plan(target)
@@ -593,6 +646,7 @@ def apply(
             settings,
             var_files=var_files,
             var_overrides=var_overrides,
+            var_json=var_json,
             confirm=_confirm_factory(color, auto_approve, ""),
             progress=_Progress(),
         )
@@ -715,7 +769,8 @@ def backup_list(no_color: bool, store_id: str | None, as_json: bool) -> None:
         ]
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         for r in rows:
-            click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+            line = "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+            click.echo(escape(line))
         return 0
 
     _run(body)
@@ -738,18 +793,19 @@ def backup_show(no_color: bool, backup_id: str, store_id: str | None, as_json: b
         if as_json:
             click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
             return 0
-        click.echo(f"Backup {info.id}")
-        click.echo(f"  store:     {doc['store']['id']} ({doc['store'].get('url')})")
-        click.echo(f"  created:   {doc['created_at']}")
-        click.echo(f"  revision:  {doc['store']['revision']}")
-        click.echo(
+        lines = [
+            f"Backup {info.id}",
+            f"  store:     {doc['store']['id']} ({doc['store'].get('url')})",
+            f"  created:   {doc.get('created_at')}",
+            f"  revision:  {doc['store']['revision']}",
             f"  file:      {info.path} ({_human_size(info.size)}, sha256 {info.sha256[:16]}..., "
-            f"{'verified' if info.verified else 'MISMATCH'})"
-        )
-        click.echo(f"  settings:  {json.dumps(doc['settings'], ensure_ascii=False)}")
-        click.echo(f"  resources: {info.resources}")
-        for kind, items in doc["resources"].items():
-            click.echo(f"    {kind}: {len(items)}")
+            f"{'verified' if info.verified else 'MISMATCH'})",
+            f"  settings:  {json.dumps(doc['settings'], ensure_ascii=False)}",
+            f"  resources: {info.resources}",
+        ]
+        lines += [f"    {kind}: {len(items)}" for kind, items in doc.get("resources", {}).items()]
+        for line in lines:
+            click.echo(escape(line))
         return 0
 
     _run(body)
@@ -791,8 +847,7 @@ def backup_diff(
             snapshot_live,
         )
         from .apply.plan import PlanOptions, make_plan
-        from .apply.workflow import STATE_DIR
-        from .store.driver import open_store
+        from .apply.workflow import STATE_DIR, open_snapshot_store
 
         root = STATE_DIR / "snapshots"
         first = load_snapshot(find_snapshot(root, backup_id, store_id))
@@ -801,7 +856,7 @@ def backup_diff(
             after = snapshot_desired(load_snapshot(find_snapshot(root, other_id, store_id)))
             target = f"backup {other_id}"
         else:
-            driver = open_store(_store_url(store_url) or first["store"].get("url"))
+            driver = open_snapshot_store(first, backup_id, _settings(store_url))
             try:
                 after = live_as_desired(driver.read_all(before.store_id))
                 target = driver.url
@@ -894,9 +949,11 @@ def lock_show(store_id: str | None, as_json: bool, store_url: str | None, no_col
         elif held is None:
             click.echo(f"Store {sid} is not locked.")
         else:
-            click.echo(f"Store {sid}: {held.describe()}")
+            click.echo(escape(f"Store {sid}: {held.describe()}"))
             click.echo(
-                f"If that apply is gone, release the lock with: storecfg lock release {held.lock_id}"
+                escape(
+                    f"If that apply is gone, release the lock with: storecfg lock release {held.lock_id}"
+                )
             )
         return 0
 
@@ -923,7 +980,7 @@ def lock_release(lock_id: str, store_id: str | None, store_url: str | None, no_c
             driver.release_lock(sid, lock_id)
         finally:
             driver.close()
-        click.echo(f"Released lock {lock_id} on store {sid}.")
+        click.echo(escape(f"Released lock {lock_id} on store {sid}."))
         return 0
 
     _run(body)

@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from .escape import escape
+
 ERROR = "error"
 WARNING = "warning"
 
@@ -26,6 +28,26 @@ class SourceLocation:
 
     def display_file(self) -> str:
         return display_path(self.file)
+
+
+#: characters of a value that a message quotes (longer values end in '...')
+QUOTE_CHARS = 40
+#: characters of a diagnostic's message at most
+MAX_MESSAGE_CHARS = 1000
+
+
+def quoted(value: str, limit: int = QUOTE_CHARS) -> str:
+    """A value as a message quotes it: repr of at most `limit` characters of it.
+
+    Values come from the user's files; a message never carries more than a prefix."""
+    return repr(value if len(value) <= limit else value[: limit - 3] + "...")
+
+
+def clipped(message: str) -> str:
+    """A message cut to MAX_MESSAGE_CHARS characters."""
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    return message[: MAX_MESSAGE_CHARS - 3] + "..."
 
 
 def display_path(path: str) -> str:
@@ -58,7 +80,10 @@ class Diagnostic:
         """`FILE:LINE:COL: CODE ADDRESS: message` (SPEC 1.2)."""
         loc = self.location
         prefix = "warning: " if self.severity == WARNING else ""
-        return f"{loc.display_file()}:{loc.line}:{loc.column}: {self.code} {self.address}: {prefix}{self.message}"
+        # messages quote the definition's own values: printed, they must not drive the terminal
+        return escape(
+            f"{loc.display_file()}:{loc.line}:{loc.column}: {self.code} {self.address}: {prefix}{self.message}"
+        )
 
     def to_json(self) -> dict[str, Any]:
         loc = self.location

@@ -16,15 +16,18 @@ normalized.
 
 An edit, a new file matching an include, a changed var or an upgraded storecfg all
 invalidate what they affect. Only successful compiles are cached; deleting the
-directory is always safe.
+directory is always safe. Every entry is authenticated (cache_key.py): one that was
+edited, or made by another user or machine, is ignored.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import json
 import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,12 +35,16 @@ from typing import Any
 from .._fs import atomic_write
 from ..errors import Diagnostic, SourceLocation
 from ..model import KINDS, DesiredState, spec_hash
+from .cache_key import cache_key, entry_mac
 from .compile import CompileResult, compile_store, find_store_file
 from .fingerprint import CACHE_FORMAT, tool_fingerprint
+from .includes import IncludeError, PatternError, Tree
 
 
 def _file_hash(path: str) -> str | None:
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # never block on a FIFO put in its place
+            return None
         with open(path, "rb") as fh:
             return hashlib.sha256(fh.read()).hexdigest()
     except OSError:
@@ -45,7 +52,11 @@ def _file_hash(path: str) -> str | None:
 
 
 def _entry_path(
-    cache_dir: Path, store_file: Path, var_files: Sequence[Path], overrides: Sequence[str]
+    cache_dir: Path,
+    store_file: Path,
+    var_files: Sequence[Path],
+    overrides: Sequence[str],
+    var_json: Sequence[str] = (),
 ) -> Path:
     key = json.dumps(
         [
@@ -53,17 +64,36 @@ def _entry_path(
             str(store_file.resolve()),
             [str(p.resolve()) for p in var_files],
             list(overrides),
+            *([list(var_json)] if var_json else []),
         ],
         separators=(",", ":"),
     )
     return cache_dir / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".json")
 
 
+#: the first line of an entry file: this prefix and the entry's MAC (see cache_key.py)
+_MAC_PREFIX = b"hmac-sha256:"
+
+
 def _read(path: Path) -> dict[str, Any] | None:
+    """The entry at `path` if it carries a valid MAC under this user's key, else None:
+    an entry edited, or written by another user or machine, is not trusted."""
+    key = cache_key()
+    if key is None:
+        return None
     try:
-        with open(path, encoding="utf-8") as fh:
-            entry = json.load(fh)
-    except (OSError, ValueError):
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    head, newline, body = data.partition(b"\n")
+    if not newline or not head.startswith(_MAC_PREFIX):
+        return None
+    if not hmac.compare_digest(head[len(_MAC_PREFIX) :], entry_mac(key, path.name, body).encode()):
+        return None
+    try:
+        entry = json.loads(body)
+    except (ValueError, RecursionError):
         return None
     if not isinstance(entry, dict) or entry.get("format") != CACHE_FORMAT:
         return None
@@ -76,12 +106,13 @@ def _still_valid(entry: dict[str, Any]) -> bool:
     for path, digest in entry["inputs"]:
         if _file_hash(path) != digest:
             return False
-    root = Path(entry["root"])
+    root = entry["root"]
+    tree = Tree(root)
     for pattern, matched in entry["globs"]:
         try:
-            now = [str(m.resolve()) for m in sorted(root.glob(pattern))]
-        except (ValueError, OSError):
-            return False
+            now = [os.path.realpath(os.path.join(root, rel)) for rel in tree.match(pattern)]
+        except (IncludeError, PatternError, OSError, ValueError, RecursionError):
+            return False  # whatever stops the walk is for a real compile to report
         if now != matched:
             return False
     return True
@@ -176,14 +207,15 @@ def save_entry(path: Path, result: CompileResult, root_items: list[Any]) -> None
         "desired_hash": desired.hash(),
         "warnings": [d.to_json() for d in result.warnings],
     }
+    key = cache_key()
+    if key is None:
+        return  # no key to vouch for the entry: nothing is cached
+    body = json.dumps(entry, separators=(",", ":"), ensure_ascii=False).encode()
+    mac = entry_mac(key, path.name, body).encode()
     with contextlib.suppress(
         OSError
     ):  # a cache that cannot be written only makes the next run slower
-        atomic_write(
-            path,
-            json.dumps(entry, separators=(",", ":"), ensure_ascii=False).encode(),
-            mode=0o600,
-        )
+        atomic_write(path, _MAC_PREFIX + mac + b"\n" + body, mode=0o600)
 
 
 def compile_cached(
@@ -191,13 +223,16 @@ def compile_cached(
     *,
     var_files: Sequence[Path] = (),
     var_overrides: Sequence[str] = (),
+    var_json: Sequence[str] = (),
     cache_dir: Path | None = None,
 ) -> CompileResult:
     """compile_store, answered from the cache as far as nothing it read has changed."""
     if cache_dir is None:
-        return compile_store(target, var_files=var_files, var_overrides=var_overrides)
+        return compile_store(
+            target, var_files=var_files, var_overrides=var_overrides, var_json=var_json
+        )
     store_file = find_store_file(target)
-    entry_path = _entry_path(cache_dir, store_file, var_files, var_overrides)
+    entry_path = _entry_path(cache_dir, store_file, var_files, var_overrides, var_json)
     cached = load_entry(entry_path)
     if cached is not None:
         return cached
@@ -205,6 +240,7 @@ def compile_cached(
         target,
         var_files=var_files,
         var_overrides=var_overrides,
+        var_json=var_json,
         unit_cache=reusable_units(entry_path),
     )
     if result.desired is not None and result.ok:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ..escape import escape
 from .text import Entry, create_entries, deleted_name, diff_entries, summary_line
 
 MAX_CHARS = 60_000
@@ -36,7 +37,7 @@ def render_plan(plan: dict[str, Any], *, max_chars: int = MAX_CHARS) -> str:
         head += [f"> [!WARNING]\n> {_escape(interrupted['message'])}", ""]
     if not plan["has_changes"]:
         head.append("**No changes.** The live store matches the definition.")
-        return "\n".join(head) + "\n"
+        return escape("\n".join(head) + "\n", keep_newlines=True)
     s = plan["summary"]
     head += [f"**{summary_line(plan)}**", "", "| action | resources |", "|---|---:|"]
     for action in ("delete", "replace", "create", "update"):
@@ -80,7 +81,7 @@ def render_plan(plan: dict[str, Any], *, max_chars: int = MAX_CHARS) -> str:
             f"{noun} {'is' if hidden == 1 else 'are'} not shown above.** "
             "Run `storecfg plan --format json` (or `--format text`) for the whole plan.\n"
         )
-    return text + "\n" + body
+    return escape(text + "\n" + body, keep_newlines=True)
 
 
 def _blocks(plan: dict[str, Any]) -> list[str]:
@@ -148,6 +149,7 @@ def _escape(text: str) -> str:
 
     (Underscores inside words, as in `service_plans`, are literal on GitHub.)
     """
+    text = escape(text)
     for ch in "\\`*~":
         text = text.replace(ch, "\\" + ch)
     return text.replace("<", "&lt;")
