@@ -418,6 +418,9 @@ def test_integers_past_64_bits_are_refused_by_name(server: Server, value: int, s
     rid = f"p{abs(value) % 1000}-{status}"
     body = {"spec": plan(rid, sort_order=value)}
     with server.client(store) as client:
+        client.put(  # what the plan refers to (201, or 412 once there)
+            _url(store, "skus", "o365-e1"), json={"spec": sku()}, headers={"If-None-Match": "*"}
+        )
         answer = client.put(
             _url(store, "service_plans", rid), json=body, headers={"If-None-Match": "*"}
         )
