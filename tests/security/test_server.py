@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import resource
 import select
 import shutil
@@ -709,7 +710,7 @@ def test_a_killed_applys_lock_is_released_by_the_next_apply(server: Server, tmp_
     first = result.stderr.splitlines()[0]
     assert first.startswith(f"Released the apply lock {held['lock_id']} of an apply that is no")
     assert f"pid {pid}," in first
-    assert "Apply complete: 35 created" in result.stdout
+    assert re.search(r"Apply complete: [1-9]\d* created, 0 updated, 0 deleted", result.stdout)
 
 
 def _small_store(workdir: Path, store: str) -> None:
