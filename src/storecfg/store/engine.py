@@ -23,6 +23,7 @@ database is unavailable or busy).
 from __future__ import annotations
 
 import functools
+import os
 import random
 import sqlite3
 import threading
@@ -148,7 +149,7 @@ class SqliteEngine:
         self._local = threading.local()
         self._migrations: tuple[Sequence[str], AfterMigrate | None] | None = None
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(self.path))
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -223,3 +224,17 @@ class SqliteEngine:
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file readable by its owner only (0600), as every file
+    storecfg writes; SQLite gives its -wal and -shm files the same mode. An existing
+    file keeps the mode it has."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise StoreError(f"cannot create store database {path}: {exc.strerror or exc}") from exc
+    os.close(fd)
