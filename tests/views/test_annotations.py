@@ -8,12 +8,15 @@ On top of that, the fields GitHub code scanning needs are checked one by one.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import attr
+import pytest
 import sarif_om
 
+from apply.stores import BASE, edit, write_store
 from storecfg.compiler.codehelp import HELP
 from storecfg.compiler.codes import CODES
 from storecfg.views.annotations import (
@@ -22,6 +25,7 @@ from storecfg.views.annotations import (
     github_commands,
     sarif_log,
 )
+from support.server import storecfg
 
 # ------------------------------------------------------------------ GitHub
 
@@ -177,3 +181,90 @@ def _check_code_scanning(log: dict[str, Any]) -> None:
         region = location["physicalLocation"].get("region")
         assert region is None or region["startLine"] >= 1
         assert result["partialFingerprints"]
+
+
+# ------------------------------------------------------------------ through the command
+
+
+def _git_repo(tmp_path: Path) -> Path:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    return tmp_path
+
+
+def _broken_store(root: Path) -> Path:
+    store = write_store(root / "stores" / "us", BASE)
+    edit(store, "catalog.yaml", "name: Pro\n    sku: sku-pro", "name: Pro\n    sku: sku-prox")
+    edit(store, "storefront.yaml", 'rate: "7.25"', "rate: 7.25")
+    return store
+
+
+def test_validate_sarif_from_a_subdirectory_has_repository_paths(tmp_path: Path) -> None:
+    repo = _git_repo(tmp_path)
+    _broken_store(repo)
+    work = repo / "stores"
+    out = storecfg(
+        "validate", "us", "--format", "sarif", "-o", "results.sarif", cwd=work,
+        env={"GITHUB_WORKSPACE": ""},
+    )  # fmt: skip
+    assert out.returncode == 1, out.stderr
+    assert out.stdout == "" and "Wrote results.sarif" in out.stderr
+    log = json.loads((work / "results.sarif").read_text(encoding="utf-8"))
+    read_sarif(log)
+    _check_code_scanning(log)
+    results = log["runs"][0]["results"]
+    assert {r["ruleId"] for r in results} == {"SC001", "SC305"}
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results}
+    assert uris == {"stores/us/catalog.yaml", "stores/us/storefront.yaml"}
+    assert log["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"] == repo.resolve().as_uri() + "/"
+
+
+def test_sarif_fingerprints_survive_moved_lines(tmp_path: Path) -> None:
+    repo = _git_repo(tmp_path)
+    store = _broken_store(repo)
+
+    def run() -> dict[str, tuple[int, str]]:
+        out = storecfg("validate", "stores/us", "--format", "sarif", cwd=repo)
+        results = json.loads(out.stdout)["runs"][0]["results"]
+        return {
+            r["ruleId"]: (
+                r["locations"][0]["physicalLocation"]["region"]["startLine"],
+                r["partialFingerprints"]["storecfgDiagnostic/v1"],
+            )
+            for r in results
+        }
+
+    first = run()
+    catalog = store / "catalog.yaml"
+    catalog.write_text("# a comment\n\n" + catalog.read_text(encoding="utf-8"), encoding="utf-8")
+    second = run()
+    assert second["SC001"][0] == first["SC001"][0] + 2
+    assert second["SC001"][1] == first["SC001"][1]
+    assert second["SC305"] == first["SC305"]
+
+
+def test_validate_github_annotates_from_the_workspace(tmp_path: Path) -> None:
+    _broken_store(tmp_path)
+    out = storecfg(
+        "validate", "us", "--format", "github", cwd=tmp_path / "stores",
+        env={"GITHUB_WORKSPACE": str(tmp_path)},
+    )  # fmt: skip
+    assert out.returncode == 1
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("::error file=stores/us/catalog.yaml,line=")
+    assert ",title=SC001::service_plans.pro.sku: skus.sku-prox does not exist" in lines[0]
+    assert lines[1].startswith("::error file=stores/us/storefront.yaml,line=")
+    assert lines[-1] == "storecfg validate: 2 errors, 0 warnings."
+
+
+@pytest.mark.parametrize("fmt", ["github", "sarif"])
+def test_valid_store_annotates_nothing(tmp_path: Path, fmt: str) -> None:
+    write_store(tmp_path / "s", BASE)
+    out = storecfg("validate", "s", "--format", fmt, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    if fmt == "github":
+        assert out.stdout == "storecfg validate: no errors, no warnings.\n"
+    else:
+        log = json.loads(out.stdout)
+        read_sarif(log)
+        _check_code_scanning(log)
+        assert log["runs"][0]["results"] == []

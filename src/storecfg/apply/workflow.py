@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import DefinitionError, PlanError, UsageError, display_path
+from ..errors import DefinitionError, PlanError, StorecfgError, UsageError, display_path
 from ..model import DesiredState, LiveState
 from ..store.driver import StoreDriver, open_store
 from . import journal
@@ -32,6 +32,8 @@ class Settings:
     parallelism: int | None = None
     max_deletes: int | None = None
     use_cache: bool = True
+    #: the API token (None: the HTTP driver reads STORECFG_TOKEN); set per target
+    token: str | None = None
 
 
 @dataclass
@@ -57,7 +59,9 @@ def compile_desired(
         cache_dir=settings.state_dir / "cache" if settings.use_cache else None,
     )
     if not result.ok or result.desired is None:
-        raise DefinitionError(result.errors, result.warnings)
+        error = DefinitionError(result.errors, result.warnings)
+        error.store_id = result.store_id
+        raise error
     return result.desired, result.warnings
 
 
@@ -106,14 +110,18 @@ def plan_directory(
     var_overrides: Sequence[str] = (),
 ) -> tuple[dict[str, Any], list[Any]]:
     desired, warnings = compile_desired(directory, settings, var_files, var_overrides)
-    driver = open_store(settings.store_url)
     try:
-        live = read_for_plan(driver, desired)
-        return _plan(
-            desired, driver, live, settings, display_path(str(directory)), warnings
-        ), warnings
-    finally:
-        driver.close()
+        driver = open_store(settings.store_url, token=settings.token)
+        try:
+            live = read_for_plan(driver, desired)
+            return _plan(
+                desired, driver, live, settings, display_path(str(directory)), warnings
+            ), warnings
+        finally:
+            driver.close()
+    except StorecfgError as exc:
+        exc.store_id = exc.store_id or desired.store.get("id")
+        raise
 
 
 def _apply_planned(
@@ -157,7 +165,7 @@ def apply_directory(
     progress: Callable[[Progress], None] | None = None,
 ) -> ApplyReport:
     desired, warnings = compile_desired(directory, settings, var_files, var_overrides)
-    driver = open_store(settings.store_url)
+    driver = open_store(settings.store_url, token=settings.token)
     try:
         report = _apply_planned(
             driver,
@@ -183,7 +191,7 @@ def apply_planfile(
     store = plan["store"]
     store_id = store["id"]
     url = settings.store_url or store.get("url")
-    driver = open_store(url)
+    driver = open_store(url, token=settings.token)
     try:
         if store.get("url") and driver.url.rstrip("/") != str(store["url"]).rstrip("/"):
             raise PlanError(
@@ -228,7 +236,7 @@ def restore_backup(
     doc = load_snapshot(info)
     desired = snapshot_desired(doc)
     url = settings.store_url or doc["store"].get("url")
-    driver = open_store(url)
+    driver = open_store(url, token=settings.token)
     try:
         report = _apply_planned(
             driver,

@@ -46,6 +46,7 @@ _ALL = [
     Code("SC109", "file cannot be read"),
     Code("SC110", "unsupported YAML construct"),
     Code("SC111", "included file does not exist"),
+    Code("SC112", "target var file missing or outside the store directory"),
     # Templates
     Code("SC201", "undefined template variable"),
     Code("SC202", "template not allowed by the sandbox"),

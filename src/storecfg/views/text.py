@@ -230,3 +230,12 @@ def plan_lines(plan: dict[str, Any], *, color: bool = False) -> Iterator[str]:
             yield from change_block(change, style)
         yield ""
     yield style(summary_line(plan), "bold")
+
+
+def target_outcome(doc: dict[str, Any]) -> str:
+    """One target's result in a line: its summary line, "no changes" or why it failed."""
+    if "error" in doc:
+        return f"plan failed: {doc['error'].get('message', 'error')}"
+    if not doc["has_changes"]:
+        return "no changes"
+    return summary_line(doc)
