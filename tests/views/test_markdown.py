@@ -269,3 +269,12 @@ def test_control_characters_are_shown_not_sent(tmp_path: Path) -> None:
 def test_a_code_span_outgrows_backticks() -> None:
     assert markdown.code("a`b") == "``a`b``"
     assert markdown.code("`x`") == "`` `x` ``"
+
+
+def test_a_long_note_on_where_the_plan_is_still_fits(tmp_path: Path) -> None:
+    where = "The whole plan: " + ", ".join(f"`plan.target-{n}.json`" for n in range(300))
+    md = markdown.render_plan(
+        huge(tmp_path, plans=600, deletes=5), max_chars=20_000, full_plan=where
+    )
+    assert _size(md) <= 20_000
+    assert md.rstrip().endswith("`plan.target-299.json`")

@@ -775,14 +775,27 @@ def render_plans(
 
 
 def _fit(blocks: list[Block], max_chars: int, full_plan: str | None) -> str:
+    """The document within `max_chars`; the room kept for the notes on what was cut
+    grows until they fit (it is enough at once unless `full_plan` is very long)."""
+    reserve = _RESERVE
+    while True:
+        for b in blocks:
+            b.shown = 0
+        out = _choose(blocks, max_chars, full_plan, reserve)
+        if size(out) <= max_chars or reserve >= max_chars:
+            return out
+        reserve *= 2
+
+
+def _choose(blocks: list[Block], max_chars: int, full_plan: str | None, reserve: int) -> str:
     """Choose what is shown: every ALWAYS block whole, then each lower tier in turn,
     item by item, until the budget runs out; nothing of a tier after the first cut."""
     for b in blocks:
         if b.tier == ALWAYS:
             b.shown = len(b.items)
-    budget = max_chars - _RESERVE - sum(size(b.render()) for b in blocks if b.tier == ALWAYS)
+    budget = max_chars - reserve - sum(size(b.render()) for b in blocks if b.tier == ALWAYS)
     if budget < 0:
-        _squeeze(blocks, max_chars)
+        _squeeze(blocks, max_chars - reserve)
         budget = 0
     cut = False
     for tier in (DECREASES, REST, DETAILS):
@@ -810,10 +823,9 @@ def _fit(blocks: list[Block], max_chars: int, full_plan: str | None) -> str:
     return out.rstrip("\n") + "\n"
 
 
-def _squeeze(blocks: list[Block], max_chars: int) -> None:
+def _squeeze(blocks: list[Block], budget: int) -> None:
     """The always-shown part alone is too long (tens of thousands of deletes): keep
-    items from the top while they fit; the rest is counted in the note."""
-    budget = max_chars - _RESERVE
+    items from the top while they fit in `budget`; the rest is counted in the note."""
     for b in blocks:
         if b.tier != ALWAYS:
             continue
