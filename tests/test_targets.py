@@ -85,8 +85,13 @@ def test_plan_and_apply_every_target_of_one_directory(tmp_path: Path) -> None:
             "store_url_env": "STORE_URL_CA",
             "token_env": "STORE_TOKEN_CA",
         }
-        # a target's plan file is applied with that target's token
+        # like any plan file, a target's goes only to the store (and with the token) named
+        # in the common variables; the file does not choose them
         applied = storecfg("apply", "plan.us.json", cwd=tmp_path, env=env)
+        assert applied.returncode == 1
+        assert "the store configured here is sqlite:///" in applied.stderr
+        us = {**env, "STORECFG_STORE": server.url, "STORECFG_TOKEN": env["STORE_TOKEN_US"]}
+        applied = storecfg("apply", "plan.us.json", cwd=tmp_path, env=us)
         assert applied.returncode == 0, applied.stderr
         applied = storecfg(
             "apply", "store", "--target", "ca", "--auto-approve", cwd=tmp_path, env=env

@@ -8,6 +8,7 @@ through views/.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -18,16 +19,21 @@ import click
 
 from . import __version__
 from .errors import DefinitionError, StorecfgError
+from .escape import escape
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: the longest --lock-timeout: a day
+MAX_LOCK_TIMEOUT = 24 * 3600.0
 
 EPILOG = "Docs: docs/reference.md (definition language), docs/cli.md (commands and exit codes)."
 
 
 def _fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:
-    click.echo(f"Error: {message}", err=True)
+    # messages quote what stores and files said: no control or bidi characters reach the terminal
+    click.echo(f"Error: {escape(message)}", err=True)
     if hint:
-        click.echo(f"  {hint}", err=True)
+        click.echo(f"  {escape(hint)}", err=True)
     sys.exit(code)
 
 
@@ -373,8 +379,25 @@ def _root_param(name: str) -> Any:
 
 def _store_url(given: str | None) -> str | None:
     """--store after the command, else before it, else $STORECFG_STORE (None: the
-    embedded store, or where a plan file or backup says it was made)."""
-    return given or _root_param("store_url") or os.environ.get("STORECFG_STORE") or None
+    embedded store in the current directory). A plan file or a backup never chooses
+    the store: the token goes only where the user says."""
+    url = given or _root_param("store_url") or os.environ.get("STORECFG_STORE") or None
+    if url and os.environ.get("STORECFG_TOKEN", "").strip():
+        from .store.driver import plaintext_to_remote, safe_url
+
+        if plaintext_to_remote(url):
+            click.echo(
+                f"Warning: {escape(safe_url(url))} is plain HTTP to another machine: the API "
+                "token (STORECFG_TOKEN) and the store's content cross the network unencrypted. "
+                "Use https://.",
+                err=True,
+            )
+    return url
+
+
+def _store_explicit(given: str | None) -> bool:
+    """Whether the store was named on the command line (not only in the environment)."""
+    return bool(given or _root_param("store_url"))
 
 
 def _color(no_color: bool) -> bool:
@@ -396,8 +419,16 @@ def _duration(text: str) -> float:
         raise UsageError(
             f"--lock-timeout takes a duration such as 0, 30s or 5m, got {text!r}"
         ) from None
+    # nan compares false with everything and inf never passes: both would wait for ever
+    if not math.isfinite(seconds):
+        raise UsageError(f"--lock-timeout takes a finite duration such as 30s or 5m, got {text!r}")
     if seconds < 0:
         raise UsageError("--lock-timeout cannot be negative")
+    if seconds > MAX_LOCK_TIMEOUT:
+        raise UsageError(
+            f"--lock-timeout is at most {MAX_LOCK_TIMEOUT / 3600:g}h (an apply lock is held "
+            f"for minutes, not days), got {text!r}"
+        )
     return seconds
 
 
@@ -426,7 +457,9 @@ def apply_options(fn: F) -> F:
 def _settings(store_url: str | None, **kw: Any) -> Any:
     from .apply.workflow import Settings
 
-    return Settings(store_url=_store_url(store_url), **kw)
+    return Settings(
+        store_url=_store_url(store_url), store_explicit=_store_explicit(store_url), **kw
+    )
 
 
 def _echo_plan(plan: dict[str, Any], fmt: str, color: bool) -> None:
@@ -541,7 +574,7 @@ def plan(
             try:
                 doc, warnings = plan_directory(directory, settings(), files, var_overrides)
                 if t is not None:
-                    # `apply PLANFILE` reads the token from where this target keeps it
+                    # which target the plan is for (informational: apply never follows it)
                     doc["target"] = {
                         "name": t.name,
                         "store_url_env": t.store_url_env,
@@ -617,9 +650,10 @@ def _target_settings(
     def make() -> Any:
         from .apply.workflow import Settings
 
-        url = target.store_url(store_url or _root_param("store_url"), os.environ)
+        given = store_url or _root_param("store_url")
+        url = target.store_url(given, os.environ)
         token = target.token(url, os.environ)
-        return Settings(store_url=url, token=token, **options)
+        return Settings(store_url=url, store_explicit=bool(given), token=token, **options)
 
     return make
 
@@ -648,9 +682,9 @@ def _echo_error(exc: Any, prefix: str = "") -> None:
 
     if isinstance(exc, DefinitionError):
         _print_diagnostics(exc.diagnostics, err=True)
-    click.echo(f"Error: {prefix}{exc.message}", err=True)
+    click.echo(f"Error: {escape(prefix + exc.message)}", err=True)
     if exc.hint:
-        click.echo(f"  {exc.hint}", err=True)
+        click.echo(f"  {escape(exc.hint)}", err=True)
 
 
 def _failure_document(exc: Any, directory: Path) -> dict[str, Any]:
@@ -728,7 +762,7 @@ class _Progress:
     def __call__(self, p: Any) -> None:
         if p.event == "failed":
             self._clear()
-            click.echo(f"  failed  {p.address}: {p.error}", err=True)
+            click.echo(escape(f"  failed  {p.address}: {p.error}"), err=True)
             return
         if p.event != "done":
             return
@@ -736,14 +770,12 @@ class _Progress:
             width = 30
             filled = int(width * p.done / max(p.total, 1))
             bar = "#" * filled + "-" * (width - filled)
-            line = (
-                f"\r  [{bar}] {p.done}/{p.total} {self.VERBS.get(p.action, p.action)} {p.address}"
-            )
+            line = f"\r  [{bar}] {p.done}/{p.total} {self.VERBS.get(p.action, p.action)} {escape(p.address)}"
             click.echo(line[:120].ljust(120), err=True, nl=False)
             if p.done == p.total:
                 click.echo("", err=True)
         elif p.total <= 200:
-            click.echo(f"  {self.VERBS.get(p.action, p.action)} {p.address}", err=True)
+            click.echo(f"  {self.VERBS.get(p.action, p.action)} {escape(p.address)}", err=True)
         else:
             pct = p.done * 100 // p.total
             if pct // 10 != self.last_pct // 10 or p.done == p.total:
@@ -763,7 +795,7 @@ def _confirm_factory(
         if auto_approve:
             return True
         click.echo(
-            f"\nDo you want to apply these changes to store {plan_doc['store']['id']}{what}?\n"
+            f"\nDo you want to apply these changes to store {escape(plan_doc['store']['id'])}{what}?\n"
             "  Only 'yes' will be accepted to approve.\n"
         )
         try:
@@ -808,7 +840,7 @@ def _report(report: Any, color: bool) -> int:
     click.echo(style("\nApply failed.", "red", "bold"), err=True)
     click.echo(f"  succeeded:     {len(outcome.succeeded)}", err=True)
     for address, action, error in outcome.failed:
-        click.echo(f"  failed:        {address} ({action}): {error}", err=True)
+        click.echo(escape(f"  failed:        {address} ({action}): {error}"), err=True)
     if outcome.not_attempted:
         names = ", ".join(a for a, _ in outcome.not_attempted[:10])
         more = (
@@ -816,7 +848,9 @@ def _report(report: Any, color: bool) -> int:
             if len(outcome.not_attempted) > 10
             else ""
         )
-        click.echo(f"  not attempted: {len(outcome.not_attempted)} ({names}{more})", err=True)
+        click.echo(
+            escape(f"  not attempted: {len(outcome.not_attempted)} ({names}{more})"), err=True
+        )
     if snap:
         click.echo(
             f"  The store as it was before this apply is in backup {snap.id} ({snap.path}); "
@@ -904,9 +938,6 @@ def apply(
                     "applied exactly as it was made"
                 )
             plan_doc = read_plan(target)
-            token_env = (plan_doc.get("target") or {}).get("token_env")
-            if isinstance(token_env, str) and os.environ.get(token_env):
-                settings.token = os.environ[token_env]
             report = apply_planfile(plan_doc, settings, progress=_Progress())
             if report.outcome is None and report.plan["has_changes"] is False:
                 _echo_plan(report.plan, "text", color)
@@ -1044,7 +1075,8 @@ def backup_list(no_color: bool, store_id: str | None, as_json: bool) -> None:
         ]
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         for r in rows:
-            click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+            line = "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+            click.echo(escape(line))
         return 0
 
     _run(body)
@@ -1067,18 +1099,19 @@ def backup_show(no_color: bool, backup_id: str, store_id: str | None, as_json: b
         if as_json:
             click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
             return 0
-        click.echo(f"Backup {info.id}")
-        click.echo(f"  store:     {doc['store']['id']} ({doc['store'].get('url')})")
-        click.echo(f"  created:   {doc['created_at']}")
-        click.echo(f"  revision:  {doc['store']['revision']}")
-        click.echo(
+        lines = [
+            f"Backup {info.id}",
+            f"  store:     {doc['store']['id']} ({doc['store'].get('url')})",
+            f"  created:   {doc.get('created_at')}",
+            f"  revision:  {doc['store']['revision']}",
             f"  file:      {info.path} ({_human_size(info.size)}, sha256 {info.sha256[:16]}..., "
-            f"{'verified' if info.verified else 'MISMATCH'})"
-        )
-        click.echo(f"  settings:  {json.dumps(doc['settings'], ensure_ascii=False)}")
-        click.echo(f"  resources: {info.resources}")
-        for kind, items in doc["resources"].items():
-            click.echo(f"    {kind}: {len(items)}")
+            f"{'verified' if info.verified else 'MISMATCH'})",
+            f"  settings:  {json.dumps(doc['settings'], ensure_ascii=False)}",
+            f"  resources: {info.resources}",
+        ]
+        lines += [f"    {kind}: {len(items)}" for kind, items in doc.get("resources", {}).items()]
+        for line in lines:
+            click.echo(escape(line))
         return 0
 
     _run(body)
@@ -1120,8 +1153,7 @@ def backup_diff(
             snapshot_live,
         )
         from .apply.plan import PlanOptions, make_plan
-        from .apply.workflow import STATE_DIR
-        from .store.driver import open_store
+        from .apply.workflow import STATE_DIR, open_snapshot_store
 
         root = STATE_DIR / "snapshots"
         first = load_snapshot(find_snapshot(root, backup_id, store_id))
@@ -1130,7 +1162,7 @@ def backup_diff(
             after = snapshot_desired(load_snapshot(find_snapshot(root, other_id, store_id)))
             target = f"backup {other_id}"
         else:
-            driver = open_store(_store_url(store_url) or first["store"].get("url"))
+            driver = open_snapshot_store(first, backup_id, _settings(store_url))
             try:
                 after = live_as_desired(driver.read_all(before.store_id))
                 target = driver.url
@@ -1223,9 +1255,11 @@ def lock_show(store_id: str | None, as_json: bool, store_url: str | None, no_col
         elif held is None:
             click.echo(f"Store {sid} is not locked.")
         else:
-            click.echo(f"Store {sid}: {held.describe()}")
+            click.echo(escape(f"Store {sid}: {held.describe()}"))
             click.echo(
-                f"If that apply is gone, release the lock with: storecfg lock release {held.lock_id}"
+                escape(
+                    f"If that apply is gone, release the lock with: storecfg lock release {held.lock_id}"
+                )
             )
         return 0
 
@@ -1252,7 +1286,7 @@ def lock_release(lock_id: str, store_id: str | None, store_url: str | None, no_c
             driver.release_lock(sid, lock_id)
         finally:
             driver.close()
-        click.echo(f"Released lock {lock_id} on store {sid}.")
+        click.echo(escape(f"Released lock {lock_id} on store {sid}."))
         return 0
 
     _run(body)

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
+from ..escape import escape
+
 #: GitHub shows at most this many annotations of each type (error, warning) per step
 GITHUB_ANNOTATIONS_PER_TYPE = 10
 
@@ -20,17 +22,16 @@ SARIF_VERSION = "2.1.0"
 #: the name of storecfg's own fingerprint in `partialFingerprints`
 FINGERPRINT_KEY = "storecfgDiagnostic/v1"
 
-_OTHER_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
 
 def _visible(value: str) -> str:
-    """Control characters other than line breaks as \\uXXXX (they could rewrite a log line)."""
-    return _OTHER_CONTROL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", value)
+    """Control characters as visible escapes (they could rewrite a log line)."""
+    return escape(value)
 
 
 def escape_data(value: str) -> str:
-    """The message of a workflow command, escaped as GitHub's runner unescapes it."""
-    return _visible(value).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """The message of a workflow command, escaped as GitHub's runner unescapes it; other
+    control characters are shown as escapes."""
+    return escape(value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def escape_property(value: str) -> str:

@@ -27,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..escape import escape
 from .text import Entry, create_entries, diff_entries, summary_line
 
 #: GitHub's limit for a comment, in characters (UTF-16 code units)
@@ -71,20 +72,15 @@ _FEE_WORDS = {
 
 # ------------------------------------------------------------------ escaping
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|~#!])")
 _SHORTCODE = re.compile(r":(?=[A-Za-z][A-Za-z0-9_+-]*:)")
 
 
 def _clean(text: str) -> str:
-    """Control characters (and bidirectional overrides) as visible escapes; line
-    breaks and tabs as spaces, so a value never starts a new Markdown block."""
-
-    def one(m: re.Match[str]) -> str:
-        ch = m.group(0)
-        return " " if ch in "\n\r\t" else f"\\u{ord(ch):04x}"
-
-    return _CONTROL.sub(one, text)
+    """Control characters, bidirectional overrides and line breaks as visible escapes
+    (`\\x1b`, `\\u202e`, `\\n`): a value shows what it holds and never starts a new
+    Markdown block."""
+    return escape(text)
 
 
 def text(value: Any) -> str:
