@@ -203,10 +203,10 @@ def test_targets_are_checked_like_the_rest_of_store_yaml(tmp_path: Path) -> None
     assert run.returncode == 1
     assert run.stdout.splitlines() == [
         "store/store.yaml:8:64: SC301 targets.us.token-env: unknown field 'token-env'; did you mean 'token_env'?",
-        "store/store.yaml:9:20: SC112 targets.ca.var_files[0]: var file 'vars/ca.yml' does not exist; did you mean 'vars/ca.yaml'?",
+        "store/store.yaml:9:20: SC114 targets.ca.var_files[0]: var file 'vars/ca.yml' does not exist; did you mean 'vars/ca.yaml'?",
     ]  # fmt: skip
     run = storecfg("plan", "store", "--target", "us", cwd=tmp_path)
-    assert run.returncode == 1 and "SC112" in run.stderr
+    assert run.returncode == 1 and "SC114" in run.stderr
 
 
 def test_all_targets_needs_targets(tmp_path: Path) -> None:

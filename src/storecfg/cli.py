@@ -84,7 +84,16 @@ def var_options(fn: F) -> F:
         "var_overrides",
         multiple=True,
         metavar="KEY=VALUE",
-        help="Set a template variable, overriding vars in store.yaml and var files. Repeatable.",
+        help='Set a template variable to a string (9.50 stays "9.50"), overriding vars in '
+        "store.yaml and var files. Repeatable.",
+    )(fn)
+    fn = click.option(
+        "--var-json",
+        "var_json",
+        multiple=True,
+        metavar="KEY=JSON",
+        help='Set a template variable to a typed JSON value (10, true, ["US"], '
+        '{"e1": "8.00"}), like --var otherwise. Repeatable.',
     )(fn)
     fn = click.option(
         "--var-file",
@@ -233,6 +242,7 @@ def validate(
     all_targets: bool,
     var_files: tuple[Path, ...],
     var_overrides: tuple[str, ...],
+    var_json: tuple[str, ...],
 ) -> None:
     """Check store definitions against the schemas and business rules.
 
@@ -261,7 +271,9 @@ def validate(
         all_diags = []
         seen: set[str] = set()
         for label, directory, files in runs:
-            result = compile_store(directory, var_files=files, var_overrides=var_overrides)
+            result = compile_store(
+                directory, var_files=files, var_overrides=var_overrides, var_json=var_json
+            )
             diags = [d for d in sort_diagnostics(result.diagnostics) if d.format() not in seen]
             seen.update(d.format() for d in diags)
             all_diags.extend(diags)
@@ -328,6 +340,7 @@ def compile_cmd(
     output: Path | None,
     var_files: tuple[Path, ...],
     var_overrides: tuple[str, ...],
+    var_json: tuple[str, ...],
 ) -> None:
     """Print the normalized desired state as JSON.
 
@@ -339,7 +352,9 @@ def compile_cmd(
         from ._fs import atomic_write
         from .compiler.compile import compile_store
 
-        result = compile_store(directory, var_files=var_files, var_overrides=var_overrides)
+        result = compile_store(
+            directory, var_files=var_files, var_overrides=var_overrides, var_json=var_json
+        )
         if not result.ok or result.desired is None:
             raise DefinitionError(result.errors, result.warnings)
         _print_diagnostics(result.warnings, err=True)
@@ -536,6 +551,7 @@ def plan(
     no_color: bool,
     var_files: tuple[Path, ...],
     var_overrides: tuple[str, ...],
+    var_json: tuple[str, ...],
 ) -> None:
     """Show what would change in the live store to match DIRECTORY.
 
@@ -572,7 +588,9 @@ def plan(
         for t, settings, files in jobs:
             name = t.name if t is not None else None
             try:
-                doc, warnings = plan_directory(directory, settings(), files, var_overrides)
+                doc, warnings = plan_directory(
+                    directory, settings(), files, var_overrides, var_json
+                )
                 if t is not None:
                     # which target the plan is for (informational: apply never follows it)
                     doc["target"] = {
@@ -582,7 +600,7 @@ def plan(
                     }
             except StorecfgError as exc:
                 if exc.store_id is None:  # failed before the definition was read
-                    exc.store_id = _store_id_of(directory, files, var_overrides)
+                    exc.store_id = _store_id_of(directory, files, var_overrides, var_json)
                 if not several:
                     if fmt_ != "markdown":
                         raise
@@ -659,7 +677,10 @@ def _target_settings(
 
 
 def _store_id_of(
-    directory: Path, var_files: tuple[Path, ...], var_overrides: tuple[str, ...]
+    directory: Path,
+    var_files: tuple[Path, ...],
+    var_overrides: tuple[str, ...],
+    var_json: tuple[str, ...],
 ) -> str | None:
     """The store ID a definition names, if it can be read at all (for the marker line
     of a plan that failed before the definition was read)."""
@@ -667,7 +688,9 @@ def _store_id_of(
     from .errors import StorecfgError
 
     try:
-        return compile_store(directory, var_files=var_files, var_overrides=var_overrides).store_id
+        return compile_store(
+            directory, var_files=var_files, var_overrides=var_overrides, var_json=var_json
+        ).store_id
     except StorecfgError:
         return None
 
@@ -880,6 +903,7 @@ def apply(
     no_color: bool,
     var_files: tuple[Path, ...],
     var_overrides: tuple[str, ...],
+    var_json: tuple[str, ...],
 ) -> None:
     """Apply a definition directory (plans, asks, applies) or a saved plan file.
 
@@ -920,6 +944,7 @@ def apply(
                     _target_settings(t, store_url, options)(),
                     var_files=(*t.var_files, *var_files),
                     var_overrides=var_overrides,
+                    var_json=var_json,
                     confirm=_confirm_factory(color, auto_approve, f" (target {t.name})"),
                     progress=_Progress(),
                 )
@@ -932,9 +957,9 @@ def apply(
                 click.echo("")
             return 0
         if is_planfile:
-            if var_files or var_overrides:
+            if var_files or var_overrides or var_json:
                 raise UsageError(
-                    "--var and --var-file apply to a definition directory; a plan file is "
+                    "--var, --var-json and --var-file apply to a definition directory; a plan file is "
                     "applied exactly as it was made"
                 )
             plan_doc = read_plan(target)
@@ -953,6 +978,7 @@ def apply(
             settings,
             var_files=var_files,
             var_overrides=var_overrides,
+            var_json=var_json,
             confirm=_confirm_factory(color, auto_approve, ""),
             progress=_Progress(),
         )

@@ -58,7 +58,11 @@ class ApplyReport:
 
 
 def compile_desired(
-    directory: Path, settings: Settings, var_files: Sequence[Path], var_overrides: Sequence[str]
+    directory: Path,
+    settings: Settings,
+    var_files: Sequence[Path],
+    var_overrides: Sequence[str],
+    var_json: Sequence[str] = (),
 ) -> tuple[DesiredState, list[Any]]:
     """The desired state of a definition directory (through the compile cache unless
     settings say not to), or DefinitionError."""
@@ -68,6 +72,7 @@ def compile_desired(
         directory,
         var_files=var_files,
         var_overrides=var_overrides,
+        var_json=var_json,
         cache_dir=settings.state_dir / "cache" if settings.use_cache else None,
     )
     if not result.ok or result.desired is None:
@@ -120,8 +125,9 @@ def plan_directory(
     settings: Settings,
     var_files: Sequence[Path] = (),
     var_overrides: Sequence[str] = (),
+    var_json: Sequence[str] = (),
 ) -> tuple[dict[str, Any], list[Any]]:
-    desired, warnings = compile_desired(directory, settings, var_files, var_overrides)
+    desired, warnings = compile_desired(directory, settings, var_files, var_overrides, var_json)
     try:
         driver = open_store(settings.store_url, token=settings.token)
         try:
@@ -173,10 +179,11 @@ def apply_directory(
     *,
     var_files: Sequence[Path] = (),
     var_overrides: Sequence[str] = (),
+    var_json: Sequence[str] = (),
     confirm: Callable[[dict[str, Any]], bool] | None = None,
     progress: Callable[[Progress], None] | None = None,
 ) -> ApplyReport:
-    desired, warnings = compile_desired(directory, settings, var_files, var_overrides)
+    desired, warnings = compile_desired(directory, settings, var_files, var_overrides, var_json)
     driver = open_store(settings.store_url, token=settings.token)
     try:
         report = _apply_planned(

@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import json
 import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,13 @@ from ..model import KINDS, DesiredState, spec_hash
 from .cache_key import cache_key, entry_mac
 from .compile import CompileResult, compile_store, find_store_file
 from .fingerprint import CACHE_FORMAT, tool_fingerprint
+from .includes import IncludeError, PatternError, Tree
 
 
 def _file_hash(path: str) -> str | None:
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # never block on a FIFO put in its place
+            return None
         with open(path, "rb") as fh:
             return hashlib.sha256(fh.read()).hexdigest()
     except OSError:
@@ -48,7 +52,11 @@ def _file_hash(path: str) -> str | None:
 
 
 def _entry_path(
-    cache_dir: Path, store_file: Path, var_files: Sequence[Path], overrides: Sequence[str]
+    cache_dir: Path,
+    store_file: Path,
+    var_files: Sequence[Path],
+    overrides: Sequence[str],
+    var_json: Sequence[str] = (),
 ) -> Path:
     key = json.dumps(
         [
@@ -56,6 +64,7 @@ def _entry_path(
             str(store_file.resolve()),
             [str(p.resolve()) for p in var_files],
             list(overrides),
+            *([list(var_json)] if var_json else []),
         ],
         separators=(",", ":"),
     )
@@ -97,12 +106,13 @@ def _still_valid(entry: dict[str, Any]) -> bool:
     for path, digest in entry["inputs"]:
         if _file_hash(path) != digest:
             return False
-    root = Path(entry["root"])
+    root = entry["root"]
+    tree = Tree(root)
     for pattern, matched in entry["globs"]:
         try:
-            now = [str(m.resolve()) for m in sorted(root.glob(pattern))]
-        except (ValueError, OSError):
-            return False
+            now = [os.path.realpath(os.path.join(root, rel)) for rel in tree.match(pattern)]
+        except (IncludeError, PatternError, OSError, ValueError, RecursionError):
+            return False  # whatever stops the walk is for a real compile to report
         if now != matched:
             return False
     return True
@@ -213,13 +223,16 @@ def compile_cached(
     *,
     var_files: Sequence[Path] = (),
     var_overrides: Sequence[str] = (),
+    var_json: Sequence[str] = (),
     cache_dir: Path | None = None,
 ) -> CompileResult:
     """compile_store, answered from the cache as far as nothing it read has changed."""
     if cache_dir is None:
-        return compile_store(target, var_files=var_files, var_overrides=var_overrides)
+        return compile_store(
+            target, var_files=var_files, var_overrides=var_overrides, var_json=var_json
+        )
     store_file = find_store_file(target)
-    entry_path = _entry_path(cache_dir, store_file, var_files, var_overrides)
+    entry_path = _entry_path(cache_dir, store_file, var_files, var_overrides, var_json)
     cached = load_entry(entry_path)
     if cached is not None:
         return cached
@@ -227,6 +240,7 @@ def compile_cached(
         target,
         var_files=var_files,
         var_overrides=var_overrides,
+        var_json=var_json,
         unit_cache=reusable_units(entry_path),
     )
     if result.desired is not None and result.ok:

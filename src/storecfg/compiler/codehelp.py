@@ -90,18 +90,24 @@ HELP: dict[str, str] = {
         "A mapping has the same key twice. YAML tools disagree on which one wins, so "
         "storecfg refuses the file."
     ),
-    "SC103": ("A tab character is used for indentation. YAML indents with spaces only."),
+    "SC103": (
+        "A tab character is used for indentation: only spaces and tabs come before it on "
+        "its line (and, in a `|` or `>` block, not enough spaces to indent the block's "
+        "text). YAML indents with spaces only. Other tabs the reader refuses are SC101."
+    ),
     "SC104": (
-        "Aliases (`*name`) expand to more than 100,000 values in one file, or an alias "
-        'refers to the value it is part of. This protects against "billion laughs" files '
-        "that are small on disk but huge in memory."
+        "Aliases (`*name`) expand to more than 100,000 values or to more than 4 MiB "
+        "(4,194,304 characters) of strings and keys in one file, or an alias refers to "
+        'the value it is part of. This protects against "billion laughs" files that are '
+        "small on disk but huge in memory."
     ),
     "SC105": ("A file is larger than 32 MiB, or one string in it is longer than 1 MiB."),
     "SC106": ("Mappings and lists are nested more than 64 levels deep."),
     "SC107": (
         "An include pattern points outside the store directory: an absolute path, a `..`, "
-        "or a file that is a symbolic link to somewhere outside. Copy shared files into "
-        "the store directory, or use templates and var files to vary content."
+        "or a file that is a symbolic link to somewhere outside; or `store.yaml` itself "
+        "is a symbolic link to a file outside its directory. Copy shared files into the "
+        "store directory, or use templates and var files to vary content."
     ),
     "SC108": (
         "Warning. An include pattern matches no file. Check the spelling and the "
@@ -114,7 +120,9 @@ HELP: dict[str, str] = {
     "SC110": (
         "The file uses a YAML feature that storecfg does not accept: a custom tag, a "
         "second document, a key that is not a string, a standard tag whose value does not "
-        "fit it, or a merge key (`<<`) on something that is not a mapping."
+        "fit it, a merge key (`<<`) on something that is not a mapping, a whole number "
+        "outside the signed 64-bit range, or an anchor or alias name with `:` in it (YAML "
+        "readers disagree on where such a name ends)."
     ),
     "SC111": (
         "An include entry that names one file (no `*`, `?` or `[` in it) names a file "
@@ -122,9 +130,23 @@ HELP: dict[str, str] = {
         "you named is part of your store, so a missing one is an error."
     ),
     "SC112": (
-        "A target in `store.yaml` names a var file that does not exist, or one outside the "
-        "store directory (an absolute path, a `..`, or a symbolic link that leads outside). "
-        "Target var files are relative to `store.yaml`; the closest file name is suggested."
+        "An include pattern has to look into a directory that cannot be read (permission "
+        "denied, an I/O error), or meets a symbolic link loop or a symbolic link to "
+        "nothing. storecfg stops instead of reading the definition in part: what lives in "
+        "that directory would otherwise be missing, and the plan would delete it from the "
+        "live store. Fix the permissions or the link."
+    ),
+    "SC113": (
+        "Matching the include patterns would look at more than 100,000 files and "
+        "directories (for example `**/*.yaml` over a store directory that also holds an "
+        "archive of exports). Narrow the patterns (`catalog/**/*.yaml`) or move the other "
+        "files out."
+    ),
+    "SC114": (
+        "A target in `store.yaml` names a var file that does not exist, or one outside "
+        "the store directory (an absolute path, a `..`, or a symbolic link that leads "
+        "outside). Target var files are relative to `store.yaml`; the closest file name "
+        "is suggested."
     ),
     "SC201": (
         "A template uses a variable that is not defined in `vars`, a var file or `--var` "
@@ -148,6 +170,15 @@ HELP: dict[str, str] = {
     "SC205": (
         "A var file is not a mapping of variable names to values (it is a list, a single "
         "value, or empty)."
+    ),
+    "SC206": (
+        "A template's own text is longer than 64 KiB or has more than 2,000 parts (names, "
+        "operators, values, text), or one run holds more than 1,000 different templates. "
+        "Compiling a template is the costly step, so these keep it bounded. Templates "
+        "that differ only in their literals, the text around their expressions and the "
+        'keys they look up count as one (`"{{ vars.cost.e1 | money }}"` and `"{{ '
+        'vars.cost.e3 | money }}"`). Move long text into a variable, or split the '
+        "template."
     ),
     "SC301": (
         "A field or resource kind that the schema does not know, usually a typo. The "

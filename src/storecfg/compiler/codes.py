@@ -46,13 +46,16 @@ _ALL = [
     Code("SC109", "file cannot be read"),
     Code("SC110", "unsupported YAML construct"),
     Code("SC111", "included file does not exist"),
-    Code("SC112", "target var file missing or outside the store directory"),
+    Code("SC112", "include cannot be searched"),
+    Code("SC113", "too many files where the includes look"),
+    Code("SC114", "target var file missing or outside the store directory"),
     # Templates
     Code("SC201", "undefined template variable"),
     Code("SC202", "template not allowed by the sandbox"),
     Code("SC203", "template syntax error"),
     Code("SC204", "template output over the size limit"),
     Code("SC205", "bad variable file"),
+    Code("SC206", "template over the size limit"),
     # Schema
     Code("SC301", "unknown field"),
     Code("SC302", "missing required field"),

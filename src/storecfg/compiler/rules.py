@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import quoted
 from .iso import COUNTRIES, COUNTRY_HINTS, CURRENCY_DIGITS
 from .schema import (
     closest,
@@ -537,7 +538,7 @@ def _money_precision(specs: Specs, currency: str, digits: int) -> Iterator[Findi
                         kind,
                         rid,
                         path,
-                        f"amount {value!r} has {places} decimal places; {currency} allows {digits}"
+                        f"amount {quoted(value)} has {places} decimal places; {currency} allows {digits}"
                         if places != 1
-                        else f"amount {value!r} has 1 decimal place; {currency} allows {digits}",
+                        else f"amount {quoted(value)} has 1 decimal place; {currency} allows {digits}",
                     )

@@ -74,8 +74,13 @@ def var_file_problem(root: Path, rel: Any) -> str | None:
         return f"var file {rel!r} links outside the store directory"
     if not path.is_file():
         from .compile import did_you_mean_file
+        from .includes import IncludeError, Tree
 
-        return f"var file {rel!r} does not exist{did_you_mean_file(root, rel)}"
+        try:
+            hint = did_you_mean_file(Tree(str(root), display_path), rel)
+        except IncludeError:  # a directory too big or unreadable to search: no hint
+            hint = ""
+        return f"var file {rel!r} does not exist{hint}"
     return None
 
 
@@ -117,7 +122,7 @@ def read_targets(store_file: Path) -> dict[str, Target]:
             if problem:
                 path = (TARGETS_KEY, name, "var_files", i)
                 diags.append(
-                    _diag("SC112", shown, position_of(root, path) or (1, 1), problem, _addr(path))
+                    _diag("SC114", shown, position_of(root, path) or (1, 1), problem, _addr(path))
                 )
         targets[str(name)] = Target(
             str(name),
