@@ -447,6 +447,23 @@ def _duration(text: str) -> float:
     return seconds
 
 
+def delete_options(fn: F) -> F:
+    """--max-deletes and --allow-deletes, the same on plan and apply."""
+    fn = click.option(
+        "--allow-deletes",
+        is_flag=True,
+        help="Allow deletes and replaces although store.yaml says policy.deletes: deny.",
+    )(fn)
+    fn = click.option(
+        "--max-deletes",
+        type=click.IntRange(min=0),
+        default=None,
+        metavar="N",
+        help="Fail if the plan would delete (or replace) more than N resources.",
+    )(fn)
+    return fn
+
+
 def apply_options(fn: F) -> F:
     fn = click.option(
         "--auto-approve",
@@ -525,13 +542,7 @@ def _echo_plan(plan: dict[str, Any], fmt: str, color: bool) -> None:
     is_flag=True,
     help="Exit 0 with no changes, 2 with changes (in any target), 1 on error.",
 )
-@click.option(
-    "--max-deletes",
-    type=click.IntRange(min=0),
-    default=None,
-    metavar="N",
-    help="Fail if the plan would delete (or replace) more than N resources.",
-)
+@delete_options
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--no-cache", is_flag=True, help="Compile from scratch, ignoring .storecfg/cache.")
 @target_options
@@ -544,6 +555,7 @@ def plan(
     as_json: bool,
     detailed_exitcode: bool,
     max_deletes: int | None,
+    allow_deletes: bool,
     no_cache: bool,
     target_names: tuple[str, ...],
     all_targets: bool,
@@ -569,7 +581,11 @@ def plan(
 
         fmt_ = "json" if as_json else fmt
         several = all_targets or len(set(target_names)) > 1
-        options: dict[str, Any] = {"max_deletes": max_deletes, "use_cache": not no_cache}
+        options: dict[str, Any] = {
+            "max_deletes": max_deletes,
+            "allow_deletes": allow_deletes,
+            "use_cache": not no_cache,
+        }
         try:
             targets = _select_targets(directory, target_names, all_targets)
         except StorecfgError as exc:
@@ -888,12 +904,25 @@ def _report(report: Any, color: bool) -> int:
 
 @cli.command()
 @click.argument("target", metavar="DIR|PLANFILE", type=click.Path(path_type=Path))
+@click.option(
+    "--reviewed",
+    "reviewed",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="PLANFILE",
+    default=None,
+    help="Plan DIR now and apply only if its changes are exactly those of this reviewed "
+    "plan file (address, action, resulting spec); otherwise list the differences and exit 1.",
+)
+@delete_options
 @apply_options
 @target_options
 @store_options
 @var_options
 def apply(
     target: Path,
+    reviewed: Path | None,
+    max_deletes: int | None,
+    allow_deletes: bool,
     auto_approve: bool,
     lock_timeout: str,
     parallelism: int | None,
@@ -909,18 +938,24 @@ def apply(
 
     Takes the store's apply lock, writes a snapshot backup, then writes in dependency order
     with revision checks and idempotency keys, journaling every write. A saved plan is refused
-    if the store changed since it was made. With targets, each target is applied in turn
-    (asking for each on a terminal); the first that fails stops the rest.
+    if the store changed since it was made. With --reviewed PLANFILE, DIR is planned again and
+    applied (without asking) only if it makes exactly the reviewed changes. With targets,
+    each target is applied in turn (asking for each on a terminal, and with --reviewed
+    checked against its own plan file); the first that fails stops the rest.
     """
 
     def body() -> int:
         from .apply.plan import read_plan
-        from .apply.workflow import apply_directory, apply_planfile
+        from .apply.workflow import apply_directory, apply_planfile, apply_reviewed
         from .errors import UsageError
 
         color = _color(no_color)
         settings = _settings(
-            store_url, lock_timeout=_duration(lock_timeout), parallelism=parallelism
+            store_url,
+            lock_timeout=_duration(lock_timeout),
+            parallelism=parallelism,
+            max_deletes=max_deletes,
+            allow_deletes=allow_deletes,
         )
         if not target.exists():
             raise UsageError(f"{target}: no such store directory or plan file")
@@ -932,22 +967,42 @@ def apply(
             )
         targets = None if is_planfile else _select_targets(target, target_names, all_targets)
         if targets is not None:
-            if not auto_approve and not sys.stdin.isatty():
+            if reviewed is None and not auto_approve and not sys.stdin.isatty():
                 raise UsageError(
                     "apply asks for confirmation on a terminal; without one, pass --auto-approve"
                 )
-            options = {"lock_timeout": _duration(lock_timeout), "parallelism": parallelism}
+            options = {
+                "lock_timeout": _duration(lock_timeout),
+                "parallelism": parallelism,
+                "max_deletes": max_deletes,
+                "allow_deletes": allow_deletes,
+            }
+            several = all_targets or len(targets) > 1
             for number, t in enumerate(targets, 1):
                 click.echo(f"=== target {t.name} ({number} of {len(targets)}) ===\n")
-                report = apply_directory(
-                    target,
-                    _target_settings(t, store_url, options)(),
-                    var_files=(*t.var_files, *var_files),
-                    var_overrides=var_overrides,
-                    var_json=var_json,
-                    confirm=_confirm_factory(color, auto_approve, f" (target {t.name})"),
-                    progress=_Progress(),
-                )
+                if reviewed is not None:
+                    # the plan file `plan -o` wrote for this target
+                    planfile = _target_path(reviewed, t.name) if several else reviewed
+                    report = apply_reviewed(
+                        target,
+                        read_plan(planfile),
+                        str(planfile),
+                        _target_settings(t, store_url, options)(),
+                        var_files=(*t.var_files, *var_files),
+                        var_overrides=var_overrides,
+                        var_json=var_json,
+                        progress=_Progress(),
+                    )
+                else:
+                    report = apply_directory(
+                        target,
+                        _target_settings(t, store_url, options)(),
+                        var_files=(*t.var_files, *var_files),
+                        var_overrides=var_overrides,
+                        var_json=var_json,
+                        confirm=_confirm_factory(color, auto_approve, f" (target {t.name})"),
+                        progress=_Progress(),
+                    )
                 _print_diagnostics(report.warnings, err=True)
                 if _report(report, color) != 0:
                     rest = [u.name for u in targets[number:]]
@@ -956,6 +1011,26 @@ def apply(
                     return 1
                 click.echo("")
             return 0
+        if reviewed is not None:
+            if is_planfile:
+                raise UsageError(
+                    "--reviewed PLANFILE checks a definition directory against a reviewed plan: "
+                    f"give the directory, not {target}"
+                )
+            report = apply_reviewed(
+                target,
+                read_plan(reviewed),
+                str(reviewed),
+                settings,
+                var_files=var_files,
+                var_overrides=var_overrides,
+                var_json=var_json,
+                progress=_Progress(),
+            )
+            _print_diagnostics(report.warnings, err=True)
+            if report.outcome is not None:
+                click.echo(f"The changes match the reviewed plan {reviewed}.", err=True)
+            return _report(report, color)
         if is_planfile:
             if var_files or var_overrides or var_json:
                 raise UsageError(
@@ -1379,11 +1454,17 @@ def token() -> None:
     "--store", "store_id", required=True, help="The store the token is for (created if missing)."
 )
 @click.option("--name", default=None, help="A note on what the token is for.")
-def token_create(db: Path, store_id: str, name: str | None) -> None:
+@click.option(
+    "--read-only",
+    is_flag=True,
+    help="Reads only (plan, drift, backup list): every write, lock and restore is 403.",
+)
+def token_create(db: Path, store_id: str, name: str | None, read_only: bool) -> None:
     """Print a new API token for one store.
 
     The database keeps only a hash of the token: store it now (for example as the
-    STORECFG_TOKEN secret of your CI); it cannot be shown again.
+    STORECFG_TOKEN secret of your CI); it cannot be shown again. A --read-only token
+    suits pull-request jobs, which plan but never apply.
     """
 
     def body() -> int:
@@ -1400,9 +1481,94 @@ def token_create(db: Path, store_id: str, name: str | None) -> None:
         _check_db_dir(db)
         storage = Storage(db)
         try:
-            click.echo(storage.create_token(store_id, name))
+            click.echo(storage.create_token(store_id, name, read_only=read_only))
         finally:
             storage.close()
+        return 0
+
+    _run(body)
+
+
+def _existing_db(db: Path) -> Any:
+    """The Storage of a server database that must exist already (listing or revoking
+    tokens never creates one)."""
+    from .errors import UsageError
+    from .store.storage import Storage
+
+    if not db.is_file():
+        raise UsageError(f"--db {db}: no such database file")
+    return Storage(db)
+
+
+@token.command("list")
+@click.option(
+    "--db",
+    "db",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The server's SQLite database file.",
+)
+@click.option("--store", "store_id", default=None, help="Only the tokens of this store.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def token_list(db: Path, store_id: str | None, as_json: bool) -> None:
+    """List API tokens: ID, store, name, read-only, created, last used (never the token).
+
+    Last use is recorded at most once a minute per token.
+    """
+
+    def body() -> int:
+        storage = _existing_db(db)
+        try:
+            tokens = storage.list_tokens(store_id)
+        finally:
+            storage.close()
+        if as_json:
+            click.echo(json.dumps([t.to_json() for t in tokens], indent=2))
+            return 0
+        if not tokens:
+            click.echo("No tokens" + (f" for store {store_id}." if store_id else "."), err=True)
+            return 0
+        rows = [("ID", "STORE", "NAME", "READ-ONLY", "CREATED", "LAST USED")]
+        for t in tokens:
+            data = t.to_json()
+            rows.append(
+                (
+                    t.id,
+                    t.store,
+                    t.name or "-",
+                    "yes" if t.read_only else "no",
+                    data["created_at"],
+                    data["last_used_at"] or "never",
+                )
+            )
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        for r in rows:
+            click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+        return 0
+
+    _run(body)
+
+
+@token.command("revoke")
+@click.option(
+    "--db",
+    "db",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The server's SQLite database file.",
+)
+@click.argument("token_id", metavar="ID")
+def token_revoke(db: Path, token_id: str) -> None:
+    """Revoke a token by its ID (from `token list`): from now on the server answers 401."""
+
+    def body() -> int:
+        storage = _existing_db(db)
+        try:
+            info = storage.revoke_token(token_id)
+        finally:
+            storage.close()
+        name = f" ({info.name})" if info.name else ""
+        click.echo(f"Revoked token {info.id}{name} of store {info.store}.")
         return 0
 
     _run(body)

@@ -207,4 +207,13 @@ HELP: dict[str, str] = {
         "An ID does not match `^[a-z0-9][a-z0-9._-]{0,62}$`: uppercase letters, spaces, "
         "other punctuation, a leading `.`, `_` or `-`, or more than 63 characters."
     ),
+    "SC401": (
+        "A resource is defined in the directory, but `policy.unmanaged` says resources "
+        "like it are managed elsewhere. Either manage it here (narrow or remove the "
+        "pattern) or not (remove the resource from the definition)."
+    ),
+    "SC402": (
+        "The kind before the dot is not a resource kind, so the pattern would silently "
+        "protect nothing."
+    ),
 }

@@ -288,6 +288,7 @@ _ONE = {
     "warnings": "warning",
     "errors": "error",
     "deletes": "delete",
+    "resources not managed here": "resource not managed here",
 }
 
 
@@ -607,7 +608,7 @@ def _plan_blocks(plan: dict[str, Any], level: str) -> list[Block]:
         head += ["", f"> [!WARNING]\n> {text(interrupted.get('message', ''))}"]
     if not plan["has_changes"]:
         head += ["", "**No changes.** The live store matches the definition."]
-        return [Block(ALWAYS, head, fixed=True)]
+        return [Block(ALWAYS, head, fixed=True), *_unmanaged(plan)]
     head += ["", f"**{summary_line(plan)}**"]
     s = plan["summary"]
     rows = [("deleted", s["delete"]), ("deleted and created again", s["replace"]),
@@ -647,6 +648,7 @@ def _plan_blocks(plan: dict[str, Any], level: str) -> list[Block]:
     section(REST, ":pencil2: Other changes", _others(updates), "other changes")
     warnings = plan.get("warnings") or []
     section(REST, "Warnings", [Item(_diagnostic(w)) for w in warnings], "warnings")
+    blocks += _unmanaged(plan)
     details = _detail_blocks(plan)
     if details:
         fence = _fence(details)
@@ -665,6 +667,31 @@ def _plan_blocks(plan: dict[str, Any], level: str) -> list[Block]:
             )
         )
     return blocks
+
+
+def _unmanaged(plan: dict[str, Any]) -> list[Block]:
+    """The live resources policy.unmanaged leaves alone, each listed once (collapsed)."""
+    items = plan.get("unmanaged") or []
+    if not items:
+        return []
+    return [
+        Block(
+            REST,
+            [
+                f"<details><summary>Not managed here (policy.unmanaged): {len(items):,}</summary>",
+                "",
+            ],
+            [Item(f"- {code(i['address'])} ({text(i.get('pattern', ''))})") for i in items],
+            ["", "</details>"],
+            noun="resources not managed here",
+        )
+    ]
+
+
+def deletion_warning(text_: str) -> str:
+    """`**:warning: This plan deletes every ...**`: one line, the first of the comment."""
+    body = text_.removeprefix("Warning: ")
+    return f"**:warning: {text(body[:1].upper() + body[1:])}**"
 
 
 def _failure_blocks(doc: dict[str, Any]) -> list[Block]:
@@ -741,7 +768,15 @@ def render_plans(
         f"<!-- storecfg-plan: {_comment_safe(str(doc.get('store', {}).get('id') or name or 'unknown'))} -->"
         for name, doc in docs
     ]
-    blocks: list[Block] = []
+    # a plan that deletes a whole kind or file says so in the first line (one per target)
+    warnings = []
+    for name, doc in docs:
+        if doc.get("deletion_warning"):
+            line = str(doc["deletion_warning"])
+            if multi:
+                line = f"Target {name}: " + line.removeprefix("Warning: ")
+            warnings.append(deletion_warning(line))
+    blocks: list[Block] = [Block(ALWAYS, warnings, fixed=True)] if warnings else []
     if multi:
         title = [*dict.fromkeys(markers), f"## storecfg plan: {_plural(len(docs), 'target')}", ""]
         title += ["| target | store | plan |", "|---|---|---|"]
