@@ -45,8 +45,11 @@ HELP: dict[str, str] = {
         "US accounts; offer cards elsewhere."
     ),
     "SC009": (
-        "A store that has screens needs exactly one purchase scenario with `default: "
-        "true`: there are several, there is none, or there is no scenario at all."
+        "A store that has screens needs exactly one default purchase scenario: the one "
+        "scenario without `applies_to`, or the one with `default: true`. There are "
+        "several defaults, none (several scenarios without `applies_to` and none marked, "
+        "or every scenario has `applies_to`), a default that has `applies_to`, or no "
+        "scenario at all."
     ),
     "SC010": (
         "Warning. A published plan is in no sales category, so customers cannot find it "
@@ -80,6 +83,55 @@ HELP: dict[str, str] = {
         "it would silently ignore nothing. Paths are dotted field names; a step into a "
         "list of objects (the add-ons in `resources`) is the item's ID, as in "
         "`resources.extra-seats.max`."
+    ),
+    "SC020": (
+        "Warning (an error with `validate --strict`). No buyer can ever walk this "
+        "purchase scenario: it has no `applies_to` and is not the default (a store may "
+        "have several scenarios from before `applies_to` existed; only the default was "
+        "ever used), or no sales category in its `applies_to` holds a published plan of "
+        "its own (they hold none, their subcategories lead to scenarios of their own, or "
+        "another scenario names them). Give the scenario `applies_to` with the categories "
+        "whose buyers should walk it, or remove it."
+    ),
+    "SC021": (
+        "A sales category in a scenario's `applies_to` is already in the `applies_to` of "
+        "another scenario (a category leads to one scenario), or it is an `addons` "
+        "category (scenarios are chosen by the plan a buyer picks from a `services` "
+        "category; add-on plans are bought within that scenario)."
+    ),
+    "SC022": (
+        "Warning (an error with `validate --strict`). Terms with `applies_to` are shown "
+        "to buyers of those products on the terms screens of the scenario they walk; here "
+        "no buyer would ever see them: the scenario those plans lead to lists them on no "
+        "terms screen, they are on no terms screen at all, or `applies_to` names no "
+        "published plan."
+    ),
+    "SC023": (
+        "A `services` category lists no plans and has no subcategories, so customers who "
+        "open it find nothing. Add plans (or subcategories that hold them), or remove the "
+        "category. A parent category (`plans: []` with subcategories) and an empty "
+        "`addons` category are fine."
+    ),
+    "SC024": (
+        "An order field's `pattern` is not a valid regular expression (the reason and the "
+        "character where it goes wrong follow the colon), or it is on a checkbox, which "
+        "the buyer only ticks. Quote patterns in single quotes so that YAML keeps the "
+        "backslashes."
+    ),
+    "SC025": ("Two order fields of one plan have the same `id`."),
+    "SC026": (
+        "`rules.early_termination` has `fee: fixed` without an `amount`, or an `amount` "
+        "with another fee; or the plan also sets `price.cancellation`, which says the "
+        "same thing."
+    ),
+    "SC027": (
+        "`stacks` says whether a subdivision rule comes on top of its country's rules; a "
+        "rule for a whole country has nothing to stack on (see tax_rules)."
+    ),
+    "SC028": (
+        "An `ach` payment method's `eligibility.payment_terms` lists `prepaid`. ACH pays "
+        "the monthly invoice of accounts on Net terms; prepaid accounts pay each purchase "
+        "by card."
     ),
     "SC101": (
         "The file is not valid YAML. The position is where the parser gave up, which may "

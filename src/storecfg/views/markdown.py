@@ -28,7 +28,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..escape import escape
-from .text import Entry, create_entries, diff_entries, summary_line
+from .text import (
+    TAX_SUMMARY_TITLE,
+    Entry,
+    create_entries,
+    diff_entries,
+    summary_line,
+    tax_summary_lines,
+)
 
 #: GitHub's limit for a comment, in characters (UTF-16 code units)
 GITHUB_LIMIT = 65_536
@@ -441,7 +448,13 @@ def _prices(plan: dict[str, Any], decreases: bool) -> list[Item]:
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for i in prices:
         addon = i.get("addon") if isinstance(i.get("addon"), dict) else {}
-        key = (addon.get("id"), addon.get("name"), i.get("fee"), i.get("change"))
+        key = (
+            addon.get("id"),
+            addon.get("name"),
+            i.get("fee"),
+            i.get("change"),
+            i.get("effective"),
+        )
         groups.setdefault(key, []).append(i)
     items = []
     for group in groups.values():
@@ -457,6 +470,7 @@ def _prices(plan: dict[str, Any], decreases: bool) -> list[Item]:
                         f"{amount(i.get('currency'), i['old'])} → {i['new']}"
                         + (f" {per}" if per else "")
                         + (f" ({pct})" if pct else "")
+                        + _effective(i)
                     )
                 )
             continue
@@ -473,11 +487,24 @@ def _prices(plan: dict[str, Any], decreases: bool) -> list[Item]:
             Item(
                 f"- **{len(group):,} plans: {fee_words(first)} {pct}**, for example "
                 + ", ".join(examples)
-                + more,
+                + more
+                + _effective(first),
                 len(group),
             )
         )
     return items
+
+
+#: when a price change reaches existing subscriptions (service_plans[].price.effective)
+_EFFECTIVE = {
+    "immediately": "takes effect immediately",
+    "next_renewal": "takes effect at each subscription's next renewal",
+}
+
+
+def _effective(item: dict[str, Any]) -> str:
+    words = _EFFECTIVE.get(str(item.get("effective")))
+    return f", {words}" if words else ""
 
 
 def _creates(changes: list[dict[str, Any]], currency: Any) -> list[Item]:
@@ -640,6 +667,16 @@ def _plan_blocks(plan: dict[str, Any], level: str) -> list[Block]:
         "changes",
     )
     section(ALWAYS, ":receipt: Tax changes", _tax(plan), "changes")
+    taxes = tax_summary_lines(plan)
+    if taxes:  # never cut: the rate a customer pays where it changed
+        title = TAX_SUMMARY_TITLE.rstrip(":")
+        blocks.append(
+            Block(
+                ALWAYS,
+                [f"{level} {title}", ""],
+                [Item(f"- {text(t.replace(' -> ', ' → '))}") for t in taxes],
+            )
+        )
     section(DECREASES, ":arrow_down: Price decreases", _prices(plan, True), "price decreases")
     section(REST, ":arrow_up: Price increases", _prices(plan, False), "price increases")
     creates = [c for c in changes if c["action"] == "create" and c["kind"] != "tax_rules"]
