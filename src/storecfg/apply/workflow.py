@@ -298,7 +298,7 @@ def apply_reviewed(
             f"{display_path(str(directory))} defines store {desired.store['id']}",
             hint="Pass the plan that was reviewed for this definition.",
         )
-    driver = open_store(settings.store_url)
+    driver = open_store(settings.store_url, token=settings.token)
 
     def check(live: LiveState) -> dict[str, Any]:
         plan = _plan(desired, driver, live, settings, display_path(str(directory)), warnings)
