@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -63,15 +64,21 @@ def o365(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def _compiled(directory: Path) -> dict[str, Any]:
+    result = storecfg("compile", str(directory))
+    assert result.returncode == 0, result.stderr
+    doc: dict[str, Any] = json.loads(result.stdout)
+    return doc
+
+
 def test_writes_one_folder_of_pages(o365: Path) -> None:
+    scenarios = _compiled(O365)["resources"]["purchase_scenarios"]
+    assert "office-365-order" in scenarios
     names = sorted(p.name for p in o365.iterdir())
-    assert names == [
-        ".storecfg-preview.json",
-        "catalog.html",
-        "index.html",
-        "scenario-office-365-order.html",
-        "style.css",
-    ]
+    assert names == sorted(
+        [".storecfg-preview.json", "catalog.html", "index.html", "style.css"]
+        + [f"scenario-{sid}.html" for sid in scenarios]
+    )
 
 
 def test_scenario_screens_in_the_scenario_order(o365: Path) -> None:
@@ -213,7 +220,7 @@ def test_branding_colours_reach_the_stylesheet(o365: Path) -> None:
 def test_catalog_holds_every_plan_with_details(o365: Path) -> None:
     doc = page(o365, "catalog.html")
     ids = {c.attrs["data-plan"] for c in doc.find_all("article", "plan-card")}
-    assert len(ids) == 8
+    assert ids == set(_compiled(O365)["resources"]["service_plans"])
     e5 = card(doc, "o365-e5-annual")
     assert "SKU: Office 365 E5 (Microsoft)" in e5.text()
     assert "charged at the start of each billing period" in e5.text()
