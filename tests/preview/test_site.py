@@ -178,6 +178,17 @@ def test_cart_terms_payment_and_checkout_screens(o365: Path) -> None:
     listed = _compiled(O365)["resources"]["screens"]["accept-terms"]["terms"]
     assert list(docs) == listed
     assert {"contoso-terms-of-sale", "microsoft-customer-agreement"} <= set(listed)
+    # each document says which products it is shown for (terms[].applies_to); one for
+    # products this scenario does not sell is marked as not shown, without a checkbox
+    assert "shown for Office 365, Office 365 add-ons" in docs["microsoft-customer-agreement"]
+    assert "shown for" not in docs["contoso-terms-of-sale"]
+    hidden = {t.attrs["data-terms"] for t in terms.find_all("div", "not-shown")}
+    assert hidden == {"impossible-cloud-terms"}
+    assert not terms.find("div", data_terms="impossible-cloud-terms").find_all("input")
+    storage = page(o365, "scenario-storage-order.html").find("section", data_type="terms")
+    assert {t.attrs["data-terms"] for t in storage.find_all("div", "not-shown")} == {
+        "microsoft-customer-agreement"
+    }
     assert "Contoso Cloud terms of sale version 2026-01" in docs["contoso-terms-of-sale"]
     assert (
         "https://www.microsoft.com/licensing/docs/customeragreement"
