@@ -107,6 +107,11 @@ _MIGRATIONS: list[str] = [
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 
+def migrations() -> list[str]:
+    """The schema, as the scripts that build it (written for SQLite; see engine.py)."""
+    return list(_MIGRATIONS)
+
+
 def default_settings(store_id: str) -> dict[str, Any]:
     """Settings of a store nobody has configured yet."""
     return {
