@@ -46,7 +46,9 @@ LOCK_TIMEOUT = "30s"
 #: connections one process keeps open at most (the server uses one or two at a time)
 POOL_SIZE = 8
 
-_BEGIN_WRITE = f"BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"
+_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED"
+_SET_TIMEOUT = f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"
+_BEGIN_WRITE = f"{_BEGIN}; {_SET_TIMEOUT}"
 _BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 _LOCK_STORE = "SELECT 1 FROM stores WHERE id = %s FOR UPDATE"
 _CREATE_STORE = "INSERT INTO stores (id, created_at) VALUES (%s, %s) ON CONFLICT (id) DO NOTHING"
@@ -180,13 +182,12 @@ class PostgresEngine:
     @contextmanager
     def transaction(self, write: bool, store: str | None = None) -> Iterator[Connection]:
         with self._borrow() as raw:
+            if write and store is not None:
+                with self._pipelined(raw, store) as conn:
+                    yield conn
+                return
             try:
-                if write:
-                    raw.execute(_BEGIN_WRITE)
-                    if store is not None:
-                        self._lock_store(raw, store)
-                else:
-                    raw.execute(_BEGIN_READ)
+                raw.execute(_BEGIN_WRITE if write else _BEGIN_READ)
             except self._psycopg.Error as exc:
                 self._rollback(raw)
                 # nothing was written yet: a dead pooled connection is simply retried
@@ -204,6 +205,31 @@ class PostgresEngine:
             except self._psycopg.Error as exc:
                 self._rollback(raw)
                 raise self._converted(exc, started=True, committing=True) from exc
+
+    @contextmanager
+    def _pipelined(self, raw: psycopg.Connection[Any], store: str) -> Iterator[Connection]:
+        """A write transaction on one store, in pipeline mode: statements whose results
+        are not read (the writes) travel with the next one that is, so a write costs
+        one round trip to the database rather than one per statement. BEGIN, the
+        timeout and the store's lock go in one round trip; COMMIT in the last."""
+        stage = "begin"
+        try:
+            with raw.pipeline():
+                raw.execute(_BEGIN)
+                raw.execute(_SET_TIMEOUT)
+                self._lock_store(raw, store)
+                stage = "body"
+                yield _PgConnection(raw)
+                stage = "commit"
+                raw.execute("COMMIT")
+        except self._psycopg.Error as exc:
+            self._rollback(raw)
+            raise self._converted(
+                exc, started=stage != "begin", committing=stage == "commit"
+            ) from exc
+        except BaseException:
+            self._rollback(raw)
+            raise
 
     def _lock_store(self, raw: psycopg.Connection[Any], store: str) -> None:
         """Take the store's row for this transaction; a store's first write creates it

@@ -22,10 +22,11 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import ConflictError, LockedError, StoreError
 from ..model import ID_PATTERN, KINDS, LiveResource, LiveState, canonical_json
@@ -602,8 +603,10 @@ class Storage:
         results: builtins.list[dict[str, Any]] = []
         with self._tx(write=True, store=store_id) as conn:
             state = self._write_state(conn, store_id)
+            self._prefetch(conn, state, ops)
             failed = False
             group: str | None = None  # the group whose savepoint is open
+            group_saved: tuple[Any, Any] = (None, None)
             group_first = group_revision = 0
             for i, op in enumerate(ops):
                 if failed:
@@ -623,6 +626,7 @@ class Storage:
                 if group is None and op.get("group") is not None:
                     conn.execute("SAVEPOINT storecfg_group")
                     group, group_first, group_revision = op["group"], i, state.revision
+                    group_saved = state.saved()
                 try:
                     results.append(self._batch_op(conn, state, op))
                 except StoreError as exc:
@@ -637,6 +641,7 @@ class Storage:
                         conn.execute("ROLLBACK TO storecfg_group")
                         conn.execute("RELEASE storecfg_group")
                         state.revision = group_revision
+                        state.known, state.replays = group_saved
                         for j in range(group_first, i):
                             results[j] = {
                                 "status": 424,
@@ -711,6 +716,46 @@ class Storage:
                 "UPDATE stores SET revision = ? WHERE id = ?", (state.revision, state.store_id)
             )
 
+    def _current(
+        self, conn: Connection, state: _WriteState, kind: str, rid: str
+    ) -> tuple[int, str | None] | None:
+        """(revision, source) of a resource in this write transaction, None if absent."""
+        if state.known is not None and (kind, rid) in state.known:
+            return state.known[(kind, rid)]
+        row = conn.execute(
+            "SELECT revision, source FROM resources WHERE store = ? AND kind = ? AND id = ?",
+            (state.store_id, kind, rid),
+        ).fetchone()
+        return None if row is None else (int(row[0]), row[1])
+
+    def _prefetch(
+        self, conn: Connection, state: _WriteState, ops: builtins.list[dict[str, Any]]
+    ) -> None:
+        """Read what a batch's writes will look up (revisions, idempotency keys) in a few
+        statements rather than one per write: a database across a network answers each
+        statement in a round trip. The store is locked, so what is read stays true."""
+        store = state.store_id
+        pairs = list(dict.fromkeys((op["kind"], op["id"]) for op in ops))
+        known: dict[tuple[str, str], tuple[int, str | None] | None] = dict.fromkeys(pairs)
+        for chunk in _chunks(pairs, 400):
+            values = ", ".join("(?, ?)" for _ in chunk)
+            for kind, rid, rev, source in conn.execute(
+                "SELECT kind, id, revision, source FROM resources WHERE store = ? "
+                f"AND (kind, id) IN (VALUES {values})",
+                (store, *[part for pair in chunk for part in pair]),
+            ).fetchall():
+                known[(kind, rid)] = (int(rev), source)
+        keys = list(dict.fromkeys(k for op in ops if (k := op.get("idempotency_key"))))
+        replays: dict[str, tuple[Any, ...] | None] = dict.fromkeys(keys)
+        for chunk in _chunks(keys, 800):
+            for row in conn.execute(
+                "SELECT key, fingerprint, status, body, created_at FROM idempotency "
+                f"WHERE store = ? AND key IN ({', '.join('?' for _ in chunk)})",
+                (store, *chunk),
+            ).fetchall():
+                replays[row[0]] = tuple(row[1:])
+        state.known, state.replays = known, replays
+
     def _put_in(
         self,
         conn: Connection,
@@ -729,17 +774,14 @@ class Storage:
         requested = _unwrap(body)
         requested_text, requested_bytes = checked_json(requested, f"{kind}.{rid}")
         fingerprint = _fingerprint("PUT", kind, rid, requested_text, if_match, if_none_match)
-        replay = self._replay(conn, store_id, key, fingerprint)
+        replay = self._replay(conn, store_id, key, fingerprint, state.replays)
         if replay is not None:
             status, data = replay
             return status, Item(
                 data["id"], data["spec"], int(data["revision"]), data.get("hash", "")
             )
         spec = self._checked_spec(kind, rid, requested, state.settings)
-        row = conn.execute(
-            "SELECT revision, source FROM resources WHERE store = ? AND kind = ? AND id = ?",
-            (store_id, kind, rid),
-        ).fetchone()
+        row = self._current(conn, state, kind, rid)
         current = int(row[0]) if row else None
         if source is None and row is not None:
             source = row[1]  # a write that names no file keeps the one recorded
@@ -776,6 +818,8 @@ class Storage:
             "revision = excluded.revision, updated_at = excluded.updated_at, source = excluded.source",
             (store_id, kind, rid, text, digest, new_rev, now, source),
         )
+        if state.known is not None:
+            state.known[(kind, rid)] = (new_rev, source)
         integrity.index(conn, store_id, kind, rid, spec)
         status = 201 if current is None else 200
         if key:
@@ -783,6 +827,8 @@ class Storage:
                 f'{{"id":{json.dumps(rid)},"spec":{text},"revision":{new_rev},"hash":"{digest}"}}'
             )
             self._remember(conn, store_id, key, fingerprint, status, stored, now)
+            if state.replays is not None:
+                state.replays[key] = (fingerprint, status, stored, now)
         return status, Item(rid, spec, new_rev, digest, source)
 
     def _delete_in(
@@ -796,13 +842,10 @@ class Storage:
     ) -> int:
         store_id = state.store_id
         fingerprint = _fingerprint("DELETE", kind, rid, "null", if_match, None)
-        replay = self._replay(conn, store_id, key, fingerprint)
+        replay = self._replay(conn, store_id, key, fingerprint, state.replays)
         if replay is not None:
             return replay[0]
-        row = conn.execute(
-            "SELECT revision FROM resources WHERE store = ? AND kind = ? AND id = ?",
-            (store_id, kind, rid),
-        ).fetchone()
+        row = self._current(conn, state, kind, rid)
         if row is None:
             if if_match is not None and _ID.fullmatch(rid):
                 raise ConflictError(
@@ -822,7 +865,12 @@ class Storage:
         )
         integrity.unindex(conn, store_id, kind, rid)
         state.revision += 1
-        self._remember(conn, store_id, key, fingerprint, 204, None, time.time())
+        now = time.time()
+        self._remember(conn, store_id, key, fingerprint, 204, None, now)
+        if state.known is not None:
+            state.known[(kind, rid)] = None
+        if key and state.replays is not None:
+            state.replays[key] = (fingerprint, 204, None, now)
         return 204
 
     @retried
@@ -910,7 +958,12 @@ class Storage:
     # ------------------------------------------------------------ idempotency
 
     def _replay(
-        self, conn: Connection, store_id: str, key: str | None, fingerprint: str
+        self,
+        conn: Connection,
+        store_id: str,
+        key: str | None,
+        fingerprint: str,
+        known: dict[str, tuple[Any, ...] | None] | None = None,
     ) -> tuple[int, Any] | None:
         if key is None:
             return None
@@ -918,10 +971,14 @@ class Storage:
             raise StoreError("Idempotency-Key is empty", 400)
         if len(key) > 255:
             raise StoreError("Idempotency-Key is longer than 255 characters", 400)
-        row = conn.execute(
-            "SELECT fingerprint, status, body, created_at FROM idempotency WHERE store = ? AND key = ?",
-            (store_id, key),
-        ).fetchone()
+        if known is not None and key in known:
+            row = known[key]
+        else:
+            row = conn.execute(
+                "SELECT fingerprint, status, body, created_at FROM idempotency "
+                "WHERE store = ? AND key = ?",
+                (store_id, key),
+            ).fetchone()
         if row is None or row[3] < time.time() - IDEMPOTENCY_TTL:
             return None
         if row[0] != fingerprint:
@@ -1125,6 +1182,12 @@ def _token(row: Any) -> TokenInfo:
 
 
 _ID = re.compile(ID_PATTERN)
+T = TypeVar("T")
+
+
+def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _check_kind(kind: str) -> None:
@@ -1258,9 +1321,20 @@ class _WriteState:
     settings: dict[str, Any]
     settings_revision: int
     initial: int = -1
+    #: (revision, source) of resources by (kind, id), None when absent; read ahead for
+    #: a batch (see Storage._prefetch) and kept current as it writes
+    known: dict[tuple[str, str], tuple[int, str | None] | None] | None = None
+    #: idempotency rows by key (None: no row), likewise
+    replays: dict[str, tuple[Any, ...] | None] | None = None
 
     def __post_init__(self) -> None:
         self.initial = self.revision
+
+    def saved(self) -> tuple[Any, Any]:
+        return (
+            None if self.known is None else dict(self.known),
+            None if self.replays is None else dict(self.replays),
+        )
 
 
 def _put_preconditions(
