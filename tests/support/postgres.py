@@ -130,8 +130,14 @@ class Cluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_cluster() -> Cluster:
-    """initdb and start a cluster; raises Unavailable saying why it cannot."""
+def start_cluster(*, durable: bool = False) -> Cluster:
+    """initdb and start a cluster; raises Unavailable saying why it cannot.
+
+    The tests' cluster does not sync to disk at all. A `durable` one (for benchmarks)
+    syncs its WAL as PostgreSQL does by default but does not wait for it at each commit
+    (synchronous_commit=off): the same promise as the SQLite engine's WAL with
+    synchronous=NORMAL, where a crash of the machine may lose the last commits but
+    never corrupts the database."""
     try:
         import psycopg  # noqa: F401
     except ImportError:
@@ -166,9 +172,11 @@ def start_cluster() -> Cluster:
                 f"-p {cluster.port}",
                 "-c listen_addresses=127.0.0.1",
                 f"-c unix_socket_directories={root}",
-                "-c fsync=off",
-                "-c synchronous_commit=off",
-                "-c full_page_writes=off",
+                *(
+                    ["-c synchronous_commit=off", "-c shared_buffers=256MB"]
+                    if durable
+                    else ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+                ),
                 "-c max_connections=300",
             ]
         )
