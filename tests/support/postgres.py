@@ -125,6 +125,32 @@ class Cluster:
     def drop_database(self, name: str) -> None:
         self.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
+    def start_replica(self) -> Cluster:
+        """A hot standby of this cluster (pg_basebackup, then streaming replication)
+        on a port of its own: it answers reads only."""
+        replica = Cluster(self.bindir, _new_root(self.user), 0, self.user)
+        backup = replica._run(
+            [
+                str(self.bindir / "pg_basebackup"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                SUPERUSER,
+                "-D",
+                str(replica.data),
+                "--write-recovery-conf",
+                "--wal-method=stream",
+                "--no-sync",
+            ]
+        )
+        if backup.returncode != 0:
+            shutil.rmtree(replica.root, ignore_errors=True)
+            raise Unavailable(f"pg_basebackup failed: {backup.stderr.strip()}")
+        _start(replica, durable=False)
+        return replica
+
     def stop(self) -> None:
         self._run([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"])
         shutil.rmtree(self.root, ignore_errors=True)
@@ -144,9 +170,7 @@ def start_cluster(*, durable: bool = False) -> Cluster:
         raise Unavailable("psycopg is not installed: pip install 'storecfg[postgres]'") from None
     bindir = find_bindir()
     user = _os_user()
-    root = Path(tempfile.mkdtemp(prefix="storecfg-pg-", dir="/tmp" if user else None))
-    if user is not None:
-        os.chown(root, user.pw_uid, user.pw_gid)
+    root = _new_root(user)
     cluster = Cluster(bindir, root, 0, user)
     init = cluster._run(
         [
@@ -164,6 +188,19 @@ def start_cluster(*, durable: bool = False) -> Cluster:
     if init.returncode != 0:
         shutil.rmtree(root, ignore_errors=True)
         raise Unavailable(f"initdb failed: {init.stderr.strip() or init.stdout.strip()}")
+    _start(cluster, durable=durable)
+    return cluster
+
+
+def _new_root(user: pwd.struct_passwd | None) -> Path:
+    root = Path(tempfile.mkdtemp(prefix="storecfg-pg-", dir="/tmp" if user else None))
+    if user is not None:
+        os.chown(root, user.pw_uid, user.pw_gid)
+    return root
+
+
+def _start(cluster: Cluster, *, durable: bool) -> None:
+    """Start the cluster's server on a free loopback port."""
     last = ""
     for _ in range(5):  # a free port may be taken between asking and listening
         cluster.port = _free_port()
@@ -171,7 +208,7 @@ def start_cluster(*, durable: bool = False) -> Cluster:
             [
                 f"-p {cluster.port}",
                 "-c listen_addresses=127.0.0.1",
-                f"-c unix_socket_directories={root}",
+                f"-c unix_socket_directories={cluster.root}",
                 *(
                     ["-c synchronous_commit=off", "-c shared_buffers=256MB"]
                     if durable
@@ -182,11 +219,11 @@ def start_cluster(*, durable: bool = False) -> Cluster:
         )
         started = cluster._run(
             [
-                str(bindir / "pg_ctl"),
+                str(cluster.bindir / "pg_ctl"),
                 "-D",
                 str(cluster.data),
                 "-l",
-                str(root / "server.log"),
+                str(cluster.root / "server.log"),
                 "-w",
                 "-t",
                 "60",
@@ -196,8 +233,8 @@ def start_cluster(*, durable: bool = False) -> Cluster:
             ]
         )
         if started.returncode == 0:
-            return cluster
-        log = root / "server.log"
+            return
+        log = cluster.root / "server.log"
         last = log.read_text(errors="replace")[-2000:] if log.exists() else started.stderr
-    shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(cluster.root, ignore_errors=True)
     raise Unavailable(f"PostgreSQL did not start: {last.strip()}")

@@ -55,6 +55,7 @@ _CREATE_STORE = "INSERT INTO stores (id, created_at) VALUES (%s, %s) ON CONFLICT
 #: SQLSTATEs after which the whole transaction is run again
 _RETRY_STATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 _LOCK_TIMEOUT_STATE = "55P03"  # lock_not_available
+_READ_ONLY_STATE = "25006"  # read_only_sql_transaction: a hot standby
 
 
 def redact(url: str) -> str:
@@ -133,6 +134,8 @@ class PostgresEngine:
         self._pool_size = pool_size
         self._pool: psycopg_pool.ConnectionPool[Any] | None = None
         self._kwargs: dict[str, Any] = {"autocommit": True, "prepare_threshold": None}
+        #: a hot standby (found when migrating): it answers reads only
+        self.read_only = False
 
     # ------------------------------------------------------------ connections
 
@@ -253,6 +256,12 @@ class PostgresEngine:
         state = getattr(exc, "sqlstate", None)
         if state in _RETRY_STATES:
             return Retry(f"store database is busy: {_first_line(exc)}; try again", 503)
+        if state == _READ_ONLY_STATE:
+            return StoreError(
+                f"store database {self.display} is a read-only replica: writes, locks and "
+                "tokens go to a server on the primary",
+                503,
+            )
         if state == _LOCK_TIMEOUT_STATE:
             return StoreError(
                 f"store database is busy: another write held the store for over {LOCK_TIMEOUT}",
@@ -273,6 +282,10 @@ class PostgresEngine:
         target = len(migrations)
         with self._connect() as raw:
             try:
+                standby = raw.execute("SELECT pg_is_in_recovery()").fetchone()
+                if standby and standby[0]:
+                    self._check_replica(raw, target)
+                    return
                 self._create_version_table(raw)
                 with raw.transaction():
                     # one migrating process at a time; the others wait, then find it done
@@ -297,6 +310,22 @@ class PostgresEngine:
                 raise StoreError(
                     f"cannot prepare the store database {self.display}: {_first_line(exc)}", 503
                 ) from exc
+
+    def _check_replica(self, raw: psycopg.Connection[Any], target: int) -> None:
+        """A read-only replica cannot be migrated: its schema comes from the primary,
+        which must be at this storecfg's version already."""
+        self.read_only = True
+        exists = raw.execute("SELECT to_regclass('schema_version')").fetchone()
+        version = 0
+        if exists and exists[0] is not None:
+            row = raw.execute("SELECT max(version) FROM schema_version").fetchone()
+            version = int(row[0]) if row and row[0] is not None else 0
+        if version != target:
+            raise StoreError(
+                f"store database {self.display} is a read-only replica at schema version "
+                f"{version}; this storecfg needs {target}. Run storecfg (serve or token "
+                "create) once on the primary to migrate it, then start the replica's servers."
+            )
 
     def _create_version_table(self, raw: psycopg.Connection[Any]) -> None:
         try:
