@@ -45,7 +45,13 @@ def _server_class() -> Any:
 
 
 def run_server(
-    db: Path, host: str, port: int, *, rate_limit: float = 0.0, access_log: bool = True
+    db: Path,
+    host: str,
+    port: int,
+    *,
+    rate_limit: float = 0.0,
+    access_log: bool = True,
+    keep_snapshots: int | None = None,
 ) -> None:
     import uvicorn
 
@@ -57,10 +63,12 @@ def run_server(
     log.propagate = False
     sock = _listen(host, port)  # fails here, plainly, when the port is taken
     port = sock.getsockname()[1]  # the real one when --port 0 asked for any free port
-    storage = Storage(db)
+    storage = Storage(db, keep_snapshots=keep_snapshots)
     app = create_app(storage, rate_limit=rate_limit, access_log=access_log)
     shown = f"[{host}]" if ":" in host else host
     log.info("storecfg store server on http://%s:%d (database %s)", shown, port, db)
+    if keep_snapshots is not None:
+        log.info("keeping the newest %d snapshots of each store", keep_snapshots)
     config = uvicorn.Config(
         app,
         host=host,

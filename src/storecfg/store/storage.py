@@ -28,6 +28,8 @@ from typing import Any
 
 from ..errors import ConflictError, LockedError, StoreError
 from ..model import ID_PATTERN, KINDS, LiveResource, LiveState, canonical_json
+from . import history
+from .history import HistoryStore
 
 IDEMPOTENCY_TTL = 24 * 3600
 DEFAULT_LOCK_TTL = 120.0
@@ -79,6 +81,8 @@ _MIGRATIONS: list[str] = [
         created_at REAL NOT NULL
     );
     """,
+    # 2: history in the store: snapshots, apply records, last-applied hashes
+    history.MIGRATION,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -209,12 +213,15 @@ class InvalidSpec(StoreError):
     pass
 
 
-class Storage:
+class Storage(HistoryStore):
     """A SQLite database of stores. Safe to share between threads (one connection each)."""
 
-    def __init__(self, path: str | Path, *, validate: bool = True) -> None:
+    def __init__(
+        self, path: str | Path, *, validate: bool = True, keep_snapshots: int | None = None
+    ) -> None:
         self.path = str(path)
         self.validate = validate
+        self.keep_snapshots = keep_snapshots
         self._local = threading.local()
         self._writes = 0
         if self.path != ":memory:":
@@ -405,18 +412,21 @@ class Storage:
         if_match: str | None = None,
         if_none_match: str | None = None,
         idempotency_key: str | None = None,
+        apply_id: str | None = None,
     ) -> tuple[int, Item]:
         """Create (If-None-Match: *) or update (If-Match: REV) one resource.
 
         Returns (201 or 200, item). A replayed idempotency key returns the first result.
+        `apply_id` marks the write as storecfg's, made by that running apply.
         """
         if_match, if_none_match = _put_preconditions(kind, if_match, if_none_match)
         with self._tx(write=True) as conn:
+            self._check_marker(conn, store_id, apply_id)
             state = self._write_state(conn, store_id)
             result = self._put_in(
-                conn, state, kind, rid, body, if_match, if_none_match, idempotency_key
+                conn, state, kind, rid, body, if_match, if_none_match, idempotency_key, apply_id
             )
-            self._finish(conn, state)
+            self._finish(conn, state, apply_id)
             return result
 
     def delete(
@@ -427,17 +437,21 @@ class Storage:
         *,
         if_match: str | None = None,
         idempotency_key: str | None = None,
+        apply_id: str | None = None,
     ) -> int:
         """Delete one resource (If-Match optional). Returns 204."""
         _check_kind(kind)
         if_match = parse_etag(if_match)
         with self._tx(write=True) as conn:
+            self._check_marker(conn, store_id, apply_id)
             state = self._write_state(conn, store_id)
-            status = self._delete_in(conn, state, kind, rid, if_match, idempotency_key)
-            self._finish(conn, state)
+            status = self._delete_in(conn, state, kind, rid, if_match, idempotency_key, apply_id)
+            self._finish(conn, state, apply_id)
             return status
 
-    def batch(self, store_id: str, operations: Any) -> builtins.list[dict[str, Any]]:
+    def batch(
+        self, store_id: str, operations: Any, *, apply_id: str | None = None
+    ) -> builtins.list[dict[str, Any]]:
         """Several writes in order, in one transaction, each exactly as `put` or `delete`
         would do it (preconditions, validation, idempotency key).
 
@@ -448,6 +462,7 @@ class Storage:
         ops = _check_batch(operations)
         results: builtins.list[dict[str, Any]] = []
         with self._tx(write=True) as conn:
+            self._check_marker(conn, store_id, apply_id)
             state = self._write_state(conn, store_id)
             failed = False
             for op in ops:
@@ -476,6 +491,7 @@ class Storage:
                             if_match,
                             if_none_match,
                             op.get("idempotency_key"),
+                            apply_id,
                         )
                         # no spec echoed back: the caller sent it, and big batches stay small
                         item_meta = {"id": item.id, "revision": item.revision, "hash": item.hash}
@@ -489,6 +505,7 @@ class Storage:
                             op["id"],
                             parse_etag(_etag_text(op.get("if_match"))),
                             op.get("idempotency_key"),
+                            apply_id,
                         )
                         results.append({"status": status})
                 except StoreError as exc:
@@ -499,7 +516,7 @@ class Storage:
                     if "current_revision" in exc.details:
                         error["current_revision"] = exc.details["current_revision"]
                     results.append({"status": exc.status or 500, "error": error})
-            self._finish(conn, state)
+            self._finish(conn, state, apply_id)
         return results
 
     def _write_state(self, conn: sqlite3.Connection, store_id: str) -> _WriteState:
@@ -515,11 +532,15 @@ class Storage:
         settings = json.loads(row[1]) if row[1] else default_settings(store_id)
         return _WriteState(store_id, int(row[0]), settings, int(row[2]))
 
-    def _finish(self, conn: sqlite3.Connection, state: _WriteState) -> None:
+    def _finish(
+        self, conn: sqlite3.Connection, state: _WriteState, apply_id: str | None = None
+    ) -> None:
         if state.revision != state.initial:
             conn.execute(
                 "UPDATE stores SET revision = ? WHERE id = ?", (state.revision, state.store_id)
             )
+            # every real write moves the revision by one (a replayed one does not)
+            self._record_progress(conn, state.store_id, apply_id, state.revision - state.initial)
 
     def _put_in(
         self,
@@ -531,6 +552,7 @@ class Storage:
         if_match: str | None,
         if_none_match: str | None,
         key: str | None,
+        apply_id: str | None = None,
     ) -> tuple[int, Item]:
         store_id = state.store_id
         requested = _unwrap(body)
@@ -577,6 +599,7 @@ class Storage:
             "revision = excluded.revision, updated_at = excluded.updated_at",
             (store_id, kind, rid, text, digest, new_rev, now),
         )
+        self._record_put(conn, store_id, kind, rid, digest, new_rev, now, apply_id)
         status = 201 if current is None else 200
         if key:
             stored = (
@@ -593,6 +616,7 @@ class Storage:
         rid: str,
         if_match: str | None,
         key: str | None,
+        apply_id: str | None = None,
     ) -> int:
         store_id = state.store_id
         fingerprint = _fingerprint("DELETE", kind, rid, "null", if_match, None)
@@ -621,7 +645,9 @@ class Storage:
             (store_id, kind, rid),
         )
         state.revision += 1
-        self._remember(conn, store_id, key, fingerprint, 204, None, time.time())
+        now = time.time()
+        self._record_delete(conn, store_id, kind, rid, state.revision, now, apply_id)
+        self._remember(conn, store_id, key, fingerprint, 204, None, now)
         return 204
 
     def put_settings(
@@ -631,6 +657,7 @@ class Storage:
         *,
         if_match: str | None = None,
         idempotency_key: str | None = None,
+        apply_id: str | None = None,
     ) -> tuple[int, Item]:
         """Replace the store settings (If-Match: SETTINGS_REVISION required)."""
         if_match = parse_etag(if_match)
@@ -640,6 +667,7 @@ class Storage:
             "PUT", "settings", "", canonical_json(_unwrap(body)), if_match, None
         )
         with self._tx(write=True) as conn:
+            self._check_marker(conn, store_id, apply_id)
             replay = self._replay(conn, store_id, idempotency_key, fingerprint)
             if replay is not None:
                 status, data = replay
@@ -676,6 +704,7 @@ class Storage:
                 "UPDATE stores SET settings = ?, settings_revision = ?, revision = ? WHERE id = ?",
                 (text, new_rev, new_rev, store_id),
             )
+            self._record_progress(conn, store_id, apply_id, 1)
             item = Item("settings", spec, new_rev, digest)
             stored = json.dumps({**item.to_json(), "hash": digest})
             self._remember(conn, store_id, idempotency_key, fingerprint, 200, stored, time.time())
