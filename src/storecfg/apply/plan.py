@@ -165,8 +165,12 @@ def make_plan(
     options: PlanOptions | None = None,
     interrupted: dict[str, Any] | None = None,
     warnings: list[dict[str, Any]] | None = None,
+    drift: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Compare a desired state with a live one; raise PlanError on lifecycle violations."""
+    """Compare a desired state with a live one; raise PlanError on lifecycle violations.
+
+    `drift` lists what was changed outside storecfg since it last wrote the store
+    (apply/drift.py); it is shown apart from the changes and changes none of them."""
     options = options or PlanOptions()
     changes: list[dict[str, Any]] = []
     protected: list[str] = []
@@ -244,6 +248,7 @@ def make_plan(
         "impact": [],
         "warnings": warnings or [],
         "interrupted_apply": interrupted,
+        "drift": drift or [],
         "changes": changes,
     }
     plan["impact"] = impact_of(plan)

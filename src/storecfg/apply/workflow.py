@@ -1,6 +1,7 @@
 """The commands' work, as typed functions: plan a directory, apply a directory or a
-plan file, restore a backup. They return data and take callbacks for the two things
-only a terminal can do (confirming and showing progress); the CLI does the printing.
+plan file, restore a backup, tell drift. They return data and take callbacks for the
+two things only a terminal can do (confirming and showing progress); the CLI does the
+printing.
 """
 
 from __future__ import annotations
@@ -10,14 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import DefinitionError, PlanError, UsageError, display_path
+from ..errors import DefinitionError, PlanError, StoreError, UsageError, display_path
 from ..model import DesiredState, LiveState
 from ..store.driver import StoreDriver, open_store
-from . import journal
-from .backup import SnapshotInfo, find_snapshot, load_snapshot, snapshot_desired
+from .backup import Backup, load_backup, snapshot_desired
+from .drift import Drift, acknowledgeable, read_drift
 from .execute import Outcome, Progress, execute
+from .history import ApplyRecorder, applied_at, last_unfinished
 from .lock import held_lock
 from .plan import PlanOptions, make_plan, stale_details
+from .provenance import collect
 
 STATE_DIR = Path(".storecfg")
 
@@ -32,6 +35,8 @@ class Settings:
     parallelism: int | None = None
     max_deletes: int | None = None
     use_cache: bool = True
+    #: also write each apply's snapshot as a file here (it is in the store either way)
+    backup_dir: Path | None = None
 
 
 @dataclass
@@ -41,6 +46,10 @@ class ApplyReport:
     cancelled: bool = False
     store_url: str = ""
     warnings: list[Any] = field(default_factory=list)
+    #: drifted resources the definition now agrees with, recorded as storecfg's
+    acknowledged: list[str] = field(default_factory=list)
+    #: things the store could not be told (history), for the CLI to show
+    notes: list[str] = field(default_factory=list)
 
 
 def compile_desired(
@@ -71,7 +80,8 @@ def _plan(
     *,
     restore: bool = False,
 ) -> dict[str, Any]:
-    interrupted = journal.last_interrupted(settings.state_dir / "journal", live.store_id)
+    interrupted = last_unfinished(driver, live.store_id, settings.state_dir)
+    drift = read_drift(driver, live.store_id) or []
     return make_plan(
         desired,
         live,
@@ -80,6 +90,7 @@ def _plan(
         options=PlanOptions(max_deletes=settings.max_deletes, ignore_changes=not restore),
         interrupted=interrupted,
         warnings=[w.to_json() for w in warnings],
+        drift=[d.to_json() for d in drift],
     )
 
 
@@ -124,27 +135,68 @@ def _apply_planned(
     confirm: Callable[[dict[str, Any]], bool] | None,
     progress: Callable[[Progress], None] | None,
     command: str,
+    *,
+    definition: Path | None = None,
+    reason: str = "apply",
 ) -> ApplyReport:
-    """Lock, read, plan (via `make`), confirm, execute, unlock."""
+    """Lock, read, plan (via `make`), confirm, record and snapshot, execute, unlock."""
     with held_lock(driver, store_id, command, timeout=settings.lock_timeout) as lock:
         live = driver.read_all(store_id)
         plan = make(live)
         report = ApplyReport(plan, store_url=driver.url)
         if not plan["has_changes"]:
+            _acknowledge(driver, store_id, plan, live, report)
             return report
         if confirm is not None and not confirm(plan):
             report.cancelled = True
             return report
-        report.outcome = execute(
-            plan,
+        recorder = ApplyRecorder(
             driver,
-            live,
+            store_id,
+            plan,
+            source=collect(definition, command),
+            lock_id=lock.info.lock_id,
+            reason=reason,
             state_dir=settings.state_dir,
-            parallelism=settings.parallelism,
-            lock=lock,
-            progress=progress,
+            backup_dir=settings.backup_dir,
         )
+        try:
+            report.outcome = execute(
+                plan,
+                driver,
+                live,
+                state_dir=settings.state_dir,
+                parallelism=settings.parallelism,
+                lock=lock,
+                progress=progress,
+                recorder=recorder,
+            )
+        finally:
+            report.notes += recorder.warnings
+        _acknowledge(driver, store_id, plan, live, report, recorder.apply_id)
         return report
+
+
+def _acknowledge(
+    driver: StoreDriver,
+    store_id: str,
+    plan: dict[str, Any],
+    live: LiveState,
+    report: ApplyReport,
+    apply_id: str | None = None,
+) -> None:
+    """Record the drifted resources the definition now agrees with as storecfg's, so
+    they stop showing as drift (after `adopt`, or an edit that matches the store)."""
+    items = acknowledgeable(plan, live)
+    if not items:
+        return
+    try:
+        report.acknowledged = driver.acknowledge(store_id, items, apply_id)
+    except StoreError as exc:
+        report.notes.append(
+            f"could not record {len(items)} resources changed outside storecfg as matching "
+            f"the definition: {exc.message}"
+        )
 
 
 def apply_directory(
@@ -169,6 +221,7 @@ def apply_directory(
             confirm,
             progress,
             "apply",
+            definition=directory,
         )
         report.warnings = warnings
         return report
@@ -191,12 +244,12 @@ def apply_planfile(
                 hint=f"Apply it without --store (and without STORECFG_STORE), or make a new plan "
                 f"for {driver.url}.",
             )
-        applied_at = journal.was_applied(settings.state_dir / "journal", store_id, plan["plan_id"])
 
         def check(live: LiveState) -> dict[str, Any]:
-            if applied_at:
+            when = applied_at(driver, store_id, plan["plan_id"], settings.state_dir)
+            if when:
                 raise PlanError(
-                    f"this plan was already applied (at {applied_at}); a plan is applied once. Run plan again."
+                    f"this plan was already applied (at {when}); a plan is applied once. Run plan again."
                 )
             if live.revision != store["revision"]:
                 changed = stale_details(plan, live)
@@ -210,7 +263,18 @@ def apply_planfile(
                 )
             return plan
 
-        return _apply_planned(driver, store_id, settings, check, None, progress, "apply PLANFILE")
+        source = plan.get("source")
+        definition = Path(source) if isinstance(source, str) and Path(source).is_dir() else None
+        return _apply_planned(
+            driver,
+            store_id,
+            settings,
+            check,
+            None,
+            progress,
+            "apply PLANFILE",
+            definition=definition,
+        )
     finally:
         driver.close()
 
@@ -220,28 +284,77 @@ def restore_backup(
     settings: Settings,
     *,
     store_id: str | None = None,
+    backup_dir: Path | None = None,
     confirm: Callable[[dict[str, Any]], bool] | None = None,
     progress: Callable[[Progress], None] | None = None,
-) -> tuple[ApplyReport, SnapshotInfo]:
-    """Plan the store back to a snapshot and apply it with the usual safety."""
-    info = find_snapshot(settings.state_dir / "snapshots", snapshot_id, store_id)
-    doc = load_snapshot(info)
+) -> tuple[ApplyReport, Backup]:
+    """Plan the store back to a backup and apply it with the usual safety. The backup
+    comes from the store (checked against its sha256), else from the local files."""
+    root = backup_dir or settings.state_dir / "snapshots"
+    driver = open_store(settings.store_url)
+    try:
+        sid = backup_store_id(driver, store_id)
+        backup, doc = load_backup(driver, sid, snapshot_id, root)
+        url = doc["store"].get("url") or doc.get("store_url")
+        if not backup.in_store and settings.store_url is None and url:
+            # a first-release snapshot file names the store it was taken from
+            driver.close()
+            driver = open_store(url)
+    except BaseException:
+        driver.close()
+        raise
     desired = snapshot_desired(doc)
-    url = settings.store_url or doc["store"].get("url")
-    driver = open_store(url)
     try:
         report = _apply_planned(
             driver,
-            info.store_id,
+            backup.store_id,
             settings,
             lambda live: _plan(
-                desired, driver, live, settings, f"backup {info.id}", [], restore=True
+                desired, driver, live, settings, f"backup {backup.id}", [], restore=True
             ),
             confirm,
             progress,
-            f"backup restore {info.id}",
+            f"backup restore {backup.id}",
+            reason=f"restore of {backup.id}",
         )
-        return report, info
+        return report, backup
+    finally:
+        driver.close()
+
+
+def backup_store_id(driver: StoreDriver, store_id: str | None) -> str | None:
+    """The store whose backups to use: the one given, else the only one the URL holds
+    (None when it holds none: only local files can be meant)."""
+    if store_id:
+        return store_id
+    stores = driver.list_stores()
+    if len(stores) > 1:
+        raise UsageError(
+            f"the store at {driver.url} holds several stores ({', '.join(stores)}); give --store-id"
+        )
+    return stores[0] if stores else None
+
+
+def drift_directory(
+    directory: Path,
+    settings: Settings,
+    var_files: Sequence[Path] = (),
+    var_overrides: Sequence[str] = (),
+) -> tuple[dict[str, Any], list[Drift]]:
+    """What was changed outside storecfg in the store DIRECTORY manages (reads only).
+    Returns the store ({"id", "url", "revision"}) and the drift, in plan order."""
+    desired, _ = compile_desired(directory, settings, var_files, var_overrides)
+    driver = open_store(settings.store_url)
+    try:
+        store_id = desired.store["id"]
+        info = driver.store_info(store_id)
+        drift = read_drift(driver, store_id)
+        if drift is None:
+            raise StoreError(
+                f"the store at {driver.url} keeps no history, so it cannot tell what was "
+                "changed outside storecfg; upgrade its server"
+            )
+        return {"id": store_id, "url": driver.url, "revision": info.revision}, drift
     finally:
         driver.close()
 

@@ -11,7 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .text import Entry, create_entries, deleted_name, diff_entries, summary_line
+from .text import (
+    DRIFT_NOTE,
+    DRIFT_PLAN_NOTE,
+    DRIFT_TITLE,
+    Entry,
+    create_entries,
+    deleted_name,
+    diff_entries,
+    summary_line,
+)
 
 MAX_CHARS = 60_000
 #: room kept for the notes that say what was cut
@@ -34,6 +43,7 @@ def render_plan(plan: dict[str, Any], *, max_chars: int = MAX_CHARS) -> str:
     interrupted = plan.get("interrupted_apply")
     if interrupted:
         head += [f"> [!WARNING]\n> {_escape(interrupted['message'])}", ""]
+    head += drift_section(plan.get("drift") or [])
     if not plan["has_changes"]:
         head.append("**No changes.** The live store matches the definition.")
         return "\n".join(head) + "\n"
@@ -81,6 +91,35 @@ def render_plan(plan: dict[str, Any], *, max_chars: int = MAX_CHARS) -> str:
             "Run `storecfg plan --format json` (or `--format text`) for the whole plan.\n"
         )
     return text + "\n" + body
+
+
+#: drift rows shown in a comment; the rest are counted
+DRIFT_ROWS = 50
+
+
+def drift_section(
+    drift: list[dict[str, Any]], rows: int = DRIFT_ROWS, *, in_plan: bool = True
+) -> list[str]:
+    """The drift section: its own heading and table, never inside the changes."""
+    if not drift:
+        return []
+    note = f"{DRIFT_NOTE} {DRIFT_PLAN_NOTE}" if in_plan else DRIFT_NOTE
+    lines = [
+        f"#### {DRIFT_TITLE} ({len(drift)})",
+        "",
+        _escape(note),
+        "",
+        "| resource | what happened | revision | when |",
+        "|---|---|---:|---|",
+    ]
+    for d in drift[:rows]:
+        revision = "" if d.get("revision") is None else str(d["revision"])
+        lines.append(
+            f"| `{d['address']}` | {d['kind']} | {revision} | {d.get('changed_at') or ''} |"
+        )
+    if len(drift) > rows:
+        lines.append(f"\n_… and {len(drift) - rows} more: `storecfg drift` lists them all._")
+    return [*lines, ""]
 
 
 def _blocks(plan: dict[str, Any]) -> list[str]:
