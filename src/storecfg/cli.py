@@ -8,6 +8,7 @@ through views/.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -18,16 +19,21 @@ import click
 
 from . import __version__
 from .errors import DefinitionError, StorecfgError
+from .escape import escape
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: the longest --lock-timeout: a day
+MAX_LOCK_TIMEOUT = 24 * 3600.0
 
 EPILOG = "Docs: docs/reference.md (definition language), docs/cli.md (commands and exit codes)."
 
 
 def _fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:
-    click.echo(f"Error: {message}", err=True)
+    # messages quote what stores and files said: no control or bidi characters reach the terminal
+    click.echo(f"Error: {escape(message)}", err=True)
     if hint:
-        click.echo(f"  {hint}", err=True)
+        click.echo(f"  {escape(hint)}", err=True)
     sys.exit(code)
 
 
@@ -266,8 +272,25 @@ def _root_param(name: str) -> Any:
 
 def _store_url(given: str | None) -> str | None:
     """--store after the command, else before it, else $STORECFG_STORE (None: the
-    embedded store, or where a plan file or backup says it was made)."""
-    return given or _root_param("store_url") or os.environ.get("STORECFG_STORE") or None
+    embedded store in the current directory). A plan file or a backup never chooses
+    the store: the token goes only where the user says."""
+    url = given or _root_param("store_url") or os.environ.get("STORECFG_STORE") or None
+    if url and os.environ.get("STORECFG_TOKEN", "").strip():
+        from .store.driver import plaintext_to_remote, safe_url
+
+        if plaintext_to_remote(url):
+            click.echo(
+                f"Warning: {escape(safe_url(url))} is plain HTTP to another machine: the API "
+                "token (STORECFG_TOKEN) and the store's content cross the network unencrypted. "
+                "Use https://.",
+                err=True,
+            )
+    return url
+
+
+def _store_explicit(given: str | None) -> bool:
+    """Whether the store was named on the command line (not only in the environment)."""
+    return bool(given or _root_param("store_url"))
 
 
 def _color(no_color: bool) -> bool:
@@ -289,8 +312,16 @@ def _duration(text: str) -> float:
         raise UsageError(
             f"--lock-timeout takes a duration such as 0, 30s or 5m, got {text!r}"
         ) from None
+    # nan compares false with everything and inf never passes: both would wait for ever
+    if not math.isfinite(seconds):
+        raise UsageError(f"--lock-timeout takes a finite duration such as 30s or 5m, got {text!r}")
     if seconds < 0:
         raise UsageError("--lock-timeout cannot be negative")
+    if seconds > MAX_LOCK_TIMEOUT:
+        raise UsageError(
+            f"--lock-timeout is at most {MAX_LOCK_TIMEOUT / 3600:g}h (an apply lock is held "
+            f"for minutes, not days), got {text!r}"
+        )
     return seconds
 
 
@@ -335,7 +366,9 @@ def apply_options(fn: F) -> F:
 def _settings(store_url: str | None, **kw: Any) -> Any:
     from .apply.workflow import Settings
 
-    return Settings(store_url=_store_url(store_url), **kw)
+    return Settings(
+        store_url=_store_url(store_url), store_explicit=_store_explicit(store_url), **kw
+    )
 
 
 def _echo_plan(plan: dict[str, Any], fmt: str, color: bool) -> None:
@@ -451,7 +484,7 @@ class _Progress:
     def __call__(self, p: Any) -> None:
         if p.event == "failed":
             self._clear()
-            click.echo(f"  failed  {p.address}: {p.error}", err=True)
+            click.echo(escape(f"  failed  {p.address}: {p.error}"), err=True)
             return
         if p.event != "done":
             return
@@ -459,14 +492,12 @@ class _Progress:
             width = 30
             filled = int(width * p.done / max(p.total, 1))
             bar = "#" * filled + "-" * (width - filled)
-            line = (
-                f"\r  [{bar}] {p.done}/{p.total} {self.VERBS.get(p.action, p.action)} {p.address}"
-            )
+            line = f"\r  [{bar}] {p.done}/{p.total} {self.VERBS.get(p.action, p.action)} {escape(p.address)}"
             click.echo(line[:120].ljust(120), err=True, nl=False)
             if p.done == p.total:
                 click.echo("", err=True)
         elif p.total <= 200:
-            click.echo(f"  {self.VERBS.get(p.action, p.action)} {p.address}", err=True)
+            click.echo(f"  {self.VERBS.get(p.action, p.action)} {escape(p.address)}", err=True)
         else:
             pct = p.done * 100 // p.total
             if pct // 10 != self.last_pct // 10 or p.done == p.total:
@@ -486,7 +517,7 @@ def _confirm_factory(
         if auto_approve:
             return True
         click.echo(
-            f"\nDo you want to apply these changes to store {plan_doc['store']['id']}{what}?\n"
+            f"\nDo you want to apply these changes to store {escape(plan_doc['store']['id'])}{what}?\n"
             "  Only 'yes' will be accepted to approve.\n"
         )
         try:
@@ -546,7 +577,7 @@ def _report(report: Any, color: bool) -> int:
     click.echo(style("\nApply failed.", "red", "bold"), err=True)
     click.echo(f"  succeeded:     {len(outcome.succeeded)}", err=True)
     for address, action, error in outcome.failed:
-        click.echo(f"  failed:        {address} ({action}): {error}", err=True)
+        click.echo(escape(f"  failed:        {address} ({action}): {error}"), err=True)
     if outcome.not_attempted:
         names = ", ".join(a for a, _ in outcome.not_attempted[:10])
         more = (
@@ -554,7 +585,9 @@ def _report(report: Any, color: bool) -> int:
             if len(outcome.not_attempted) > 10
             else ""
         )
-        click.echo(f"  not attempted: {len(outcome.not_attempted)} ({names}{more})", err=True)
+        click.echo(
+            escape(f"  not attempted: {len(outcome.not_attempted)} ({names}{more})"), err=True
+        )
     if snap:
         where = f"kept in the store{f', a copy in {snap.local_copy}' if snap.local_copy else ''}"
         if not snap.in_store:
@@ -800,11 +833,14 @@ def backup_list(
             )
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         for r in rows:
-            click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+            line = "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+            click.echo(escape(line))
         if any(not x.in_store for x in found):
             click.echo(
-                f"('file': a backup file on this machine, under {b.root}; the others are kept "
-                "in the store.)",
+                escape(
+                    f"('file': a backup file on this machine, under {b.root}; the others are "
+                    "kept in the store.)"
+                ),
                 err=True,
             )
         return 0
@@ -845,20 +881,25 @@ def backup_show(
                 else " (written on the machine that applied, before backups lived in the store)"
             )
         )
-        click.echo(f"Backup {info.id}")
-        click.echo(f"  store:     {doc['store']['id']} ({url})")
-        click.echo(f"  where:     {where}")
-        click.echo(f"  created:   {doc.get('created_at', '')}")
-        click.echo(f"  revision:  {doc['store']['revision']}")
+        lines = [
+            f"Backup {info.id}",
+            f"  store:     {doc['store']['id']} ({url})",
+            f"  where:     {where}",
+            f"  created:   {doc.get('created_at', '')}",
+            f"  revision:  {doc['store']['revision']}",
+        ]
         if info.reason:
-            click.echo(f"  reason:    {info.reason}")
+            lines.append(f"  reason:    {info.reason}")
         if info.apply_id:
-            click.echo(f"  apply:     {info.apply_id}")
-        click.echo(f"  sha256:    {info.sha256} (verified)")
-        click.echo(f"  settings:  {json.dumps(doc['settings'], ensure_ascii=False)}")
-        click.echo(f"  resources: {info.resource_count}")
-        for kind, items in doc["resources"].items():
-            click.echo(f"    {kind}: {len(items)}")
+            lines.append(f"  apply:     {info.apply_id}")
+        lines += [
+            f"  sha256:    {info.sha256} (verified)",
+            f"  settings:  {json.dumps(doc['settings'], ensure_ascii=False)}",
+            f"  resources: {info.resource_count}",
+        ]
+        lines += [f"    {kind}: {len(items)}" for kind, items in doc.get("resources", {}).items()]
+        for line in lines:
+            click.echo(escape(line))
         return 0
 
     _run(body)
@@ -896,7 +937,7 @@ def backup_diff(
     def body() -> int:
         from .apply.backup import live_as_desired, snapshot_desired, snapshot_live
         from .apply.plan import PlanOptions, make_plan
-        from .store.driver import open_store
+        from .apply.workflow import open_snapshot_store
 
         with _Backups(store_url, store_id, backup_dir) as b:
             first_info, first = b.load(backup_id)
@@ -908,9 +949,8 @@ def backup_diff(
             elif first_info.in_store:
                 after = live_as_desired(b.driver.read_all(before.store_id))
                 target = b.driver.url
-            else:
-                url = _store_url(store_url) or first["store"].get("url") or first.get("store_url")
-                driver = open_store(url)
+            else:  # a file: compared with the configured store, never the URL it names
+                driver = open_snapshot_store(first, backup_id, _settings(store_url))
                 try:
                     after = live_as_desired(driver.read_all(before.store_id))
                     target = driver.url
@@ -1060,9 +1100,11 @@ def lock_show(store_id: str | None, as_json: bool, store_url: str | None, no_col
         elif held is None:
             click.echo(f"Store {sid} is not locked.")
         else:
-            click.echo(f"Store {sid}: {held.describe()}")
+            click.echo(escape(f"Store {sid}: {held.describe()}"))
             click.echo(
-                f"If that apply is gone, release the lock with: storecfg lock release {held.lock_id}"
+                escape(
+                    f"If that apply is gone, release the lock with: storecfg lock release {held.lock_id}"
+                )
             )
         return 0
 
@@ -1089,7 +1131,7 @@ def lock_release(lock_id: str, store_id: str | None, store_url: str | None, no_c
             driver.release_lock(sid, lock_id)
         finally:
             driver.close()
-        click.echo(f"Released lock {lock_id} on store {sid}.")
+        click.echo(escape(f"Released lock {lock_id} on store {sid}."))
         return 0
 
     _run(body)

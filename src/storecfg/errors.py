@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from .escape import escape
+
 ERROR = "error"
 WARNING = "warning"
 
@@ -58,7 +60,10 @@ class Diagnostic:
         """`FILE:LINE:COL: CODE ADDRESS: message` (SPEC 1.2)."""
         loc = self.location
         prefix = "warning: " if self.severity == WARNING else ""
-        return f"{loc.display_file()}:{loc.line}:{loc.column}: {self.code} {self.address}: {prefix}{self.message}"
+        # messages quote the definition's own values: printed, they must not drive the terminal
+        return escape(
+            f"{loc.display_file()}:{loc.line}:{loc.column}: {self.code} {self.address}: {prefix}{self.message}"
+        )
 
     def to_json(self) -> dict[str, Any]:
         loc = self.location

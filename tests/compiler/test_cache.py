@@ -11,6 +11,7 @@ import pytest
 from storecfg.compiler import cache as cache_mod
 from storecfg.compiler import compile as compile_mod
 from storecfg.compiler.cache import compile_cached
+from storecfg.compiler.cache_key import cache_key, entry_mac
 
 STORE = """\
 apiVersion: storecfg/v1
@@ -169,9 +170,14 @@ def test_the_cache_is_safe_to_delete_or_damage(store: Path) -> None:
     for entry in Path(".storecfg/cache").glob("*.json"):
         entry.unlink()
     same(run(store), first)
-    data = json.loads(next(Path(".storecfg/cache").glob("*.json")).read_text())
+    # an entry that is authentic (its MAC is right) but damaged inside is only a miss too
+    entry = next(Path(".storecfg/cache").glob("*.json"))
+    data = json.loads(entry.read_bytes().partition(b"\n")[2])
     data["units"] = "garbage"
-    next(Path(".storecfg/cache").glob("*.json")).write_text(json.dumps(data))
+    body = json.dumps(data).encode()
+    key = cache_key()
+    assert key is not None
+    entry.write_bytes(b"hmac-sha256:" + entry_mac(key, entry.name, body).encode() + b"\n" + body)
     same(run(store), first)
 
 

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from hypothesis import HealthCheck, Phase, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -177,11 +176,9 @@ def store_defs(draw: st.DrawFn) -> StoreDef:
 
 
 def known_bug(request: httpx.Request, fault: str) -> bool:
-    """Faults the machine does not inject yet, each because of a known bug that
+    """Faults the machine does not inject yet, each because of a known bug that a
     `test_*` below reproduces (marked xfail): drop an entry once its bug is fixed."""
-    # a lock taken behind a 502: the retry's 423 names our own lock and is taken for
-    # somebody else's (test_a_lock_taken_behind_a_gateway_error_is_ours)
-    return fault == "502-after" and request.method == "POST" and request.url.path.endswith("/lock")
+    return False  # none known
 
 
 #: request number -> fault: an apply sends about 20 requests (lock, paged reads, batches)
@@ -484,21 +481,11 @@ ApplyUnderFaults.TestCase.settings = settings(
 TestApplyUnderFaults = ApplyUnderFaults.TestCase
 
 
-# ------------------------------------------------------------------ known bugs, reproduced
+# ------------------------------------------------------------------ bugs it found, reproduced
 
 OWNER = {"user": "alice", "host": "ci-7", "pid": 4242}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "HttpDriver.acquire_lock: when the server takes the lock but the answer is replaced "
-        "by a retryable 502/504 (a proxy timing out after the server acted), the retry is "
-        "answered 423 with our own lock, and only a *transport-level* loss makes the driver "
-        "compare the owner; so the apply fails with 'store is locked' by itself and leaves "
-        "the lock held until it expires"
-    ),
-)
 def test_a_lock_taken_behind_a_gateway_error_is_ours(tmp_path: Path) -> None:
     storage = Storage(tmp_path / "server.db")
     server = LoopASGITransport(create_app(storage, access_log=False))

@@ -21,8 +21,8 @@ from typing import Any
 from .. import __version__
 from .._fs import atomic_write
 from ..errors import StorecfgError, UsageError, display_path
-from ..model import DesiredState, LiveResource, LiveState
-from ..store.driver import StoreDriver
+from ..model import ID_PATTERN, KINDS, DesiredState, LiveResource, LiveState
+from ..store.driver import StoreDriver, check_store_id
 from ..store.history import state_sha256
 
 SNAPSHOT_FORMAT = 1
@@ -110,23 +110,34 @@ def _info(path: Path, store_id: str) -> SnapshotInfo | None:
     digest = hashlib.sha256(data).hexdigest()
     recorded = ""
     side = path.with_name(f"{name}.sha256")
-    if side.is_file():
-        recorded = side.read_text().split()[0] if side.read_text().split() else ""
+    try:
+        words = side.read_bytes()[:1024].decode("ascii", "replace").split()
+        recorded = words[0] if words else ""
+    except OSError:
+        pass
     try:
         doc = json.loads(data)
         count = sum(len(v) for v in doc.get("resources", {}).values())
         created, revision = str(doc.get("created_at", "")), int(doc["store"]["revision"])
-    except (ValueError, KeyError, TypeError):
-        count, created, revision = 0, "", -1
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        count, created, revision = 0, "", -1  # load_snapshot says what is wrong with it
     return SnapshotInfo(
         name, store_id, path, created, revision, count, len(data), digest, recorded == digest
     )
 
 
 def list_snapshots(root: Path, store_id: str | None = None) -> list[SnapshotInfo]:
+    if store_id is not None:
+        check_store_id(store_id)  # it names a directory under root: no "../"
     if not root.is_dir():
         return []
-    stores = [store_id] if store_id else sorted(p.name for p in root.iterdir() if p.is_dir())
+    stores = (
+        [store_id]
+        if store_id
+        else sorted(
+            p.name for p in root.iterdir() if p.is_dir() and re.fullmatch(ID_PATTERN, p.name)
+        )
+    )
     out: list[SnapshotInfo] = []
     for sid in stores:
         folder = root / sid
@@ -161,16 +172,69 @@ def find_snapshot(root: Path, snapshot_id: str, store_id: str | None = None) -> 
 
 
 def load_snapshot(info: SnapshotInfo) -> dict[str, Any]:
+    """The snapshot document, checked: its sha256, JSON and shape (a damaged or edited
+    file is a clear error naming it, never a crash later)."""
+    where = display_path(str(info.path))
     if not info.verified:
         raise StorecfgError(
-            f"backup {info.id} does not match its sha256 file ({info.path}); it may be damaged or edited"
+            f"backup {info.id} does not match its sha256 file ({where}); it may be damaged or edited"
         )
-    doc: dict[str, Any] = json.loads(info.path.read_bytes())
-    if doc.get("format_version") != SNAPSHOT_FORMAT:
+    try:
+        doc = json.loads(info.path.read_bytes())
+    except OSError as exc:
         raise StorecfgError(
-            f"backup {info.id} has an unknown format_version {doc.get('format_version')!r}"
+            f"{where}: cannot read backup {info.id}: {exc.strerror or exc}"
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        raise StorecfgError(
+            f"{where}: backup {info.id} is not a storecfg snapshot: not JSON ({exc})"
+        ) from None
+    if not isinstance(doc, dict) or doc.get("format_version") != SNAPSHOT_FORMAT:
+        version = doc.get("format_version") if isinstance(doc, dict) else None
+        raise StorecfgError(
+            f"{where}: backup {info.id} has an unknown format_version {version!r} "
+            f"(this storecfg reads {SNAPSHOT_FORMAT})"
+        )
+    problem = _check_snapshot(doc, info.store_id)
+    if problem:
+        raise StorecfgError(
+            f"{where}: backup {info.id} is not a valid storecfg snapshot: {problem}"
         )
     return doc
+
+
+def _check_snapshot(doc: dict[str, Any], store_id: str) -> str | None:
+    store = doc.get("store")
+    if not isinstance(store, dict) or store.get("id") != store_id:
+        return f"store.id must be {store_id!r}, the store directory it is in"
+    if not _is_int(store.get("revision")):
+        return "store.revision must be a whole number"
+    if not isinstance(store.get("url", ""), str):
+        return "store.url must be a string"
+    if not isinstance(doc.get("settings"), dict):
+        return "settings must be an object"
+    if not _is_int(doc.get("settings_revision", 0)):
+        return "settings_revision must be a whole number"
+    resources = doc.get("resources", {})
+    if not isinstance(resources, dict):
+        return "resources must be an object"
+    for kind, items in resources.items():
+        if kind not in KINDS or not isinstance(items, dict):
+            return f"resources.{kind} is not a kind of resource"
+        for rid, res in items.items():
+            if not re.fullmatch(ID_PATTERN, rid):
+                return f"resources.{kind}: {rid!r} is not a valid ID"
+            if (
+                not isinstance(res, dict)
+                or not isinstance(res.get("spec"), dict)
+                or not _is_int(res.get("revision"))
+            ):
+                return f"resources.{kind}.{rid} needs a spec object and a revision"
+    return None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def snapshot_live(doc: dict[str, Any]) -> LiveState:
@@ -326,8 +390,9 @@ def list_backups(
     return merged[:limit] if limit is not None else merged
 
 
-def verify_store_snapshot(doc: dict[str, Any]) -> dict[str, Any]:
-    """`doc` (a whole snapshot from the store) if its content matches its sha256."""
+def verify_store_snapshot(doc: dict[str, Any], store_id: str | None = None) -> dict[str, Any]:
+    """`doc` (a whole snapshot from the store) if its content matches its sha256 and it
+    is the shape storecfg takes (of `store_id`, when given)."""
     expected, actual = doc.get("sha256"), state_sha256(doc)
     if expected != actual:
         raise StorecfgError(
@@ -338,6 +403,12 @@ def verify_store_snapshot(doc: dict[str, Any]) -> dict[str, Any]:
         raise StorecfgError(
             f"backup {doc.get('id')} has an unknown format_version {doc.get('format_version')!r}"
         )
+    store = doc.get("store")
+    if store_id is None:
+        store_id = str(store.get("id")) if isinstance(store, dict) else ""
+    problem = _check_snapshot(doc, store_id)
+    if problem:
+        raise StorecfgError(f"backup {doc.get('id')} is not a valid storecfg snapshot: {problem}")
     return doc
 
 
@@ -357,7 +428,7 @@ def load_backup(
         except HistoryUnsupported:
             doc = None
         if doc is not None:
-            verify_store_snapshot(doc)
+            verify_store_snapshot(doc, store_id)
             backup = Backup(
                 str(doc["id"]),
                 store_id,

@@ -20,8 +20,8 @@ from typing import Any
 from .._fs import atomic_write
 from ..errors import StorecfgError, StoreError
 from ..model import LiveState
-from ..store.driver import HistoryUnsupported, StoreDriver
-from ..store.history import ApplyRecord, state_sha256
+from ..store.driver import HistoryUnsupported, StoreDriver, check_store_id
+from ..store.history import SNAPSHOT_ID, ApplyRecord, state_sha256
 from . import journal
 from .backup import write_snapshot
 from .provenance import describe
@@ -127,9 +127,12 @@ class ApplyRecorder:
         return ref
 
     def _local_copy(self, snapshot_id: str) -> Path:
+        from .backup import verify_store_snapshot
+
         doc = self.driver.get_snapshot(self.store_id, snapshot_id)
         if doc is None:
             raise StorecfgError(f"snapshot {snapshot_id} is not in the store")
+        verify_store_snapshot(doc, self.store_id)
         return write_local_copy(doc, self.backup_dir or Path("."), self.driver.url)
 
     def finish(self, status: str) -> None:
@@ -152,6 +155,9 @@ def write_local_copy(doc: dict[str, Any], root: Path, store_url: str) -> Path:
             f"snapshot {doc.get('id')} does not match its sha256; it is damaged in the store"
         )
     store_id, snapshot_id = str(doc["store"]["id"]), str(doc["id"])
+    check_store_id(store_id)  # both name files: nothing but IDs may pass
+    if not SNAPSHOT_ID.fullmatch(snapshot_id):
+        raise StorecfgError(f"the store sent a snapshot with the ID {snapshot_id!r}")
     data = (
         json.dumps({**doc, "store_url": store_url}, ensure_ascii=False, sort_keys=True, indent=1)
         + "\n"

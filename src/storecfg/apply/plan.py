@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from .._fs import atomic_write
 from ..compiler.schema import kind_info, values_at
 from ..errors import PlanError, UsageError, display_path
 from ..model import (
+    ID_PATTERN,
     KIND_RANK,
     KINDS,
     DesiredState,
@@ -37,6 +39,8 @@ from .diff import diff_specs, get_path, set_path
 from .impact import impact_of
 
 FORMAT_VERSION = 1
+_ID = re.compile(ID_PATTERN)
+_PLAN_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 ACTIONS = ("create", "update", "replace", "delete", "no-op")
 
 
@@ -308,17 +312,26 @@ def _ordered(
 # ---------------------------------------------------------------- plan files
 
 
-#: the parts of a plan that decide what apply writes (and where)
-_SEALED = ("plan_id", "store", "live_revisions", "settings_revision", "settings", "changes")
+#: what the checksum of plan files made before it covered the whole document covered
+_LEGACY_SEALED = ("plan_id", "store", "live_revisions", "settings_revision", "settings", "changes")
 
 
 def plan_checksum(plan: dict[str, Any]) -> str:
-    return "sha256:" + spec_hash({key: plan.get(key) for key in _SEALED})
+    """`sha256:` of the canonical JSON of the whole plan but its checksum: what a
+    reviewer read (summary, impact, has_changes) is covered as much as what apply does."""
+    return "sha256:" + spec_hash({key: value for key, value in plan.items() if key != "checksum"})
+
+
+def _legacy_checksum(plan: dict[str, Any]) -> str:
+    return "sha256:" + spec_hash({key: plan.get(key) for key in _LEGACY_SEALED})
 
 
 def seal(plan: dict[str, Any]) -> dict[str, Any]:
     """Add the checksum that `apply PLANFILE` verifies: a plan edited by hand after it
-    was made (and maybe after it was reviewed) is refused."""
+    was made (and maybe after it was reviewed) is refused. It detects edits, not a
+    forger who computes the checksum again: that is what the store URL check and the
+    store's revisions are for."""
+    plan.pop("checksum", None)
     plan["checksum"] = plan_checksum(plan)
     return plan
 
@@ -340,6 +353,12 @@ def read_plan(path: Path) -> dict[str, Any]:
     if problems or not isinstance(plan, dict):
         raise UsageError(f"{display_path(str(path))} is not a valid storecfg plan file: {problems}")
     if plan.get("checksum") != plan_checksum(plan):
+        if plan.get("checksum") == _legacy_checksum(plan):
+            raise UsageError(
+                f"{display_path(str(path))} was made by an older storecfg whose checksum does "
+                "not cover the whole plan; this storecfg applies only plans it can check whole. "
+                "Make a new plan with `storecfg plan -o`."
+            )
         raise UsageError(
             f"{display_path(str(path))} was changed after it was made (its checksum does not match); "
             "a plan is applied exactly as it was reviewed. Make a new plan with `storecfg plan -o`."
@@ -356,20 +375,27 @@ def check_plan_document(plan: Any) -> str | None:
     for key in ("plan_id", "store", "changes", "live_revisions", "settings"):
         if key not in plan:
             return f"missing {key!r}"
+    if not isinstance(plan["plan_id"], str) or not _PLAN_ID.fullmatch(plan["plan_id"]):
+        return "plan_id must be a UUID"  # it names journal files
     store = plan["store"]
     if (
         not isinstance(store, dict)
         or not isinstance(store.get("id"), str)
+        or not _ID.fullmatch(store["id"])
         or not isinstance(store.get("revision"), int)
     ):
-        return "store must have id and revision"
+        return "store must have a valid id and a revision"
+    if not isinstance(store.get("url", ""), str):
+        return "store.url must be a string"
+    if not isinstance(plan.get("has_changes", True), bool):
+        return "has_changes must be true or false"
     if not isinstance(plan["changes"], list):
         return "changes must be a list"
     for change in plan["changes"]:
         if not isinstance(change, dict) or change.get("action") not in ACTIONS:
             return "every change needs an action"
         kind, rid = split_address(str(change.get("address", "")))
-        if kind not in KINDS or not rid:
+        if kind not in KINDS or not _ID.fullmatch(rid or ""):
             return f"bad address {change.get('address')!r}"
     return None
 

@@ -6,14 +6,15 @@ printing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import DefinitionError, PlanError, StoreError, UsageError, display_path
-from ..model import DesiredState, LiveState
-from ..store.driver import StoreDriver, open_store
+from ..model import ID_PATTERN, DesiredState, LiveState
+from ..store.driver import StoreDriver, check_store_id, open_store, safe_url, same_store_url
 from .backup import Backup, load_backup, snapshot_desired
 from .drift import Drift, acknowledgeable, read_drift
 from .execute import Outcome, Progress, execute
@@ -29,7 +30,11 @@ STATE_DIR = Path(".storecfg")
 class Settings:
     """Options shared by the commands that talk to a store."""
 
+    #: the store the user configured (--store, else STORECFG_STORE); None: the embedded
+    #: store in the current directory. The token is only ever sent here.
     store_url: str | None = None
+    #: whether the store came from --store on the command line (not the environment)
+    store_explicit: bool = False
     state_dir: Path = STATE_DIR
     lock_timeout: float = 0.0
     parallelism: int | None = None
@@ -232,17 +237,22 @@ def apply_directory(
 def apply_planfile(
     plan: dict[str, Any], settings: Settings, progress: Callable[[Progress], None] | None = None
 ) -> ApplyReport:
-    """Apply a saved plan, refusing it if the store moved since or it was applied already."""
+    """Apply a saved plan, refusing it if the store moved since or it was applied already.
+
+    The plan goes to the configured store only: a plan file naming another URL is
+    refused (its URL is not followed, so the token never goes where a file says)."""
     store = plan["store"]
     store_id = store["id"]
-    url = settings.store_url or store.get("url")
-    driver = open_store(url)
+    driver = open_store(settings.store_url)
     try:
-        if store.get("url") and driver.url.rstrip("/") != str(store["url"]).rstrip("/"):
+        planned_url = store.get("url")
+        if planned_url and not same_store_url(driver.url, str(planned_url)):
+            shown = safe_url(str(planned_url))
             raise PlanError(
-                f"this plan was made for store {store_id} at {store['url']}, not at {driver.url}",
-                hint=f"Apply it without --store (and without STORECFG_STORE), or make a new plan "
-                f"for {driver.url}.",
+                f"this plan was made for store {store_id} at {shown}, but the store configured "
+                f"here is {driver.url}",
+                hint=f"storecfg sends STORECFG_TOKEN only to the store you name. To apply the plan "
+                f"to {shown}, give --store {shown}; to change {driver.url}, make a new plan for it.",
             )
 
         def check(live: LiveState) -> dict[str, Any]:
@@ -279,6 +289,35 @@ def apply_planfile(
         driver.close()
 
 
+def open_snapshot_store(doc: dict[str, Any], backup_id: str, settings: Settings) -> StoreDriver:
+    """The configured store, to compare a snapshot with or restore it into. A snapshot
+    taken from another URL is refused unless --store names the store explicitly: the
+    snapshot's own URL is never followed."""
+    driver = open_store(settings.store_url)
+    try:
+        check_taken_from(doc, backup_id, settings, driver)
+    except BaseException:
+        driver.close()
+        raise
+    return driver
+
+
+def check_taken_from(
+    doc: dict[str, Any], backup_id: str, settings: Settings, driver: StoreDriver
+) -> None:
+    """Refuse a snapshot file taken from another store than `driver`'s, unless --store
+    names the store explicitly."""
+    taken_from = doc["store"].get("url") or doc.get("store_url")
+    if taken_from and not settings.store_explicit and not same_store_url(driver.url, taken_from):
+        shown = safe_url(str(taken_from))
+        raise UsageError(
+            f"backup {backup_id} was taken from the store at {shown}, but the store configured "
+            f"here is {driver.url}",
+            hint=f"storecfg sends STORECFG_TOKEN only to the store you name: give --store {shown} "
+            f"to use that store, or --store {driver.url} to use this one.",
+        )
+
+
 def restore_backup(
     snapshot_id: str,
     settings: Settings,
@@ -295,11 +334,10 @@ def restore_backup(
     try:
         sid = backup_store_id(driver, store_id)
         backup, doc = load_backup(driver, sid, snapshot_id, root)
-        url = doc["store"].get("url") or doc.get("store_url")
-        if not backup.in_store and settings.store_url is None and url:
-            # a first-release snapshot file names the store it was taken from
-            driver.close()
-            driver = open_store(url)
+        if not backup.in_store:
+            # a file names the store it was taken from: restored into the configured
+            # store only if that is the one (its URL is never followed)
+            check_taken_from(doc, backup.id, settings, driver)
     except BaseException:
         driver.close()
         raise
@@ -361,7 +399,13 @@ def drift_directory(
 
 def resolve_store_id(driver: StoreDriver, store_id: str | None) -> str:
     """The store to work on: the one given (it must exist), or the only one the URL holds."""
+    if store_id is not None:
+        check_store_id(store_id)
     stores = driver.list_stores()
+    if len(stores) > 10_000 or not all(re.fullmatch(ID_PATTERN, s) for s in stores):
+        raise StoreError(
+            f"the store at {driver.url} sent a list of stores storecfg cannot read", 502
+        )
     if store_id:
         if store_id not in stores:
             held = f"it holds {', '.join(stores)}" if stores else "it holds no store yet"

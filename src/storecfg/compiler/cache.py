@@ -16,13 +16,15 @@ normalized.
 
 An edit, a new file matching an include, a changed var or an upgraded storecfg all
 invalidate what they affect. Only successful compiles are cached; deleting the
-directory is always safe.
+directory is always safe. Every entry is authenticated (cache_key.py): one that was
+edited, or made by another user or machine, is ignored.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import json
 import os
 from collections.abc import Sequence
@@ -32,6 +34,7 @@ from typing import Any
 from .._fs import atomic_write
 from ..errors import Diagnostic, SourceLocation
 from ..model import KINDS, DesiredState, spec_hash
+from .cache_key import cache_key, entry_mac
 from .compile import CompileResult, compile_store, find_store_file
 from .fingerprint import CACHE_FORMAT, tool_fingerprint
 
@@ -59,11 +62,29 @@ def _entry_path(
     return cache_dir / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".json")
 
 
+#: the first line of an entry file: this prefix and the entry's MAC (see cache_key.py)
+_MAC_PREFIX = b"hmac-sha256:"
+
+
 def _read(path: Path) -> dict[str, Any] | None:
+    """The entry at `path` if it carries a valid MAC under this user's key, else None:
+    an entry edited, or written by another user or machine, is not trusted."""
+    key = cache_key()
+    if key is None:
+        return None
     try:
-        with open(path, encoding="utf-8") as fh:
-            entry = json.load(fh)
-    except (OSError, ValueError):
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    head, newline, body = data.partition(b"\n")
+    if not newline or not head.startswith(_MAC_PREFIX):
+        return None
+    if not hmac.compare_digest(head[len(_MAC_PREFIX) :], entry_mac(key, path.name, body).encode()):
+        return None
+    try:
+        entry = json.loads(body)
+    except (ValueError, RecursionError):
         return None
     if not isinstance(entry, dict) or entry.get("format") != CACHE_FORMAT:
         return None
@@ -176,14 +197,15 @@ def save_entry(path: Path, result: CompileResult, root_items: list[Any]) -> None
         "desired_hash": desired.hash(),
         "warnings": [d.to_json() for d in result.warnings],
     }
+    key = cache_key()
+    if key is None:
+        return  # no key to vouch for the entry: nothing is cached
+    body = json.dumps(entry, separators=(",", ":"), ensure_ascii=False).encode()
+    mac = entry_mac(key, path.name, body).encode()
     with contextlib.suppress(
         OSError
     ):  # a cache that cannot be written only makes the next run slower
-        atomic_write(
-            path,
-            json.dumps(entry, separators=(",", ":"), ensure_ascii=False).encode(),
-            mode=0o600,
-        )
+        atomic_write(path, _MAC_PREFIX + mac + b"\n" + body, mode=0o600)
 
 
 def compile_cached(

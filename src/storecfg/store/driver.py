@@ -8,19 +8,25 @@ Drivers are registered by URL scheme: `sqlite:///PATH` is the embedded store,
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ConflictError, StoreError, UsageError
-from ..model import KINDS, LiveState
+from ..model import ID_PATTERN, KINDS, LiveResource, LiveState
 from .history import ApplyRecord, DriftItem, SnapshotMeta
 from .storage import Item, LockInfo, StoreInfo
 
 DEFAULT_URL = "sqlite:///.storecfg/store.db"
 PAGE_SIZE = 500
+#: the most resources one read of a store takes in, and the most pages it asks for
+#: (a store that lists for ever is refused, not followed)
+MAX_RESOURCES = 500_000
+MAX_PAGES = 2_000
 
 
 class HistoryUnsupported(StoreError):
@@ -265,6 +271,54 @@ def safe_url(url: str) -> str:
     return urlunsplit(parts)
 
 
+def check_store_id(store_id: str) -> str:
+    """`store_id` if it is a valid store ID (it names directories and URL paths), else
+    a UsageError."""
+    if not re.fullmatch(ID_PATTERN, store_id):
+        raise UsageError(
+            f"invalid store ID {store_id!r}: use lowercase letters, digits, '.', '_' and '-', "
+            "starting with a letter or digit"
+        )
+    return store_id
+
+
+def same_store_url(a: str, b: str) -> bool:
+    """Whether two store URLs name the same store (scheme and host in any case, a
+    default port written or not, a trailing slash or not)."""
+    return _url_key(a) == _url_key(b)
+
+
+def _url_key(url: str) -> str:
+    url = url.strip()
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        return scheme + url[len(scheme) :].rstrip("/")
+    try:
+        port = parts.port
+    except ValueError:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port in (None, 80 if scheme == "http" else 443) else f"{host}:{port}"
+    return urlunsplit((scheme, netloc, parts.path.rstrip("/"), parts.query, ""))
+
+
+def plaintext_to_remote(url: str) -> bool:
+    """Whether `url` is plain http:// to a host other than this machine (loopback)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() != "http":
+        return False
+    host = (parts.hostname or "").rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
+
+
 def assign_specs(live: LiveState, items: dict[str, Item], wanted: list[str] | None = None) -> None:
     """Put fetched specs (by address) into a LiveState read without them. A wanted
     resource that is gone, or at another revision, was changed while it was read."""
@@ -282,8 +336,10 @@ def assign_specs(live: LiveState, items: dict[str, Item], wanted: list[str] | No
 
 def open_store(url: str | None = None, *, token: str | None = None, **options: Any) -> StoreDriver:
     """A driver for `url` (default: the embedded store in the current directory)."""
-    url = url or os.environ.get("STORECFG_STORE") or DEFAULT_URL
+    url = (url or os.environ.get("STORECFG_STORE") or DEFAULT_URL).strip()
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme:
+        url = scheme + url[len(scheme) :]  # HTTP://, SQLITE:/// as their lower-case selves
     if scheme not in _REGISTRY and scheme in _MODULES:
         # a driver registers itself when imported; import only the one asked for
         # (the HTTP stack costs a tenth of a second to import)
@@ -301,23 +357,51 @@ def read_all_paged(
 ) -> LiveState:
     """A consistent read through paged listing: the store revision must not move
     between the first and the last request, or the read starts again."""
-    from ..model import LiveResource
-
     for _ in range(attempts):
         before = driver.store_info(store_id)
         live = LiveState(store_id, before.revision, before.settings, before.settings_revision)
+        pages = resources = 0
         for kind in KINDS:
             token: str | None = None
+            tokens: set[str] = set()
+            bucket: dict[str, LiveResource] = {}
             while True:
+                pages += 1
+                if pages > MAX_PAGES:
+                    raise StoreError(
+                        f"store {store_id} took more than {MAX_PAGES:,} pages to list; "
+                        "storecfg stops there rather than follow a listing that may never end",
+                        502,
+                    )
                 items, token = driver.list_page(
                     store_id, kind, limit=PAGE_SIZE, page_token=token, specs=specs
                 )
-                if items:
-                    bucket = live.resources.setdefault(kind, {})
-                    for item in items:
-                        bucket[item.id] = LiveResource(item.spec, item.revision, item.hash)
+                resources += len(items)
+                if resources > MAX_RESOURCES:
+                    raise StoreError(
+                        f"store {store_id} holds more than {MAX_RESOURCES:,} resources, "
+                        "more than storecfg reads",
+                        502,
+                    )
+                for item in items:
+                    if item.id in bucket:
+                        raise StoreError(
+                            f"the store listed {kind}.{item.id} twice while store {store_id} "
+                            "was read; a listing that repeats itself cannot be trusted",
+                            502,
+                        )
+                    bucket[item.id] = LiveResource(item.spec, item.revision, item.hash)
                 if not token:
                     break
+                if token in tokens:
+                    raise StoreError(
+                        f"the store sent the same next_page_token twice while listing {kind} "
+                        f"of store {store_id}; a listing that loops cannot be read",
+                        502,
+                    )
+                tokens.add(token)
+            if bucket:
+                live.resources[kind] = bucket
         after = driver.store_info(store_id)
         if after.revision == before.revision:
             return live

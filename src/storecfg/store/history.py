@@ -98,6 +98,8 @@ DRIFT_KINDS = ("changed", "created", "deleted")
 STATE_KEYS = ("store", "settings", "settings_revision", "resources")
 
 APPLY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: snapshot IDs: UTC time and store revision (they name local copies: nothing else passes)
+SNAPSHOT_ID = re.compile(r"^\d{8}T\d{6}Z-r\d+(?:-\d+)?$")
 _ADDRESS = re.compile(r"^[a-z_]+\.[a-z0-9][a-z0-9._-]{0,62}$")
 #: what storecfg's API tokens look like: never kept in a record, wherever it appears
 TOKEN_PATTERN = re.compile(r"sct_[A-Za-z0-9_-]{16,}")
@@ -143,7 +145,10 @@ class SnapshotMeta:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SnapshotMeta:
+        """From a store's answer; ValueError when it is not what a store sends."""
         apply_id = data.get("apply_id")
+        if not SNAPSHOT_ID.fullmatch(str(data["id"])):
+            raise ValueError(f"not a snapshot ID: {data['id']!r}")
         return cls(
             str(data["id"]),
             str(data["created_at"]),
@@ -218,8 +223,15 @@ class DriftItem:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DriftItem:
+        """From a store's answer; ValueError when it is not what a store sends."""
         revision = data.get("revision")
         changed = data.get("changed_at")
+        address = str(data["address"])
+        kind, _, _ = address.partition(".")
+        if not _ADDRESS.fullmatch(address) or kind not in KIND_RANK:
+            raise ValueError(f"not a resource address: {address!r}")
+        if data["kind"] not in DRIFT_KINDS:
+            raise ValueError(f"not a kind of drift: {data['kind']!r}")
         return cls(
             str(data["address"]),
             str(data["kind"]),

@@ -4,23 +4,33 @@ Reads are retried on connection errors and on 429/502/503/504 with exponential
 backoff, full jitter and `Retry-After` (capped). Writes are retried only when they
 carry an Idempotency-Key, so a retry can never apply a change twice. The token
 comes from STORECFG_TOKEN and never appears in messages.
+
+The server is not trusted to be well-behaved: one answer is read up to
+MAX_RESPONSE_BYTES and within one deadline (`timeout`, for the whole request, not
+per read), and an answer about another store than the one asked for is refused.
 """
 
 from __future__ import annotations
 
+import json as _json
+import math
 import os
 import random
 import re
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
+import httpcore
 import httpx
 
 from .. import __version__
 from ..errors import ConflictError, LockedError, StoreError, UsageError
-from ..model import LiveState, spec_hash
+from ..model import ID_PATTERN, LiveState, spec_hash
 from .driver import (
     HistoryUnsupported,
     WriteOp,
@@ -37,7 +47,150 @@ from .storage import InvalidSpec, Item, LockInfo, PreconditionRequired, StoreInf
 T = TypeVar("T")
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+#: answers a gateway gives when it may have passed the request on before failing:
+#: the server may have acted on it
+_MAYBE_ACTED = frozenset({502, 504})
 _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")
+_ID = re.compile(ID_PATTERN)
+
+#: the most one answer may hold (after decompression)
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+#: seconds one request may take, from sending it to the last byte of its answer
+DEFAULT_TIMEOUT = 30.0
+#: the longest next_page_token taken from an answer (it is sent back in a URL)
+MAX_PAGE_TOKEN = 2048
+
+
+class _DeadlineExceeded(Exception):
+    """The request's deadline passed (raised inside the network layer, caught in _send)."""
+
+
+_deadlines = threading.local()
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[float]:
+    """Every network operation of this thread, until the block ends, finishes by then."""
+    previous = getattr(_deadlines, "at", None)
+    at = time.monotonic() + seconds
+    _deadlines.at = at
+    try:
+        yield at
+    finally:
+        _deadlines.at = previous
+
+
+def _bounded(timeout: float | None) -> float | None:
+    """A network operation's timeout, shortened to what is left of the deadline."""
+    at: float | None = getattr(_deadlines, "at", None)
+    if at is None:
+        return timeout
+    left = at - time.monotonic()
+    if left <= 0:
+        raise _DeadlineExceeded
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write ends by the current request's deadline:
+    httpx's own timeouts bound each read, so a server sending a byte at a time could
+    otherwise hold a request for ever."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _bounded(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _bounded(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(
+            self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout))
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_tcp(
+            host,
+            port,
+            _bounded(timeout),
+            local_address=local_address,
+            socket_options=socket_options,
+        )
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_unix_socket(
+            path, _bounded(timeout), socket_options=socket_options
+        )
+        return _DeadlineStream(stream)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def bound_by_deadlines(client: httpx.Client) -> bool:
+    """Make the connections of `client`'s own transports (the direct one and those for
+    proxies from the environment) honour the per-request deadline. httpx offers no
+    public hook for its network backend, so this reaches into its transports; it
+    returns False when it found none to change (then only the body is bounded)."""
+    transports = [getattr(client, "_transport", None)]
+    transports += list(getattr(client, "_mounts", {}).values())
+    found = False
+    for transport in transports:
+        pool = getattr(transport, "_pool", None)
+        backend = getattr(pool, "_network_backend", None)
+        if isinstance(backend, httpcore.NetworkBackend):
+            if not isinstance(backend, _DeadlineBackend):
+                pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
+            found = True
+    return found
+
+
+def _size(n: int) -> str:
+    return (
+        f"{n // (1024 * 1024)} MiB" if n >= 1024 * 1024 and n % (1024 * 1024) == 0 else f"{n} bytes"
+    )
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+@dataclass(slots=True)
+class Answer:
+    """A whole answer of the store, read within the limits."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+    reason_phrase: str = ""
+
+    def json(self) -> Any:
+        return _json.loads(self.content, parse_constant=_reject_constant)
 
 
 class RetryPolicy:
@@ -61,20 +214,21 @@ class RetryPolicy:
         return random.uniform(0, min(self.cap, self.base * (2**attempt)))
 
 
-def _json_object(response: httpx.Response) -> dict[str, Any]:
+def _json_object(response: Answer) -> dict[str, Any]:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return body if isinstance(body, dict) else {}
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: Answer) -> float | None:
     value = response.headers.get("Retry-After")
     if not value:
         return None
     try:
-        return float(value)
+        seconds = float(value)
+        return seconds if math.isfinite(seconds) else None  # "nan" would break sleep()
     except ValueError:
         from email.utils import parsedate_to_datetime
 
@@ -96,16 +250,25 @@ class HttpDriver:
         client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
-        timeout: float = 30.0,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
         **_: Any,
     ) -> None:
-        self.url = safe_url(url.rstrip("/"))
-        if self.url != url.rstrip("/"):
+        url = url.strip().rstrip("/")
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            raise UsageError(f"the store URL {safe_url(url)!r} is not a valid URL") from None
+        if parts.username is not None or parts.password is not None:
             # httpx would send them as Basic auth in place of the bearer token
             raise UsageError(
-                f"the store URL {self.url} must not carry a user name or password: "
+                f"the store URL {safe_url(url)} must not carry a user name or password: "
                 "storecfg authenticates with the token in STORECFG_TOKEN"
             )
+        # scheme and host are case-insensitive: shown and compared in lower case
+        url = parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower()).geturl()
+        self.url = url
         token = token if token is not None else os.environ.get("STORECFG_TOKEN")
         # a token read from a file often ends in a newline; anything else that is not
         # visible ASCII cannot go into a header, and the library error would quote it
@@ -120,16 +283,19 @@ class HttpDriver:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self.max_response_bytes = max_response_bytes
         self.client = client or httpx.Client(
-            base_url=url.rstrip("/") + "/v1/",
+            base_url=url + "/v1/",
             headers=headers,
-            timeout=httpx.Timeout(timeout, connect=10.0),
+            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
             transport=transport,
             follow_redirects=False,
         )
         if client is not None:
             client.headers.update(headers)
+        bound_by_deadlines(self.client)
 
     # ------------------------------------------------------------ plumbing
 
@@ -156,7 +322,7 @@ class HttpDriver:
         headers: dict[str, str] | None = None,
         params: dict[str, Any] | None = None,
         retry: bool = True,
-    ) -> httpx.Response:
+    ) -> Answer:
         return self._send(method, path, json=json, headers=headers, params=params, retry=retry)[0]
 
     def _send(
@@ -168,21 +334,27 @@ class HttpDriver:
         headers: dict[str, str] | None = None,
         params: dict[str, Any] | None = None,
         retry: bool = True,
-    ) -> tuple[httpx.Response, bool]:
-        """(response, whether an earlier attempt was lost to a transport error).
+    ) -> tuple[Answer, bool]:
+        """(answer, whether an earlier attempt may have reached the server: lost to a
+        transport error, or answered 502/504 by a gateway).
 
-        After a lost attempt the server may have acted on the request already.
+        After such an attempt the server may have acted on the request already.
         """
         last: str = ""
         lost = False
         for attempt in range(self.retry.attempts):
             try:
-                response = self.client.request(
-                    method, path, json=json, headers=headers, params=params
-                )
+                response = self._attempt(method, path, json=json, headers=headers, params=params)
             except (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL) as exc:
                 raise UsageError(
                     f"store URL {self.url} cannot be used: {self._scrub(str(exc))}"
+                ) from None
+            except _DeadlineExceeded:
+                # not retried: a store this slow would only make the wait longer
+                raise StoreError(
+                    f"the store at {self.url} did not answer {method} {path} within "
+                    f"{self.timeout:g} s; giving up",
+                    504,
                 ) from None
             except httpx.TransportError as exc:
                 text = self._scrub(str(exc))
@@ -198,12 +370,67 @@ class HttpDriver:
                 and attempt < self.retry.attempts - 1
             ):
                 last = f"HTTP {response.status_code}"
+                if response.status_code in _MAYBE_ACTED:
+                    lost = True
                 self.retry.sleep(self.retry.delay(attempt, _retry_after(response)))
                 continue
             return response, lost
         raise StoreError(f"the store at {self.url} kept failing ({last})", 503)  # pragma: no cover
 
-    def _error(self, response: httpx.Response, what: str) -> StoreError:
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any,
+        headers: dict[str, str] | None,
+        params: dict[str, Any] | None,
+    ) -> Answer:
+        """One request and its whole answer, within the deadline and the size limit."""
+        request = self.client.build_request(method, path, json=json, headers=headers, params=params)
+        with _deadline(self.timeout) as deadline:
+            try:
+                response = self.client.send(request, stream=True)
+            except httpx.TimeoutException:
+                if time.monotonic() >= deadline:
+                    raise _DeadlineExceeded from None
+                raise
+            try:
+                return Answer(
+                    response.status_code,
+                    response.headers,
+                    self._body(response, method, path, deadline),
+                    response.reason_phrase,
+                )
+            except httpx.TimeoutException:
+                if time.monotonic() >= deadline:
+                    raise _DeadlineExceeded from None
+                raise
+            finally:
+                response.close()
+
+    def _body(self, response: httpx.Response, method: str, path: str, deadline: float) -> bytes:
+        limit = self.max_response_bytes
+        too_large = StoreError(
+            f"the store at {self.url} answered {method} {path} with more than "
+            f"{_size(limit)}; storecfg reads at most that much of one answer",
+            502,
+        )
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise too_large  # refused before reading a byte of it
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+            if time.monotonic() >= deadline:
+                raise _DeadlineExceeded
+        return b"".join(chunks)
+
+    def _error(self, response: Answer, what: str) -> StoreError:
         status = response.status_code
         body = self._scrub_json(_json_object(response))
         message = self._scrub(str(body.get("message") or response.reason_phrase or "error"))
@@ -238,11 +465,11 @@ class HttpDriver:
             f"{prefix}{message} (HTTP {status})", status, diagnostics=diagnostics, details=body
         )
 
-    def _read(self, response: httpx.Response, what: str, build: Callable[[Any], T]) -> T:
+    def _read(self, response: Answer, what: str, build: Callable[[Any], T]) -> T:
         """`build(body)`, or a StoreError when the body is not the JSON the API promises."""
         try:
             return build(response.json())
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError):
             raise StoreError(
                 f"{what}: the store at {self.url} sent an answer storecfg cannot read "
                 f"(HTTP {response.status_code}, {response.headers.get('content-type', 'no content type')})",
@@ -253,12 +480,49 @@ class HttpDriver:
     def _path(*parts: str) -> str:
         return "/".join(quote(p, safe="") for p in parts)
 
-    @staticmethod
-    def _item(data: dict[str, Any]) -> Item:
-        spec = dict(data.get("spec") or {})
+    def _item(self, data: dict[str, Any], what: str, expected: str | None = None) -> Item:
+        """An item of an answer; its id must be a valid ID, and `expected` when given (the
+        resource asked for: an answer about another one is not taken for it)."""
+        rid = data["id"]
+        if not isinstance(rid, str) or not _ID.fullmatch(rid):
+            raise ValueError("not an ID")
+        if expected is not None and rid != expected:
+            raise StoreError(
+                f"{what}: the store at {self.url} answered about {rid!r} instead; "
+                "storecfg stopped before changing anything more",
+                502,
+            )
+        spec = data.get("spec") or {}
+        if not isinstance(spec, dict):
+            raise TypeError("spec is not an object")
         # GET and PUT answers carry no hash; the embedded driver's items always do
         digest = str(data.get("hash") or spec_hash(spec))
-        return Item(str(data["id"]), spec, int(data["revision"]), digest)
+        return Item(rid, spec, int(data["revision"]), digest)
+
+    def _store_info(self, data: dict[str, Any], store_id: str) -> StoreInfo:
+        from .storage import default_settings
+
+        if data["id"] != store_id:
+            # a server (or a proxy) answering for another store: planning against it
+            # would delete our resources and write someone else's settings
+            raise StoreError(
+                f"the store at {self.url} answered for store {str(data['id'])!r} when asked for "
+                f"store {store_id!r}; storecfg stopped before changing anything",
+                502,
+            )
+        settings = data.get("settings") or default_settings(store_id)
+        if not isinstance(settings, dict):
+            raise TypeError("settings is not an object")
+        return StoreInfo(
+            store_id, int(data["revision"]), settings, int(data.get("settings_revision") or 0)
+        )
+
+    @staticmethod
+    def _page_token(data: dict[str, Any]) -> str | None:
+        token = data.get("next_page_token") or None
+        if token is not None and (not isinstance(token, str) or len(token) > MAX_PAGE_TOKEN):
+            raise ValueError("next_page_token is not a string of a sensible length")
+        return token
 
     # ------------------------------------------------------------ API
 
@@ -274,17 +538,8 @@ class HttpDriver:
         response = self._request("GET", self._path("stores", store_id))
         if response.status_code != 200:
             raise self._error(response, f"store {store_id}")
-        from .storage import default_settings
-
         return self._read(
-            response,
-            f"store {store_id}",
-            lambda data: StoreInfo(
-                str(data["id"]),
-                int(data["revision"]),
-                dict(data.get("settings") or default_settings(store_id)),
-                int(data.get("settings_revision") or 0),
-            ),
+            response, f"store {store_id}", lambda data: self._store_info(data, store_id)
         )
 
     def list_page(
@@ -308,8 +563,8 @@ class HttpDriver:
             response,
             f"list {kind}",
             lambda data: (
-                [self._item(d) for d in data["items"]],
-                data.get("next_page_token") or None,
+                [self._item(d, f"list {kind}") for d in data["items"]],
+                self._page_token(data),
             ),
         )
 
@@ -319,7 +574,9 @@ class HttpDriver:
             return None
         if response.status_code != 200:
             raise self._error(response, f"{kind}.{rid}")
-        return self._read(response, f"{kind}.{rid}", self._item)
+        return self._read(
+            response, f"{kind}.{rid}", lambda data: self._item(data, f"{kind}.{rid}", rid)
+        )
 
     def put(
         self,
@@ -348,7 +605,9 @@ class HttpDriver:
         )
         if response.status_code not in (200, 201):
             raise self._error(response, f"{kind}.{rid}")
-        return self._read(response, f"{kind}.{rid}", self._item)
+        return self._read(
+            response, f"{kind}.{rid}", lambda data: self._item(data, f"{kind}.{rid}", rid)
+        )
 
     def delete(
         self,
@@ -396,7 +655,9 @@ class HttpDriver:
         )
         if response.status_code != 200:
             raise self._error(response, "store settings")
-        return self._read(response, "store settings", self._item)
+        return self._read(
+            response, "store settings", lambda data: self._item(data, "store settings", "settings")
+        )
 
     def write_batch(
         self, store_id: str, ops: list[WriteOp], apply_id: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..escape import escape
 from .markdown import drift_section
 from .text import DRIFT_TITLE, Style, drift_lines
 
@@ -38,7 +39,7 @@ def render_text(doc: dict[str, Any], *, color: bool = False) -> str:
         )
     else:
         lines.append(style(NO_DRIFT, "green"))
-    return "\n".join(lines) + "\n"
+    return escape("\n".join(lines) + "\n", keep_newlines=True)
 
 
 def render_markdown(doc: dict[str, Any]) -> str:
@@ -53,7 +54,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
         lines += drift_section(doc["drift"], rows=MAX_ROWS, in_plan=False)
     else:
         lines.append(f"**No drift.** {NO_DRIFT.removeprefix('No drift: ').capitalize()}")
-    return "\n".join(lines) + "\n"
+    return escape("\n".join(lines) + "\n", keep_newlines=True)
 
 
 __all__ = ["DRIFT_TITLE", "drift_document", "render_json", "render_markdown", "render_text"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ..escape import escape
 from .text import (
     DRIFT_NOTE,
     DRIFT_PLAN_NOTE,
@@ -46,7 +47,7 @@ def render_plan(plan: dict[str, Any], *, max_chars: int = MAX_CHARS) -> str:
     head += drift_section(plan.get("drift") or [])
     if not plan["has_changes"]:
         head.append("**No changes.** The live store matches the definition.")
-        return "\n".join(head) + "\n"
+        return escape("\n".join(head) + "\n", keep_newlines=True)
     s = plan["summary"]
     head += [f"**{summary_line(plan)}**", "", "| action | resources |", "|---|---:|"]
     for action in ("delete", "replace", "create", "update"):
@@ -90,7 +91,7 @@ def render_plan(plan: dict[str, Any], *, max_chars: int = MAX_CHARS) -> str:
             f"{noun} {'is' if hidden == 1 else 'are'} not shown above.** "
             "Run `storecfg plan --format json` (or `--format text`) for the whole plan.\n"
         )
-    return text + "\n" + body
+    return escape(text + "\n" + body, keep_newlines=True)
 
 
 #: drift rows shown in a comment; the rest are counted
@@ -187,6 +188,7 @@ def _escape(text: str) -> str:
 
     (Underscores inside words, as in `service_plans`, are literal on GitHub.)
     """
+    text = escape(text)
     for ch in "\\`*~":
         text = text.replace(ch, "\\" + ch)
     return text.replace("<", "&lt;")

@@ -11,6 +11,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from ..escape import escape
+
 _COLORS = {
     "green": "32",
     "yellow": "33",
@@ -117,27 +119,29 @@ def diff_entries(diff: list[dict[str, Any]], forcing: set[str] | None = None) ->
         op, path = d["op"], d["path"]
         if op == "change":
             note = FORCES if forcing and path in forcing else ""
-            yield "~", "yellow", f"{path}: {value(d['old'])} -> {value(d['new'])}", note
+            yield "~", "yellow", escape(f"{path}: {value(d['old'])} -> {value(d['new'])}"), note
         elif op == "add":
             for sub, v in flatten(d["new"], path):
-                yield "+", "green", f"{sub}: {value(v)}", ""
+                yield "+", "green", escape(f"{sub}: {value(v)}"), ""
         elif op == "remove" and "item" not in d:
-            yield "-", "red", f"{path}: {value(d['old'])}", ""
+            yield "-", "red", escape(f"{path}: {value(d['old'])}"), ""
         elif op == "insert":
-            yield "+", "green", f"{path}: inserted {d['item']} at {d['at']}", ""
+            yield "+", "green", escape(f"{path}: inserted {d['item']} at {d['at']}"), ""
             if isinstance(d.get("new"), dict):  # an add-on: show what it holds
                 for sub, v in flatten([d["new"]], path):
-                    yield "+", "green", f"{sub}: {value(v)}", ""
+                    yield "+", "green", escape(f"{sub}: {value(v)}"), ""
         elif op == "remove":
-            yield "-", "red", f"{path}: removed {d['item']} (was at {d['from']})", ""
+            yield "-", "red", escape(f"{path}: removed {d['item']} (was at {d['from']})"), ""
         elif op == "move":
-            yield "~", "cyan", f"{path}: moved {d['item']} from {d['from']} to {d['to']}", ""
+            text = f"{path}: moved {d['item']} from {d['from']} to {d['to']}"
+            yield "~", "cyan", escape(text), ""
 
 
 def create_entries(spec: dict[str, Any] | None) -> Iterator[Entry]:
+    # every line is escaped: values and keys come from the store and from definitions
     for path, v in flatten(spec or {}):
         if path != "id":
-            yield "+", "green", f"{path}: {value(v)}", ""
+            yield "+", "green", escape(f"{path}: {value(v)}"), ""
 
 
 def diff_lines(
@@ -150,13 +154,13 @@ def diff_lines(
 def deleted_name(change: dict[str, Any]) -> str:
     before = change.get("before") or {}
     name = before.get("name") or before.get("title")
-    return f"  ({value(name)})" if name else ""
+    return escape(f"  ({value(name)})") if name else ""
 
 
 def change_block(change: dict[str, Any], style: Style) -> Iterator[str]:
     action = change["action"]
     marker, color = MARKERS[action]
-    addr = change["address"]
+    addr = escape(change["address"])
     if action == "create":
         yield style(f"  {marker} {addr}", color, "bold")
         for m, c, text, _ in create_entries(change["after"]):
@@ -168,7 +172,7 @@ def change_block(change: dict[str, Any], style: Style) -> Iterator[str]:
         for line in diff_lines(change["diff"], style):
             yield "      " + line
     elif action == "replace":
-        reasons = ", ".join(change.get("replace_reasons", []))
+        reasons = escape(", ".join(change.get("replace_reasons", [])))
         yield style(f"  {marker} {addr}", color, "bold") + style(
             f"  (replace: {reasons} cannot change in place)", "magenta"
         )
@@ -206,7 +210,7 @@ def drift_lines(
     yield style(f"{DRIFT_TITLE} ({len(drift)}):", "cyan", "bold")
     width = min(max(len(d["address"]) for d in drift), 60)
     for d in drift:
-        yield f"  {d['address'].ljust(width)}  {d['kind']:<7}  ({drift_when(d)})"
+        yield escape(f"  {d['address'].ljust(width)}  {d['kind']:<7}  ({drift_when(d)})")
     yield style(f"  {DRIFT_NOTE}", "dim")
     if in_plan:
         yield style(f"  {DRIFT_PLAN_NOTE}", "dim")
@@ -222,13 +226,13 @@ def plan_lines(plan: dict[str, Any], *, color: bool = False) -> Iterator[str]:
     style = Style(color)
     store = plan["store"]
     yield (
-        style(f"storecfg plan for store {store['id']}", "bold")
-        + f" ({store['url']}, revision {store['revision']})"
+        style(f"storecfg plan for store {escape(str(store['id']))}", "bold")
+        + escape(f" ({store['url']}, revision {store['revision']})")
     )
     yield ""
     interrupted = plan.get("interrupted_apply")
     if interrupted:
-        yield style("Warning:", "yellow", "bold") + " " + interrupted["message"]
+        yield style("Warning:", "yellow", "bold") + " " + escape(str(interrupted["message"]))
         yield ""
     yield from drift_lines(plan.get("drift") or [], style)
     if not plan["has_changes"]:
@@ -238,7 +242,7 @@ def plan_lines(plan: dict[str, Any], *, color: bool = False) -> Iterator[str]:
         yield style("Impact:", "bold")
         for item in plan["impact"]:
             mark = style("!", "red", "bold") if item["risk"] == "high" else style("*", "yellow")
-            yield f"  {mark} {item['message']}"
+            yield f"  {mark} {escape(str(item['message']))}"
         yield ""
     changes = plan["changes"]
     deletes = [c for c in changes if c["action"] == "delete"]
