@@ -30,6 +30,26 @@ class SourceLocation:
         return display_path(self.file)
 
 
+#: characters of a value that a message quotes (longer values end in '...')
+QUOTE_CHARS = 40
+#: characters of a diagnostic's message at most
+MAX_MESSAGE_CHARS = 1000
+
+
+def quoted(value: str, limit: int = QUOTE_CHARS) -> str:
+    """A value as a message quotes it: repr of at most `limit` characters of it.
+
+    Values come from the user's files; a message never carries more than a prefix."""
+    return repr(value if len(value) <= limit else value[: limit - 3] + "...")
+
+
+def clipped(message: str) -> str:
+    """A message cut to MAX_MESSAGE_CHARS characters."""
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    return message[: MAX_MESSAGE_CHARS - 3] + "..."
+
+
 def display_path(path: str) -> str:
     """A path as users should see it: relative to the current directory when possible."""
     if not path or not os.path.isabs(path):

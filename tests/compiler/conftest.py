@@ -69,9 +69,15 @@ class Store:
         return path
 
     def compile(
-        self, *, var_files: Sequence[Path] = (), var_overrides: Sequence[str] = ()
+        self,
+        *,
+        var_files: Sequence[Path] = (),
+        var_overrides: Sequence[str] = (),
+        var_json: Sequence[str] = (),
     ) -> CompileResult:
-        return compile_store(self.root, var_files=var_files, var_overrides=var_overrides)
+        return compile_store(
+            self.root, var_files=var_files, var_overrides=var_overrides, var_json=var_json
+        )
 
     def lines(
         self, *, var_files: Sequence[Path] = (), var_overrides: Sequence[str] = ()

@@ -201,19 +201,34 @@ def test_var_files_override_vars_and_var_overrides_win(store: Store, tmp_path: P
     data = compiled(store, var_files=[first, second])["resources"]
     assert data["skus"]["k"]["name"] == "Contoso Teams"
     assert data["service_plans"]["p"]["price"]["recurring"] == "30.00"
-    data = compiled(store, var_files=[first, second], var_overrides=["product=Voice", "years=2"])
+    data = compiled(
+        store,
+        var_files=[first, second],
+        var_overrides=["product=Voice"],
+        var_json=["years=2"],
+    )
     assert data["resources"]["skus"]["k"]["name"] == "Contoso Voice"
     assert data["resources"]["service_plans"]["p"]["subscription_period"]["length"] == 2
 
 
-def test_var_override_values_read_like_plain_yaml() -> None:
-    assert parse_var_overrides(["a=10", "b=true", "c=NO", "d=1.5", "e=", "f=x=y"]) == {
+def test_var_values_are_strings_and_var_json_values_typed() -> None:
+    assert parse_var_overrides(["a=10", "b=true", "c=NO", "d=9.50", "e=", "f=x=y"]) == {
+        "a": "10",
+        "b": "true",
+        "c": "NO",
+        "d": "9.50",
+        "e": "",
+        "f": "x=y",
+    }
+    typed = ["a=10", "b=true", 'c="NO"', "d=9.5", "e=null", 'f=["US", "CA"]', 'g={"e1": "8.00"}']
+    assert parse_var_overrides([], typed) == {
         "a": 10,
         "b": True,
         "c": "NO",
-        "d": 1.5,
+        "d": 9.5,
         "e": None,
-        "f": "x=y",
+        "f": ["US", "CA"],
+        "g": {"e1": "8.00"},
     }
     with pytest.raises(UsageError, match="KEY=VALUE"):
         parse_var_overrides(["a-b=1"])

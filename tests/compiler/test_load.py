@@ -131,14 +131,14 @@ def test_explicit_standard_tags(text: str, expected: Any) -> None:
         ("!!bool yes", "t.yaml:1:4: SC110 -: 'yes' is not a valid !!bool"),
         ("!!int 1.5", "t.yaml:1:4: SC110 -: '1.5' is not a valid !!int"),
         ("!!int true", "t.yaml:1:4: SC110 -: 'true' is not a valid !!int"),
-        ("!!binary aGk=", "t.yaml:1:4: SC110 -: unsupported tag 'tag:yaml.org,2002:binary'"),
+        ("!!binary aGk=", "t.yaml:1:4: SC110 -: unsupported tag '!!binary'"),
         (
             "!!timestamp 2001-12-14",
-            "t.yaml:1:4: SC110 -: unsupported tag 'tag:yaml.org,2002:timestamp'",
+            "t.yaml:1:4: SC110 -: unsupported tag '!!timestamp'",
         ),
         ("!custom x", "t.yaml:1:4: SC110 -: unsupported tag '!custom'"),
-        ("!!set {a}", "t.yaml:1:4: SC110 -: unsupported tag 'tag:yaml.org,2002:set'"),
-        ("!!omap [a: 1]", "t.yaml:1:4: SC110 -: unsupported tag 'tag:yaml.org,2002:omap'"),
+        ("!!set {a}", "t.yaml:1:4: SC110 -: unsupported tag '!!set'"),
+        ("!!omap [a: 1]", "t.yaml:1:4: SC110 -: unsupported tag '!!omap'"),
     ],
 )
 def test_other_tags_are_refused(text: str, message: str) -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from storecfg.compiler.render import (
     MAX_OUTPUT_CHARS,
     TemplateProblem,
     _Renderer,
+    bounded_str_method,
     make_renderer,
 )
 
@@ -170,9 +173,9 @@ def test_printing_vars_is_charged_too() -> None:
 
 def test_same_source_is_compiled_once(renderer: _Renderer) -> None:
     renderer.render("{{ vars.n + 1 }}")
-    compiled = renderer._cache["{{ vars.n + __k0 }}"]
+    compiled = renderer._cache["{{ vars[__k0] + __k1 }}"]
     assert renderer.render("{{ vars.n + 1 }}") == 4
-    assert renderer._cache["{{ vars.n + __k0 }}"] is compiled
+    assert renderer._cache["{{ vars[__k0] + __k1 }}"] is compiled
 
 
 def test_templates_that_differ_in_literals_share_one_compiled_shape(renderer: _Renderer) -> None:
@@ -206,3 +209,104 @@ def test_rendering_has_a_time_limit_per_compile() -> None:
     with pytest.raises(TemplateProblem) as info:
         r.render("{{ vars.n + 2 }}")
     assert info.value.code == "SC204" and "seconds in all" in info.value.message
+
+
+# ---------------------------------------------------------------- shapes mean the same
+
+SHAPE_VARS = {
+    "x": 1,
+    "n": 3,
+    "name": "Contoso",
+    "cost": {"e1": "8.00", "e3": "20.00", "items": "I", "get": "G"},
+    "l": [1, 2, 3],
+    "regions": ["US", "CA"],
+    "items": "top-items",
+    "markup": "1.15",
+    "flag": True,
+    "empty": "",
+}
+
+SHAPE_TEMPLATES = [
+    "Store {{ vars.name }}",
+    "{{ vars.cost.e1 }}",
+    "{{ (vars.cost.e3 | decimal * vars.markup | decimal) | money }}",
+    "a\n{{ vars.x }}\nb\n",
+    "  {%- if vars.flag -%}  yes  {%- else %} no {% endif %}\n",
+    "{% raw %}{{ vars.x }}{% endraw %} {{ vars.x }}",
+    "{# note #}q{{ vars.l.0 }}",
+    "{{ vars.items }}",
+    "{{ vars.cost.items }}",
+    "{{ vars.cost.get }}",
+    "{{ vars.cost.keys() | list }}",
+    "{{ vars.nope }}",
+    "{{ vars.cost.nope }}",
+    "{{ vars.name.nope }}",
+    "{{ vars.name.upper() }}",
+    "{{ vars.name.lower }}",
+    "x{{ vars . cost . e1 }}y",
+    "{{ vars.x is defined }} {{ vars.zz is defined }}",
+    "{{ vars.cost.zz | default('d') }}",
+    "{{ (vars.name | e) + '<b>' }}",
+    "{% if vars.n > 2 %}\n big\n{% elif vars.n > 1 %}mid{% else %}small{% endif %}",
+    "{{ vars }}",
+    "{{ vars.name.__class__ }}",
+    "{{ vars.l.append(1) }}",
+    "{{ vars.cost.e1 ~ '/' ~ vars.cost.e3 }}",
+    "{{ vars.cost.real }}",
+    "{% for i in [1] %}{{ i }}{% endfor %}",
+    "line1\nline2\n{% for a in b %}{% endfor %}",
+    "a\n\nb {{ vars.x | nosuch }}",
+    "{{ vars.x +  }}",
+]
+
+
+def _outcome(renderer: _Renderer, source: str) -> tuple[Any, ...]:
+    try:
+        value = renderer.render(source)
+    except TemplateProblem as exc:
+        return (exc.code, exc.message, exc.line_offset)
+    return ("ok", type(value), value)
+
+
+@pytest.mark.parametrize("source", SHAPE_TEMPLATES)
+def test_a_shape_renders_exactly_like_the_template_as_written(source: str) -> None:
+    """Text, literals and key names become variables of a shared compiled shape; the
+    result, the error and its line are those of the template compiled as written."""
+    shaped = make_renderer(SHAPE_VARS)
+    as_written = make_renderer(SHAPE_VARS)
+    as_written._shape = lambda s: (s, {})  # type: ignore[method-assign]
+    assert _outcome(shaped, source) == _outcome(as_written, source)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text("ab", max_size=120),
+    st.text("ab", min_size=33, max_size=60),
+    st.sampled_from(["rfind", "rindex", "rpartition", "rsplit", "strip", "lstrip", "rstrip"]),
+    st.lists(st.one_of(st.none(), st.integers(-80, 150)), max_size=2),
+    st.booleans(),
+)
+def test_bounded_str_methods_answer_as_str_does(
+    text: str, needle: str, name: str, extra: list[int | None], markup: bool
+) -> None:
+    from markupsafe import Markup
+
+    owner = Markup(text) if markup else text
+    chars = needle + "".join(chr(0x100 + i) for i in range(40))
+    args: tuple[Any, ...] = (chars,) if "strip" in name else (needle, *extra)
+    if name in ("rpartition",) or (name == "rsplit" and len(extra) > 1):
+        args = (needle,)
+    try:
+        expected: Any = ("ok", getattr(owner, name)(*args))
+    except (ValueError, TypeError) as exc:
+        expected = ("error", type(exc))
+    try:
+        got = bounded_str_method(owner, name, args, {})
+        if got is NotImplemented:
+            return
+        result: Any = ("ok", got)
+    except (ValueError, TypeError) as exc:
+        result = ("error", type(exc))
+    assert result == expected
+    if result[0] == "ok":
+        assert type(result[1]) is type(expected[1])

@@ -354,7 +354,7 @@ def test_a_first_release_database_is_upgraded_in_place(tmp_path: Path) -> None:
         "idempotency": _dump(db, "SELECT store, key, fingerprint, status, body FROM idempotency"),
     }
     storage = Storage(db)
-    assert _dump(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION == 2
+    assert _dump(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION == 3
     assert before == {
         "resources": _dump(db, resources),
         "stores": _dump(db, "SELECT id, revision, settings, settings_revision FROM stores"),

@@ -13,14 +13,21 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DefinitionError, PlanError, StoreError, UsageError, display_path
-from ..model import ID_PATTERN, DesiredState, LiveState
+from ..model import ID_PATTERN, DesiredState, LiveState, split_address
+from ..policy import Policy
 from ..store.driver import StoreDriver, check_store_id, open_store, safe_url, same_store_url
 from .backup import Backup, load_backup, snapshot_desired
 from .drift import Drift, acknowledgeable, read_drift
 from .execute import Outcome, Progress, execute
 from .history import ApplyRecorder, applied_at, last_unfinished
 from .lock import held_lock
-from .plan import PlanOptions, make_plan, stale_details
+from .plan import (
+    PlanOptions,
+    check_planfile_deletes,
+    make_plan,
+    reviewed_differences,
+    stale_details,
+)
 from .provenance import collect
 
 STATE_DIR = Path(".storecfg")
@@ -39,6 +46,8 @@ class Settings:
     lock_timeout: float = 0.0
     parallelism: int | None = None
     max_deletes: int | None = None
+    #: --allow-deletes: plan and apply deletes although store.yaml says policy.deletes: deny
+    allow_deletes: bool = False
     use_cache: bool = True
     #: also write each apply's snapshot as a file here (it is in the store either way)
     backup_dir: Path | None = None
@@ -58,7 +67,11 @@ class ApplyReport:
 
 
 def compile_desired(
-    directory: Path, settings: Settings, var_files: Sequence[Path], var_overrides: Sequence[str]
+    directory: Path,
+    settings: Settings,
+    var_files: Sequence[Path],
+    var_overrides: Sequence[str],
+    var_json: Sequence[str] = (),
 ) -> tuple[DesiredState, list[Any]]:
     """The desired state of a definition directory (through the compile cache unless
     settings say not to), or DefinitionError."""
@@ -68,6 +81,7 @@ def compile_desired(
         directory,
         var_files=var_files,
         var_overrides=var_overrides,
+        var_json=var_json,
         cache_dir=settings.state_dir / "cache" if settings.use_cache else None,
     )
     if not result.ok or result.desired is None:
@@ -92,7 +106,11 @@ def _plan(
         live,
         store_url=driver.url,
         source=source,
-        options=PlanOptions(max_deletes=settings.max_deletes, ignore_changes=not restore),
+        options=PlanOptions(
+            max_deletes=settings.max_deletes,
+            ignore_changes=not restore,
+            allow_deletes=settings.allow_deletes,
+        ),
         interrupted=interrupted,
         warnings=[w.to_json() for w in warnings],
         drift=[d.to_json() for d in drift],
@@ -120,8 +138,9 @@ def plan_directory(
     settings: Settings,
     var_files: Sequence[Path] = (),
     var_overrides: Sequence[str] = (),
+    var_json: Sequence[str] = (),
 ) -> tuple[dict[str, Any], list[Any]]:
-    desired, warnings = compile_desired(directory, settings, var_files, var_overrides)
+    desired, warnings = compile_desired(directory, settings, var_files, var_overrides, var_json)
     driver = open_store(settings.store_url)
     try:
         live = read_for_plan(driver, desired)
@@ -210,10 +229,11 @@ def apply_directory(
     *,
     var_files: Sequence[Path] = (),
     var_overrides: Sequence[str] = (),
+    var_json: Sequence[str] = (),
     confirm: Callable[[dict[str, Any]], bool] | None = None,
     progress: Callable[[Progress], None] | None = None,
 ) -> ApplyReport:
-    desired, warnings = compile_desired(directory, settings, var_files, var_overrides)
+    desired, warnings = compile_desired(directory, settings, var_files, var_overrides, var_json)
     driver = open_store(settings.store_url)
     try:
         report = _apply_planned(
@@ -255,6 +275,11 @@ def apply_planfile(
                 f"to {shown}, give --store {shown}; to change {driver.url}, make a new plan for it.",
             )
 
+        check_planfile_deletes(
+            plan,
+            PlanOptions(max_deletes=settings.max_deletes, allow_deletes=settings.allow_deletes),
+        )
+
         def check(live: LiveState) -> dict[str, Any]:
             when = applied_at(driver, store_id, plan["plan_id"], settings.state_dir)
             if when:
@@ -285,6 +310,55 @@ def apply_planfile(
             "apply PLANFILE",
             definition=definition,
         )
+    finally:
+        driver.close()
+
+
+def apply_reviewed(
+    directory: Path,
+    reviewed: dict[str, Any],
+    reviewed_name: str,
+    settings: Settings,
+    *,
+    var_files: Sequence[Path] = (),
+    var_overrides: Sequence[str] = (),
+    var_json: Sequence[str] = (),
+    progress: Callable[[Progress], None] | None = None,
+) -> ApplyReport:
+    """Plan `directory` now (under the lock) and apply that plan only if its changes
+    are exactly those of the reviewed plan; otherwise PlanError listing the differences.
+
+    Unlike `apply PLANFILE`, a store revision that moved since the review does not
+    matter by itself: only what this apply would write does.
+    """
+    desired, warnings = compile_desired(directory, settings, var_files, var_overrides, var_json)
+    if reviewed["store"]["id"] != desired.store["id"]:
+        raise PlanError(
+            f"{reviewed_name} is a plan for store {reviewed['store']['id']}, but "
+            f"{display_path(str(directory))} defines store {desired.store['id']}",
+            hint="Pass the plan that was reviewed for this definition.",
+        )
+    driver = open_store(settings.store_url)
+
+    def check(live: LiveState) -> dict[str, Any]:
+        plan = _plan(desired, driver, live, settings, display_path(str(directory)), warnings)
+        differences = reviewed_differences(reviewed, plan)
+        if differences:
+            n = len(differences)
+            raise PlanError(
+                f"the changes planned now differ from the reviewed plan {reviewed_name} "
+                f"({n} difference{'s' if n != 1 else ''}); nothing was applied:\n  "
+                + "\n  ".join(differences),
+                hint="Review a new plan (`storecfg plan -o PLANFILE`) and apply that one.",
+            )
+        return plan
+
+    try:
+        report = _apply_planned(
+            driver, desired.store["id"], settings, check, None, progress, "apply --reviewed"
+        )
+        report.warnings = warnings
+        return report
     finally:
         driver.close()
 
@@ -378,10 +452,11 @@ def drift_directory(
     settings: Settings,
     var_files: Sequence[Path] = (),
     var_overrides: Sequence[str] = (),
+    var_json: Sequence[str] = (),
 ) -> tuple[dict[str, Any], list[Drift]]:
     """What was changed outside storecfg in the store DIRECTORY manages (reads only).
     Returns the store ({"id", "url", "revision"}) and the drift, in plan order."""
-    desired, _ = compile_desired(directory, settings, var_files, var_overrides)
+    desired, _ = compile_desired(directory, settings, var_files, var_overrides, var_json)
     driver = open_store(settings.store_url)
     try:
         store_id = desired.store["id"]
@@ -392,6 +467,8 @@ def drift_directory(
                 f"the store at {driver.url} keeps no history, so it cannot tell what was "
                 "changed outside storecfg; upgrade its server"
             )
+        policy = Policy.from_json(desired.policy)  # unmanaged resources are nobody's drift
+        drift = [d for d in drift if not policy.unmanaged_pattern(*split_address(d.address))]
         return {"id": store_id, "url": driver.url, "revision": info.revision}, drift
     finally:
         driver.close()

@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import json
 import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,13 @@ from ..model import KINDS, DesiredState, spec_hash
 from .cache_key import cache_key, entry_mac
 from .compile import CompileResult, compile_store, find_store_file
 from .fingerprint import CACHE_FORMAT, tool_fingerprint
+from .includes import IncludeError, PatternError, Tree
 
 
 def _file_hash(path: str) -> str | None:
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # never block on a FIFO put in its place
+            return None
         with open(path, "rb") as fh:
             return hashlib.sha256(fh.read()).hexdigest()
     except OSError:
@@ -48,7 +52,11 @@ def _file_hash(path: str) -> str | None:
 
 
 def _entry_path(
-    cache_dir: Path, store_file: Path, var_files: Sequence[Path], overrides: Sequence[str]
+    cache_dir: Path,
+    store_file: Path,
+    var_files: Sequence[Path],
+    overrides: Sequence[str],
+    var_json: Sequence[str] = (),
 ) -> Path:
     key = json.dumps(
         [
@@ -56,6 +64,7 @@ def _entry_path(
             str(store_file.resolve()),
             [str(p.resolve()) for p in var_files],
             list(overrides),
+            *([list(var_json)] if var_json else []),
         ],
         separators=(",", ":"),
     )
@@ -97,12 +106,13 @@ def _still_valid(entry: dict[str, Any]) -> bool:
     for path, digest in entry["inputs"]:
         if _file_hash(path) != digest:
             return False
-    root = Path(entry["root"])
+    root = entry["root"]
+    tree = Tree(root)
     for pattern, matched in entry["globs"]:
         try:
-            now = [str(m.resolve()) for m in sorted(root.glob(pattern))]
-        except (ValueError, OSError):
-            return False
+            now = [os.path.realpath(os.path.join(root, rel)) for rel in tree.match(pattern)]
+        except (IncludeError, PatternError, OSError, ValueError, RecursionError):
+            return False  # whatever stops the walk is for a real compile to report
         if now != matched:
             return False
     return True
@@ -128,7 +138,14 @@ def _desired(entry: dict[str, Any]) -> DesiredState:
     resources = {k: by_kind[k] for k in KINDS if by_kind.get(k)}
     sources = {a: SourceLocation(*loc) for a, loc in entry["sources"].items()}
     return DesiredState(
-        entry["settings"], resources, sources, entry["digests"], entry.get("desired_hash", "")
+        entry["settings"],
+        resources,
+        sources,
+        entry["digests"],
+        entry.get("desired_hash", ""),
+        policy=entry["policy"],
+        root=entry["root"],
+        files=entry["definition_files"],
     )
 
 
@@ -186,7 +203,7 @@ def save_entry(path: Path, result: CompileResult, root_items: list[Any]) -> None
     entry = {
         "format": CACHE_FORMAT,
         "tool": tool_fingerprint(),
-        "root": str(Path(result.inputs[0]).parent) if result.inputs else "",
+        "root": desired.root or (str(Path(result.inputs[0]).parent) if result.inputs else ""),
         "inputs": inputs,
         "globs": [[p, m] for p, m in result.globs],
         "files": result.files,
@@ -195,6 +212,8 @@ def save_entry(path: Path, result: CompileResult, root_items: list[Any]) -> None
         "sources": {a: [loc.file, loc.line, loc.column] for a, loc in desired.sources.items()},
         "digests": digests,
         "desired_hash": desired.hash(),
+        "policy": desired.policy,
+        "definition_files": desired.files,
         "warnings": [d.to_json() for d in result.warnings],
     }
     key = cache_key()
@@ -213,13 +232,16 @@ def compile_cached(
     *,
     var_files: Sequence[Path] = (),
     var_overrides: Sequence[str] = (),
+    var_json: Sequence[str] = (),
     cache_dir: Path | None = None,
 ) -> CompileResult:
     """compile_store, answered from the cache as far as nothing it read has changed."""
     if cache_dir is None:
-        return compile_store(target, var_files=var_files, var_overrides=var_overrides)
+        return compile_store(
+            target, var_files=var_files, var_overrides=var_overrides, var_json=var_json
+        )
     store_file = find_store_file(target)
-    entry_path = _entry_path(cache_dir, store_file, var_files, var_overrides)
+    entry_path = _entry_path(cache_dir, store_file, var_files, var_overrides, var_json)
     cached = load_entry(entry_path)
     if cached is not None:
         return cached
@@ -227,6 +249,7 @@ def compile_cached(
         target,
         var_files=var_files,
         var_overrides=var_overrides,
+        var_json=var_json,
         unit_cache=reusable_units(entry_path),
     )
     if result.desired is not None and result.ok:

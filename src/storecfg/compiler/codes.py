@@ -46,12 +46,15 @@ _ALL = [
     Code("SC109", "file cannot be read"),
     Code("SC110", "unsupported YAML construct"),
     Code("SC111", "included file does not exist"),
+    Code("SC112", "include cannot be searched"),
+    Code("SC113", "too many files where the includes look"),
     # Templates
     Code("SC201", "undefined template variable"),
     Code("SC202", "template not allowed by the sandbox"),
     Code("SC203", "template syntax error"),
     Code("SC204", "template output over the size limit"),
     Code("SC205", "bad variable file"),
+    Code("SC206", "template over the size limit"),
     # Schema
     Code("SC301", "unknown field"),
     Code("SC302", "missing required field"),
@@ -59,6 +62,9 @@ _ALL = [
     Code("SC304", "invalid value"),
     Code("SC305", "invalid amount"),
     Code("SC306", "invalid ID"),
+    # The policy block of store.yaml
+    Code("SC401", "resource matches a policy.unmanaged pattern"),
+    Code("SC402", "policy.unmanaged pattern can never match"),
 ]
 
 CODES: dict[str, Code] = {c.code: c for c in _ALL}

@@ -9,7 +9,10 @@ address; all of them are collected before the run fails.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import hashlib
+import json
+import math
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -17,13 +20,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ERROR, Diagnostic, SourceLocation, UsageError, display_path
+from ..errors import ERROR, Diagnostic, SourceLocation, UsageError, clipped, display_path, quoted
 from ..model import ID_PATTERN, KINDS, DesiredState, canonical_json
+from ..policy import Policy
 from . import rules
 from .codes import severity
 from .fingerprint import tool_fingerprint
+from .includes import IncludeError, PatternError, Tree
 from .iso import CURRENCY_DIGITS
 from .load import (
+    MAX_DEPTH,
+    MAX_INT,
+    MIN_INT,
     Loaded,
     PosDict,
     TemplateSite,
@@ -32,14 +40,15 @@ from .load import (
     load_file,
     position_of,
     read_source,
-    resolve_plain,
 )
 from .render import _Renderer, json_path, make_renderer, render_templates
 from .schema import did_you_mean, normalize, validate_resource, validate_store_file
 
 STORE_FILE = "store.yaml"
 #: codes after which a file's resources are missing from the compile
-_UNREADABLE = frozenset({"SC101", "SC102", "SC103", "SC104", "SC105", "SC106", "SC109", "SC110"})
+_UNREADABLE = frozenset(
+    {"SC101", "SC102", "SC103", "SC104", "SC105", "SC106", "SC109", "SC110", "SC112", "SC113"}
+)
 _ID = re.compile(ID_PATTERN)
 
 
@@ -79,19 +88,67 @@ def format_address(kind: str, rid: str | None, path: Iterable[Any] = ()) -> str:
     return out
 
 
-def parse_var_overrides(pairs: Sequence[str]) -> dict[str, Any]:
-    """`--var KEY=VALUE` values; VALUE reads like a plain YAML scalar (10 is a number)."""
+def _split_var(option: str, form: str, pair: str) -> tuple[str, str]:
+    key, sep, value = pair.partition("=")
+    key = key.strip()
+    if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+        raise UsageError(f"{option} needs {form} with KEY a variable name, got {quoted(pair)}")
+    return key, value
+
+
+def parse_var_overrides(pairs: Sequence[str], json_pairs: Sequence[str] = ()) -> dict[str, Any]:
+    """`--var KEY=VALUE` values, always strings (as Terraform's -var: `9.50` stays "9.50"),
+    and `--var-json KEY=JSON` values, typed. A later value of a key wins; a key given
+    with both options is an error."""
     out: dict[str, Any] = {}
     for pair in pairs:
-        key, sep, value = pair.partition("=")
-        key = key.strip()
-        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-            raise UsageError(f"--var needs KEY=VALUE with KEY a variable name, got {pair!r}")
-        try:
-            out[key] = resolve_plain(value)
-        except ValueError as exc:
-            raise UsageError(f"--var {key}: {exc}") from None
+        key, value = _split_var("--var", "KEY=VALUE", pair)
+        out[key] = value
+    typed: dict[str, Any] = {}
+    for pair in json_pairs:
+        key, text = _split_var("--var-json", "KEY=JSON", pair)
+        if key in out:
+            raise UsageError(f"variable {key} is set with both --var and --var-json; set it once")
+        typed[key] = _json_var(key, text)
+    out.update(typed)
     return out
+
+
+def _json_var(key: str, text: str) -> Any:
+    """One --var-json value: JSON, with whole numbers in the 64-bit range and at most
+    the nesting YAML files may have."""
+
+    def no_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a JSON number")
+
+    try:
+        value = json.loads(text, parse_constant=no_constant)
+    except RecursionError:
+        raise UsageError(f"--var-json {key}: nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        where = f" at character {exc.pos + 1}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise UsageError(
+            f"--var-json {key}: not JSON ({reason}{where}); a string needs double quotes, "
+            f"or use --var {key}=VALUE"
+        ) from None
+    todo: list[tuple[Any, int]] = [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise UsageError(f"--var-json {key}: nested deeper than {MAX_DEPTH} levels")
+            todo.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+        elif isinstance(item, bool):
+            continue
+        elif isinstance(item, int) and not MIN_INT <= item <= MAX_INT:
+            raise UsageError(
+                f"--var-json {key}: whole number {quoted(str(item))} is outside "
+                f"{MIN_INT:,} to {MAX_INT:,}"
+            )
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise UsageError(f"--var-json {key}: number is too large")
+    return value
 
 
 def find_store_file(target: Path) -> Path:
@@ -139,7 +196,9 @@ class _Compiler:
         var_overrides: dict[str, Any],
         unit_cache: dict[str, Any] | None = None,
     ) -> None:
-        self.store_file = store_file.resolve()
+        #: store.yaml as named; it must not link outside its directory
+        self.given_store_file = store_file.absolute()
+        self.store_file = Path(os.path.realpath(store_file))
         #: earlier results per included file (see `Unit.to_cache`); None: no cache
         self.unit_cache = unit_cache
         self.units: list[Unit] = []
@@ -158,6 +217,7 @@ class _Compiler:
         self.inputs: list[str] = []
         self.digests: dict[str, str] = {}
         self.globs: list[tuple[str, list[str]]] = []
+        self._walk: Tree | None = None
 
     def diag(
         self,
@@ -172,7 +232,7 @@ class _Compiler:
         self.diags.append(
             Diagnostic(
                 code,
-                message,
+                clipped(message),
                 SourceLocation(file, line, col),
                 address,
                 json_path(path),
@@ -185,6 +245,18 @@ class _Compiler:
     def run(self) -> CompileResult:
         root_display = display_path(str(self.store_file))
         self.files.append(root_display)
+        home = os.path.realpath(self.given_store_file.parent)
+        if os.path.commonpath([home, str(self.store_file)]) != home:
+            shown = display_path(str(self.given_store_file))
+            self.diag(
+                "SC107",
+                shown,
+                (1, 1),
+                f"{self.given_store_file.name} links to {root_display}, outside the store "
+                "directory; copy the file into the directory instead",
+            )
+            self.files[0] = shown
+            return self._result(None)
         root, root_sites = self._load(self.store_file, root_display)
         if root is None:
             if not self.diags:  # read fine but holds nothing
@@ -241,6 +313,8 @@ class _Compiler:
                 address,
                 issue.path,
             )
+        policy = Policy.from_json(root.get("policy"))
+        self._check_policy(root, root_display, policy)
         self.units = [self._unit(root_display, str(self.store_file), root, "")]
         context = self._context_key()
         for path in self._includes(root, root_display):
@@ -256,12 +330,17 @@ class _Compiler:
         normalized_settings = (
             normalize("store", settings, self.digits) if settings and not store_issues else None
         )
-        self._rules(specs, known, raws, normalized_settings)
+        self._rules(specs, known, raws, normalized_settings, policy)
         if self._has_errors() or normalized_settings is None:
             return self._result(None)
         sources = {f"{kind}.{rid}": raws[(kind, rid)][1] for kind in specs for rid in specs[kind]}
         desired = DesiredState(
-            normalized_settings, {k: specs[k] for k in KINDS if specs.get(k)}, sources
+            normalized_settings,
+            {k: specs[k] for k in KINDS if specs.get(k)},
+            sources,
+            policy=policy.to_json(),
+            root=str(self.root_dir),
+            files=[_relative(u.real, self.root_dir) for u in self.units],
         )
         return self._result(desired)
 
@@ -378,37 +457,45 @@ class _Compiler:
                     "SC107",
                     shown,
                     pos,
-                    f"include {pattern!r} leaves the store directory; "
+                    f"include {quoted(pattern)} leaves the store directory; "
                     "patterns are relative to store.yaml and may not use '..'",
                     f"include[{i}]",
                     ("include", i),
                 )
                 continue
             try:
-                matches = sorted(self.root_dir.glob(pattern))
-            except (ValueError, OSError) as exc:
+                rels = self._tree().match(pattern)
+            except PatternError as exc:
                 self.diag(
                     "SC107",
                     shown,
                     pos,
-                    f"include {pattern!r} is not a valid pattern: {exc}",
+                    f"include {quoted(pattern)} is not a valid pattern: {exc}",
                     f"include[{i}]",
                     ("include", i),
                 )
                 continue
-            found = 0
-            self.globs.append((pattern, [str(m.resolve()) for m in matches]))
+            except IncludeError as exc:
+                self.diag(
+                    exc.code,
+                    shown,
+                    pos,
+                    f"include {quoted(pattern)}: {exc.message}",
+                    f"include[{i}]",
+                    ("include", i),
+                )
+                continue
+            matches = [self.root_dir / rel for rel in rels]
+            found = len(matches)
+            self.globs.append((pattern, [os.path.realpath(m) for m in matches]))
             for match in matches:
                 real = os.path.realpath(match)
-                if not match.is_file():
-                    continue
-                found += 1
                 if os.path.commonpath([base, real]) != base:
                     self.diag(
                         "SC107",
                         shown,
                         pos,
-                        f"include {pattern!r} matches {display_path(str(match))}, "
+                        f"include {quoted(pattern)} matches {display_path(str(match))}, "
                         "which links outside the store directory",
                         f"include[{i}]",
                         ("include", i),
@@ -424,13 +511,19 @@ class _Compiler:
                     "SC111" if literal else "SC108",
                     shown,
                     pos,
-                    f"included file {pattern!r} does not exist{did_you_mean_file(self.root_dir, pattern)}"
+                    f"included file {quoted(pattern)} does not exist{did_you_mean_file(self._tree(), pattern)}"
                     if literal
-                    else f"include {pattern!r} matches no file",
+                    else f"include {quoted(pattern)} matches no file",
                     f"include[{i}]",
                     ("include", i),
                 )
         return out
+
+    def _tree(self) -> Tree:
+        """The listings of the store directory, shared by every include pattern."""
+        if self._walk is None:
+            self._walk = Tree(str(self.root_dir), display_path)
+        return self._walk
 
     def _context_key(self) -> str:
         """What, besides a file's bytes, decides how it compiles."""
@@ -491,7 +584,7 @@ class _Compiler:
                         "SC301",
                         shown,
                         position_of(data, (kind,), key=True),
-                        f"unknown resource kind {kind!r}{did_you_mean(kind, KINDS)}",
+                        f"unknown resource kind {quoted(kind)}{did_you_mean(kind, KINDS)}",
                         kind,
                         (kind,),
                     )
@@ -591,14 +684,63 @@ class _Compiler:
         except (KeyError, IndexError, TypeError):
             return None
 
+    def _check_policy(self, root: dict[str, Any], shown: str, policy: Policy) -> None:
+        """SC402: an unmanaged pattern that can never match (the schema checks its shape)."""
+        patterns = root["policy"].get("unmanaged") if isinstance(root.get("policy"), dict) else None
+        if not isinstance(patterns, list):
+            return
+        for i, pattern in enumerate(patterns):
+            if not isinstance(pattern, str):
+                continue
+            kind = pattern.partition(".")[0]
+            if kind in KINDS or not re.fullmatch("[a-z_]+", kind):
+                continue  # a bad shape is the schema's SC304
+            path = ("policy", "unmanaged", i)
+            self.diag(
+                "SC402",
+                shown,
+                position_of(root, path),
+                f"unknown resource kind {kind!r} in pattern {pattern!r}{did_you_mean(kind, KINDS)}",
+                format_address("policy", None, path[1:]),
+                path,
+            )
+
+    def _unmanaged_defined(
+        self,
+        where: dict[tuple[str, str], tuple[Unit, SourceLocation, int]],
+        policy: Policy,
+    ) -> None:
+        """SC401: a resource is either defined here or not managed here, never both."""
+        for (kind, rid), (unit, location, index) in where.items():
+            pattern = policy.unmanaged_pattern(kind, rid)
+            if pattern is None:
+                continue
+            raw = self._raw(unit, kind, index)
+            self.diag(
+                "SC401",
+                location.file,
+                position_of(raw, ("id",)) if raw is not None else (location.line, location.column),
+                f"{kind}.{rid} matches the policy.unmanaged pattern {pattern!r} in store.yaml: "
+                "a resource is either defined here or not managed here. Remove the resource, "
+                "or narrow the pattern",
+                f"{kind}.{rid}",
+                ("id",),
+            )
+
     def _rules(
         self,
         specs: dict[str, dict[str, dict[str, Any]]],
         known: dict[str, set[str]],
         where: dict[tuple[str, str], tuple[Unit, SourceLocation, int]],
         settings: dict[str, Any] | None,
+        policy: Policy,
     ) -> None:
-        for finding in rules.check(specs, known, settings, single_resource=self.incomplete):
+        if policy.unmanaged:
+            self._unmanaged_defined(where, policy)
+        external = policy.unmanaged_pattern if policy.unmanaged else None
+        for finding in rules.check(
+            specs, known, settings, single_resource=self.incomplete, external=external
+        ):
             unit, location, index = where[(finding.kind, finding.id)]
             raw = self._raw(unit, finding.kind, index)
             pos = position_of(raw, finding.path) if raw is not None else None
@@ -612,16 +754,18 @@ class _Compiler:
             )
 
 
-def did_you_mean_file(root: Path, name: str) -> str:
+def did_you_mean_file(tree: Tree, name: str) -> str:
     """'; did you mean catalog/plans.yaml?' for a close YAML file in the store directory."""
     from .schema import closest
 
-    try:
-        candidates = [str(p.relative_to(root)) for p in root.rglob("*.y*ml") if p.is_file()][:2000]
-    except OSError:
-        return ""
+    candidates = tree.files(lambda n: fnmatch.fnmatchcase(n, "*.y*ml"))[:2000]
     match = closest(name, candidates)
     return f"; did you mean {match!r}?" if match else ""
+
+
+def _relative(real: str, root: Path) -> str:
+    """A file of the definition relative to the store directory, with forward slashes."""
+    return os.path.relpath(real, root).replace(os.sep, "/")
 
 
 def _suffix(path: Iterable[Any]) -> str:
@@ -633,6 +777,7 @@ def compile_store(
     *,
     var_files: Sequence[Path] = (),
     var_overrides: Sequence[str] = (),
+    var_json: Sequence[str] = (),
     unit_cache: dict[str, Any] | None = None,
 ) -> CompileResult:
     """Compile the store definition in `target` (a directory or its store.yaml).
@@ -641,7 +786,7 @@ def compile_store(
     learned from it; files whose bytes and context are unchanged are not parsed again.
     """
     store_file = find_store_file(target)
-    overrides = parse_var_overrides(var_overrides)
+    overrides = parse_var_overrides(var_overrides, var_json)
     for vf in var_files:
         if not vf.is_file():
             raise UsageError(f"--var-file {display_path(str(vf))}: no such file")

@@ -15,6 +15,7 @@ objects that also remember where each of their values started.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from ..errors import Diagnostic, SourceLocation
+from ..errors import Diagnostic, SourceLocation, clipped, quoted
 from .codes import severity
 
 _Parser: Any
@@ -34,9 +35,12 @@ except ImportError:  # pragma: no cover - libyaml is present in every supported 
 MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_ALIAS_NODES = 100_000
+#: characters (of strings, keys included) that aliases may copy in one file
+MAX_ALIAS_CHARS = 4 * 1024 * 1024
 MAX_SCALAR_CHARS = 1024 * 1024
-#: whole numbers must fit in 64 bits (the store keeps them as such)
+#: whole numbers must fit in 64 bits, signed (the store keeps them as such)
 MAX_INT = 2**63 - 1
+MIN_INT = -(2**63)
 
 Pos = tuple[int, int]  # 1-based line, column
 
@@ -142,12 +146,14 @@ _UNCLOSED = {
 
 
 class NumberTooLarge(ValueError):
-    """A plain scalar reads as a whole number outside the 64-bit range."""
+    """A plain scalar reads as a whole number outside the signed 64-bit range."""
 
     def __init__(self, text: str) -> None:
         shown = text if len(text) <= 30 else text[:12] + "..." + text[-12:]
+        small = text.startswith("-")
         super().__init__(
-            f"number {shown} is too large (the limit is {MAX_INT:,}); quote it if it is text"
+            f"number {shown} is too {'small' if small else 'large'} (the limit is "
+            f"{MIN_INT if small else MAX_INT:,}); quote it if it is text"
         )
 
 
@@ -155,7 +161,7 @@ def _checked_int(text: str, digits: str, base: int) -> int:
     if len(digits) > 64:  # far past 2**63 in any base; also avoids int() on huge strings
         raise NumberTooLarge(text)
     value = int(digits, base)
-    if abs(value) > MAX_INT:
+    if not MIN_INT <= value <= MAX_INT:
         raise NumberTooLarge(text)
     return value
 
@@ -172,8 +178,10 @@ class SourceFloat(float):
 
 
 def source_text(value: Any) -> str:
-    """How a number was written in the file (falls back to repr)."""
-    return getattr(value, "text", None) or repr(value)
+    """How a number was written in the file (falls back to repr), for messages: a
+    number written with more than 40 characters is cut to a prefix."""
+    text: str = getattr(value, "text", None) or repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def resolve_plain(value: str) -> Any:
@@ -220,11 +228,16 @@ def _explicit(tag: str, value: str) -> Any:
     resolved: Any = resolve_plain(value)
     expected = _EXPLICIT_TYPES.get(name)
     if expected is None:
-        raise ValueError(f"unsupported tag {tag!r}")
+        raise ValueError(f"unsupported tag {_shown_tag(tag)}")
     fits = isinstance(resolved, expected) and (name == "bool" or not isinstance(resolved, bool))
     if not fits:
-        raise ValueError(f"{value!r} is not a valid !!{name}")
+        raise ValueError(f"{quoted(value)} is not a valid !!{name}")
     return float(resolved) if name == "float" else resolved
+
+
+def _shown_tag(tag: str) -> str:
+    """A tag as written: `!!python/object` rather than `tag:yaml.org,2002:python/object`."""
+    return quoted("!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag)
 
 
 def read_source(path: Path, display: str | None = None) -> tuple[bytes | None, Loaded]:
@@ -293,7 +306,9 @@ def load_bytes(raw: bytes, display: str, out: Loaded | None = None) -> Loaded:
 def _diag(
     code: str, file: str, line: int, col: int, message: str, address: str = "-"
 ) -> Diagnostic:
-    return Diagnostic(code, message, SourceLocation(file, line, col), address, "$", severity(code))
+    return Diagnostic(
+        code, clipped(message), SourceLocation(file, line, col), address, "$", severity(code)
+    )
 
 
 class _Frame:
@@ -314,13 +329,23 @@ _NOKEY = object()
 _INCOMPLETE = object()
 
 
+#: what may follow an anchor or alias name that libyaml ended at a ':' (YAML 1.2 goes on)
+_NAME_REST = re.compile(r"[^\s,\[\]{}]*")
+_BREAKS = " \t\r\n\x85\u2028\u2029,[]{}"
+
+
 class _Builder:
-    def __init__(self, text: str, display: str, out: Loaded) -> None:
+    def __init__(self, text: str, display: str, out: Loaded, probing: bool = False) -> None:
         self.text = text
         self.display = display
         self.out = out
+        #: a re-read of part of the file, looking for the depth limit only
+        self.probing = probing
         self.anchors: dict[str, tuple[Any, int, bool]] = {}
+        #: characters of an anchored value, measured when an alias first copies it
+        self.anchor_chars: dict[str, int] = {}
         self.alias_nodes = 0
+        self.alias_chars = 0
         self.stack: list[_Frame] = []
         self.root: Any = None
         self.documents = 0
@@ -334,6 +359,8 @@ class _Builder:
         try:
             self._run(parser)
         except yaml.MarkedYAMLError as exc:
+            if not self.probing:
+                self._depth_before(exc)
             raise self._syntax(exc) from None
         except yaml.reader.ReaderError as exc:  # a character YAML does not allow
             line, col = self._offset_position(exc.position)
@@ -353,6 +380,24 @@ class _Builder:
             if hasattr(parser, "dispose"):
                 parser.dispose()
         return self.root
+
+    def _depth_before(self, exc: yaml.MarkedYAMLError) -> None:
+        """Our nesting limit, if the text before a parse error breaks it.
+
+        libyaml reads ahead of the events it hands out and has a nesting limit of its
+        own in newer releases: `[[[[...` can fail there before our limit has seen its
+        65th level. Reading the text up to the error again finds it, whatever the
+        library's version and wording."""
+        mark = exc.problem_mark or exc.context_mark
+        if mark is None or not 0 < mark.index <= len(self.text):
+            return
+        probe = Loaded(self.display)
+        with contextlib.suppress(_Stop):
+            _Builder(self.text[: mark.index], self.display, probe, probing=True).build()
+        for diagnostic in probe.diagnostics:
+            if diagnostic.code == "SC106":
+                self.out.diagnostics.append(diagnostic)
+                raise _Stop()
 
     def _offset_position(self, offset: int) -> Pos:
         """Line and column of a character offset (libyaml counts UTF-8 bytes)."""
@@ -378,10 +423,9 @@ class _Builder:
         at_tab = (
             mark is not None and 0 <= mark.index < len(self.text) and self.text[mark.index] == "\t"
         )
-        if at_tab or "'\\t'" in problem:
-            return self.fail(
-                "SC103", line, col, "tab character used for indentation; YAML indents with spaces"
-            )
+        if at_tab:
+            assert mark is not None
+            return self._tab(exc, mark, line, col, problem)
         message = problem
         opened = exc.context_mark
         if exc.context and opened and opened is not mark and self._only_blank_after(mark):
@@ -394,6 +438,107 @@ class _Builder:
             message = f"{problem} ({exc.context})"
         hint = _HINTS.get(problem)  # libyaml's context adds nothing once the cause is named
         return self.fail("SC101", line, col, f"{problem}; {hint}" if hint else message)
+
+    def _tab(
+        self, exc: yaml.MarkedYAMLError, mark: Any, line: int, col: int, problem: str
+    ) -> _Stop:
+        """A parse error at a tab: SC103 only when the tab indents the line."""
+        text = self.text
+        before = text[mark.index - mark.column : mark.index]
+        written = before.rstrip(" \t")
+        if written:  # a tab after '-', ':' or '?': separation, not indentation
+            return self.fail(
+                "SC101",
+                line,
+                col,
+                f"{problem} (a tab after {written[-1]!r}); separate with a space instead",
+            )
+        header = exc.context_mark
+        if (
+            header is not None
+            and 0 <= header.index < len(text)
+            and text[header.index] in "|>"
+            and self._tab_in_block_scalar(header, mark)
+        ):
+            return self.fail(
+                "SC101",
+                line,
+                col,
+                f"{problem} (in the block scalar that starts at line {header.line + 1}); "
+                "storecfg's YAML reader cannot read a tab at the start of a line's text: "
+                'write the value as a double-quoted string with "\\t"',
+            )
+        return self.fail(
+            "SC103", line, col, "tab character used for indentation; YAML indents with spaces"
+        )
+
+    def _tab_in_block_scalar(self, header: Any, mark: Any) -> bool:
+        """Whether the spaces before the tab already indent the text of a `|` or `>`
+        scalar (the tab is then part of the text, which libyaml cannot read)."""
+        lines = self.text.split("\n", mark.line + 1)
+        spaces = len(lines[mark.line]) - len(lines[mark.line].lstrip(" "))
+        header_line = lines[header.line]
+        parent = len(header_line) - len(header_line.lstrip(" "))
+        if spaces <= parent:
+            return False
+        for between in lines[header.line + 1 : mark.line]:  # the first line of text sets the indent
+            if between.strip(" \r"):
+                return spaces >= len(between) - len(between.lstrip(" "))
+        return True
+
+    def _misread_name(self, sigil: str, name: str, start: Any, end: Any) -> tuple[str, Pos] | None:
+        """The whole name and place of an anchor or alias that libyaml cut short at a ':'.
+
+        YAML 1.2 allows ':' inside `&an:chor`; libyaml ends the name there and reads the
+        rest as the value (":chor value"), silently."""
+        text = self.text
+        at = text.find(sigil + name, start.index, max(end.index, start.index) + len(name) + 2)
+        after = at + 1 + len(name)
+        if (
+            at < 0
+            or text[after : after + 1] != ":"
+            or text[after + 1 : after + 2] in ("", *_BREAKS)
+        ):
+            return None
+        match = _NAME_REST.match(text, after)
+        whole = name + (match.group() if match else "")
+        return whole, (start.line + 1, start.column + 1 + (at - start.index))
+
+    def _check_name(self, sigil: str, name: str, event: Any) -> None:
+        found = self._misread_name(sigil, name, event.start_mark, event.end_mark)
+        if found is None:
+            return
+        whole, (line, col) = found
+        what = "anchor" if sigil == "&" else "alias"
+        raise self.fail(
+            "SC110",
+            line,
+            col,
+            f"{what} name {quoted(sigil + whole)} holds ':', which YAML readers split "
+            "differently; use letters, digits, '-' and '_' "
+            f"(for example {quoted(sigil + whole.replace(':', '-'))})",
+        )
+
+    def _alias_chars(self, name: str, value: Any) -> int:
+        """Characters an alias copies (strings and keys; 1 for any other value)."""
+        chars = self.anchor_chars.get(name)
+        if chars is None:
+            chars = 0
+            todo = [value]
+            while todo:
+                item = todo.pop()
+                if type(item) is str:
+                    chars += len(item)
+                elif isinstance(item, dict):
+                    chars += 1 + sum(len(k) for k in item)
+                    todo.extend(item.values())
+                elif isinstance(item, list):
+                    chars += 1
+                    todo.extend(item)
+                else:
+                    chars += 1
+            self.anchor_chars[name] = chars
+        return chars
 
     def _run(self, parser: Any) -> None:
         get_event = parser.get_event
@@ -437,7 +582,9 @@ class _Builder:
                         if frame.key is not _NOKEY or type(frame.container) is PosList:
                             templates.append(self._site(line, col, event.style == "|"))
                 if event.anchor is not None:
+                    self._check_name("&", event.anchor, event)
                     self.anchors[event.anchor] = (value, 1, _is_template(value))
+                    self.anchor_chars.pop(event.anchor, None)
                 self._emit(value, line, col, 1, plain_key=plain)
             elif t is map_t or t is seq_t:
                 mark = event.start_mark
@@ -453,12 +600,17 @@ class _Builder:
                     _TAG + ("map" if t is map_t else "seq"),
                 ):
                     raise self.fail(
-                        "SC110", mark.line + 1, mark.column + 1, f"unsupported tag {event.tag!r}"
+                        "SC110",
+                        mark.line + 1,
+                        mark.column + 1,
+                        f"unsupported tag {_shown_tag(event.tag)}",
                     )
                 start = (mark.line + 1, mark.column + 1)
                 container = PosDict(start) if t is map_t else PosList(start)
                 if event.anchor is not None:
+                    self._check_name("&", event.anchor, event)
                     self.anchors[event.anchor] = (_INCOMPLETE, 0, False)
+                    self.anchor_chars.pop(event.anchor, None)
                 stack.append(_Frame(container, event.anchor, len(templates)))
             elif t is map_end_t or t is seq_end_t:
                 frame = stack.pop()
@@ -477,12 +629,16 @@ class _Builder:
             elif t is alias_t:
                 mark = event.start_mark
                 line, col = mark.line + 1, mark.column + 1
+                self._check_name("*", event.anchor, event)
                 found = self.anchors.get(event.anchor)
+                shown = (
+                    "*" + event.anchor if len(event.anchor) <= 40 else quoted("*" + event.anchor)
+                )
                 if found is None:
-                    raise self.fail("SC101", line, col, f"alias *{event.anchor} names no anchor")
+                    raise self.fail("SC101", line, col, f"alias {shown} names no anchor")
                 value, weight, has_templates = found
                 if value is _INCOMPLETE:
-                    raise self.fail("SC104", line, col, f"alias *{event.anchor} refers to itself")
+                    raise self.fail("SC104", line, col, f"alias {shown} refers to itself")
                 self.alias_nodes += weight
                 if self.alias_nodes > MAX_ALIAS_NODES:
                     raise self.fail(
@@ -490,6 +646,15 @@ class _Builder:
                         line,
                         col,
                         f'aliases expand to more than {MAX_ALIAS_NODES:,} values (a "billion laughs" file?)',
+                    )
+                self.alias_chars += self._alias_chars(event.anchor, value)
+                if self.alias_chars > MAX_ALIAS_CHARS:
+                    raise self.fail(
+                        "SC104",
+                        line,
+                        col,
+                        f"aliases expand to more than {MAX_ALIAS_CHARS:,} characters; "
+                        "write long values once",
                     )
                 if has_templates:  # a copy's templates are not in the recorded sites
                     self.out.copied = True
@@ -551,7 +716,7 @@ class _Builder:
                         "SC102",
                         line,
                         col,
-                        f"duplicate key {value!r} (first defined at line {first[0]})",
+                        f"duplicate key {quoted(value)} (first defined at line {first[0]})",
                     )
             frame.key_pos = (line, col)
             if frame.key is not _MERGE:

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from ..errors import Diagnostic, SourceLocation
+from ..errors import Diagnostic, SourceLocation, clipped, quoted
 from .codes import severity
 from .load import TemplateSite, plain
 
@@ -35,9 +35,19 @@ MAX_WORK = 1024 * 1024
 #: all templates of one compile together, in seconds of rendering
 MAX_SECONDS = 30.0
 MAX_TOTAL_WORK = 64 * 1024 * 1024
-#: integers inside a template stay below 2**MAX_INT_BITS; results fit in 64 bits
+#: integers inside a template stay below 2**MAX_INT_BITS; results fit in 64 bits, signed
 MAX_INT_BITS = 256
 MAX_RESULT_INT = 2**63 - 1
+MIN_RESULT_INT = -(2**63)
+#: characters of one template's source
+MAX_TEMPLATE_CHARS = 64 * 1024
+#: lexer tokens (names, operators, literals, text) of one template
+MAX_TEMPLATE_TOKENS = 2_000
+#: different templates compiled in one run (templates differing only in their literals,
+#: text and key names count once)
+MAX_SHAPES = 1_000
+#: a needle or character set this short keeps str's own (quadratic) reverse search and strip
+_SHORT_ARGUMENT = 32
 
 #: decimals (the `decimal` and `money` filters) stay within 10**±99, so `|int` is cheap
 _DECIMALS = decimal.Context(
@@ -138,6 +148,21 @@ _ALLOWED_GLOBALS: frozenset[str] = frozenset()
 #: literal tokens a compiled template shape takes as variables (short ones only)
 _LITERAL_TOKENS = frozenset(["string", "integer", "float"])
 _MAX_LITERAL = 64
+_KEY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+
+
+@functools.cache
+def _attribute_names() -> frozenset[str]:
+    """Names that are attributes of some value a template can reach: `x.name` must stay
+    an attribute lookup for these; any other `x.name` is looked up as a key."""
+    from jinja2 import StrictUndefined, Undefined
+    from markupsafe import Markup
+
+    types: list[type] = [dict, list, tuple, str, int, float, bool, type(None)]
+    types += [decimal.Decimal, Undefined, StrictUndefined, Markup]
+    return frozenset(name for t in types for name in dir(t))
+
+
 #: Jinja2's usual globals, none of which templates here can use
 _JINJA_GLOBALS = frozenset(["range", "dict", "lipsum", "cycler", "joiner", "namespace"])
 
@@ -206,6 +231,10 @@ _VALUE_KINDS = {
 }
 
 
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _security_message(text: str) -> str:
     """Jinja's sandbox messages, without its internal class names."""
     match = re.match(r"access to attribute '([^']*)' of '([^']*)' object is unsafe", text)
@@ -266,6 +295,105 @@ def _small_indent(tojson: Callable[..., Any]) -> Callable[..., Any]:
         return tojson(eval_ctx, value, indent)
 
     return guarded
+
+
+def _wrapped_like(owner: str, value: Any) -> Any:
+    """A result of a str method of `owner` with its type: Markup methods give Markup."""
+    cls = type(owner)
+    if cls is str:
+        return value
+    if isinstance(value, str):
+        return cls(value)
+    if isinstance(value, list):
+        return [cls(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(cls(v) for v in value)
+    return value
+
+
+def _reverse_find(text: str, sub: str, start: Any, end: Any) -> int:
+    """str.rfind in linear time: a forward search in the reversed text."""
+    first, last, _ = slice(start, end).indices(len(text))
+    window = text[first:last]
+    at = window[::-1].find(sub[::-1])
+    return -1 if at < 0 else first + len(window) - at - len(sub)
+
+
+def _strip(text: str, chars: str, left: bool, right: bool) -> str:
+    """str.strip with a long set of characters, in linear time."""
+    allowed = frozenset(chars)
+    first, last = 0, len(text)
+    if left:
+        while first < last and text[first] in allowed:
+            first += 1
+    if right:
+        while last > first and text[last - 1] in allowed:
+            last -= 1
+    return text[first:last]
+
+
+def bounded_str_method(owner: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The str methods whose search CPython does in O(n*m) time (reverse searches, and
+    strip with a set of characters), done in O(n+m) when the argument is long.
+
+    Returns NotImplemented for any other call (short arguments, other methods, unusual
+    arguments): the method itself is then cheap enough, or raises what it raises."""
+    if name in _STRIPPERS:
+        chars = args[0] if len(args) == 1 and not kwargs else None
+        if not isinstance(chars, str) or len(chars) <= _SHORT_ARGUMENT:
+            return NotImplemented
+        left, right = name != "rstrip", name != "lstrip"
+        distinct = "".join(dict.fromkeys(chars))
+        if len(distinct) <= _SHORT_ARGUMENT:  # the same set, short: str's own strip is fast
+            return getattr(owner, name)(distinct)
+        return _wrapped_like(owner, _strip(str(owner), distinct, left, right))
+    text = str(owner)
+    if name in ("rfind", "rindex", "rpartition"):
+        if kwargs or not args or not isinstance(args[0], str) or len(args[0]) <= _SHORT_ARGUMENT:
+            return NotImplemented
+        if name == "rpartition":
+            if len(args) != 1:
+                return NotImplemented
+            sep = args[0]
+            at = _reverse_find(text, sep, None, None)
+            found = ("", "", text) if at < 0 else (text[:at], sep, text[at + len(sep) :])
+            return _wrapped_like(owner, found)
+        if len(args) > 3 or not all(a is None or _is_int(a) for a in args[1:]):
+            return NotImplemented
+        start, end = [*args[1:], None, None][:2]
+        at = _reverse_find(text, args[0], start, end)
+        if at < 0 and name == "rindex":
+            raise ValueError("substring not found")
+        return at
+    if name == "rsplit":
+        params: dict[str, Any] = dict(zip(("sep", "maxsplit"), args, strict=False))
+        if len(args) > 2 or set(kwargs) - {"sep", "maxsplit"} or set(kwargs) & set(params):
+            return NotImplemented
+        params.update(kwargs)
+        separator, maxsplit = params.get("sep"), params.get("maxsplit", -1)
+        if (
+            not isinstance(separator, str)
+            or len(separator) <= _SHORT_ARGUMENT
+            or not _is_int(maxsplit)
+        ):
+            return NotImplemented
+        parts = text[::-1].split(separator[::-1], maxsplit)
+        return _wrapped_like(owner, [part[::-1] for part in reversed(parts)])
+    return NotImplemented
+
+
+_STRIPPERS = frozenset(["strip", "lstrip", "rstrip"])
+_BOUNDED_METHODS = frozenset(["rfind", "rindex", "rpartition", "rsplit", *_STRIPPERS])
+
+
+def _trim(value: Any, chars: Any = None) -> str:
+    """The trim filter, with strip bounded like the method."""
+    text = str(value)
+    if isinstance(chars, str):
+        done = bounded_str_method(text, "strip", (chars,), {})
+        if done is not NotImplemented:
+            return str(done)
+    return text.strip(chars)
 
 
 def _replace(value: Any, old: str, new: str, count: int | None = None) -> str:
@@ -330,6 +458,12 @@ class _Renderer:
                 return outer._charged(super().getitem(obj, argument))
 
             def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+                owner = getattr(__obj, "__self__", None)
+                if isinstance(owner, str) and getattr(__obj, "__name__", "") in _BOUNDED_METHODS:
+                    outer._charge(len(owner))  # the search reads the whole text
+                    done = bounded_str_method(owner, __obj.__name__, args, kwargs)
+                    if done is not NotImplemented:
+                        return outer._charged(done)
                 return outer._charged(super().call(__context, __obj, *args, **kwargs))
 
         env = Env(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
@@ -337,6 +471,7 @@ class _Renderer:
             k: v for k, v in env.filters.items() if k in _ALLOWED_FILTERS
         }
         filters["replace"] = _replace
+        filters["trim"] = _trim
         filters["decimal"] = _to_decimal
         filters["money"] = lambda v, digits=None: _money(
             v, outer.digits if digits is None else digits
@@ -494,8 +629,8 @@ class _Renderer:
                 f"in a --var-file or with --var {name}=VALUE"
             )
         else:
-            keys = ", ".join(sorted(map(str, obj))[:10]) or "none"
-            hint = f"no key {name!r} in this mapping (its keys: {keys})"
+            keys = ", ".join(_short(k) for k in sorted(map(str, obj))[:10]) or "none"
+            hint = f"no key {quoted(name)} in this mapping (its keys: {keys})"
         return self.env.undefined(hint=hint, obj=obj, name=name)
 
     def _undefined_message(self, text: str) -> str:
@@ -516,6 +651,11 @@ class _Renderer:
         from jinja2 import TemplateError, UndefinedError
         from jinja2.exceptions import SecurityError
 
+        if len(source) > MAX_TEMPLATE_CHARS:
+            raise TemplateProblem(
+                "SC206",
+                f"template is {len(source):,} characters; the limit is {MAX_TEMPLATE_CHARS:,}",
+            )
         compiled, literals = self._compile(source)
         context = {**self.context, **literals} if literals else self.context
         self.work = 0
@@ -566,9 +706,13 @@ class _Renderer:
                 raise TemplateProblem(
                     "SC204", f"templates rendered more than {MAX_TOTAL_OUTPUT:,} characters in all"
                 )
-        elif _is_int(value) and abs(value) > MAX_RESULT_INT:
+        elif _is_int(value) and value > MAX_RESULT_INT:
             raise TemplateProblem(
                 "SC204", f"template result is over the largest whole number {MAX_RESULT_INT:,}"
+            )
+        elif _is_int(value) and value < MIN_RESULT_INT:
+            raise TemplateProblem(
+                "SC204", f"template result is under the smallest whole number {MIN_RESULT_INT:,}"
             )
         return value
 
@@ -576,8 +720,9 @@ class _Renderer:
         """The compiled template for `source` and the literals to run it with.
 
         Templates that differ only in their literals (`'8.00' | money` in one plan,
-        `'9.50' | money` in the next) share one compiled shape, with the literals passed
-        as variables: compiling costs milliseconds, running microseconds."""
+        `'9.50' | money` in the next), their text around the expressions or the keys they
+        look up (`vars.cost.e1`, `vars.cost.e3`) share one compiled shape, with those
+        passed as variables: compiling costs milliseconds, running microseconds."""
         shape, literals = self._shape(source)
         if literals:
             compiled = self._cached(shape)
@@ -593,6 +738,18 @@ class _Renderer:
         """Compile once per source; a problem is remembered as well."""
         cached = self._cache.get(source)
         if cached is None:
+            # compiling is the costly step (a 64 KiB template takes about a second):
+            # it runs under the same deadline as rendering, for a bounded number of shapes
+            if time.monotonic() > self.deadline:
+                raise TemplateProblem(
+                    "SC204", f"templates took more than {MAX_SECONDS:g} seconds in all"
+                )
+            if len(self._cache) >= MAX_SHAPES:
+                raise TemplateProblem(
+                    "SC206",
+                    f"more than {MAX_SHAPES:,} different templates in one run; templates that "
+                    "differ only in literals, text and key names count once",
+                )
             try:
                 cached = self._compile_new(source)
             except TemplateProblem as exc:
@@ -601,32 +758,61 @@ class _Renderer:
         return cached
 
     def _shape(self, source: str) -> tuple[str, dict[str, Any]]:
-        """`source` with its small literals replaced by names (`__k0`, ...)."""
+        """`source` with its small literals, its text and the key names it looks up
+        replaced by names (`__k0`, ...): `price {{ vars.cost.e1 | money }}` becomes
+        `{{ __k0 }}{{ vars[__k1][__k2] | money }}`.
+
+        A key name becomes a subscript only when no value a template can reach has an
+        attribute of that name, so the lookup means the same (see `Env.getattr`). Text
+        keeps its line breaks inside the `{{ }}`, so line numbers do not move."""
         from jinja2 import TemplateSyntaxError
 
         lexer = self.env.lexer
-        try:
-            tokens = list(lexer.tokeniter(source, None))
-        except TemplateSyntaxError:
-            return source, {}
         parts: list[str] = []
         literals: dict[str, Any] = {}
         previous = ""
-        for lineno, kind, raw in tokens:
-            if kind in _LITERAL_TOKENS and previous != "." and len(raw) <= _MAX_LITERAL:
-                try:
-                    value: Any = next(iter(lexer.wrap(iter([(lineno, kind, raw)])))).value
-                except (TemplateSyntaxError, ValueError, OverflowError, StopIteration):
-                    return source, {}
-                if isinstance(value, float) and not math.isfinite(value):
-                    return source, {}
+        dot_at = -1  # where in `parts` a '.' that may start a key lookup is
+        raw_block = False
+        attributes = _attribute_names()
+        try:
+            for count, (lineno, kind, raw) in enumerate(lexer.tokeniter(source, None)):
+                if count >= MAX_TEMPLATE_TOKENS:
+                    raise TemplateProblem(
+                        "SC206",
+                        f"template has more than {MAX_TEMPLATE_TOKENS:,} parts (names, "
+                        "operators, values, text); split it or move data into variables",
+                    )
+                if kind == "raw_begin" or kind == "raw_end":
+                    raw_block = kind == "raw_begin"
                 name = f"__k{len(literals)}"
-                literals[name] = value
-                parts.append(name)
-            else:
-                parts.append(raw)
-            if kind != "whitespace":
-                previous = raw if kind == "operator" else kind
+                if kind in _LITERAL_TOKENS and previous != "." and len(raw) <= _MAX_LITERAL:
+                    value: Any = next(iter(lexer.wrap(iter([(lineno, kind, raw)])))).value
+                    if isinstance(value, float) and not math.isfinite(value):
+                        return source, {}
+                    literals[name] = value
+                    parts.append(name)
+                elif kind == "data" and raw and not raw_block:
+                    literals[name] = next(iter(lexer.wrap(iter([(lineno, kind, raw)])))).value
+                    parts.append("{{ " + name + "\n" * raw.count("\n") + " }}")
+                elif (
+                    kind == "name"
+                    and dot_at >= 0
+                    and raw not in attributes
+                    and _KEY_NAME.match(raw) is not None
+                ):
+                    del parts[dot_at:]
+                    literals[name] = raw
+                    parts.append(f"[{name}]")
+                else:
+                    parts.append(raw)
+                if kind == "operator" and raw == ".":
+                    dot_at = len(parts) - 1
+                elif kind != "whitespace":
+                    dot_at = -1
+                if kind != "whitespace":
+                    previous = raw if kind == "operator" else kind
+        except (TemplateSyntaxError, ValueError, OverflowError, StopIteration):
+            return source, {}
         return "".join(parts), literals
 
     def _compile_new(self, source: str) -> Any:
@@ -675,10 +861,12 @@ class _Renderer:
                 continue
             if isinstance(node, nodes.Filter) and node.name in _jinja_filters():
                 raise TemplateProblem(
-                    "SC202", f"filter {node.name!r} is not allowed in templates", offset
+                    "SC202", f"filter {quoted(node.name)} is not allowed in templates", offset
                 )
             raise TemplateProblem(
-                "SC203", f"unknown {what} {node.name!r}{did_you_mean(node.name, known)}", offset
+                "SC203",
+                f"unknown {what} {quoted(node.name)}{did_you_mean(node.name, known)}",
+                offset,
             )
 
     def _single_expression(self, tree: Any) -> Any:
@@ -727,7 +915,7 @@ def render_templates(
             diagnostics.append(
                 Diagnostic(
                     exc.code,
-                    exc.message,
+                    clipped(exc.message),
                     SourceLocation(file, line, col),
                     address_of(site.path),
                     json_path(site.path),

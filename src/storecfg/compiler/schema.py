@@ -23,6 +23,7 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
+from ..errors import quoted
 from ..model import KINDS
 from .load import plain, source_text
 
@@ -87,7 +88,7 @@ def _validator_class() -> Any:
 
     def pattern(validator: Any, patrn: str, instance: Any, schema: dict[str, Any]) -> Any:
         if validator.is_type(instance, "string") and not _compiled_pattern(patrn).search(instance):
-            yield ValidationError(f"{instance!r} does not match {patrn!r}")
+            yield ValidationError(f"{quoted(instance)} does not match {patrn!r}")
 
     return validators.extend(Draft202012Validator, {"pattern": pattern})
 
@@ -98,18 +99,23 @@ def _validator(ref: str) -> Any:
 
 
 def _resolve(schema: dict[str, Any], base: str) -> tuple[dict[str, Any], str]:
-    """Follow a local or cross-file $ref in our own schema files."""
-    while "$ref" in schema:
+    """Follow a local or cross-file $ref in our own schema files, for their annotations
+    (keywords beside a $ref win here; fastcheck and jsonschema validate by the standard)."""
+    for _ in range(32):
+        if "$ref" not in schema:
+            return schema, base
         ref = schema["$ref"]
         file, _, pointer = ref.partition("#")
         doc_name = file.removesuffix(".schema.json") if file else base
         target: Any = raw_schema(doc_name)
         for part in [p for p in pointer.split("/") if p]:
-            target = target[part]
+            target = target[int(part) if isinstance(target, list) else part]
+        if not isinstance(target, dict):
+            raise ValueError(f"$ref {ref!r} names no schema object")
         merged = {k: v for k, v in schema.items() if k != "$ref"}
         schema = {**target, **merged}
         base = doc_name
-    return schema, base
+    raise ValueError("$ref chain does not end (a cycle?)")
 
 
 @dataclass
@@ -196,12 +202,12 @@ def field_path_problem(kind: str, dotted: str) -> str | None:
             if step not in props or (not walked and step in ("id", "lifecycle")):
                 known = [p for p in props if walked or p not in ("id", "lifecycle")]
                 where = f"{'.'.join(walked)} has" if walked else f"{kind} have"
-                return f"{where} no field {step!r}{did_you_mean(step, known)}"
+                return f"{where} no field {quoted(step)}{did_you_mean(step, known)}"
             node, base = _resolve(props[step], base)
         elif node.get("type") == "array" and isinstance(node.get("items"), dict):
             node, base = _resolve(node["items"], base)  # the step is an item's ID
         else:
-            return f"{'.'.join(walked)} is a single value; it has no field {step!r}"
+            return f"{'.'.join(walked)} is a single value; it has no field {quoted(step)}"
         walked.append(step)
     return None
 
@@ -300,7 +306,7 @@ def _convert(error: Any, kind: str) -> Iterator[SchemaIssue]:
             yield SchemaIssue(
                 (*path, extra),
                 "SC301",
-                f"unknown {where} {extra!r}{did_you_mean(extra, known)}",
+                f"unknown {where} {quoted(extra)}{did_you_mean(extra, known)}",
                 True,
             )
         return
@@ -323,7 +329,7 @@ def _convert(error: Any, kind: str) -> Iterator[SchemaIssue]:
         yield SchemaIssue(path, "SC305", _rate_message(instance))
         return
     if fmt == "id" and validator in ("type", "pattern"):
-        yield SchemaIssue(path, "SC306", f"invalid ID {instance!r}: {ID_RULES}")
+        yield SchemaIssue(path, "SC306", f"invalid ID {_shown(instance)}: {ID_RULES}")
         return
     if validator == "type":
         expected = schema.get("type")
@@ -353,14 +359,14 @@ def _convert(error: Any, kind: str) -> Iterator[SchemaIssue]:
         rule = str(schema.get("description") or _parent_description(error)).rstrip(".")
         rule = rule[:1].lower() + rule[1:]
         yield SchemaIssue(
-            path, "SC304", f"invalid name {instance!r}" + (f": {rule}" if rule else "")
+            path, "SC304", f"invalid name {_shown(instance)}" + (f": {rule}" if rule else "")
         )
         return
     if validator == "pattern":
         if fmt == "region":
-            msg = f"invalid region {instance!r}: use an ISO 3166-1 alpha-2 code (US, NO) or ISO 3166-2 (US-CA)"
+            msg = f"invalid region {_shown(instance)}: use an ISO 3166-1 alpha-2 code (US, NO) or ISO 3166-2 (US-CA)"
         elif fmt == "currency":
-            msg = f"invalid currency {instance!r}: use an ISO 4217 code such as USD or EUR"
+            msg = f"invalid currency {_shown(instance)}: use an ISO 4217 code such as USD or EUR"
         else:
             msg = f"{describe(instance)} is not valid here ({schema.get('description', 'see the reference')})"
         yield SchemaIssue(path, "SC304", msg)
@@ -369,7 +375,7 @@ def _convert(error: Any, kind: str) -> Iterator[SchemaIssue]:
         yield SchemaIssue(
             path,
             "SC304",
-            f"{instance} is {'below' if 'min' in validator.lower() else 'above'} the allowed "
+            f"{_number(instance)} is {'below' if 'min' in validator.lower() else 'above'} the allowed "
             f"{'minimum' if 'min' in validator.lower() else 'maximum'} {error.validator_value}",
         )
         return
@@ -382,9 +388,32 @@ def _convert(error: Any, kind: str) -> Iterator[SchemaIssue]:
         yield SchemaIssue(path, "SC304", "lists the same item more than once")
         return
     if validator == "propertyNames":
-        yield SchemaIssue(path, "SC304", f"invalid key: {error.message}")
+        yield SchemaIssue(path, "SC304", f"invalid key: {_short_message(error)}")
         return
-    yield SchemaIssue(path, "SC304", error.message)
+    yield SchemaIssue(path, "SC304", _short_message(error))
+
+
+def _shown(value: Any) -> str:
+    """A value quoted in a message: a prefix of a string, a short repr of anything else."""
+    if isinstance(value, str):
+        return quoted(value)
+    if isinstance(value, float):
+        return _number(value)
+    text = repr(value)
+    return text if len(text) <= 40 else describe(value)
+
+
+def _number(value: Any) -> str:
+    return source_text(value) if isinstance(value, float) else str(value)
+
+
+def _short_message(error: Any) -> str:
+    """jsonschema's message, with the value it quotes in full cut to a prefix."""
+    message = str(error.message)
+    whole = repr(error.instance)
+    if len(whole) > 40 and whole in message:
+        message = message.replace(whole, _shown(error.instance))
+    return message
 
 
 def _parent_description(error: Any) -> str:
@@ -420,8 +449,8 @@ def _money_message(value: Any) -> str:
             f'(numbers lose cents); write "{source_text(value)}"'
         )
     if value.strip().startswith("-"):
-        return f"amount {value!r} is negative; prices are never negative"
-    return f'amount {value!r} is not a decimal string such as "8.00"'
+        return f"amount {quoted(value)} is negative; prices are never negative"
+    return f'amount {quoted(value)} is not a decimal string such as "8.00"'
 
 
 def _rate_message(value: Any) -> str:
@@ -430,7 +459,9 @@ def _rate_message(value: Any) -> str:
             f'a tax rate must be a quoted decimal string such as "7.25", not the number {source_text(value)}; '
             f'write "{source_text(value)}"'
         )
-    return f'tax rate {value!r} must be a percent from "0" to "100" written as a decimal string'
+    return (
+        f'tax rate {_shown(value)} must be a percent from "0" to "100" written as a decimal string'
+    )
 
 
 # ---------------------------------------------------------------- normalization
