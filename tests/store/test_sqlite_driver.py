@@ -177,7 +177,11 @@ def test_the_answers_are_what_the_contract_says(transcripts: dict[str, dict[str,
     assert t["replay"] == created
     assert t["key reused"][:3] == ("error", "StoreError", 422)
     assert t["exists"][:4] == ("error", "ConflictError", 412, {"current_revision": 1})
-    assert t["update"][2]["price"] == {"setup": "0.00", "recurring": "9.50"}
+    assert t["update"][2]["price"] == {
+        "setup": "0.00",
+        "recurring": "9.50",
+        "effective": "immediately",
+    }
     assert t["update"][3] == 3
     assert t["stale"][:4] == ("error", "ConflictError", 412, {"current_revision": 3})
     assert t["no precondition"][:3] == ("error", "PreconditionRequired", 428)
@@ -212,7 +216,11 @@ def test_the_answers_are_what_the_contract_says(transcripts: dict[str, dict[str,
     assert t["settings replay"] == t["settings"]
     assert t["settings stale"][:4] == ("error", "ConflictError", 412, {"current_revision": 6})
     assert t["settings invalid"][:3] == ("error", "InvalidSpec", 422)
-    assert t["euro plan"][2]["price"] == {"setup": "0.00", "recurring": "7.50"}
+    assert t["euro plan"][2]["price"] == {
+        "setup": "0.00",
+        "recurring": "7.50",
+        "effective": "immediately",
+    }
     assert t["info1"][2:] == (7, t["settings"][2], 6)
     assert t["no lock"] is None
     assert t["lock"] == ("lock", OWNER)

@@ -709,7 +709,7 @@ def test_specs_are_stored_normalized(storage: Storage) -> None:
     _, item = create(storage, "service_plans", "p", plan(recurring="8"))
     spec = storage.get(STORE, "service_plans", "p").spec
     assert spec == item.spec
-    assert spec["price"] == {"setup": "0.00", "recurring": "8.00"}
+    assert spec["price"] == {"setup": "0.00", "recurring": "8.00", "effective": "immediately"}
     assert spec["published"] is True
     assert spec["auto_renew"] is True
     assert spec["billing_model"] == "charge_before_billing_period"
@@ -723,7 +723,7 @@ def test_amounts_follow_the_store_currency(storage: Storage) -> None:
     )
     create(storage, "skus", "o365-e1", sku("o365-e1"))
     _, item = create(storage, "service_plans", "p", plan(recurring="800"))
-    assert item.spec["price"] == {"setup": "0", "recurring": "800"}
+    assert item.spec["price"] == {"setup": "0", "recurring": "800", "effective": "immediately"}
 
 
 def test_the_body_may_be_the_spec_or_wrap_it(storage: Storage) -> None:
