@@ -399,8 +399,15 @@ def _settings(store_url: str | None, **kw: Any) -> Any:
     from .apply.workflow import Settings
 
     return Settings(
-        store_url=_store_url(store_url), store_explicit=_store_explicit(store_url), **kw
+        store_url=_store_url(store_url),
+        store_explicit=_store_explicit(store_url),
+        notice=_notice,
+        **kw,
     )
+
+
+def _notice(message: str) -> None:
+    click.echo(message, err=True)
 
 
 def _echo_plan(plan: dict[str, Any], fmt: str, color: bool) -> None:
@@ -1388,8 +1395,39 @@ def lock_release(lock_id: str, store_id: str | None, store_url: str | None, no_c
     help="Keep the newest N snapshots of each store, pruning older ones as new ones are "
     "taken. Default: keep them all.",
 )
+@click.option(
+    "--max-connections",
+    type=click.IntRange(1, 100_000),
+    default=512,
+    show_default=True,
+    help="Connections open at once; one more is answered 503 and closed.",
+)
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(min=0.1, max=3600),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="A connection is closed when a request's headers take longer than this.",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(min=0.1, max=3600),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="A request whose body takes longer than this after its headers is answered 408.",
+)
 def serve(
-    db: Path, host: str, port: int, rate_limit: float, quiet: bool, keep_snapshots: int | None
+    db: Path,
+    host: str,
+    port: int,
+    rate_limit: float,
+    quiet: bool,
+    keep_snapshots: int | None,
+    max_connections: int,
+    header_timeout: float,
+    body_timeout: float,
 ) -> None:
     """Run the reference store server (the store API) on HOST:PORT.
 
@@ -1409,6 +1447,9 @@ def serve(
             rate_limit=rate_limit,
             access_log=not quiet,
             keep_snapshots=keep_snapshots,
+            max_connections=max_connections,
+            header_timeout=header_timeout,
+            body_timeout=body_timeout,
         )
         return 0
 

@@ -378,7 +378,7 @@ class ApplyUnderFaults(RuleBasedStateMachine):
             # the dead process still holds the lock; the operator releases it by hand
             assert self.storage.get_lock(STORE_ID) is not None
             close_files_under(self.settings.state_dir / "journal")
-            self.storage.release_lock(STORE_ID, None)
+            self.storage.release_lock(STORE_ID, force=True)
             interrupted = self.plan()["interrupted_apply"]  # and the next plan says so
             records = self.storage.list_applies(STORE_ID, limit=1000)[0]
             if len(records) > records_before:  # it got as far as recording the apply
@@ -391,7 +391,7 @@ class ApplyUnderFaults(RuleBasedStateMachine):
             # only a lock request that met a fault can leave the lock behind (it expires;
             # the operator may release it sooner)
             assert transport.last_lock_request_failed()
-            self.storage.release_lock(STORE_ID, None)
+            self.storage.release_lock(STORE_ID, force=True)
         self.steps_ok = True
 
     @rule()

@@ -464,9 +464,13 @@ def test_an_expired_lock_can_be_taken_by_another(storage: Storage, clock: Any) -
     assert storage.get_lock(STORE) == new
 
 
-def test_release_without_id_releases_whatever_is_held(storage: Storage) -> None:
+def test_release_by_force_releases_whatever_is_held(storage: Storage) -> None:
     storage.acquire_lock(STORE, OWNER, ttl=60)
-    storage.release_lock(STORE, None)
+    with pytest.raises(StoreError) as unnamed:  # naming no lock releases none
+        storage.release_lock(STORE, None)
+    assert unnamed.value.status == 400
+    assert storage.get_lock(STORE) is not None
+    storage.release_lock(STORE, force=True)
     assert storage.get_lock(STORE) is None
 
 

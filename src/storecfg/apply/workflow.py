@@ -16,7 +16,7 @@ from ..errors import DefinitionError, PlanError, StoreError, UsageError, display
 from ..model import ID_PATTERN, DesiredState, LiveState, split_address
 from ..policy import Policy
 from ..store.driver import StoreDriver, check_store_id, open_store, safe_url, same_store_url
-from .backup import Backup, load_backup, snapshot_desired
+from .backup import Backup, check_restorable, load_backup, snapshot_desired
 from .drift import Drift, acknowledgeable, read_drift
 from .execute import Outcome, Progress, execute
 from .history import ApplyRecorder, applied_at, last_unfinished
@@ -51,6 +51,8 @@ class Settings:
     use_cache: bool = True
     #: also write each apply's snapshot as a file here (it is in the store either way)
     backup_dir: Path | None = None
+    #: where a line for the user goes (for example: a killed apply's lock was released)
+    notice: Callable[[str], None] | None = None
 
 
 @dataclass
@@ -164,7 +166,9 @@ def _apply_planned(
     reason: str = "apply",
 ) -> ApplyReport:
     """Lock, read, plan (via `make`), confirm, record and snapshot, execute, unlock."""
-    with held_lock(driver, store_id, command, timeout=settings.lock_timeout) as lock:
+    with held_lock(
+        driver, store_id, command, timeout=settings.lock_timeout, notice=settings.notice
+    ) as lock:
         live = driver.read_all(store_id)
         plan = make(live)
         report = ApplyReport(plan, store_url=driver.url)
@@ -412,6 +416,7 @@ def restore_backup(
             # a file names the store it was taken from: restored into the configured
             # store only if that is the one (its URL is never followed)
             check_taken_from(doc, backup.id, settings, driver)
+        check_restorable(backup, doc)  # before anything is locked or written
     except BaseException:
         driver.close()
         raise

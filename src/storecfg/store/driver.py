@@ -45,6 +45,8 @@ class WriteOp:
     if_match: int | None = None
     create: bool = False
     idempotency_key: str | None = None
+    #: consecutive writes with the same group are all or nothing (a replace's two)
+    group: str | None = None
     #: the definition file the resource comes from (recorded by the store)
     source: str | None = None
 
@@ -60,6 +62,8 @@ class WriteOp:
             out["if_match"] = str(self.if_match)
         if self.idempotency_key:
             out["idempotency_key"] = self.idempotency_key
+        if self.group:
+            out["group"] = self.group
         return out
 
 
@@ -174,8 +178,9 @@ class StoreDriver(Protocol):
     def write_batch(
         self, store_id: str, ops: list[WriteOp], apply_id: str | None = None
     ) -> list[WriteResult]:
-        """Several writes in one round trip, in order, stopping at the first failure.
-        With `apply_id` they are storecfg's writes, made by that running apply."""
+        """Several writes in one round trip, in order, stopping at the first failure;
+        the writes of a group are all or nothing (status 424: rolled back). With
+        `apply_id` they are storecfg's writes, made by that running apply."""
         ...
 
     def read_all(self, store_id: str, *, specs: bool = True) -> LiveState:
@@ -191,7 +196,9 @@ class StoreDriver(Protocol):
 
     def renew_lock(self, store_id: str, lock_id: str, ttl: float) -> LockInfo: ...
 
-    def release_lock(self, store_id: str, lock_id: str | None) -> None: ...
+    def release_lock(self, store_id: str, lock_id: str) -> None:
+        """Release the lock `lock_id`; another lock held is LockedError, none is 404."""
+        ...
 
     def get_lock(self, store_id: str) -> LockInfo | None: ...
 
