@@ -79,16 +79,17 @@ class ApplyRecorder:
     def begin(self, live: LiveState) -> SnapshotRef:
         """Record the apply and snapshot the store; StorecfgError (and nothing applied)
         when either cannot be done."""
-        summary = self.plan["summary"]
+        counts = dict.fromkeys(("create", "update", "delete", "replace"), 0)
+        for change in self.plan["changes"]:
+            if change["action"] in counts:
+                counts[change["action"]] += 1
         try:
             self.record = self.driver.start_apply(
                 self.store_id,
                 {
                     "id": self.apply_id,
                     "plan_id": self.plan["plan_id"],
-                    "changes": {
-                        k: summary.get(k, 0) for k in ("create", "update", "delete", "replace")
-                    },
+                    "changes": counts,
                     "writes_total": writes_of(self.plan),
                     "source": self.source,
                     "lock_id": self.lock_id,

@@ -35,6 +35,8 @@ from ..store.storage import (
 log = logging.getLogger("storecfg.server")
 
 MAX_BODY = 1024 * 1024
+#: the methods of the history paths below a store, where a resource's would be
+_HISTORY_METHODS = {"snapshots": "GET", "applies": "GET, PATCH", "drift/acknowledge": "POST"}
 #: the header that marks a write as storecfg's: the ID of the running apply that makes it
 APPLY_HEADER = "storecfg-apply-id"
 MAX_BATCH_BODY = 16 * 1024 * 1024
@@ -307,7 +309,7 @@ def create_app(
                 400, "bad_request", 'a batch body is {"operations": [...], "apply_id"?: ID}'
             )
         apply_id = body.get("apply_id")
-        if apply_id is not None and not isinstance(apply_id, str):
+        if "apply_id" in body and not isinstance(apply_id, str):
             raise ApiError(400, "bad_request", "apply_id must be a string")
         results = storage.batch(store_id, body["operations"], apply_id=apply_id)
         return JSONResponse({"results": results})
@@ -349,6 +351,10 @@ def create_app(
             request.path_params["kind"],
             request.path_params["id"],
         )
+        # history paths take other methods than resources: the rest are 405, not kinds
+        allow = _HISTORY_METHODS.get(kind if kind != "drift" else f"drift/{rid}")
+        if allow is not None:
+            raise ApiError(405, "method_not_allowed", "Method Not Allowed", allow=allow)
         authorize(request, store_id)
         if request.method in _SAFE:
             return item_response(storage.get(store_id, kind, rid))
