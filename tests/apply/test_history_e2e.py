@@ -319,7 +319,7 @@ def test_changes_made_in_the_control_panel_are_drift(server: Server, tmp_path: P
     section = text[title : text.index("Impact:")]
     assert "service_plans.enterprise" not in section and "~" not in section
     markdown = r.run("plan", "s", "--format", "markdown").stdout
-    title = markdown.index("#### Changed outside storecfg since the last apply (3)")
+    title = markdown.index("\n### Changed outside storecfg since the last apply (3)")
     summary = markdown.index("**Plan: ")
     assert title < summary < markdown.index("<details>")
     assert "service_plans.enterprise" not in markdown[title:summary]
@@ -360,3 +360,43 @@ def test_drift_errors_exit_1(server: Server, tmp_path: Path) -> None:
     other = Runner(server, tmp_path / "other", store_id())
     result = r.run("drift", "s", STORECFG_TOKEN=server.token(other.store_id), code=1)
     assert "403" in result.stderr and server.token(other.store_id) not in result.stderr
+
+
+def test_drift_of_every_target(tmp_path: Path) -> None:
+    from test_targets import _env, two_country_store
+
+    store = two_country_store(tmp_path / "store")
+    (tmp_path / "srv").mkdir()
+    with running_server(tmp_path / "srv", stores=["shop-us", "shop-ca"]) as server:
+        env = {**_env(server), **dict.fromkeys(CI_VARIABLES, "")}
+
+        def run(*args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
+            done = storecfg(*args, cwd=tmp_path, env=env)
+            assert done.returncode == code, done.stdout + done.stderr
+            return done
+
+        run("apply", str(store), "--all-targets", "--auto-approve")
+        run("drift", str(store), "--all-targets")
+        ca = Runner(server, tmp_path / "ca", "shop-ca")
+        panel_edit(ca, "service_plans", "pro", {"name": "Pro (Canada only)"})
+        found = json.loads(run("drift", str(store), "--all-targets", "--json", code=2).stdout)
+        assert [(t["target"], [d["address"] for d in t["drift"]]) for t in found["targets"]] == [
+            ("us", []),
+            ("ca", ["service_plans.pro"]),
+        ]
+        assert found["has_drift"] and found["failed"] == []
+        text = run("drift", str(store), "--all-targets", code=2).stdout
+        assert (
+            text.index("=== target us ===")
+            < text.index("No drift")
+            < text.index("=== target ca ===")
+            < text.index("Changed outside storecfg since the last apply (1):")
+        )
+        markdown = run("drift", str(store), "--target", "ca", "--format", "markdown", code=2)
+        assert "storecfg drift for `shop-ca`" in markdown.stdout
+        run("drift", str(store), "--target", "us")  # exit 0: that store has none
+        # a target whose store cannot be reached fails alone, and the exit code says so
+        env["STORE_URL_US"] = "http://127.0.0.1:9"
+        failed = run("drift", str(store), "--all-targets", "--json", code=1)
+        assert json.loads(failed.stdout)["failed"] == ["us"]
+        assert "Error: target us: " in failed.stderr

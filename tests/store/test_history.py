@@ -33,12 +33,12 @@ OWNER = {"user": "alice", "host": "ci-7", "pid": 4242}
 FIXTURE_V1 = Path(__file__).parents[1] / "data" / "store-v1.db"
 
 
-def _sqlite(tmp_path: Path, **options: Any) -> StoreDriver:
+def _sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> StoreDriver:
     return open_store(f"sqlite:///{tmp_path / 'store.db'}")
 
 
-def _http(tmp_path: Path, **options: Any) -> StoreDriver:
-    storage = Storage(tmp_path / "server.db", **options)
+def _server(db: str) -> StoreDriver:
+    storage = Storage(db)
     token = storage.create_token(STORE)
     client = asgi_client(create_app(storage, access_log=False), "http://testserver/v1/")
     return HttpDriver(
@@ -46,12 +46,25 @@ def _http(tmp_path: Path, **options: Any) -> StoreDriver:
     )
 
 
-DRIVERS: dict[str, Callable[..., StoreDriver]] = {"sqlite": _sqlite, "http": _http}
+def _http(request: pytest.FixtureRequest, tmp_path: Path) -> StoreDriver:
+    return _server(str(tmp_path / "server.db"))
+
+
+def _http_postgresql(request: pytest.FixtureRequest, tmp_path: Path) -> StoreDriver:
+    return _server(str(request.getfixturevalue("pg_url")))
+
+
+#: the embedded store, and the server on each engine
+DRIVERS: dict[str, Callable[[pytest.FixtureRequest, Path], StoreDriver]] = {
+    "sqlite": _sqlite,
+    "http": _http,
+    "http-postgresql": _http_postgresql,
+}
 
 
 @pytest.fixture(params=sorted(DRIVERS))
 def driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreDriver]:
-    d = DRIVERS[request.param](tmp_path)
+    d = DRIVERS[request.param](request, tmp_path)
     yield d
     d.close()
 
@@ -136,15 +149,18 @@ def test_a_snapshot_for_an_apply_is_taken_once(driver: StoreDriver) -> None:
     assert err.value.status == 404
 
 
-def test_retention_keeps_the_newest_n_and_nothing_is_pruned_by_default(tmp_path: Path) -> None:
-    kept = Storage(tmp_path / "kept.db", keep_snapshots=2)
-    everything = Storage(tmp_path / "all.db")
-    for storage in (kept, everything):
-        for n in range(4):
-            storage.put(STORE, "skus", f"s{n}", sku(), if_none_match="*")
-            storage.create_snapshot(STORE, reason=f"n{n}")
+def test_retention_keeps_the_newest_n_and_nothing_is_pruned_by_default(engine_db: str) -> None:
+    kept = Storage(engine_db, keep_snapshots=2)
+    for n in range(4):
+        kept.put(STORE, "skus", f"s{n}", sku(), if_none_match="*")
+        kept.create_snapshot(STORE, reason=f"n{n}")
+        kept.create_snapshot("other", reason=f"o{n}")
     assert [s.reason for s in kept.list_snapshots(STORE)[0]] == ["n3", "n2"]
-    assert len(everything.list_snapshots(STORE)[0]) == 4
+    assert [s.reason for s in kept.list_snapshots("other")[0]] == ["o3", "o2"]
+    kept.close()
+    everything = Storage(engine_db)  # the same database, served without retention
+    everything.create_snapshot(STORE, reason="n4")
+    assert [s.reason for s in everything.list_snapshots(STORE)[0]] == ["n4", "n3", "n2"]
 
 
 # ---------------------------------------------------------------- apply records
@@ -186,12 +202,12 @@ def test_a_running_apply_whose_lock_is_gone_is_interrupted(driver: StoreDriver) 
     driver.release_lock(STORE, other.lock_id)
 
 
-def test_an_apply_whose_lock_expired_is_interrupted(tmp_path: Path) -> None:
-    storage = Storage(tmp_path / "db")
+def test_an_apply_whose_lock_expired_is_interrupted(engine_db: str) -> None:
+    storage = Storage(engine_db)
     _, lock = storage.acquire_lock(STORE, OWNER, 1.0)
     storage.start_apply(STORE, {"id": "a1", "lock_id": lock.lock_id})
     assert storage.get_apply(STORE, "a1").status == "running"
-    with sqlite3.connect(tmp_path / "db") as conn:  # the clock moves past the expiry
+    with storage._tx(write=True, store=STORE) as conn:  # the clock moves past the expiry
         conn.execute("UPDATE locks SET expires_at = ?", (time.time() - 1,))
     assert storage.get_apply(STORE, "a1").status == "interrupted"
 
@@ -227,8 +243,8 @@ def test_a_write_marked_with_an_apply_that_is_not_running_changes_nothing(
         assert driver.store_info(STORE).revision == 0
 
 
-def test_tokens_are_never_kept_in_an_apply_record(tmp_path: Path) -> None:
-    storage = Storage(tmp_path / "db")
+def test_tokens_are_never_kept_in_an_apply_record(engine_db: str) -> None:
+    storage = Storage(engine_db)
     token = storage.create_token(STORE)
     record = storage.start_apply(
         STORE,

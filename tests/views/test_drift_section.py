@@ -45,7 +45,7 @@ Changed outside storecfg since the last apply (3):
 """
 
 MARKDOWN_SECTION = """\
-#### Changed outside storecfg since the last apply (3)
+### Changed outside storecfg since the last apply (3)
 
 Made in the store by something other than storecfg (the control panel, the API) since storecfg last wrote it. These are not this plan's changes; the changes below show what applying the definition does to them.
 
@@ -86,6 +86,9 @@ def test_the_markdown_plan_shows_drift_before_the_summary_outside_the_diff(
     rendered = markdown.render_plan(_plan(with_changes=True))
     start = rendered.index(MARKDOWN_SECTION)
     assert 0 < start < rendered.index("**Plan: ") < rendered.index("```diff")
+    assert "Pro" not in rendered[start : rendered.index("**Plan: ")].replace(
+        "`service_plans.pro`", ""
+    )
     rendered = markdown.render_plan(_plan(with_changes=False))
     assert rendered.endswith(
         MARKDOWN_SECTION + "**No changes.** The live store matches the definition.\n"

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
 import uuid
 import zlib
@@ -35,6 +34,7 @@ from typing import Any
 
 from ..errors import StoreError
 from ..model import KIND_RANK, canonical_json, spec_hash
+from .engine import Connection, retried
 
 #: the schema migration that adds history (see storage._MIGRATIONS)
 MIGRATION = """
@@ -342,10 +342,11 @@ class HistoryStore:
 
     #: snapshots kept per store (oldest pruned first); None keeps them all
     keep_snapshots: int | None = None
-    _tx: Callable[..., AbstractContextManager[sqlite3.Connection]]
+    _tx: Callable[..., AbstractContextManager[Connection]]
 
     # ------------------------------------------------------------ snapshots
 
+    @retried
     def create_snapshot(
         self, store_id: str, *, reason: str, apply_id: str | None = None
     ) -> tuple[int, SnapshotMeta]:
@@ -354,7 +355,7 @@ class HistoryStore:
         reason = _text(reason, "reason", limit=500, optional=False) or ""
         if apply_id is not None:
             check_apply_id(apply_id)
-        with self._tx(write=True) as conn:
+        with self._tx(write=True, store=store_id) as conn:
             if apply_id is not None:
                 row = conn.execute(
                     f"SELECT {_SNAP_COLS} FROM snapshots WHERE store = ? AND apply_id = ?",
@@ -437,6 +438,7 @@ class HistoryStore:
 
     # ------------------------------------------------------------ apply records
 
+    @retried
     def start_apply(self, store_id: str, body: Any) -> tuple[int, ApplyRecord]:
         """Record an apply that starts now (201). The same `id` again returns the
         record (200), so a retried request is harmless."""
@@ -451,7 +453,7 @@ class HistoryStore:
         changes = _changes(body.get("changes", {}))
         total = _count(body.get("writes_total", 0), "writes_total")
         source = _source(body.get("source"))
-        with self._tx(write=True) as conn:
+        with self._tx(write=True, store=store_id) as conn:
             if apply_id is not None:
                 row = _apply_row(conn, store_id, apply_id)
                 if row is not None:
@@ -482,6 +484,7 @@ class HistoryStore:
             assert row is not None
             return 201, _apply_record(conn, store_id, row)
 
+    @retried
     def update_apply(self, store_id: str, apply_id: str, body: Any) -> ApplyRecord:
         """Set an apply's status (complete, failed or interrupted: it ends) and/or its
         writes_done. Setting the status it already has is harmless."""
@@ -491,7 +494,7 @@ class HistoryStore:
         if "status" in body and status not in FINAL_STATUSES:
             raise StoreError(f"status must be one of {', '.join(FINAL_STATUSES)}", 400)
         done = _count(body["writes_done"], "writes_done") if "writes_done" in body else None
-        with self._tx(write=True) as conn:
+        with self._tx(write=True, store=store_id) as conn:
             row = _apply_row(conn, store_id, apply_id)
             if row is None:
                 raise StoreError(f"there is no apply {apply_id} in store {store_id}", 404)
@@ -566,7 +569,7 @@ class HistoryStore:
                     FROM last_applied la LEFT JOIN resources r
                       ON r.store = la.store AND r.kind = la.kind AND r.id = la.id
                     WHERE la.store = ? AND r.id IS NULL
-                ) WHERE address > ? ORDER BY address LIMIT ?
+                ) AS drifted WHERE address > ? ORDER BY address LIMIT ?
                 """,
                 (store_id, store_id, after, limit + 1),
             ).fetchall()
@@ -577,6 +580,7 @@ class HistoryStore:
         token = _page_token("drift", items[-1].address) if len(rows) > limit else None
         return items, token
 
+    @retried
     def acknowledge(self, store_id: str, items: Any, *, apply_id: str | None = None) -> list[str]:
         """Record live resources as what storecfg wants, without writing them: each item
         is {"address", "hash"} (the resource is there with this hash) or {"address",
@@ -602,7 +606,7 @@ class HistoryStore:
             check_apply_id(apply_id)
         done: list[str] = []
         now = time.time()
-        with self._tx(write=True) as conn:
+        with self._tx(write=True, store=store_id) as conn:
             for kind, rid, digest in checked:
                 row = conn.execute(
                     "SELECT hash, revision FROM resources WHERE store = ? AND kind = ? AND id = ?",
@@ -622,7 +626,7 @@ class HistoryStore:
 
     # ------------------------------------------------------------ hooks for writes
 
-    def _check_marker(self, conn: sqlite3.Connection, store_id: str, apply_id: str | None) -> None:
+    def _check_marker(self, conn: Connection, store_id: str, apply_id: str | None) -> None:
         """A write that says it is storecfg's must name a running apply of this store."""
         if apply_id is None:
             return
@@ -635,7 +639,7 @@ class HistoryStore:
 
     @staticmethod
     def _record_put(
-        conn: sqlite3.Connection,
+        conn: Connection,
         store_id: str,
         kind: str,
         rid: str,
@@ -649,7 +653,7 @@ class HistoryStore:
 
     @staticmethod
     def _record_delete(
-        conn: sqlite3.Connection,
+        conn: Connection,
         store_id: str,
         kind: str,
         rid: str,
@@ -671,7 +675,7 @@ class HistoryStore:
 
     @staticmethod
     def _record_progress(
-        conn: sqlite3.Connection, store_id: str, apply_id: str | None, writes: int
+        conn: Connection, store_id: str, apply_id: str | None, writes: int
     ) -> None:
         if apply_id is not None and writes:
             conn.execute(
@@ -691,13 +695,13 @@ def _snapshot_meta(row: Any) -> SnapshotMeta:
     return SnapshotMeta(row[0], iso(row[1]) or "", int(row[2]), int(row[3]), row[4], row[5], row[6])
 
 
-def _apply_row(conn: sqlite3.Connection, store_id: str, apply_id: str) -> Any:
+def _apply_row(conn: Connection, store_id: str, apply_id: str) -> Any:
     return conn.execute(
         f"SELECT {_APPLY_COLS} FROM applies WHERE store = ? AND id = ?", (store_id, apply_id)
     ).fetchone()
 
 
-def _apply_record(conn: sqlite3.Connection, store_id: str, row: Any) -> ApplyRecord:
+def _apply_record(conn: Connection, store_id: str, row: Any) -> ApplyRecord:
     status = row[3]
     if status == "running":
         # running only while its lock is held: a lock that expired or was released
@@ -720,13 +724,13 @@ def _apply_record(conn: sqlite3.Connection, store_id: str, row: Any) -> ApplyRec
     )
 
 
-def _next_seq(conn: sqlite3.Connection, table: str, store_id: str) -> int:
+def _next_seq(conn: Connection, table: str, store_id: str) -> int:
     row = conn.execute(f"SELECT MAX(seq) FROM {table} WHERE store = ?", (store_id,)).fetchone()
     return int(row[0] or 0) + 1
 
 
 def _remember_write(
-    conn: sqlite3.Connection,
+    conn: Connection,
     store_id: str,
     kind: str,
     rid: str,
@@ -744,7 +748,7 @@ def _remember_write(
     )
 
 
-def _state(conn: sqlite3.Connection, store_id: str) -> dict[str, Any]:
+def _state(conn: Connection, store_id: str) -> dict[str, Any]:
     """The store's content as a snapshot holds it, read inside the caller's transaction."""
     from .storage import default_settings
 

@@ -6,7 +6,9 @@ import json
 from typing import Any
 
 from ..escape import escape
+from .markdown import code as md_code
 from .markdown import drift_section
+from .markdown import text as md_text
 from .text import DRIFT_TITLE, Style, drift_lines
 
 #: rows of a Markdown drift report (about 40,000 characters); the rest are counted
@@ -57,4 +59,33 @@ def render_markdown(doc: dict[str, Any]) -> str:
     return escape("\n".join(lines) + "\n", keep_newlines=True)
 
 
-__all__ = ["DRIFT_TITLE", "drift_document", "render_json", "render_markdown", "render_text"]
+def render_targets_json(docs: list[tuple[str | None, dict[str, Any]]]) -> str:
+    """Several targets' drift as one document."""
+    targets = [
+        {"target": name, "error": doc["error"]} if "error" in doc else {"target": name, **doc}
+        for name, doc in docs
+    ]
+    combined = {
+        "targets": targets,
+        "has_drift": any(doc.get("has_drift") for _, doc in docs),
+        "failed": [name for name, doc in docs if "error" in doc],
+    }
+    return render_json(combined)
+
+
+def render_target_markdown(name: str, doc: dict[str, Any]) -> str:
+    """One target's section of a Markdown drift report of several targets."""
+    if "error" in doc:
+        return f"## Target {md_code(name)}\n\n**Failed:** {md_text(doc['error'])}\n\n"
+    return f"## Target {md_code(name)}\n\n" + render_markdown(doc) + "\n"
+
+
+__all__ = [
+    "DRIFT_TITLE",
+    "drift_document",
+    "render_json",
+    "render_markdown",
+    "render_target_markdown",
+    "render_targets_json",
+    "render_text",
+]
