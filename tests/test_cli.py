@@ -37,7 +37,7 @@ def test_every_command_is_listed() -> None:
         ("validate",), ("compile",), ("plan",), ("apply",), ("export",),
         ("backup",), ("backup", "list"), ("backup", "show"), ("backup", "diff"),
         ("backup", "restore"), ("lock",), ("lock", "show"), ("lock", "release"),
-        ("serve",), ("token",), ("token", "create"),
+        ("serve",), ("token",), ("token", "create"), ("token", "list"), ("token", "revoke"),
     }  # fmt: skip
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,28 @@ class DesiredState:
     digests: dict[str, str] = field(default_factory=dict)
     #: hash() once computed (or from the compile cache)
     known_hash: str = ""
+    #: the `policy:` block of store.yaml as plain data (see storecfg.policy)
+    policy: dict[str, Any] = field(default_factory=dict)
+    #: the store directory (absolute) and the definition files in it (relative, with /)
+    root: str = ""
+    files: list[str] = field(default_factory=list)
+    _file_of: dict[str, str | None] = field(default_factory=dict, repr=False)
+
+    def file_of(self, addr: str) -> str | None:
+        """The definition file (relative to the store directory) a resource is defined in."""
+        location = self.sources.get(addr)
+        if location is None or not self.root:
+            return None
+        shown = location.file
+        if shown not in self._file_of:
+            real = os.path.realpath(os.path.abspath(shown))
+            try:
+                rel = os.path.relpath(real, self.root)
+            except ValueError:  # another drive on Windows
+                rel = ""
+            ok = rel and not rel.startswith("..")
+            self._file_of[shown] = rel.replace(os.sep, "/") if ok else None
+        return self._file_of[shown]
 
     def digest(self, kind: str, rid: str) -> str:
         addr = f"{kind}.{rid}"
@@ -93,6 +116,8 @@ class LiveResource:
     spec: Spec
     revision: int
     hash: str = ""
+    #: the definition file (relative to store.yaml) that apply last wrote it from
+    source: str | None = None
 
     def spec_digest(self) -> str:
         if not self.hash:

@@ -202,9 +202,12 @@ def test_deletes_come_first_in_reverse_dependency_order(tmp_path: Path) -> None:
     assert addrs.index("service_plans.basic") < addrs.index("service_plans.pro")
     assert addrs.index("sales_categories.apps") < addrs.index("sales_categories.catalog")
     _assert_dependency_order(deletes, "before", forward=False)
-    flat = [c for level in levels(plan["changes"]) for c in level]
-    assert [c["action"] for c in flat] == ["delete"] * 17 + ["create"]
-    _assert_dependency_order(flat[:17], "before", forward=False)
+    # execution needs no more than that: the create depends on nothing, so it may run
+    # beside the first deletes
+    work = [c for c in plan["changes"] if c["action"] != "no-op"]
+    flat = [c for level in levels(work) for c in level]
+    assert sorted(c["action"] for c in flat) == ["create"] + ["delete"] * 17
+    _assert_dependency_order([c for c in flat if c["action"] == "delete"], "before", forward=False)
 
 
 # ------------------------------------------------------------------ lifecycle
@@ -661,13 +664,65 @@ def test_order_respects_references_for_any_store(pair: tuple[DesiredState, LiveS
     }
     work = [c for c in plan["changes"] if c["action"] != "no-op"]
     kinds_of = [c["action"] == "delete" for c in work]
-    assert kinds_of == sorted(kinds_of, reverse=True), "deletes first"
+    assert kinds_of == sorted(kinds_of, reverse=True), "the plan shows deletes first"
     for sequence in (work, [c for level in levels(work) for c in level]):
         deletes = [c for c in sequence if c["action"] == "delete"]
         writes = [c for c in sequence if c["action"] != "delete"]
-        assert sequence == deletes + writes
         _assert_dependency_order(writes, "after", forward=True)
         _assert_dependency_order(deletes, "before", forward=False)
+    _assert_levels_never_dangle(levels(work), live, desired)
+
+
+def _dangling(state: dict[str, dict[str, Any]]) -> set[tuple[str, str]]:
+    return {
+        (addr, ref)
+        for addr, spec in state.items()
+        for ref in _references(addr.split(".")[0], spec)
+        if ref not in state
+    }
+
+
+def _assert_levels_never_dangle(
+    groups: list[list[dict[str, Any]]], live: LiveState, desired: DesiredState
+) -> None:
+    """Executed level by level (as the store sees it after each batch), no reference
+    dangles that dangles neither before the apply nor after it."""
+    state = {
+        f"{k}.{r}": res.spec for k, items in live.resources.items() for r, res in items.items()
+    }
+    final = {
+        f"{k}.{r}": spec for k, items in desired.resources.items() for r, spec in items.items()
+    }
+    allowed = _dangling(state) | _dangling(final)
+    for group in groups:
+        for c in group:
+            if c["action"] == "delete":
+                del state[c["address"]]
+            else:
+                state[c["address"]] = c["after"]
+        assert _dangling(state) <= allowed, [c["address"] for c in group]
+
+
+def test_an_update_that_drops_a_reference_runs_before_the_delete_it_enables(
+    tmp_path: Path,
+) -> None:
+    desired = base_desired(tmp_path)
+    live = live_of(desired)
+    # the category stops listing `basic`, which goes away; a new plan replaces it there
+    del desired.resources["service_plans"]["basic"]
+    new = {**desired.resources["service_plans"]["pro"], "id": "starter", "upgrades_to": []}
+    desired.resources["service_plans"]["starter"] = new
+    desired.resources["sales_categories"]["apps"]["plans"] = ["starter", "pro", "enterprise"]
+    plan = plan_of(desired, live)
+    assert actions(plan) == {
+        "service_plans.basic": "delete",
+        "service_plans.starter": "create",
+        "sales_categories.apps": "update",
+    }
+    order = [c["address"] for level in levels(plan["changes"]) for c in level]
+    assert order.index("service_plans.starter") < order.index("sales_categories.apps")
+    assert order.index("sales_categories.apps") < order.index("service_plans.basic")
+    _assert_levels_never_dangle(levels(plan["changes"]), live, desired)
 
 
 def test_settings_never_set_are_set_not_changed(tmp_path: Path) -> None:

@@ -37,10 +37,11 @@ STORE = "fuzz"
 _dir = tempfile.TemporaryDirectory(prefix="storecfg-schemathesis-")
 _storage = Storage(Path(_dir.name) / "server.db")
 TOKEN = _storage.create_token(STORE)
-# something to find: GETs of these answer 200 with real bodies to check
+# something to find: GETs of these answer 200 with real bodies to check (the SKU the
+# plan names first: the store refuses dangling references)
+_storage.put(STORE, "skus", "o365-e1", sku(), if_none_match="*")
 for _kind, _spec in (("skus", sku("0")), ("service_plans", plan("0")), ("terms", terms("0"))):
     _storage.put(STORE, _kind, "0", _spec, if_none_match="*")
-_storage.put(STORE, "skus", "o365-e1", sku(), if_none_match="*")
 
 _app = create_app(_storage, access_log=False)
 _config = SchemathesisConfig.from_dict(

@@ -721,6 +721,7 @@ def test_amounts_follow_the_store_currency(storage: Storage) -> None:
     storage.put_settings(
         STORE, {"name": "Shop", "currency": "JPY", "locales": ["ja-JP"]}, if_match="0"
     )
+    create(storage, "skus", "o365-e1", sku("o365-e1"))
     _, item = create(storage, "service_plans", "p", plan(recurring="800"))
     assert item.spec["price"] == {"setup": "0", "recurring": "800"}
 

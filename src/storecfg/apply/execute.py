@@ -1,8 +1,10 @@
 """Execute a plan: snapshot first, then journaled writes in dependency order.
 
-Writes go level by level: deletes (dependents before what they depend on), then
-creates, updates and replaces (dependencies first). Writes within a level are
-independent: they are sent in batches (`StoreDriver.write_batch`, one round trip
+Writes go level by level, in an order that never leaves a reference dangling (the
+store refuses such writes): a create comes before the writes that refer to it, and
+the delete of a resource comes after every change that stops referring to it (an
+update that drops the reference, the delete of what refers to it). Writes within a
+level are independent: they are sent in batches (`StoreDriver.write_batch`, one round trip
 and one transaction per batch), and over HTTP several batches run at once. Every
 write carries the revision the plan saw (If-Match / If-None-Match) and an
 Idempotency-Key derived from the plan and the address, so retries — and a re-run
@@ -65,30 +67,27 @@ def idempotency_key(plan_id: str, address: str, phase: str) -> str:
 
 
 def levels(changes: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Group changes into levels that can run in parallel, in execution order."""
-    deletes = [c for c in changes if c["action"] == "delete"]
-    forward = [c for c in changes if c["action"] in ("create", "update", "replace")]
-    return _level(deletes, reverse=True) + _level(forward, reverse=False)
+    """Group changes into levels that can run in parallel, in execution order.
 
-
-def _level(changes: list[dict[str, Any]], *, reverse: bool) -> list[list[dict[str, Any]]]:
-    """Longest-path levels in the reference graph among these changes only."""
-    by_address = {c["address"]: c for c in changes}
-    deps: dict[str, list[str]] = {}
+    After every level (and every batch of one) the store's references all resolve:
+    - a write comes after the creates, replaces and updates of what it refers to;
+    - a delete comes after every change that stops referring to what it deletes
+      (updates and replaces that drop the reference, deletes of the referrers).
+    A replace deletes and creates again in one batch, so what keeps referring to it
+    never sees it missing.
+    """
+    action = {c["address"]: c["action"] for c in changes}
+    deps: dict[str, list[str]] = {a: [] for a in action}
     for c in changes:
-        spec = c["before"] if reverse else c["after"]
-        refs = [
-            a
-            for a in set(_dependencies(c["kind"], spec or {}))
-            if a in by_address and a != c["address"]
-        ]
-        deps[c["address"]] = refs
-    if reverse:  # a delete waits for the deletes of whatever refers to it
-        flipped: dict[str, list[str]] = {a: [] for a in deps}
-        for a, refs in deps.items():
-            for r in refs:
-                flipped[r].append(a)
-        deps = flipped
+        addr, kind = c["address"], c["kind"]
+        after = set(_dependencies(kind, c["after"] or {})) if c["action"] != "delete" else set()
+        for target in after:  # (updates too: what a write names is written first)
+            if target != addr and action.get(target) in ("create", "update", "replace"):
+                deps[addr].append(target)
+        if c["action"] in ("update", "replace", "delete"):
+            for target in set(_dependencies(kind, c["before"] or {})) - after:
+                if target != addr and action.get(target) == "delete":
+                    deps[target].append(addr)
     level = graph_levels(deps)
     groups: dict[int, list[dict[str, Any]]] = {}
     for c in changes:  # keep plan order inside a level
@@ -114,11 +113,12 @@ def _ops(plan_id: str, change: dict[str, Any]) -> list[tuple[str, WriteOp]]:
                 WriteOp("delete", kind, rid, if_match=change["revision"], idempotency_key=key),
             )
         )
+    source = change.get("file")
     if action in ("create", "replace"):
         key = idempotency_key(plan_id, address, "create")
-        out.append(
-            ("create", WriteOp("put", kind, rid, change["after"], create=True, idempotency_key=key))
-        )
+        op = WriteOp("put", kind, rid, change["after"], create=True, idempotency_key=key)
+        op.source = source
+        out.append(("create", op))
     elif action == "update":
         key = idempotency_key(plan_id, address, "update")
         out.append(
@@ -131,6 +131,7 @@ def _ops(plan_id: str, change: dict[str, Any]) -> list[tuple[str, WriteOp]]:
                     change["after"],
                     if_match=change["revision"],
                     idempotency_key=key,
+                    source=source,
                 ),
             )
         )

@@ -35,6 +35,7 @@ from ..model import (
     spec_hash,
     split_address,
 )
+from ..policy import Policy
 from .diff import diff_specs, get_path, set_path
 from .impact import impact_of
 
@@ -56,6 +57,8 @@ class PlanOptions:
     ignore_changes: bool = True
     #: refuse to destroy resources with lifecycle.prevent_destroy (off only for `backup diff`)
     prevent_destroy: bool = True
+    #: --allow-deletes: deletes and replaces are allowed although policy.deletes is deny
+    allow_deletes: bool = False
 
 
 def _lifecycle(spec: dict[str, Any] | None) -> dict[str, Any]:
@@ -172,8 +175,10 @@ def make_plan(
 ) -> dict[str, Any]:
     """Compare a desired state with a live one; raise PlanError on lifecycle violations."""
     options = options or PlanOptions()
+    policy = Policy.from_json(desired.policy)
     changes: list[dict[str, Any]] = []
     protected: list[str] = []
+    unmanaged: list[dict[str, str]] = []
     for kind in KINDS:
         want = desired.resources.get(kind, {})
         have: dict[str, LiveResource] = live.resources.get(kind, {})
@@ -208,6 +213,10 @@ def make_plan(
             if rid in want:
                 continue
             addr = address(kind, rid)
+            pattern = policy.unmanaged_pattern(kind, rid) if policy.unmanaged else None
+            if pattern is not None:  # left alone: not managed here
+                unmanaged.append({"address": addr, "pattern": pattern})
+                continue
             changes.append(_change(addr, kind, rid, "delete", current.spec, None, current.revision))
             if _lifecycle(current.spec).get("prevent_destroy"):
                 protected.append(f"{addr} (delete)")
@@ -221,17 +230,22 @@ def make_plan(
     for change in changes:  # where to look in the definition (deletes have no place)
         location = desired.sources.get(change["address"])
         change["source"] = f"{location.file}:{location.line}" if location is not None else None
-    deletes = sum(1 for c in changes if c["action"] in ("delete", "replace"))
-    if options.max_deletes is not None and deletes > options.max_deletes:
-        names = ", ".join(c["address"] for c in changes if c["action"] in ("delete", "replace"))
-        raise PlanError(
-            f"the plan deletes or replaces {deletes} resources, more than --max-deletes {options.max_deletes}: {names}"
-        )
+        if change["action"] == "delete":
+            current = live.resources[change["kind"]][change["id"]]
+            change["file"] = current.source
+        elif change["action"] != "no-op":
+            change["file"] = desired.file_of(change["address"])
+    if policy.unmanaged:
+        _check_unmanaged_references(desired, live, policy, unmanaged)
+    warning = deletion_warning(changes, desired, live, policy)
+    _check_deletes(changes, policy, options, warning)
     settings = _settings_change(desired.store, live)
     summary = {a: 0 for a in ACTIONS}
     for c in changes:
         summary[c["action"]] += 1
     plan: dict[str, Any] = {
+        # first, so that it is the first thing a reader of the JSON sees too
+        "deletion_warning": warning,
         "format_version": FORMAT_VERSION,
         "tool": {"name": "storecfg", "version": __version__},
         "plan_id": str(uuid.uuid4()),
@@ -248,10 +262,192 @@ def make_plan(
         "impact": [],
         "warnings": warnings or [],
         "interrupted_apply": interrupted,
+        "policy": {**policy.to_json(), "allow_deletes": options.allow_deletes},
+        "unmanaged": unmanaged,
         "changes": changes,
     }
     plan["impact"] = impact_of(plan)
     return plan
+
+
+def _names(addresses: list[str]) -> str:
+    return ", ".join(addresses)
+
+
+def _check_deletes(
+    changes: list[dict[str, Any]],
+    policy: Policy,
+    options: PlanOptions,
+    warning: str | None = None,
+) -> None:
+    """policy.deletes and --max-deletes: a replace counts as a delete."""
+    deleting = [c["address"] for c in changes if c["action"] in ("delete", "replace")]
+    if not deleting:
+        return
+    n = len(deleting)
+    what = f"{n} resource{'s' if n != 1 else ''}"
+    also = f" ({warning.removeprefix(WARNING_PREFIX).rstrip('.')})" if warning else ""
+    if policy.deletes == "deny" and not options.allow_deletes:
+        raise PlanError(
+            f"store.yaml says policy.deletes: deny, and the plan deletes or replaces {what}: "
+            f"{_names(deleting)}{also}",
+            hint="If these deletes are intended, run again with --allow-deletes "
+            "(or keep the resources in the definition).",
+        )
+    if options.max_deletes is not None and n > options.max_deletes:
+        raise PlanError(
+            f"the plan deletes or replaces {what}, more than --max-deletes "
+            f"{options.max_deletes}: {_names(deleting)}{also}",
+            hint=f"If these deletes are intended, run again with --max-deletes {n} (or more).",
+        )
+
+
+def _check_unmanaged_references(
+    desired: DesiredState, live: LiveState, policy: Policy, unmanaged: list[dict[str, str]]
+) -> None:
+    """References across the line between managed and unmanaged resources must hold
+    after the apply: what the definition names outside itself must exist in the live
+    store, and what an unmanaged resource names must not be deleted."""
+    problems: list[str] = []
+    kinds = {p.partition(".")[0] for p in policy.unmanaged}
+    for kind, specs in desired.resources.items():
+        paths = [(path, target) for path, target in kind_info(kind).ref_paths if target in kinds]
+        if not paths:
+            continue
+        for rid, spec in specs.items():
+            for path, target in paths:
+                for _, value in values_at(spec, path):
+                    if not isinstance(value, str) or value in desired.resources.get(target, {}):
+                        continue
+                    pattern = policy.unmanaged_pattern(target, value)
+                    if pattern is not None and value not in live.resources.get(target, {}):
+                        problems.append(
+                            f"{kind}.{rid} refers to {target}.{value}, which is not managed here "
+                            f"(policy.unmanaged {pattern!r}) and does not exist in the live store"
+                        )
+    for item in unmanaged:
+        kind, rid = split_address(item["address"])
+        spec = live.resources[kind][rid].spec
+        for target_addr in sorted(set(_dependencies(kind, spec))):
+            target, tid = split_address(target_addr)
+            if tid in desired.resources.get(target, {}):
+                continue
+            if tid in live.resources.get(target, {}) and policy.unmanaged_pattern(target, tid):
+                continue
+            gone = tid in live.resources.get(target, {})
+            problems.append(
+                f"{item['address']} (not managed here) refers to {target_addr}, which the plan "
+                + ("deletes" if gone else "does not create")
+            )
+    if problems:
+        raise PlanError(
+            "the plan would leave references dangling across policy.unmanaged: "
+            + "; ".join(problems),
+            hint="Keep what unmanaged resources refer to in the definition (or change them where "
+            "they are managed first), and create what the definition refers to where it is managed.",
+        )
+
+
+def check_planfile_deletes(plan: dict[str, Any], options: PlanOptions) -> None:
+    """`apply PLANFILE`: --max-deletes, and the policy the plan was made under."""
+    recorded: dict[str, Any] = plan["policy"] if isinstance(plan.get("policy"), dict) else {}
+    policy = Policy.from_json(recorded)
+    allowed = options.allow_deletes or recorded.get("allow_deletes") is True
+    _check_deletes(
+        [c for c in plan["changes"] if isinstance(c, dict)],
+        policy,
+        PlanOptions(max_deletes=options.max_deletes, allow_deletes=allowed),
+        plan.get("deletion_warning") if isinstance(plan.get("deletion_warning"), str) else None,
+    )
+
+
+def reviewed_differences(reviewed: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """How the changes of a new plan differ from those of a reviewed one: by address,
+    action and the spec each change results in (revisions and order do not count)."""
+
+    def writes(plan: dict[str, Any]) -> dict[str, tuple[str, Any]]:
+        out = {
+            c["address"]: (c["action"], c.get("after"))
+            for c in plan.get("changes", [])
+            if c.get("action") != "no-op"
+        }
+        settings = plan.get("settings") or {}
+        if settings.get("action", "no-op") != "no-op":
+            out["store.settings"] = (settings["action"], settings.get("after"))
+        return out
+
+    out: list[str] = []
+    if reviewed["store"]["id"] != new["store"]["id"]:
+        out.append(
+            f"the reviewed plan is for store {reviewed['store']['id']}, this one for "
+            f"{new['store']['id']}"
+        )
+    was, now = writes(reviewed), writes(new)
+
+    def rank(addr: str) -> tuple[int, str]:
+        return (KIND_RANK.get(split_address(addr)[0], -1), addr)
+
+    for addr in sorted(set(was) | set(now), key=rank):
+        before, after = was.get(addr), now.get(addr)
+        if before is None and after is not None:
+            out.append(f"{addr}: {after[0]} is new (not in the reviewed plan)")
+        elif after is None and before is not None:
+            out.append(f"{addr}: the reviewed {before[0]} is no longer planned")
+        elif before is not None and after is not None and before[0] != after[0]:
+            out.append(f"{addr}: reviewed as {before[0]}, now {after[0]}")
+        elif (
+            before is not None and after is not None and spec_hash(before[1]) != spec_hash(after[1])
+        ):
+            fields = sorted({d["path"] for d in diff_specs(before[1] or {}, after[1] or {})})
+            shown = ", ".join(fields[:10]) + (
+                f" and {len(fields) - 10} more" if len(fields) > 10 else ""
+            )
+            out.append(f"{addr}: {after[0]} with another result than reviewed ({shown})")
+    return out
+
+
+def deletion_warning(
+    changes: list[dict[str, Any]], desired: DesiredState, live: LiveState, policy: Policy
+) -> str | None:
+    """One line when the plan deletes every resource of a kind, or every resource that
+    came from a file that is no longer part of the definition (the mark of a removed
+    include line or a deleted file), else None."""
+    deleted = [c for c in changes if c["action"] == "delete"]
+    if not deleted:
+        return None
+    parts: list[str] = []
+    per_kind: dict[str, int] = {}
+    for c in deleted:
+        per_kind[c["kind"]] = per_kind.get(c["kind"], 0) + 1
+    for kind in KINDS:
+        n = per_kind.get(kind, 0)
+        managed = sum(
+            1 for rid in live.resources.get(kind, {}) if not policy.unmanaged_pattern(kind, rid)
+        )
+        if n and n == managed:
+            parts.append(f"every {kind} resource in the store ({n})")
+    if desired.root:  # a definition directory (restores and backup diffs have no files)
+        gone = {c["address"] for c in deleted}
+        by_file: dict[str, list[str]] = {}
+        for kind, items in live.resources.items():
+            for rid, res in items.items():
+                if res.source is not None and not policy.unmanaged_pattern(kind, rid):
+                    by_file.setdefault(res.source, []).append(address(kind, rid))
+        files = set(desired.files)
+        for file in sorted(by_file):
+            members = by_file[file]
+            if file not in files and all(a in gone for a in members):
+                parts.append(
+                    f"every resource from {file} ({len(members)}), a file that is no longer "
+                    "part of the definition"
+                )
+    if not parts:
+        return None
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"{WARNING_PREFIX}this plan deletes {listed}."
+
+
+WARNING_PREFIX = "Warning: "
 
 
 def _change(

@@ -18,7 +18,13 @@ from . import journal
 from .backup import SnapshotInfo, find_snapshot, load_snapshot, snapshot_desired
 from .execute import Outcome, Progress, execute
 from .lock import held_lock
-from .plan import PlanOptions, make_plan, stale_details
+from .plan import (
+    PlanOptions,
+    check_planfile_deletes,
+    make_plan,
+    reviewed_differences,
+    stale_details,
+)
 
 STATE_DIR = Path(".storecfg")
 
@@ -36,6 +42,8 @@ class Settings:
     lock_timeout: float = 0.0
     parallelism: int | None = None
     max_deletes: int | None = None
+    #: --allow-deletes: plan and apply deletes although store.yaml says policy.deletes: deny
+    allow_deletes: bool = False
     use_cache: bool = True
 
 
@@ -87,7 +95,11 @@ def _plan(
         live,
         store_url=driver.url,
         source=source,
-        options=PlanOptions(max_deletes=settings.max_deletes, ignore_changes=not restore),
+        options=PlanOptions(
+            max_deletes=settings.max_deletes,
+            ignore_changes=not restore,
+            allow_deletes=settings.allow_deletes,
+        ),
         interrupted=interrupted,
         warnings=[w.to_json() for w in warnings],
     )
@@ -210,6 +222,11 @@ def apply_planfile(
             )
         applied_at = journal.was_applied(settings.state_dir / "journal", store_id, plan["plan_id"])
 
+        check_planfile_deletes(
+            plan,
+            PlanOptions(max_deletes=settings.max_deletes, allow_deletes=settings.allow_deletes),
+        )
+
         def check(live: LiveState) -> dict[str, Any]:
             if applied_at:
                 raise PlanError(
@@ -228,6 +245,55 @@ def apply_planfile(
             return plan
 
         return _apply_planned(driver, store_id, settings, check, None, progress, "apply PLANFILE")
+    finally:
+        driver.close()
+
+
+def apply_reviewed(
+    directory: Path,
+    reviewed: dict[str, Any],
+    reviewed_name: str,
+    settings: Settings,
+    *,
+    var_files: Sequence[Path] = (),
+    var_overrides: Sequence[str] = (),
+    var_json: Sequence[str] = (),
+    progress: Callable[[Progress], None] | None = None,
+) -> ApplyReport:
+    """Plan `directory` now (under the lock) and apply that plan only if its changes
+    are exactly those of the reviewed plan; otherwise PlanError listing the differences.
+
+    Unlike `apply PLANFILE`, a store revision that moved since the review does not
+    matter by itself: only what this apply would write does.
+    """
+    desired, warnings = compile_desired(directory, settings, var_files, var_overrides, var_json)
+    if reviewed["store"]["id"] != desired.store["id"]:
+        raise PlanError(
+            f"{reviewed_name} is a plan for store {reviewed['store']['id']}, but "
+            f"{display_path(str(directory))} defines store {desired.store['id']}",
+            hint="Pass the plan that was reviewed for this definition.",
+        )
+    driver = open_store(settings.store_url)
+
+    def check(live: LiveState) -> dict[str, Any]:
+        plan = _plan(desired, driver, live, settings, display_path(str(directory)), warnings)
+        differences = reviewed_differences(reviewed, plan)
+        if differences:
+            n = len(differences)
+            raise PlanError(
+                f"the changes planned now differ from the reviewed plan {reviewed_name} "
+                f"({n} difference{'s' if n != 1 else ''}); nothing was applied:\n  "
+                + "\n  ".join(differences),
+                hint="Review a new plan (`storecfg plan -o PLANFILE`) and apply that one.",
+            )
+        return plan
+
+    try:
+        report = _apply_planned(
+            driver, desired.store["id"], settings, check, None, progress, "apply --reviewed"
+        )
+        report.warnings = warnings
+        return report
     finally:
         driver.close()
 

@@ -138,7 +138,14 @@ def _desired(entry: dict[str, Any]) -> DesiredState:
     resources = {k: by_kind[k] for k in KINDS if by_kind.get(k)}
     sources = {a: SourceLocation(*loc) for a, loc in entry["sources"].items()}
     return DesiredState(
-        entry["settings"], resources, sources, entry["digests"], entry.get("desired_hash", "")
+        entry["settings"],
+        resources,
+        sources,
+        entry["digests"],
+        entry.get("desired_hash", ""),
+        policy=entry["policy"],
+        root=entry["root"],
+        files=entry["definition_files"],
     )
 
 
@@ -196,7 +203,7 @@ def save_entry(path: Path, result: CompileResult, root_items: list[Any]) -> None
     entry = {
         "format": CACHE_FORMAT,
         "tool": tool_fingerprint(),
-        "root": str(Path(result.inputs[0]).parent) if result.inputs else "",
+        "root": desired.root or (str(Path(result.inputs[0]).parent) if result.inputs else ""),
         "inputs": inputs,
         "globs": [[p, m] for p, m in result.globs],
         "files": result.files,
@@ -205,6 +212,8 @@ def save_entry(path: Path, result: CompileResult, root_items: list[Any]) -> None
         "sources": {a: [loc.file, loc.line, loc.column] for a, loc in desired.sources.items()},
         "digests": digests,
         "desired_hash": desired.hash(),
+        "policy": desired.policy,
+        "definition_files": desired.files,
         "warnings": [d.to_json() for d in result.warnings],
     }
     key = cache_key()

@@ -62,6 +62,9 @@ _ALL = [
     Code("SC304", "invalid value"),
     Code("SC305", "invalid amount"),
     Code("SC306", "invalid ID"),
+    # The policy block of store.yaml
+    Code("SC401", "resource matches a policy.unmanaged pattern"),
+    Code("SC402", "policy.unmanaged pattern can never match"),
 ]
 
 CODES: dict[str, Code] = {c.code: c for c in _ALL}

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..errors import ERROR, Diagnostic, SourceLocation, UsageError, clipped, display_path, quoted
 from ..model import ID_PATTERN, KINDS, DesiredState, canonical_json
+from ..policy import Policy
 from . import rules
 from .codes import severity
 from .fingerprint import tool_fingerprint
@@ -316,6 +317,8 @@ class _Compiler:
                 address,
                 issue.path,
             )
+        policy = Policy.from_json(root.get("policy"))
+        self._check_policy(root, root_display, policy)
         self.units = [self._unit(root_display, str(self.store_file), root, "")]
         context = self._context_key()
         for path in self._includes(root, root_display):
@@ -331,12 +334,17 @@ class _Compiler:
         normalized_settings = (
             normalize("store", settings, self.digits) if settings and not store_issues else None
         )
-        self._rules(specs, known, raws, normalized_settings)
+        self._rules(specs, known, raws, normalized_settings, policy)
         if self._has_errors() or normalized_settings is None:
             return self._result(None)
         sources = {f"{kind}.{rid}": raws[(kind, rid)][1] for kind in specs for rid in specs[kind]}
         desired = DesiredState(
-            normalized_settings, {k: specs[k] for k in KINDS if specs.get(k)}, sources
+            normalized_settings,
+            {k: specs[k] for k in KINDS if specs.get(k)},
+            sources,
+            policy=policy.to_json(),
+            root=str(self.root_dir),
+            files=[_relative(u.real, self.root_dir) for u in self.units],
         )
         return self._result(desired)
 
@@ -684,14 +692,63 @@ class _Compiler:
         except (KeyError, IndexError, TypeError):
             return None
 
+    def _check_policy(self, root: dict[str, Any], shown: str, policy: Policy) -> None:
+        """SC402: an unmanaged pattern that can never match (the schema checks its shape)."""
+        patterns = root["policy"].get("unmanaged") if isinstance(root.get("policy"), dict) else None
+        if not isinstance(patterns, list):
+            return
+        for i, pattern in enumerate(patterns):
+            if not isinstance(pattern, str):
+                continue
+            kind = pattern.partition(".")[0]
+            if kind in KINDS or not re.fullmatch("[a-z_]+", kind):
+                continue  # a bad shape is the schema's SC304
+            path = ("policy", "unmanaged", i)
+            self.diag(
+                "SC402",
+                shown,
+                position_of(root, path),
+                f"unknown resource kind {kind!r} in pattern {pattern!r}{did_you_mean(kind, KINDS)}",
+                format_address("policy", None, path[1:]),
+                path,
+            )
+
+    def _unmanaged_defined(
+        self,
+        where: dict[tuple[str, str], tuple[Unit, SourceLocation, int]],
+        policy: Policy,
+    ) -> None:
+        """SC401: a resource is either defined here or not managed here, never both."""
+        for (kind, rid), (unit, location, index) in where.items():
+            pattern = policy.unmanaged_pattern(kind, rid)
+            if pattern is None:
+                continue
+            raw = self._raw(unit, kind, index)
+            self.diag(
+                "SC401",
+                location.file,
+                position_of(raw, ("id",)) if raw is not None else (location.line, location.column),
+                f"{kind}.{rid} matches the policy.unmanaged pattern {pattern!r} in store.yaml: "
+                "a resource is either defined here or not managed here. Remove the resource, "
+                "or narrow the pattern",
+                f"{kind}.{rid}",
+                ("id",),
+            )
+
     def _rules(
         self,
         specs: dict[str, dict[str, dict[str, Any]]],
         known: dict[str, set[str]],
         where: dict[tuple[str, str], tuple[Unit, SourceLocation, int]],
         settings: dict[str, Any] | None,
+        policy: Policy,
     ) -> None:
-        for finding in rules.check(specs, known, settings, single_resource=self.incomplete):
+        if policy.unmanaged:
+            self._unmanaged_defined(where, policy)
+        external = policy.unmanaged_pattern if policy.unmanaged else None
+        for finding in rules.check(
+            specs, known, settings, single_resource=self.incomplete, external=external
+        ):
             unit, location, index = where[(finding.kind, finding.id)]
             raw = self._raw(unit, finding.kind, index)
             pos = position_of(raw, finding.path) if raw is not None else None
@@ -712,6 +769,11 @@ def did_you_mean_file(tree: Tree, name: str) -> str:
     candidates = tree.files(lambda n: fnmatch.fnmatchcase(n, "*.y*ml"))[:2000]
     match = closest(name, candidates)
     return f"; did you mean {match!r}?" if match else ""
+
+
+def _relative(real: str, root: Path) -> str:
+    """A file of the definition relative to the store directory, with forward slashes."""
+    return os.path.relpath(real, root).replace(os.sep, "/")
 
 
 def _suffix(path: Iterable[Any]) -> str:

@@ -7,7 +7,7 @@ built once, never through nested scans.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,16 +43,19 @@ def check(
     settings: dict[str, Any] | None,
     *,
     single_resource: bool = False,
+    external: Callable[[str, str], object] | None = None,
 ) -> list[Finding]:
     """Run the rules. `specs` holds the schema-valid resources, normalized; `known`
     every ID defined (valid or not), so a broken resource does not cascade into
     reference errors elsewhere. With `single_resource`, only the rules that can be
-    judged from each resource alone run (what the store API checks on a write)."""
+    judged from each resource alone run (what the store API checks on a write).
+    `external(kind, id)` is true for resources managed elsewhere (policy.unmanaged):
+    references to them resolve in the live store, not in the definition."""
     currency = (settings or {}).get("currency")
     digits = CURRENCY_DIGITS.get(currency) if isinstance(currency, str) else None
     findings: list[Finding] = []
     if not single_resource:
-        findings.extend(_references(specs, known))
+        findings.extend(_references(specs, known, external))
         findings.extend(_scenarios(specs))
         findings.extend(_tax_overlaps(specs))
         findings.extend(_default_scenario(specs))
@@ -70,7 +73,9 @@ def check(
     return findings
 
 
-def _references(specs: Specs, known: dict[str, set[str]]) -> Iterator[Finding]:
+def _references(
+    specs: Specs, known: dict[str, set[str]], external: Callable[[str, str], object] | None
+) -> Iterator[Finding]:
     suggestions = 0
     for kind, items in specs.items():
         paths = kind_info(kind).ref_paths
@@ -80,6 +85,8 @@ def _references(specs: Specs, known: dict[str, set[str]]) -> Iterator[Finding]:
             for path, target in paths:
                 for where, value in values_at(spec, path):
                     if not isinstance(value, str) or value in known.get(target, ()):
+                        continue
+                    if external is not None and external(target, value):
                         continue
                     hint = ""
                     if suggestions < MAX_SUGGESTIONS:

@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import StoreError
+from ..store.integrity import DanglingReference
 from ..store.storage import DEFAULT_LOCK_TTL, DEFAULT_PAGE, Item, Storage
 
 log = logging.getLogger("storecfg.server")
@@ -60,9 +61,14 @@ _SLUGS = {
 
 
 def _error_response(
-    status: int, message: str, headers: dict[str, str] | None = None, **extra: Any
+    status: int,
+    message: str,
+    headers: dict[str, str] | None = None,
+    *,
+    slug: str | None = None,
+    **extra: Any,
 ) -> JSONResponse:
-    body = {"error": _SLUGS.get(status, "error"), "message": message, **extra}
+    body = {"error": slug or _SLUGS.get(status, "error"), "message": message, **extra}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -102,9 +108,10 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
                 "unauthorized",
                 "missing bearer token",
             )
-        owner = storage.token_store(token.strip())
-        if owner is None:
+        info = storage.token_info(token.strip(), touch=True)
+        if info is None:
             raise ApiError(401, "unauthorized", "invalid token")
+        owner = info.store
         if limiter is not None:
             wait = limiter.check(owner + token[-8:])
             if wait is not None:
@@ -113,6 +120,15 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
                 )
         if store is not None and store != owner:
             raise ApiError(403, "forbidden", f"this token is not valid for store {store}")
+        if info.read_only and request.method not in _SAFE:
+            # every write, lock and restore: a read-only token plans, never applies
+            raise ApiError(
+                403,
+                "forbidden",
+                f"token {info.id} is read-only: it can read store {owner} but not write, "
+                "lock or restore it",
+                read_only=True,
+            )
         return owner
 
     def item_response(item: Item, status: int = 200) -> JSONResponse:
@@ -237,7 +253,11 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
             specs=view == "full",
         )
         if view == "meta":
-            rows = [{"id": i.id, "revision": i.revision, "hash": i.hash} for i in items]
+            rows = [
+                {"id": i.id, "revision": i.revision, "hash": i.hash}
+                | ({"source": i.source} if i.source is not None else {})
+                for i in items
+            ]
         else:
             rows = [{**i.to_json(), "hash": i.hash} for i in items]
         return JSONResponse({"items": rows, "next_page_token": token})
@@ -288,10 +308,11 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
                 extra: dict[str, Any] = {}
                 if exc.diagnostics:
                     extra["diagnostics"] = exc.diagnostics
-                for key in ("lock", "current_revision"):
+                for key in ("lock", "current_revision", "references", "referring", "missing"):
                     if key in exc.details:
                         extra[key] = exc.details[key]
-                return _error_response(exc.status or 500, exc.message, **extra)
+                slug = "dangling_reference" if isinstance(exc, DanglingReference) else None
+                return _error_response(exc.status or 500, exc.message, slug=slug, **extra)
             except Exception:  # never a stack trace or internals on the wire
                 log.exception("internal error on %s %s", request.method, request.url.path)
                 return _error_response(500, "internal server error")

@@ -39,11 +39,15 @@ class WriteOp:
     if_match: int | None = None
     create: bool = False
     idempotency_key: str | None = None
+    #: the definition file the resource comes from (recorded by the store)
+    source: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"op": self.action, "kind": self.kind, "id": self.id}
         if self.action == "put":
             out["spec"] = self.spec
+            if self.source is not None:
+                out["source"] = self.source
         if self.create:
             out["if_none_match"] = "*"
         elif self.if_match is not None:
@@ -328,7 +332,7 @@ def read_all_paged(
                             "was read; a listing that repeats itself cannot be trusted",
                             502,
                         )
-                    bucket[item.id] = LiveResource(item.spec, item.revision, item.hash)
+                    bucket[item.id] = LiveResource(item.spec, item.revision, item.hash, item.source)
                 if not token:
                     break
                 if token in tokens:

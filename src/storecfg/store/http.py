@@ -440,6 +440,13 @@ class HttpDriver:
                 "to a token made with `storecfg token create`",
                 401,
             )
+        if status == 403 and body.get("read_only") is True:
+            return StoreError(
+                f"{prefix}forbidden (403 {message}); writes, locks and restores need a token "
+                "made without --read-only",
+                403,
+                details=body,
+            )
         if status == 403:
             return StoreError(
                 f"{prefix}forbidden (403 {message}); the token is for another store", 403
@@ -495,7 +502,10 @@ class HttpDriver:
             raise TypeError("spec is not an object")
         # GET and PUT answers carry no hash; the embedded driver's items always do
         digest = str(data.get("hash") or spec_hash(spec))
-        return Item(rid, spec, int(data["revision"]), digest)
+        source = data.get("source")
+        return Item(
+            rid, spec, int(data["revision"]), digest, source if isinstance(source, str) else None
+        )
 
     def _store_info(self, data: dict[str, Any], store_id: str) -> StoreInfo:
         from .storage import default_settings

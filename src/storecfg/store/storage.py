@@ -3,7 +3,8 @@
 One database file can hold many stores. Everything the store API promises is
 implemented here once: per-resource revisions, a store revision that moves on every
 write, If-Match / If-None-Match preconditions, idempotency keys (kept 24 hours),
-the apply lock, and API tokens (kept only as hashes). The embedded `sqlite://`
+the apply lock, referential integrity (see `integrity`), and API tokens (kept only
+as hashes, optionally read-only, with the time each was last used). The embedded `sqlite://`
 driver calls this directly; the reference server maps it to HTTP. Errors are
 `StoreError`s whose `status` is the HTTP status the server answers with.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import builtins
+import contextlib
 import hashlib
 import json
 import re
@@ -28,6 +30,7 @@ from typing import Any
 
 from ..errors import ConflictError, LockedError, StoreError
 from ..model import ID_PATTERN, KINDS, LiveResource, LiveState, canonical_json
+from . import integrity
 
 IDEMPOTENCY_TTL = 24 * 3600
 DEFAULT_LOCK_TTL = 120.0
@@ -79,6 +82,27 @@ _MIGRATIONS: list[str] = [
         created_at REAL NOT NULL
     );
     """,
+    # 2: referential integrity (the index of references; filled by integrity.ensure_index),
+    # the definition file each resource came from, token IDs, read-only tokens, last use
+    """
+    CREATE TABLE refs (
+        store TEXT NOT NULL,
+        from_kind TEXT NOT NULL,
+        from_id TEXT NOT NULL,
+        field TEXT NOT NULL,
+        to_kind TEXT NOT NULL,
+        to_id TEXT NOT NULL,
+        PRIMARY KEY (store, from_kind, from_id, field)
+    ) WITHOUT ROWID;
+    CREATE INDEX refs_to ON refs (store, to_kind, to_id);
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    ALTER TABLE resources ADD COLUMN source TEXT;
+    ALTER TABLE tokens ADD COLUMN id TEXT;
+    ALTER TABLE tokens ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tokens ADD COLUMN last_used_at REAL;
+    UPDATE tokens SET id = 'tok_' || substr(hash, 1, 12);
+    CREATE UNIQUE INDEX tokens_id ON tokens (id);
+    """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -100,9 +124,14 @@ class Item:
     spec: dict[str, Any]
     revision: int
     hash: str = ""
+    #: the definition file the resource came from, as the last write that named one said
+    source: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "spec": self.spec, "revision": self.revision}
+        out = {"id": self.id, "spec": self.spec, "revision": self.revision}
+        if self.source is not None:
+            out["source"] = self.source
+        return out
 
 
 @dataclass(slots=True)
@@ -209,6 +238,33 @@ class InvalidSpec(StoreError):
     pass
 
 
+@dataclass(slots=True)
+class TokenInfo:
+    """What the database knows of a token (never the token itself)."""
+
+    id: str
+    store: str
+    name: str | None
+    read_only: bool
+    created_at: float
+    last_used_at: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "store": self.store,
+            "name": self.name,
+            "read_only": self.read_only,
+            "created_at": _iso(self.created_at),
+            "last_used_at": _iso(self.last_used_at) if self.last_used_at else None,
+        }
+
+
+#: last use is recorded at most this often per token (seconds): reads stay reads
+LAST_USED_RESOLUTION = 60.0
+MAX_SOURCE = 500
+
+
 class Storage:
     """A SQLite database of stores. Safe to share between threads (one connection each)."""
 
@@ -282,6 +338,7 @@ class Storage:
                         if statement.strip():
                             conn.execute(statement)
                     conn.execute(f"PRAGMA user_version = {number + 1}")
+                integrity.ensure_index(conn)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not a storecfg store database: {exc}") from exc
 
@@ -333,14 +390,15 @@ class Storage:
         rows = (
             self._conn()
             .execute(
-                f"SELECT id, {'spec' if specs else 'NULL'}, revision, hash FROM resources "
+                f"SELECT id, {'spec' if specs else 'NULL'}, revision, hash, source FROM resources "
                 "WHERE store = ? AND kind = ? AND id > ? ORDER BY id LIMIT ?",
                 (store_id, kind, after, limit + 1),
             )
             .fetchall()
         )
         items = [
-            Item(r[0], json.loads(r[1]) if specs else {}, int(r[2]), r[3]) for r in rows[:limit]
+            Item(r[0], json.loads(r[1]) if specs else {}, int(r[2]), r[3], r[4])
+            for r in rows[:limit]
         ]
         next_token = encode_page_token(kind, items[-1].id) if len(rows) > limit else None
         return items, next_token
@@ -350,14 +408,15 @@ class Storage:
         row = (
             self._conn()
             .execute(
-                "SELECT spec, revision, hash FROM resources WHERE store = ? AND kind = ? AND id = ?",
+                "SELECT spec, revision, hash, source FROM resources "
+                "WHERE store = ? AND kind = ? AND id = ?",
                 (store_id, kind, rid),
             )
             .fetchone()
         )
         if row is None:
             raise StoreError(f"{kind}.{rid} does not exist in store {store_id}", 404)
-        return Item(rid, json.loads(row[0]), int(row[1]), row[2])
+        return Item(rid, json.loads(row[0]), int(row[1]), row[2], row[3])
 
     def get_many(self, store_id: str, addresses: builtins.list[str]) -> dict[str, Item]:
         """Several resources by address (KIND.ID) in one read transaction; missing
@@ -367,11 +426,12 @@ class Storage:
             for addr in addresses:
                 kind, _, rid = addr.partition(".")
                 row = conn.execute(
-                    "SELECT spec, revision, hash FROM resources WHERE store = ? AND kind = ? AND id = ?",
+                    "SELECT spec, revision, hash, source FROM resources "
+                    "WHERE store = ? AND kind = ? AND id = ?",
                     (store_id, kind, rid),
                 ).fetchone()
                 if row is not None:
-                    out[addr] = Item(rid, json.loads(row[0]), int(row[1]), row[2])
+                    out[addr] = Item(rid, json.loads(row[0]), int(row[1]), row[2], row[3])
         return out
 
     def read_all(self, store_id: str, *, specs: bool = True) -> LiveState:
@@ -382,14 +442,16 @@ class Storage:
         with self._tx(write=False) as conn:
             info = self._info(conn, store_id)
             live = LiveState(store_id, info.revision, info.settings, info.settings_revision)
-            cols = "kind, id, revision, hash" + (", spec" if specs else "")
+            cols = "kind, id, revision, hash, source" + (", spec" if specs else "")
             resources: dict[str, dict[str, LiveResource]] = {}
             loads = json.loads
             for row in conn.execute(
                 f"SELECT {cols} FROM resources WHERE store = ? ORDER BY kind, id", (store_id,)
             ):
-                spec = loads(row[4]) if specs else {}
-                resources.setdefault(row[0], {})[row[1]] = LiveResource(spec, int(row[2]), row[3])
+                spec = loads(row[5]) if specs else {}
+                resources.setdefault(row[0], {})[row[1]] = LiveResource(
+                    spec, int(row[2]), row[3], row[4]
+                )
             live.resources = resources
             return live
 
@@ -416,6 +478,7 @@ class Storage:
             result = self._put_in(
                 conn, state, kind, rid, body, if_match, if_none_match, idempotency_key
             )
+            _refuse_dangling(conn, store_id, [f"{kind}.{rid}"])
             self._finish(conn, state)
             return result
 
@@ -434,6 +497,7 @@ class Storage:
         with self._tx(write=True) as conn:
             state = self._write_state(conn, store_id)
             status = self._delete_in(conn, state, kind, rid, if_match, idempotency_key)
+            _refuse_dangling(conn, store_id, [f"{kind}.{rid}"])
             self._finish(conn, state)
             return status
 
@@ -444,8 +508,21 @@ class Storage:
         Processing stops at the first write that fails: the writes before it are kept,
         the failed one changed nothing, the rest are reported as not attempted. Each
         result is {"status": ..., "item": {...}} or {"status": ..., "error": {...}}.
+
+        References are checked once the writes are done, on the batch as a whole (a
+        batch may update a category and delete the plan it no longer lists, in either
+        order). If the writes kept would leave a reference dangling, none is kept: the
+        write to blame answers 409 and the others status 0 (rolled back).
         """
         ops = _check_batch(operations)
+        try:
+            return self._batch(store_id, ops)
+        except _RolledBack as rolled_back:
+            return rolled_back.results
+
+    def _batch(
+        self, store_id: str, ops: builtins.list[dict[str, Any]]
+    ) -> builtins.list[dict[str, Any]]:
         results: builtins.list[dict[str, Any]] = []
         with self._tx(write=True) as conn:
             state = self._write_state(conn, store_id)
@@ -476,6 +553,7 @@ class Storage:
                             if_match,
                             if_none_match,
                             op.get("idempotency_key"),
+                            source=op.get("source"),
                         )
                         # no spec echoed back: the caller sent it, and big batches stay small
                         item_meta = {"id": item.id, "revision": item.revision, "hash": item.hash}
@@ -499,6 +577,14 @@ class Storage:
                     if "current_revision" in exc.details:
                         error["current_revision"] = exc.details["current_revision"]
                     results.append({"status": exc.status or 500, "error": error})
+            written = [
+                (i, f"{op['kind']}.{op['id']}")
+                for i, (op, result) in enumerate(zip(ops, results, strict=True))
+                if 200 <= result["status"] < 300
+            ]
+            found = integrity.check_written(conn, store_id, dict.fromkeys(a for _, a in written))
+            if found:
+                raise _RolledBack(_rolled_back(results, written, found))
             self._finish(conn, state)
         return results
 
@@ -531,8 +617,11 @@ class Storage:
         if_match: str | None,
         if_none_match: str | None,
         key: str | None,
+        *,
+        source: Any = None,
     ) -> tuple[int, Item]:
         store_id = state.store_id
+        source = _source(body, source)
         requested = _unwrap(body)
         requested_text = canonical_json(requested)
         fingerprint = _fingerprint("PUT", kind, rid, requested_text, if_match, if_none_match)
@@ -544,10 +633,12 @@ class Storage:
             )
         spec = self._checked_spec(kind, rid, requested, state.settings)
         row = conn.execute(
-            "SELECT revision FROM resources WHERE store = ? AND kind = ? AND id = ?",
+            "SELECT revision, source FROM resources WHERE store = ? AND kind = ? AND id = ?",
             (store_id, kind, rid),
         ).fetchone()
         current = int(row[0]) if row else None
+        if source is None and row is not None:
+            source = row[1]  # a write that names no file keeps the one recorded
         if if_none_match == "*" and current is not None:
             raise ConflictError(
                 f"{kind}.{rid} already exists (revision {current})",
@@ -572,18 +663,20 @@ class Storage:
         digest = hashlib.sha256(text.encode()).hexdigest()
         now = time.time()
         conn.execute(
-            "INSERT INTO resources (store, kind, id, spec, hash, revision, updated_at) VALUES (?,?,?,?,?,?,?) "
+            "INSERT INTO resources (store, kind, id, spec, hash, revision, updated_at, source) "
+            "VALUES (?,?,?,?,?,?,?,?) "
             "ON CONFLICT (store, kind, id) DO UPDATE SET spec = excluded.spec, hash = excluded.hash, "
-            "revision = excluded.revision, updated_at = excluded.updated_at",
-            (store_id, kind, rid, text, digest, new_rev, now),
+            "revision = excluded.revision, updated_at = excluded.updated_at, source = excluded.source",
+            (store_id, kind, rid, text, digest, new_rev, now, source),
         )
+        integrity.index(conn, store_id, kind, rid, spec)
         status = 201 if current is None else 200
         if key:
             stored = (
                 f'{{"id":{json.dumps(rid)},"spec":{text},"revision":{new_rev},"hash":"{digest}"}}'
             )
             self._remember(conn, store_id, key, fingerprint, status, stored, now)
-        return status, Item(rid, spec, new_rev, digest)
+        return status, Item(rid, spec, new_rev, digest, source)
 
     def _delete_in(
         self,
@@ -620,6 +713,7 @@ class Storage:
             "DELETE FROM resources WHERE store = ? AND kind = ? AND id = ?",
             (store_id, kind, rid),
         )
+        integrity.unindex(conn, store_id, kind, rid)
         state.revision += 1
         self._remember(conn, store_id, key, fingerprint, 204, None, time.time())
         return 204
@@ -822,23 +916,87 @@ class Storage:
 
     # ------------------------------------------------------------ tokens
 
-    def create_token(self, store_id: str, name: str | None = None) -> str:
+    def create_token(
+        self, store_id: str, name: str | None = None, *, read_only: bool = False
+    ) -> str:
         token = "sct_" + secrets.token_urlsafe(32)
         with self._tx(write=True) as conn:
             self._write_state(conn, store_id)
             conn.execute(
-                "INSERT INTO tokens (hash, store, name, created_at) VALUES (?,?,?,?)",
-                (hash_token(token), store_id, name, time.time()),
+                "INSERT INTO tokens (hash, store, name, created_at, id, read_only) "
+                "VALUES (?,?,?,?,?,?)",
+                (
+                    hash_token(token),
+                    store_id,
+                    name,
+                    time.time(),
+                    "tok_" + secrets.token_hex(6),
+                    int(read_only),
+                ),
             )
         return token
 
     def token_store(self, token: str) -> str | None:
+        info = self.token_info(token)
+        return info.store if info is not None else None
+
+    def token_info(self, token: str, *, touch: bool = False) -> TokenInfo | None:
+        """The token's record, or None for a token that is unknown or revoked. With
+        `touch`, its last use is recorded (at most once a minute)."""
         row = (
             self._conn()
-            .execute("SELECT store FROM tokens WHERE hash = ?", (hash_token(token),))
+            .execute(
+                f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE hash = ?",
+                (hash_token(token),),
+            )
             .fetchone()
         )
-        return str(row[0]) if row else None
+        if row is None:
+            return None
+        info = _token(row)
+        now = time.time()
+        if touch and (info.last_used_at is None or now - info.last_used_at >= LAST_USED_RESOLUTION):
+            # its own short transaction: recording a use never fails the request
+            with contextlib.suppress(sqlite3.Error):
+                self._conn().execute(
+                    "UPDATE tokens SET last_used_at = ? WHERE id = ?", (now, info.id)
+                )
+            info.last_used_at = now
+        return info
+
+    def list_tokens(self, store_id: str | None = None) -> builtins.list[TokenInfo]:
+        query = f"SELECT {_TOKEN_COLUMNS} FROM tokens"
+        args: tuple[str, ...] = ()
+        if store_id is not None:
+            query += " WHERE store = ?"
+            args = (store_id,)
+        rows = self._conn().execute(query + " ORDER BY store, created_at, id", args).fetchall()
+        return [_token(r) for r in rows]
+
+    def revoke_token(self, token_id: str) -> TokenInfo:
+        """Delete a token by its ID: from then on it is refused (401)."""
+        with self._tx(write=True) as conn:
+            row = conn.execute(
+                f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE id = ?", (token_id,)
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"there is no token {token_id!r} (see `storecfg token list`)", 404)
+            conn.execute("DELETE FROM tokens WHERE id = ?", (token_id,))
+        return _token(row)
+
+
+_TOKEN_COLUMNS = "id, store, name, read_only, created_at, last_used_at"
+
+
+def _token(row: Any) -> TokenInfo:
+    return TokenInfo(
+        str(row[0]),
+        str(row[1]),
+        row[2],
+        bool(row[3]),
+        float(row[4]),
+        float(row[5]) if row[5] is not None else None,
+    )
 
 
 _ID = re.compile(ID_PATTERN)
@@ -852,10 +1010,84 @@ def _check_kind(kind: str) -> None:
 
 
 def _unwrap(body: Any) -> Any:
-    """A PUT body is the spec itself or {"spec": SPEC} (optionally with id and revision)."""
-    if isinstance(body, dict) and "spec" in body and set(body) <= {"id", "spec", "revision"}:
+    """A PUT body is the spec itself or {"spec": SPEC} (optionally with id, revision
+    and source)."""
+    if isinstance(body, dict) and "spec" in body and set(body) <= _ENVELOPE:
         return body["spec"]
     return body
+
+
+_ENVELOPE = frozenset({"id", "spec", "revision", "source"})
+
+
+def _source(body: Any, given: Any) -> str | None:
+    """The definition file a write names ({"spec", "source"} or a batch operation's
+    "source"); None keeps what the store recorded before."""
+    if isinstance(body, dict) and "spec" in body and set(body) <= _ENVELOPE:
+        given = body.get("source", given)
+    if given is None:
+        return None
+    if not _valid_source(given):
+        raise StoreError(_SOURCE_RULE.format(where="source"), 400)
+    assert isinstance(given, str)
+    return given
+
+
+_SOURCE_RULE = "{where} must be a file path of 1 to " + str(MAX_SOURCE) + " printable characters"
+
+
+def _valid_source(value: Any) -> bool:
+    """A file path of 1 to MAX_SOURCE characters, none a control character (plans print it)."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_SOURCE
+        and not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value)
+    )
+
+
+def _refuse_dangling(conn: sqlite3.Connection, store_id: str, addresses: list[str]) -> None:
+    found = integrity.check_written(conn, store_id, addresses)
+    if found:
+        raise integrity.refusal(found)
+
+
+class _RolledBack(Exception):
+    """A batch undone as a whole; `results` say why, per operation."""
+
+    def __init__(self, results: list[dict[str, Any]]) -> None:
+        super().__init__("batch rolled back")
+        self.results = results
+
+
+def _rolled_back(
+    results: list[dict[str, Any]], written: list[tuple[int, str]], found: list[integrity.Dangling]
+) -> list[dict[str, Any]]:
+    """Batch results after a rollback for dangling references: the last write of each
+    address to blame (the delete of what is missing, else the write that names it)
+    answers 409; the other writes that had succeeded are undone (status 0)."""
+    last = {addr: i for i, addr in written}
+    blamed: dict[int, list[integrity.Dangling]] = {}
+    for d in found:
+        i = last.get(d.missing, last.get(d.referring))
+        if i is not None:
+            blamed.setdefault(i, []).append(d)
+    out = list(results)
+    for i, _ in written:
+        if i in blamed:
+            exc = integrity.refusal(blamed[i])
+            out[i] = {
+                "status": 409,
+                "error": {"error": "dangling_reference", "message": exc.message, **exc.details},
+            }
+        else:
+            out[i] = {
+                "status": 0,
+                "error": {
+                    "error": "rolled_back",
+                    "message": "rolled back: the batch as a whole would leave a reference dangling",
+                },
+            }
+    return out
 
 
 def _fingerprint(
@@ -905,7 +1137,9 @@ def _etag_text(value: Any) -> str | None:
 
 
 MAX_BATCH = 1000
-_OP_KEYS = frozenset({"op", "kind", "id", "spec", "if_match", "if_none_match", "idempotency_key"})
+_OP_KEYS = frozenset(
+    {"op", "kind", "id", "spec", "if_match", "if_none_match", "idempotency_key", "source"}
+)
 
 
 def _check_batch(operations: Any) -> list[dict[str, Any]]:
@@ -936,6 +1170,8 @@ def _check_batch(operations: Any) -> list[dict[str, Any]]:
             raise StoreError(f"{where}.if_match must be a revision", 400)
         if "if_none_match" in op and op["if_none_match"] != "*":
             raise StoreError(f"{where}.if_none_match accepts only *", 400)
+        if "source" in op and not _valid_source(op["source"]):
+            raise StoreError(_SOURCE_RULE.format(where=f"{where}.source"), 400)
         if "idempotency_key" in op:
             key = op["idempotency_key"]
             if not isinstance(key, str) or not key.strip() or len(key) > 255:

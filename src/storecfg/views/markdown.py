@@ -25,6 +25,11 @@ _DETAIL_MARK = {"+": "+", "-": "-", "~": "!"}
 def render_plan(plan: dict[str, Any], *, max_chars: int = MAX_CHARS) -> str:
     store = plan["store"]
     head: list[str] = [
+        *(
+            [_deletion_warning(plan["deletion_warning"]), ""]
+            if plan.get("deletion_warning")
+            else []
+        ),
         f"### storecfg plan for `{store['id']}`",
         "",
         f"Store revision {store['revision']}"
@@ -37,6 +42,7 @@ def render_plan(plan: dict[str, Any], *, max_chars: int = MAX_CHARS) -> str:
         head += [f"> [!WARNING]\n> {_escape(interrupted['message'])}", ""]
     if not plan["has_changes"]:
         head.append("**No changes.** The live store matches the definition.")
+        head += _unmanaged(plan)
         return escape("\n".join(head) + "\n", keep_newlines=True)
     s = plan["summary"]
     head += [f"**{summary_line(plan)}**", "", "| action | resources |", "|---|---:|"]
@@ -64,6 +70,7 @@ def render_plan(plan: dict[str, Any], *, max_chars: int = MAX_CHARS) -> str:
         if len(shown) < len(bullets):
             head.append(f"- _… and {len(bullets) - len(shown)} more (see the JSON plan)_")
         head.append("")
+    head += _unmanaged(plan)
     text = "\n".join(head)
 
     blocks = _blocks(plan)
@@ -82,6 +89,28 @@ def render_plan(plan: dict[str, Any], *, max_chars: int = MAX_CHARS) -> str:
             "Run `storecfg plan --format json` (or `--format text`) for the whole plan.\n"
         )
     return escape(text + "\n" + body, keep_newlines=True)
+
+
+def _deletion_warning(text: str) -> str:
+    """`**:warning: This plan deletes every ...**`: one line, the first of the comment."""
+    text = text.removeprefix("Warning: ")
+    return f"**:warning: {_escape(text[:1].upper() + text[1:])}**"
+
+
+#: unmanaged resources named one by one in a comment; the rest are counted
+MAX_UNMANAGED = 50
+
+
+def _unmanaged(plan: dict[str, Any]) -> list[str]:
+    """The live resources policy.unmanaged leaves alone, each listed once."""
+    items = plan.get("unmanaged") or []
+    if not items:
+        return []
+    lines = [f"<details><summary>Not managed here (policy.unmanaged): {len(items)}</summary>", ""]
+    lines += [f"- `{i['address']}` ({_escape(i['pattern'])})" for i in items[:MAX_UNMANAGED]]
+    if len(items) > MAX_UNMANAGED:
+        lines.append(f"- _… and {len(items) - MAX_UNMANAGED} more (see the JSON plan)_")
+    return [*lines, "", "</details>", ""]
 
 
 def _blocks(plan: dict[str, Any]) -> list[str]:

@@ -190,6 +190,8 @@ def plan_lines(plan: dict[str, Any], *, color: bool = False) -> Iterator[str]:
     """The text plan line by line (a big plan is printed as it is rendered)."""
     style = Style(color)
     store = plan["store"]
+    if plan.get("deletion_warning"):
+        yield style(escape(str(plan["deletion_warning"])), "red", "bold")
     yield (
         style(f"storecfg plan for store {escape(str(store['id']))}", "bold")
         + escape(f" ({store['url']}, revision {store['revision']})")
@@ -201,6 +203,7 @@ def plan_lines(plan: dict[str, Any], *, color: bool = False) -> Iterator[str]:
         yield ""
     if not plan["has_changes"]:
         yield style("No changes.", "green", "bold") + " The live store matches the definition."
+        yield from unmanaged_lines(plan, style, before=True)
         return
     if plan["impact"]:
         yield style("Impact:", "bold")
@@ -233,4 +236,19 @@ def plan_lines(plan: dict[str, Any], *, color: bool = False) -> Iterator[str]:
         for change in body:
             yield from change_block(change, style)
         yield ""
+    yield from unmanaged_lines(plan, style)
     yield style(summary_line(plan), "bold")
+
+
+def unmanaged_lines(plan: dict[str, Any], style: Style, *, before: bool = False) -> Iterator[str]:
+    """The live resources policy.unmanaged leaves alone, each listed once."""
+    items = plan.get("unmanaged") or []
+    if not items:
+        return
+    if before:
+        yield ""
+    yield style(f"Not managed here (policy.unmanaged), left as they are ({len(items)}):", "bold")
+    for item in items:
+        yield f"  = {escape(item['address'])}" + style(f"  ({escape(item['pattern'])})", "dim")
+    if not before:
+        yield ""

@@ -1,0 +1,176 @@
+"""Referential integrity of a live store: no write may leave a reference dangling.
+
+The reference fields are the ones the definition language declares (`x-storecfg-ref`
+in the schemas, the same fields `validate` checks with SC001). Every stored resource's
+references are indexed in the `refs` table, so both questions a write raises are one
+indexed lookup: does everything this resource names exist, and does anything still
+name the resource being deleted. A single write is checked at once; a batch is checked
+as a whole when it ends (see `Storage.batch`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import StoreError
+
+#: how many dangling references one refusal names
+MAX_NAMED = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Dangling:
+    """`referring` names `missing` at `field` (for example `plans[1]`)."""
+
+    referring: str
+    field: str
+    missing: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"referring": self.referring, "field": self.field, "missing": self.missing}
+
+
+class DanglingReference(StoreError):
+    """A write would leave a reference dangling (409)."""
+
+
+def _ref_paths(kind: str) -> list[tuple[tuple[str, ...], str]]:
+    from ..compiler.schema import kind_info
+
+    return kind_info(kind).ref_paths
+
+
+def _field(path: Iterable[Any]) -> str:
+    out = ""
+    for step in path:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out
+
+
+def refs_of(kind: str, spec: Any) -> list[tuple[str, str, str]]:
+    """(field, target kind, target ID) of every reference in a spec."""
+    from ..compiler.schema import values_at
+
+    out: list[tuple[str, str, str]] = []
+    for path, target in _ref_paths(kind):
+        for where, value in values_at(spec, path):
+            if isinstance(value, str):
+                out.append((_field(where), target, value))
+    return out
+
+
+def fingerprint() -> str:
+    """Which fields are references: when a storecfg upgrade changes it, the index is rebuilt."""
+    from ..model import KINDS
+
+    text = json.dumps({k: [[list(p), t] for p, t in _ref_paths(k)] for k in KINDS})
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def index(conn: sqlite3.Connection, store: str, kind: str, rid: str, spec: Any) -> None:
+    """Record the references of a resource just written (replacing what it named before)."""
+    unindex(conn, store, kind, rid)
+    rows = [(store, kind, rid, f, tk, tid) for f, tk, tid in refs_of(kind, spec)]
+    if rows:
+        conn.executemany(
+            "INSERT OR REPLACE INTO refs (store, from_kind, from_id, field, to_kind, to_id) "
+            "VALUES (?,?,?,?,?,?)",
+            rows,
+        )
+
+
+def unindex(conn: sqlite3.Connection, store: str, kind: str, rid: str) -> None:
+    conn.execute(
+        "DELETE FROM refs WHERE store = ? AND from_kind = ? AND from_id = ?", (store, kind, rid)
+    )
+
+
+def dangling_from(conn: sqlite3.Connection, store: str, kind: str, rid: str) -> list[Dangling]:
+    """References of `kind.rid` to resources that do not exist."""
+    rows = conn.execute(
+        "SELECT r.field, r.to_kind, r.to_id FROM refs r WHERE r.store = ? AND r.from_kind = ? "
+        "AND r.from_id = ? AND NOT EXISTS (SELECT 1 FROM resources t WHERE t.store = r.store "
+        "AND t.kind = r.to_kind AND t.id = r.to_id) ORDER BY r.field LIMIT ?",
+        (store, kind, rid, MAX_NAMED),
+    ).fetchall()
+    return [Dangling(f"{kind}.{rid}", f, f"{tk}.{tid}") for f, tk, tid in rows]
+
+
+def dangling_to(conn: sqlite3.Connection, store: str, kind: str, rid: str) -> list[Dangling]:
+    """References to `kind.rid` (which is about to be, or was just, deleted)."""
+    rows = conn.execute(
+        "SELECT from_kind, from_id, field FROM refs WHERE store = ? AND to_kind = ? AND to_id = ? "
+        "ORDER BY from_kind, from_id, field LIMIT ?",
+        (store, kind, rid, MAX_NAMED),
+    ).fetchall()
+    return [Dangling(f"{fk}.{fid}", f, f"{kind}.{rid}") for fk, fid, f in rows]
+
+
+def exists(conn: sqlite3.Connection, store: str, kind: str, rid: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM resources WHERE store = ? AND kind = ? AND id = ?", (store, kind, rid)
+    ).fetchone()
+    return row is not None
+
+
+def refusal(found: list[Dangling]) -> DanglingReference:
+    """The 409 for these dangling references: message and details name both ends."""
+    shown = found[:MAX_NAMED]
+    parts = [f"{d.referring} ({d.field}) refers to {d.missing}" for d in shown]
+    missing = sorted({d.missing for d in shown})
+    referring = sorted({d.referring for d in shown})
+    message = (
+        "the write would leave a reference dangling: "
+        + "; ".join(parts)
+        + f", which would not exist. Write {', '.join(missing)} first, or change "
+        f"{', '.join(referring)} so it no longer refers to it"
+    )
+    return DanglingReference(
+        message,
+        409,
+        details={
+            "references": [d.to_json() for d in shown],
+            "referring": referring,
+            "missing": missing,
+        },
+    )
+
+
+def check_written(conn: sqlite3.Connection, store: str, addresses: Iterable[str]) -> list[Dangling]:
+    """Dangling references left around these addresses (each just written or deleted)."""
+    found: list[Dangling] = []
+    for addr in addresses:
+        kind, _, rid = addr.partition(".")
+        if exists(conn, store, kind, rid):
+            found.extend(dangling_from(conn, store, kind, rid))
+        else:
+            found.extend(dangling_to(conn, store, kind, rid))
+        if len(found) >= MAX_NAMED:
+            break
+    return found
+
+
+def ensure_index(conn: sqlite3.Connection) -> None:
+    """Build the reference index again when the reference fields changed (or it never
+    was: a database from before referential integrity)."""
+    current = fingerprint()
+    row = conn.execute("SELECT value FROM meta WHERE key = 'refs_fingerprint'").fetchone()
+    if row is not None and row[0] == current:
+        return
+    conn.execute("DELETE FROM refs")
+    for store, kind, rid, text in conn.execute(
+        "SELECT store, kind, id, spec FROM resources"
+    ).fetchall():
+        try:
+            spec = json.loads(text)
+        except ValueError:
+            continue
+        index(conn, store, kind, rid, spec)
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('refs_fingerprint', ?)", (current,)
+    )
