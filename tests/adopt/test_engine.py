@@ -13,7 +13,7 @@ import pytest
 from storecfg.adopt.run import ADOPTED, LEFT_ALONE, AdoptResult, Drifted, adopt_definition
 from storecfg.compiler.compile import compile_store
 from storecfg.errors import UsageError
-from storecfg.model import LiveResource, LiveState, spec_hash
+from storecfg.model import spec_hash
 
 DATA = Path(__file__).parent / "data" / "contoso"
 Specs = dict[str, dict[str, dict[str, Any]]]
@@ -30,16 +30,6 @@ def desired(directory: Path, **kw: Any) -> Specs:
     result = compile_store(directory, **kw)
     assert result.ok and result.desired is not None, [d.format() for d in result.errors]
     return copy.deepcopy(result.desired.resources)
-
-
-def live_state(specs: Specs) -> LiveState:
-    return LiveState(
-        "contoso-us",
-        10,
-        {},
-        1,
-        {k: {r: LiveResource(s, 1) for r, s in items.items()} for k, items in specs.items()},
-    )
 
 
 def drift_between(before: Specs, after: Specs) -> list[Drifted]:
@@ -60,7 +50,11 @@ def adopt(directory: Path, change: Callable[[Specs], None], **kw: Any) -> tuple[
     before = desired(directory, **{k: v for k, v in kw.items() if k.startswith("var")})
     after = copy.deepcopy(before)
     change(after)
-    return adopt_definition(directory, live_state(after), drift_between(before, after), **kw), after
+
+    def read_store(_: Any) -> list[Drifted]:
+        return drift_between(before, after)
+
+    return adopt_definition(directory, read_store, **kw), after
 
 
 def plan_is_empty(directory: Path, live: Specs, **kw: Any) -> None:
@@ -338,3 +332,153 @@ def test_flow_mapping_resource(store: Path) -> None:
         )
     )
     plan_is_empty(store, live)
+
+
+def test_shared_anchor_in_the_definition_is_left_alone(store: Path) -> None:
+    plans = store / "catalog" / "plans.yaml"
+    text = plans.read_text()
+    text = text.replace(
+        '    subscription_period: {length: 1, unit: month}\n    billing_period: {length: 1, unit: month}\n    price:\n      setup: "0.00"\n      recurring: "{{ vars.e3_price }}"',
+        '    subscription_period: &month {length: 1, unit: month}\n    billing_period: *month\n    price:\n      setup: "0.00"\n      recurring: "{{ vars.e3_price }}"',
+    )
+    plans.write_text(text)
+
+    def change(s: Specs) -> None:
+        s["service_plans"]["e3-monthly"]["subscription_period"]["length"] = 12
+
+    result, _ = adopt(store, change)
+    outcome = result.outcomes[0]
+    assert outcome.status == LEFT_ALONE
+    assert "anchor &month" in outcome.reason
+    assert (outcome.file, outcome.line) == ("s/catalog/plans.yaml", 6)
+    assert plans.read_text() == text
+
+
+def test_crlf_definition_stays_crlf(store: Path) -> None:
+    plans = store / "catalog" / "plans.yaml"
+    plans.write_bytes(plans.read_bytes().replace(b"\n", b"\r\n"))
+
+    def change(s: Specs) -> None:
+        s["service_plans"]["e3-monthly"]["published"] = False
+        s["service_plans"]["e3-monthly"]["resources"][0]["price"]["recurring"] = "21.00"
+
+    result, live = adopt(store, change)
+    assert statuses(result) == {"service_plans.e3-monthly": ADOPTED}
+    raw = plans.read_bytes()
+    assert b"\n" not in raw.replace(b"\r\n", b"")
+    assert b"    published: false\r\n" in raw
+    assert b"price: {recurring: '21.00'}\r\n" in raw
+    plan_is_empty(store, live)
+
+
+def test_ignored_fields_are_not_adopted(store: Path) -> None:
+    plans = store / "catalog" / "plans.yaml"
+    plans.write_text(
+        plans.read_text().replace(
+            "    upgrades_to: [e5-monthly]\n",
+            "    upgrades_to: [e5-monthly]\n    lifecycle: {ignore_changes: [name]}\n",
+        )
+    )
+    before = plans.read_text()
+
+    def change(s: Specs) -> None:
+        s["service_plans"]["e3-monthly"]["name"] = "Renamed in the control panel"
+
+    result, _ = adopt(store, change)
+    assert result.outcomes[0].status == "skipped"
+    assert "already has the live values" in result.outcomes[0].reason
+    assert plans.read_text() == before
+
+
+def test_a_variable_set_on_the_command_line_is_left_alone(store: Path) -> None:
+    def change(s: Specs) -> None:
+        s["service_plans"]["e3-monthly"]["price"]["recurring"] = "25.00"
+
+    result, _ = adopt(store, change, var_overrides=["e3_price=20.00"])
+    assert result.outcomes[0].status == LEFT_ALONE
+    assert "--var" in result.outcomes[0].reason
+
+
+def test_unmanaged_resources_are_not_adopted(store: Path) -> None:
+    root = store / "store.yaml"
+    root.write_text(root.read_text() + "policy:\n  unmanaged: [skus.partner-*]\n")
+
+    def change(s: Specs) -> None:
+        s["skus"]["partner-x"] = {
+            "id": "partner-x",
+            "name": "X",
+            "vendor": "Y",
+            "source": "custom",
+            "enabled": True,
+        }
+
+    result, _ = adopt(store, change, into=store / "catalog" / "skus.yaml")
+    assert result.outcomes[0].status == "skipped"
+    assert "policy.unmanaged" in result.outcomes[0].reason
+    assert not result.files
+
+
+def test_file_mode_and_links_are_kept(store: Path) -> None:
+    real = store / "catalog" / "real-skus.yaml"
+    (store / "catalog" / "skus.yaml").rename(real)
+    real.chmod(0o640)
+    (store / "catalog" / "skus.yaml").symlink_to("real-skus.yaml")
+    root = store / "store.yaml"
+    root.write_text(
+        root.read_text().replace(
+            "include: [catalog/*.yaml]",
+            "include: [catalog/skus.yaml, catalog/plans.yaml, catalog/categories.yaml]",
+        )
+    )
+
+    def change(s: Specs) -> None:
+        s["skus"]["o365-e5"]["name"] = "E5"
+
+    result, live = adopt(store, change)
+    assert statuses(result) == {"skus.o365-e5": ADOPTED}
+    assert (store / "catalog" / "skus.yaml").is_symlink()
+    assert "    name: E5\n" in real.read_text()
+    assert real.stat().st_mode & 0o777 == 0o640
+    plan_is_empty(store, live)
+
+
+def test_a_file_changed_while_adopting_is_not_written(store: Path) -> None:
+    from storecfg.adopt.run import FileEdit, _write
+    from storecfg.errors import StorecfgError
+
+    skus = store / "catalog" / "skus.yaml"
+    before = skus.read_bytes()
+    edit = FileEdit("s/catalog/skus.yaml", str(skus), before, before + b"# new\n")
+    skus.write_bytes(before + b"# someone else\n")
+    with pytest.raises(StorecfgError, match="changed since adopt read it"):
+        _write([edit])
+    assert skus.read_bytes() == before + b"# someone else\n"
+
+    def change_and_touch(s: Specs) -> None:
+        s["skus"]["o365-e5"]["name"] = "E5"
+
+    before_specs = desired(store)
+    after = copy.deepcopy(before_specs)
+    change_and_touch(after)
+
+    def read_store(_: Any) -> list[Drifted]:
+        skus.write_bytes(skus.read_bytes() + b"# edited meanwhile\n")
+        return drift_between(before_specs, after)
+
+    with pytest.raises(StorecfgError, match="changed while adopt was reading it"):
+        adopt_definition(store, read_store)
+
+
+def test_var_file_with_a_vars_block_and_nested_values(store: Path) -> None:
+    vf = store / "ca.yaml"
+    vf.write_text('vars:\n  prices:\n    e3: "26.00"   # CAD\n')
+    plans = store / "catalog" / "plans.yaml"
+    plans.write_text(plans.read_text().replace("{{ vars.e3_price }}", "{{ vars.prices.e3 }}"))
+
+    def change(s: Specs) -> None:
+        s["service_plans"]["e3-monthly"]["price"]["recurring"] = "27.50"
+
+    result, live = adopt(store, change, var_files=[vf])
+    assert statuses(result) == {"service_plans.e3-monthly": ADOPTED}
+    assert vf.read_text() == 'vars:\n  prices:\n    e3: "27.50"   # CAD\n'
+    plan_is_empty(store, live, var_files=[vf])

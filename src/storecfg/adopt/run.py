@@ -17,16 +17,18 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .._fs import atomic_write
+from ..apply.workflow import Settings
 from ..compiler.compile import CompileResult, compile_store, find_store_file
 from ..compiler.load import PosDict, PosList
-from ..errors import DefinitionError, StorecfgError, UsageError, display_path
-from ..model import ID_PATTERN, KINDS, LiveState, spec_hash, split_address
+from ..errors import DefinitionError, StorecfgError, StoreError, UsageError, display_path
+from ..model import ID_PATTERN, KINDS, DesiredState, spec_hash, split_address
+from ..policy import Policy
 from .engine import Adopter, Change, Plan, Refused, VarSite, VarTable, template_sites
 from .text import Edit, Source, Unsafe, infer_layout
 
@@ -199,8 +201,7 @@ class _Definition:
 
 def adopt_definition(
     directory: Path,
-    live: LiveState,
-    drift: Sequence[Drifted],
+    read_store: Callable[[DesiredState], list[Drifted]],
     *,
     var_files: Sequence[Path] = (),
     var_overrides: Sequence[str] = (),
@@ -210,7 +211,8 @@ def adopt_definition(
     dry_run: bool = False,
 ) -> AdoptResult:
     """Take the drifted resources (those of `addresses`, when given) back into the
-    definition in `directory`; write the files unless `dry_run`."""
+    definition in `directory`; write the files unless `dry_run`. `read_store` gives
+    the drift of the store the compiled definition manages, with live specs."""
     wanted = set(check_addresses(addresses))
     result = compile_store(
         directory, var_files=var_files, var_overrides=var_overrides, var_json=var_json
@@ -218,6 +220,8 @@ def adopt_definition(
     if not result.ok or result.desired is None:
         raise DefinitionError(result.errors, result.warnings)
     desired = result.desired
+    drift = read_store(desired)
+    policy = Policy.from_json(desired.policy)
     definition = _Definition(directory, var_files, result)
     for source in definition.sources():
         if source.data is None and source.diagnostics:
@@ -239,7 +243,14 @@ def adopt_definition(
         kind, rid = split_address(d.address)
         found = definition.where.get(d.address)
         in_definition = rid in desired.resources.get(kind, {})
+        pattern = policy.unmanaged_pattern(kind, rid) if policy.unmanaged else None
         try:
+            if d.spec is None and d.kind != "deleted":
+                outcome.reason = "no longer in the store; run adopt again"
+                continue
+            if pattern is not None and not in_definition and d.address not in wanted:
+                outcome.reason = f"not managed here (policy.unmanaged: {pattern})"
+                continue
             if d.spec is None:  # deleted outside storecfg
                 if found is None or not in_definition:
                     outcome.reason = (
@@ -294,7 +305,7 @@ def adopt_definition(
     ]
     active = _resolve_conflicts(plans, sites, outcomes)
     active = _verify(
-        directory, var_files, var_overrides, var_json, result, live, expect, active, outcomes
+        directory, var_files, var_overrides, var_json, result, expect, active, outcomes
     )
     files = _files(active)
     for address, plan in active.items():
@@ -438,14 +449,12 @@ def _verify(
     var_overrides: Sequence[str],
     var_json: Sequence[str],
     before: CompileResult,
-    live: LiveState,
     expect: dict[str, dict[str, Any] | None],
     active: dict[str, Plan],
     outcomes: dict[str, Outcome],
 ) -> dict[str, Plan]:
     """The plans whose edits, compiled with the rest, give exactly the live specs of
     their resources and change nothing else."""
-    del live
 
     def check(plans: dict[str, Plan]) -> tuple[bool, dict[str, str]]:
         """(compiled, address -> why it does not match)."""
@@ -518,7 +527,7 @@ def _verify(
         for address, reason in bad.items():
             plan = active.pop(address)
             file, line = _first_place(plan)
-            _refuse(outcomes[address], Refused(f"cannot be adopted safely: {reason}", file, line))
+            _refuse(outcomes[address], Refused(reason, file, line))
     return active
 
 
@@ -543,4 +552,62 @@ def _write(files: list[FileEdit]) -> None:
             raise StorecfgError(f"{f.display}: cannot write file: {exc.strerror or exc}") from exc
 
 
-__all__ = ["AdoptResult", "Drifted", "FileEdit", "Outcome", "adopt_definition", "check_addresses"]
+def adopt_directory(
+    directory: Path,
+    settings: Settings,
+    *,
+    var_files: Sequence[Path] = (),
+    var_overrides: Sequence[str] = (),
+    var_json: Sequence[str] = (),
+    addresses: Sequence[str] = (),
+    into: Path | None = None,
+    dry_run: bool = False,
+) -> AdoptResult:
+    """`storecfg adopt`: the drift the store tells, taken back into DIRECTORY."""
+    check_addresses(addresses)
+
+    def read_store(desired: DesiredState) -> list[Drifted]:
+        from ..apply.drift import DELETED, read_drift
+        from ..store.driver import open_store
+
+        driver = open_store(settings.store_url)
+        try:
+            store_id = desired.store["id"]
+            drift = read_drift(driver, store_id)
+            if drift is None:
+                raise StoreError(
+                    f"the store at {driver.url} keeps no history, so it cannot tell what was "
+                    "changed outside storecfg; upgrade its server"
+                )
+            live = driver.read_all(store_id)
+        finally:
+            driver.close()
+        out = []
+        for d in drift:
+            kind, rid = split_address(d.address)
+            res = live.resources.get(kind, {}).get(rid)
+            spec = None if d.kind == DELETED or res is None else res.spec
+            out.append(Drifted(d.address, d.kind, spec))
+        return out
+
+    return adopt_definition(
+        directory,
+        read_store,
+        var_files=var_files,
+        var_overrides=var_overrides,
+        var_json=var_json,
+        addresses=addresses,
+        into=into,
+        dry_run=dry_run,
+    )
+
+
+__all__ = [
+    "AdoptResult",
+    "Drifted",
+    "FileEdit",
+    "Outcome",
+    "adopt_definition",
+    "adopt_directory",
+    "check_addresses",
+]
