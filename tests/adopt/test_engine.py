@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from storecfg.adopt.run import ADOPTED, LEFT_ALONE, AdoptResult, Drifted, adopt_definition
 from storecfg.compiler.compile import compile_store
@@ -482,3 +484,42 @@ def test_var_file_with_a_vars_block_and_nested_values(store: Path) -> None:
     assert statuses(result) == {"service_plans.e3-monthly": ADOPTED}
     assert vf.read_text() == 'vars:\n  prices:\n    e3: "27.50"   # CAD\n'
     plan_is_empty(store, live, var_files=[vf])
+
+
+_NAMES = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="{%"),
+    min_size=1,
+    max_size=40,
+).filter(lambda s: s.strip() == s and bool(s))
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(name=_NAMES, description=st.text(alphabet="ab c:#-'\"\n", max_size=30))
+def test_any_name_and_description_adopt_and_compile_back(
+    store: Path, name: str, description: str
+) -> None:
+    plans = store / "catalog" / "plans.yaml"
+    original = plans.read_bytes()
+    plans.write_text(
+        plans.read_text().replace(
+            "    sku: o365-e3\n",
+            "    description: |\n      Line one\n      Line two\n    sku: o365-e3\n",
+        )
+    )
+    try:
+
+        def change(s: Specs) -> None:
+            s["service_plans"]["e3-monthly"]["name"] = name
+            if description.strip():
+                s["service_plans"]["e3-monthly"]["description"] = description
+
+        result, live = adopt(store, change)
+        outcome = result.outcomes[0]
+        if outcome.status == ADOPTED:
+            plan_is_empty(store, live)
+        else:  # only for a reason it names, and the file is as it was
+            assert outcome.status == LEFT_ALONE and outcome.reason
+    finally:
+        plans.write_bytes(original)
