@@ -523,3 +523,25 @@ def test_any_name_and_description_adopt_and_compile_back(
             assert outcome.status == LEFT_ALONE and outcome.reason
     finally:
         plans.write_bytes(original)
+
+
+def test_two_resources_created_outside_go_into_one_file(store: Path) -> None:
+    into = store / "catalog" / "skus.yaml"
+
+    def change(s: Specs) -> None:
+        for rid in ("teams", "visio"):
+            s["skus"][rid] = {
+                "id": rid,
+                "name": rid.title(),
+                "vendor": "Microsoft",
+                "source": "custom",
+                "enabled": True,
+            }
+
+    result, live = adopt(store, change, into=into)
+    assert statuses(result) == {"skus.teams": ADOPTED, "skus.visio": ADOPTED}
+    assert into.read_text().endswith(
+        "  - id: teams\n    name: Teams\n    vendor: Microsoft\n    source: custom\n"
+        "  - id: visio\n    name: Visio\n    vendor: Microsoft\n    source: custom\n"
+    )
+    plan_is_empty(store, live)

@@ -379,12 +379,10 @@ def _resolve_conflicts(
                     (
                         other
                         for a, b, text, other in spans.get(source.display, [])
-                        if (other != address and a < edit.end and edit.start < b)
-                        or (
-                            other != address
-                            and a == edit.start
-                            and b == edit.end
-                            and text != edit.text
+                        if other != address
+                        and (
+                            (a < edit.end and edit.start < b)  # overlapping text
+                            or (a == edit.start and b == edit.end and a != b and text != edit.text)
                         )
                     ),
                     None,
