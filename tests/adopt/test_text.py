@@ -378,3 +378,11 @@ def test_any_text_reads_back_as_a_block_scalar(body: str, trailing: int, style: 
         assert any(c in value for c in "\t"), (doc, loaded.diagnostics)
         return
     assert plain(loaded.data)["k"] == value, doc
+
+
+def test_insert_before_a_merged_key_goes_into_the_mapping_itself() -> None:
+    text = "base: &base\n  unit: user\nitem:\n  <<: *base\n  name: A\n"
+    source = src(text)
+    edit = source.insert_key(source.data["item"], "max", 5, Layout(), before="unit")
+    out = source.render([edit]).decode()
+    assert out == "base: &base\n  unit: user\nitem:\n  <<: *base\n  name: A\n  max: 5\n"

@@ -387,7 +387,9 @@ class Source:
         block = nl.join(lines) + nl
         if before is not None and before in mapping:
             anchor_key = self.key_span(mapping, before)
-            if self._starts_line(anchor_key.start):
+            # a key merged in (`<<: *base`) is written elsewhere: not a place to insert at
+            inside = span.start <= anchor_key.start < max(span.end, span.content_end)
+            if inside and self._starts_line(anchor_key.start):
                 at = self._comments_above(self._line_start(anchor_key.start))
                 return Edit(at, at, block)
         end = self._line_end(span.content_end)
