@@ -38,6 +38,7 @@ def test_every_command_is_listed() -> None:
         ("backup",), ("backup", "list"), ("backup", "show"), ("backup", "diff"),
         ("backup", "restore"), ("lock",), ("lock", "show"), ("lock", "release"),
         ("serve",), ("token",), ("token", "create"), ("token", "list"), ("token", "revoke"),
+        ("preview",), ("init",), ("schema",),
     }  # fmt: skip
 
 

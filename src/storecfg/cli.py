@@ -481,6 +481,151 @@ def plan(
     _run(body)
 
 
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    required=True,
+    metavar="OUTDIR",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder to write the site into (created if missing; an earlier preview there is replaced).",
+)
+@click.option(
+    "--compare-live",
+    is_flag=True,
+    help="Read the live store (--store) and mark changed prices, new and removed plans.",
+)
+@click.option("--no-cache", is_flag=True, help="Compile from scratch, ignoring .storecfg/cache.")
+@store_options
+@var_options
+def preview(
+    directory: Path,
+    outdir: Path,
+    compare_live: bool,
+    no_cache: bool,
+    store_url: str | None,
+    no_color: bool,
+    var_files: tuple[Path, ...],
+    var_overrides: tuple[str, ...],
+    var_json: tuple[str, ...],
+) -> None:
+    """Write the storefront of DIRECTORY as a static site a reviewer opens in a browser.
+
+    Each purchase scenario's screens in order, with categories, plans, prices in the
+    store's currency, add-ons, terms, payment methods by region and the store's colours.
+    The folder opens from disk (OUTDIR/index.html) and loads nothing from the network.
+    Needs no store unless --compare-live is given. Exit 0 written, 1 error.
+    """
+
+    def body() -> int:
+        from .preview import preview_directory
+
+        settings = _settings(store_url, use_cache=not no_cache)
+        result = preview_directory(
+            directory,
+            outdir,
+            settings,
+            var_files,
+            var_overrides,
+            var_json,
+            compare_live=compare_live,
+        )
+        _print_diagnostics(result.warnings, err=True)
+        pages = sum(1 for f in result.written.files if f.endswith(".html"))
+        comparison = result.site.comparison
+        against = (
+            f", compared with {comparison.store_url} (revision {comparison.revision})"
+            if comparison is not None
+            else ""
+        )
+        click.echo(
+            f"Wrote the storefront preview of store {result.site.store_id} to {outdir} "
+            f"({pages} pages{against}); open {outdir / 'index.html'}",
+            err=True,
+        )
+        return 0
+
+    _run(body)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--store-id",
+    default=None,
+    metavar="ID",
+    help="The live store's ID (default: the directory's name, e.g. contoso-us).",
+)
+@click.option("--name", default=None, help="The store's name (default: My Cloud Store).")
+@click.option("--force", is_flag=True, help="Overwrite files that exist already.")
+@no_color_option
+def init(
+    no_color: bool, directory: Path, store_id: str | None, name: str | None, force: bool
+) -> None:
+    """Create a starter store in DIRECTORY that validates and plans as it is.
+
+    A Microsoft 365 store with two plans, a category, terms, a purchase scenario, a tax
+    rule, a payment method and branding; a .gitignore for .storecfg/; the JSON Schemas in
+    schema/ (every file has an editor modeline for them); and a GitHub Actions workflow
+    that plans pull requests and applies the reviewed plan on merge. Existing files are
+    never overwritten without --force.
+    """
+
+    def body() -> int:
+        from .kit.init import init_store
+
+        result = init_store(directory, store_id=store_id, name=name, force=force)
+        click.echo(
+            f"Created a starter store in {directory} ({len(result.written)} files).", err=True
+        )
+        if result.move_workflow is not None:
+            workflow, root = result.move_workflow
+            click.echo(
+                f"GitHub runs workflows only from the repository root: move "
+                f"{directory / workflow} to {root / workflow}.",
+                err=True,
+            )
+        click.echo(
+            f"Next: storecfg validate {directory}; storecfg plan {directory}; "
+            f"storecfg preview {directory} -o preview",
+            err=True,
+        )
+        return 0
+
+    _run(body)
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    required=True,
+    metavar="DIR",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder to write the schemas into (created if missing; files of the same names are replaced).",
+)
+@no_color_option
+def schema(no_color: bool, outdir: Path) -> None:
+    """Write the JSON Schemas of store definitions, for editors and SchemaStore.
+
+    store.schema.json (for store.yaml), definition.schema.json (for included files) and
+    the files they refer to, which must stay together; plus storecfg-store.schema.json and
+    storecfg-definition.schema.json, the same schemas each in one self-contained file.
+    """
+
+    def body() -> int:
+        from .kit.schemas import write_schemas
+
+        written = write_schemas(outdir)
+        click.echo(f"Wrote {len(written)} JSON Schemas to {outdir}.", err=True)
+        return 0
+
+    _run(body)
+
+
 class _Progress:
     """Progress of an apply: a bar on a terminal, plain lines in CI logs."""
 
