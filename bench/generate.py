@@ -680,15 +680,24 @@ def category_files(catalog: Catalog, front: Storefront) -> dict[str, str]:
 
 
 def screen_files(front: Storefront) -> str:
-    """Shared screens, a default scenario with everything and one scenario per vendor."""
+    """Shared screens, a default scenario with everything and one scenario per vendor
+    (for that vendor's categories)."""
 
     def screen(sid: str, stype: str, title: str, **refs: Sequence[str]) -> str:
         listed = {key: flow(values) for key, values in refs.items()}
         return item({"id": sid, "type": stype, "title": q(title), **listed})
 
-    def scenario(sid: str, name: str, steps: Sequence[str], default: bool = False) -> str:
+    def scenario(
+        sid: str, name: str, steps: Sequence[str], default: bool = False, scope: str = ""
+    ) -> str:
         return item(
-            {"id": sid, "name": q(name), "screens": flow(steps), "default": default or None}
+            {
+                "id": sid,
+                "name": q(name),
+                "screens": flow(steps),
+                "applies_to": block(f"sales_categories: [{scope}]") if scope else None,
+                "default": default or None,
+            }
         )
 
     ending = ["review-cart", "{terms}", "payment", "checkout"]
@@ -723,17 +732,17 @@ def screen_files(front: Storefront) -> str:
         )
     ]
     for vendor in front.vendors:
-        steps = []
-        if vendor.slug in front.roots:
-            steps.append(f"choose-{vendor.slug}")
-            screens.append(
-                screen(
-                    steps[-1],
-                    "sales_categories",
-                    f"Choose your {vendor.name} plan",
-                    categories=[vendor.slug],
-                )
+        if vendor.slug not in front.roots:
+            continue  # nothing of this vendor's is on sale: no category leads to a scenario
+        steps = [f"choose-{vendor.slug}"]
+        screens.append(
+            screen(
+                steps[-1],
+                "sales_categories",
+                f"Choose your {vendor.name} plan",
+                categories=[vendor.slug],
             )
+        )
         if f"{vendor.slug}-addons" in front.upsell:
             steps.append(f"addons-{vendor.slug}")
             screens.append(
@@ -754,9 +763,9 @@ def screen_files(front: Storefront) -> str:
             )
         )
         scenarios.append(
-            scenario(f"{vendor.slug}-order", f"{vendor.name} order", [*steps, *ending]).replace(
-                "{terms}", terms
-            )
+            scenario(
+                f"{vendor.slug}-order", f"{vendor.name} order", [*steps, *ending], scope=vendor.slug
+            ).replace("{terms}", terms)
         )
     comment = "The steps of every purchase scenario."
     return document(comment, "screens", screens) + "\npurchase_scenarios:\n" + "\n".join(scenarios)
@@ -795,9 +804,11 @@ def terms_file(front: Storefront) -> str:
                 "title": q(f"{vendor.name} end user terms"),
                 "version": '"2025-01"',
                 "url": vendor.terms_url,
+                "applies_to": block(f"sales_categories: [{vendor.slug}]"),
             }
         )
         for vendor in front.vendors
+        if vendor.slug in front.roots
     ]
     return document("Customers accept these on the terms screens.", "terms", items)
 

@@ -383,8 +383,15 @@ def _settings(store_url: str | None, **kw: Any) -> Any:
     from .apply.workflow import Settings
 
     return Settings(
-        store_url=_store_url(store_url), store_explicit=_store_explicit(store_url), **kw
+        store_url=_store_url(store_url),
+        store_explicit=_store_explicit(store_url),
+        notice=_notice,
+        **kw,
     )
+
+
+def _notice(message: str) -> None:
+    click.echo(message, err=True)
 
 
 def _echo_plan(plan: dict[str, Any], fmt: str, color: bool) -> None:
@@ -1280,7 +1287,39 @@ def lock_release(lock_id: str, store_id: str | None, store_url: str | None, no_c
     "answers 429 with Retry-After. 0 is off.",
 )
 @click.option("--quiet", is_flag=True, help="No access log.")
-def serve(db: Path, host: str, port: int, rate_limit: float, quiet: bool) -> None:
+@click.option(
+    "--max-connections",
+    type=click.IntRange(1, 100_000),
+    default=512,
+    show_default=True,
+    help="Connections open at once; one more is answered 503 and closed.",
+)
+@click.option(
+    "--header-timeout",
+    type=click.FloatRange(min=0.1, max=3600),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="A connection is closed when a request's headers take longer than this.",
+)
+@click.option(
+    "--body-timeout",
+    type=click.FloatRange(min=0.1, max=3600),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="A request whose body takes longer than this after its headers is answered 408.",
+)
+def serve(
+    db: Path,
+    host: str,
+    port: int,
+    rate_limit: float,
+    quiet: bool,
+    max_connections: int,
+    header_timeout: float,
+    body_timeout: float,
+) -> None:
     """Run the reference store server (the store API) on HOST:PORT.
 
     Clients need a token for their store: `storecfg token create --db FILE --store ID`.
@@ -1292,7 +1331,16 @@ def serve(db: Path, host: str, port: int, rate_limit: float, quiet: bool) -> Non
 
         _check_db_dir(db)
 
-        run_server(db, host, port, rate_limit=rate_limit, access_log=not quiet)
+        run_server(
+            db,
+            host,
+            port,
+            rate_limit=rate_limit,
+            access_log=not quiet,
+            max_connections=max_connections,
+            header_timeout=header_timeout,
+            body_timeout=body_timeout,
+        )
         return 0
 
     _run(body)

@@ -86,7 +86,13 @@ def test_one_price_edit_is_one_update(target: Target) -> None:
     assert change["action"] == "update"
     assert change["revision"] == before
     assert change["diff"] == [
-        {"op": "change", "path": "price.recurring", "old": "40.00", "new": "44.00"}
+        {
+            "op": "change",
+            "path": "price.recurring",
+            "old": "40.00",
+            "new": "44.00",
+            "effective": "immediately",
+        }
     ]
     text = ok(target.cli("plan", "s")).stdout
     assert "service_plans.pro recurring price 40.00 -> 44.00 (+10.0%)" in text
@@ -489,3 +495,54 @@ def test_a_protected_resource_is_not_deleted(target: Target) -> None:
     assert "apply `prevent_destroy: false` on them first" in result.stderr
     assert target.read().revision == revision
     assert len(target.snapshots()) == 1
+
+
+# ------------------------------------------------------------------ the reseller's world
+
+
+def test_a_stacking_province_shows_its_rate_in_every_plan_format(target: Target) -> None:
+    edit(
+        target.store_dir,
+        "storefront.yaml",
+        "tax_rules:\n",
+        'tax_rules:\n  - {id: ca-gst, region: CA, rate: "5"}\n'
+        '  - {id: ca-qc-qst, region: CA-QC, rate: "9.975", priority: 1}\n',
+    )
+    applied(target)
+    # Quebec's QST now comes on top of GST instead of replacing it
+    edit(target.store_dir, "storefront.yaml", "priority: 1}", "priority: 1, stacks: true}")
+    result = target.run("plan", "s", "--format", "json", "--detailed-exitcode")
+    assert result.exit_code == 2, result.output
+    assert json.loads(result.stdout)["tax_summary"] == [
+        {
+            "region": "CA-QC",
+            "sales_category": None,
+            "old": "9.975",
+            "new": "14.975",
+            "change": "+5 percentage points",
+            "rules": ["ca-gst", "ca-qc-qst"],
+        }
+    ]
+    line = "CA-QC: 9.975% -> 14.975% (+5 percentage points; rules ca-gst, ca-qc-qst)"
+    text = ok(target.run("plan", "s")).stdout
+    assert "Tax summary (effective rate per region that changed):\n  " + line in text
+    markdown = ok(target.run("plan", "s", "--format", "markdown")).stdout
+    assert "#### Tax summary (effective rate per region that changed)\n\n- " + line in markdown
+    applied(target)
+    assert target.read().resources["tax_rules"]["ca-qc-qst"].spec["stacks"] is True
+    ok(target.run("plan", "s", "--detailed-exitcode"))
+
+
+def test_validate_strict_fails_on_a_scenario_no_category_leads_to(sqlite_target: Target) -> None:
+    edit(
+        sqlite_target.store_dir,
+        "storefront.yaml",
+        "purchase_scenarios:\n",
+        "purchase_scenarios:\n  - {id: express, screens: [pay, done]}\n",
+    )
+    plain = ok(sqlite_target.run("validate", "s"))
+    assert "SC020 purchase_scenarios.express: warning: has no applies_to" in plain.stdout
+    strict = sqlite_target.run("validate", "--strict", "s")
+    assert strict.exit_code == 1
+    assert "SC020 purchase_scenarios.express" in strict.stdout
+    assert "invalid under --strict: 1 warning" in strict.stderr

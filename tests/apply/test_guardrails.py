@@ -191,7 +191,8 @@ def test_a_defined_resource_matching_an_unmanaged_pattern_is_an_error(target: Ta
     ok(target.cli("plan", "s"), 1)
 
 
-PROMO = "  - {id: promo, name: Promo, type: services, plans: []}\n"
+# (a services category needs plans: an empty one is SC023)
+PROMO = "  - {id: promo, name: Promo, type: services, plans: [basic]}\n"
 
 
 def test_references_across_the_unmanaged_line_are_checked_before_writing(

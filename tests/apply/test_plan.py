@@ -25,6 +25,7 @@ from storecfg.apply.plan import (
 from storecfg.compiler.schema import kind_info
 from storecfg.errors import PlanError, UsageError
 from storecfg.model import KIND_RANK, KINDS, DesiredState, LiveResource, LiveState, split_address
+from storecfg.views.text import render_plan as render_text
 
 from .stores import STORE_ID, actions, base_desired, change, live_of, plan_of
 
@@ -66,7 +67,13 @@ def test_an_edit_is_one_update_with_old_and_new(tmp_path: Path) -> None:
     assert c["before"]["price"]["recurring"] == "40.00"
     assert c["after"]["price"]["recurring"] == "44.00"
     assert c["diff"] == [
-        {"op": "change", "path": "price.recurring", "old": "40.00", "new": "44.00"}
+        {
+            "op": "change",
+            "path": "price.recurring",
+            "old": "40.00",
+            "new": "44.00",
+            "effective": "immediately",
+        }
     ]
 
 
@@ -446,13 +453,14 @@ def test_impact_of_price_changes(tmp_path: Path) -> None:
             "40.00",
             "44.00",
             "+10.0%",
-            "service_plans.pro recurring price 40.00 -> 44.00 (+10.0%)",
+            "service_plans.pro recurring price 40.00 -> 44.00 (+10.0%), takes effect immediately",
         ),
         ("service_plans.enterprise", "price.recurring"): (
             "900.00",
             "787.50",
             "-12.5%",
-            "service_plans.enterprise recurring price 900.00 -> 787.50 (-12.5%)",
+            "service_plans.enterprise recurring price 900.00 -> 787.50 (-12.5%), "
+            "takes effect immediately",
         ),
         ("service_plans.enterprise", "price.setup"): (
             "100.00",
@@ -775,3 +783,28 @@ def test_changes_say_where_their_resource_is_defined(tmp_path: Path) -> None:
     assert all(isinstance(src, str) and src.rsplit(":", 1)[1].isdigit() for src in sources.values())
     first = next(iter(desired.sources.items()))
     assert sources[first[0]] == f"{first[1].file}:{first[1].line}"
+
+
+def test_price_changes_say_when_they_reach_existing_subscriptions(tmp_path: Path) -> None:
+    live = live_of(base_desired(tmp_path))
+    desired = base_desired(tmp_path)
+    plans = desired.resources["service_plans"]
+    plans["pro"]["price"].update(recurring="44.00", setup="10.00", effective="next_renewal")
+    plans["basic"]["resources"][0]["price"]["recurring"] = "5.49"
+    plan = plan_of(desired, live)
+    notes = {d["path"]: d.get("effective") for d in change(plan, "service_plans.pro")["diff"]}
+    # a setup fee only concerns new orders; the setting itself is a plain change
+    assert notes == {
+        "price.setup": None,
+        "price.recurring": "next_renewal",
+        "price.effective": None,
+    }
+    assert "effective" not in change(plan, "service_plans.basic")["diff"][0]  # an add-on's price
+    messages = {i["field"]: i["message"] for i in _impact(plan, "price")}
+    assert messages["price.recurring"] == (
+        "service_plans.pro recurring price 40.00 -> 44.00 (+10.0%), takes effect at next renewal"
+    )
+    assert messages["price.setup"] == "service_plans.pro setup price 0.00 -> 10.00 (new charge)"
+    text = render_text(plan)
+    assert '~ price.recurring: "40.00" -> "44.00"  # takes effect at next renewal' in text
+    assert '~ price.setup: "0.00" -> "10.00"\n' in text

@@ -74,7 +74,7 @@ def test_compile_fills_defaults_in_schema_order(store: Store) -> None:
                     "subscription_period": {"length": 1, "unit": "year"},
                     "billing_period": {"length": 1, "unit": "month"},
                     "billing_model": "charge_before_billing_period",
-                    "price": {"setup": "0.00", "recurring": "8.00"},
+                    "price": {"setup": "0.00", "recurring": "8.00", "effective": "immediately"},
                     "auto_renew": True,
                     "published": False,
                     "resources": [
@@ -110,6 +110,7 @@ def test_compile_output_is_plain_json_data(full_store: Store) -> None:
         "inclusive": False,
         "compound": False,
         "priority": 0,
+        "stacks": False,
     }
 
 
@@ -133,7 +134,7 @@ def test_money_is_canonical_for_the_currency(
     store.write("t.yaml", plan(f'{{recurring: "{written}"}}'))
     price = compiled(store)["resources"]["service_plans"]["p"]["price"]
     zero = "0" if currency == "JPY" else "0." + "0" * len(canonical.split(".")[1])
-    assert price == {"setup": zero, "recurring": canonical}
+    assert price == {"setup": zero, "recurring": canonical, "effective": "immediately"}
 
 
 @pytest.mark.parametrize(
@@ -243,7 +244,8 @@ def test_money_filter_uses_the_currency_chosen_by_a_template(store: Store) -> No
         + plan('{recurring: "{{ 1234.5 | money }}", setup: "{{ 99.4 | money }}"}'),
     )
     price = compiled(store)["resources"]["service_plans"]["p"]["price"]
-    assert price == {"setup": "99", "recurring": "1235"}  # rounded half up to yen
+    # rounded half up to yen
+    assert price == {"setup": "99", "recurring": "1235", "effective": "immediately"}
 
 
 def test_include_patterns_are_templates(store: Store) -> None:

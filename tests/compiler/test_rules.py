@@ -1,4 +1,4 @@
-"""Semantic rules SC001-SC019: each fails with an exact error line and passes when fixed.
+"""Semantic rules SC001-SC028: each fails with an exact error line and passes when fixed.
 
 Every failing case asserts the whole output, `FILE:LINE:COL: CODE ADDRESS: message`,
 for every diagnostic of the run; every passing case asserts there is none.
@@ -12,7 +12,7 @@ from storecfg.compiler.codes import CODES
 
 from .conftest import STORE_YAML, Store
 
-RULE_CODES = [f"SC{n:03d}" for n in range(1, 20)]
+RULE_CODES = [f"SC{n:03d}" for n in range(1, 29)]
 
 
 def test_every_rule_code_is_covered_here() -> None:
@@ -56,7 +56,7 @@ def test_sc001_fails_in_lists_of_references(full_store: Store) -> None:
         screens:
           - {id: choose2, type: sales_categories, title: Choose, categories: [main, mian]}
         purchase_scenarios:
-          - {id: other, screens: [choose, pay, dne]}
+          - {id: other, screens: [choose, pay, dne], applies_to: {sales_categories: [main]}}
         """,
     )
     assert full_store.lines() == [
@@ -114,7 +114,10 @@ def test_sc002_fails(full_store: Store) -> None:
           - {id: two-checkouts, screens: [choose, pay, done, done2]}
         """,
     )
-    assert full_store.lines() == [
+    lines = full_store.lines()
+    # none of them has applies_to beside the default: each is also unreachable (SC020)
+    assert sum(" SC020 " in line for line in lines) == 7
+    assert [line for line in lines if " SC020 " not in line] == [
         "s/t.yaml:4:43: SC002 purchase_scenarios.late-checkout.screens[1]: "
         "checkout screen done must be last (it is at position 2 of 3)",
         "s/t.yaml:4:49: SC002 purchase_scenarios.late-checkout.screens[2]: "
@@ -139,9 +142,13 @@ def test_sc002_passes(full_store: Store) -> None:
     full_store.write(
         "t.yaml",
         """\
+        sales_categories:
+          - {id: second, name: Second, type: services, plans: [plan-a]}
         purchase_scenarios:
-          - {id: minimal, screens: [pay, done]}
-          - {id: terms-first, screens: [accept, choose, more, cart, pay, done]}
+          - {id: minimal, screens: [pay, done], applies_to: {sales_categories: [main]}}
+          - id: terms-first
+            screens: [accept, choose, more, cart, pay, done]
+            applies_to: {sales_categories: [second]}
         """,
     )
     assert full_store.lines() == []
@@ -409,11 +416,41 @@ def test_sc009_fails_without_a_default(store: Store) -> None:
           - {id: done, type: checkout, title: Done}
         purchase_scenarios:
           - {id: express, screens: [pay, done]}
+          - {id: other, screens: [pay, done]}
         """,
     )
     assert store.lines() == [
-        "s/t.yaml:5:5: SC009 purchase_scenarios.express: "
-        "no purchase scenario is the default; set default: true on one",
+        "s/t.yaml:5:5: SC009 purchase_scenarios.express: no purchase scenario is the default: "
+        "2 have no applies_to (express, other); set default: true on one, or give the others "
+        "applies_to",
+    ]
+
+
+def test_sc009_fails_when_every_scenario_has_applies_to(full_store: Store) -> None:
+    full_store.write(
+        "base.yaml",
+        full_store.root.joinpath("base.yaml")
+        .read_text()
+        .replace("default: true}", "applies_to: {sales_categories: [main]}}"),
+    )
+    assert full_store.lines() == [
+        "s/base.yaml:27:5: SC009 purchase_scenarios.standard: no purchase scenario is the "
+        "default: every one has applies_to; leave applies_to off the one for all other "
+        "products (or set default: true on it)",
+    ]
+
+
+def test_sc009_fails_on_a_default_with_applies_to(full_store: Store) -> None:
+    full_store.write(
+        "base.yaml",
+        full_store.root.joinpath("base.yaml")
+        .read_text()
+        .replace("default: true}", "default: true, applies_to: {sales_categories: [main]}}"),
+    )
+    assert full_store.lines() == [
+        "s/base.yaml:27:97: SC009 purchase_scenarios.standard.applies_to: the default scenario "
+        "serves every sales category without a scenario of its own; remove applies_to, or "
+        "default: true",
     ]
 
 
@@ -426,8 +463,8 @@ def test_sc009_fails_with_screens_but_no_scenario(store: Store) -> None:
         """,
     )
     assert store.lines() == [
-        "s/t.yaml:2:5: SC009 screens.pay: "
-        "the store has screens but no purchase scenario; add one with default: true",
+        "s/t.yaml:2:5: SC009 screens.pay: the store has screens but no purchase scenario; "
+        "add one without applies_to (the default)",
     ]
 
 
@@ -440,10 +477,27 @@ def test_sc009_passes(store: Store) -> None:
           - {id: done, type: checkout, title: Done}
         purchase_scenarios:
           - {id: express, screens: [pay, done], default: true}
-          - {id: other, screens: [pay, done], default: false}
         """,
     )
     assert store.lines() == []
+
+
+def test_sc009_passes_with_one_scenario_without_applies_to(full_store: Store) -> None:
+    # the scenario without applies_to is the default; default: true is optional
+    full_store.write(
+        "base.yaml",
+        full_store.root.joinpath("base.yaml").read_text().replace(", default: true}", "}"),
+    )
+    full_store.write(
+        "t.yaml",
+        """\
+        sales_categories:
+          - {id: second, name: Second, type: services, plans: [plan-a]}
+        purchase_scenarios:
+          - {id: for-second, screens: [pay, done], applies_to: {sales_categories: [second]}}
+        """,
+    )
+    assert full_store.lines() == []
 
 
 # ---------------------------------------------------------------- SC010 uncategorized plan
@@ -478,13 +532,15 @@ def test_sc011_fails(full_store: Store) -> None:
           - {id: cat-d, name: D, type: services, plans: [], parent: main}
         """,
     )
-    assert full_store.lines() == [
+    lines = full_store.lines()
+    assert [line for line in lines if " SC011 " in line] == [
         "s/base.yaml:17:51: SC011 sales_categories.main.plans: has subcategories (cat-d), so "
         "it cannot list plans; move the plans into a subcategory",
         "s/t.yaml:2:61: SC011 sales_categories.cat-a.parent: "
         "parent categories form a cycle: cat-a -> cat-b -> cat-a",
         "s/t.yaml:4:61: SC011 sales_categories.cat-c.parent: a category cannot be its own parent",
     ]
+    assert [line.split()[1] for line in lines if " SC011 " not in line] == ["SC023"]
 
 
 def test_sc011_passes(full_store: Store) -> None:
@@ -494,7 +550,7 @@ def test_sc011_passes(full_store: Store) -> None:
         sales_categories:
           - {id: top, name: Top, type: services, plans: []}
           - {id: sub-a, name: A, type: services, plans: [plan-a], parent: top, position: 1}
-          - {id: sub-b, name: B, type: services, plans: [], parent: top, position: 2}
+          - {id: sub-b, name: B, type: services, plans: [plan-a], parent: top, position: 2}
         """,
     )
     assert full_store.lines() == []
@@ -775,5 +831,459 @@ def test_sc019_passes(full_store: Store) -> None:
             'price: {setup: "0", recurring: "10"}\n'
             "    lifecycle: {ignore_changes: [price.recurring, name, resources.seats.max, rules]}",
         ),
+    )
+    assert full_store.lines() == []
+
+
+def test_sc003_names_a_resource_category_listed_on_a_screen(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        screens:
+          - {id: more2, type: addons, title: More, categories: [seats]}
+          - {id: choose2, type: sales_categories, title: Choose, categories: [seats]}
+        """,
+    )
+    assert full_store.lines() == [
+        "s/t.yaml:2:57: SC003 screens.more2.categories[0]: seats is a resource category "
+        "(resource_categories.seats), not a sales category; an addons screen lists sales "
+        "categories of type addons, which hold the add-on plans to up-sell; a plan's add-on "
+        "resources are offered with the plan itself",
+        "s/t.yaml:3:71: SC003 screens.choose2.categories[0]: seats is a resource category "
+        "(resource_categories.seats), not a sales category; a sales_categories screen lists "
+        "sales categories of type services",
+    ]
+
+
+def test_sc001_names_the_kind_of_a_category_of_the_other_kind(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        tax_rules:
+          - {id: seats-tax, region: US-NY, rate: "4", applies_to: {sales_categories: [seats]}}
+        """,
+    )
+    assert full_store.lines() == [
+        "s/t.yaml:2:79: SC001 tax_rules.seats-tax.applies_to.sales_categories[0]: "
+        "sales_categories.seats does not exist; seats is a resource category "
+        "(resource_categories.seats), not a sales category",
+    ]
+
+
+# ---------------------------------------------------------------- SC020 unreachable scenario
+
+SECOND_LINE = """\
+skus:
+  - {id: sku-b, name: SKU B, vendor: Impossible Cloud, source: distributor}
+service_plans:
+  - id: plan-b
+    name: Plan B
+    sku: sku-b
+    subscription_period: {length: 1, unit: month}
+    billing_period: {length: 1, unit: month}
+    price: {recurring: "7"}
+sales_categories:
+  - {id: storage, name: Storage, type: services, plans: [plan-b]}
+terms:
+  - id: storage-terms
+    title: Storage terms
+    version: "1"
+    url: https://example.com/storage
+    applies_to: {sales_categories: [storage]}
+screens:
+  - {id: accept-storage, type: terms, title: Accept, terms: [storage-terms]}
+purchase_scenarios:
+  - id: storage-order
+    screens: [cart, accept-storage, pay, done]
+    applies_to: {sales_categories: [storage]}
+"""
+
+
+def test_sc020_fails_for_a_scenario_beside_the_default(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        purchase_scenarios:
+          - {id: express, screens: [choose, pay, done]}
+        """,
+    )
+    result = full_store.compile()
+    assert [d.format() for d in result.diagnostics] == [
+        "s/t.yaml:2:5: SC020 purchase_scenarios.express: warning: has no applies_to and is not "
+        "the default (standard is), so no sales category leads to it; give it applies_to: "
+        "{sales_categories: [...]}, or remove it",
+    ]
+    assert result.ok  # a warning: existing stores keep validating
+
+
+def test_sc020_fails_when_no_category_leads_to_a_scenario(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        SECOND_LINE.replace("price: {recurring", "published: false\n    price: {recurring"),
+    )
+    full_store.write(
+        "u.yaml",
+        """\
+        sales_categories:
+          - {id: top, name: Top, type: services, plans: []}
+          - {id: sub, name: Sub, type: services, plans: [plan-a], parent: top}
+        purchase_scenarios:
+          - {id: top-order, screens: [pay, done], applies_to: {sales_categories: [top]}}
+          - {id: sub-order, screens: [choose, pay, done], applies_to: {sales_categories: [sub]}}
+        """,
+    )
+    assert full_store.lines() == [
+        "s/t.yaml:18:17: SC022 terms.storage-terms.applies_to: warning: applies_to names no "
+        "published plan a buyer can reach, so no buyer sees these terms",
+        "s/t.yaml:24:36: SC020 purchase_scenarios.storage-order.applies_to.sales_categories: "
+        "warning: no sales category leads to this scenario: storage holds no published plans",
+        "s/u.yaml:5:74: SC020 purchase_scenarios.top-order.applies_to.sales_categories: "
+        "warning: no sales category leads to this scenario: the plans under top are in "
+        "subcategories with scenarios of their own (sub-order)",
+    ]
+
+
+def test_sc020_passes(full_store: Store) -> None:
+    full_store.write("t.yaml", SECOND_LINE)
+    assert full_store.lines() == []
+
+
+def test_sc020_is_an_error_under_strict(full_store: Store) -> None:
+    from click.testing import CliRunner
+
+    from storecfg.cli import cli
+
+    full_store.write(
+        "t.yaml",
+        """\
+        purchase_scenarios:
+          - {id: express, screens: [choose, pay, done]}
+        """,
+    )
+    assert CliRunner().invoke(cli, ["validate", "s"]).exit_code == 0
+    strict = CliRunner().invoke(cli, ["validate", "--strict", "s"])
+    assert strict.exit_code == 1
+    assert "SC020 purchase_scenarios.express" in strict.output
+
+
+# ---------------------------------------------------------------- SC021 applies_to conflicts
+
+
+def test_sc021_fails(full_store: Store) -> None:
+    full_store.write("t.yaml", SECOND_LINE)
+    full_store.write(
+        "u.yaml",
+        """\
+        purchase_scenarios:
+          - id: again
+            screens: [pay, done]
+            applies_to: {sales_categories: [storage, extras]}
+        """,
+    )
+    assert full_store.lines() == [
+        "s/u.yaml:4:36: SC020 purchase_scenarios.again.applies_to.sales_categories: warning: no "
+        "sales category leads to this scenario: storage leads to scenario storage-order; "
+        "extras is an addons category",
+        "s/u.yaml:4:37: SC021 purchase_scenarios.again.applies_to.sales_categories[0]: sales "
+        "category storage is already in the applies_to of purchase scenario storage-order; a "
+        "category leads to one scenario",
+        "s/u.yaml:4:46: SC021 purchase_scenarios.again.applies_to.sales_categories[1]: sales "
+        "category extras has type addons; applies_to names services categories, whose plans a "
+        "buyer picks (add-on plans are bought in the scenario of the plan they go with)",
+    ]
+
+
+def test_sc021_passes(full_store: Store) -> None:
+    full_store.write("t.yaml", SECOND_LINE)
+    full_store.write(
+        "u.yaml",
+        """\
+        sales_categories:
+          - {id: more-storage, name: More storage, type: services, plans: [plan-b]}
+        purchase_scenarios:
+          - id: again
+            screens: [pay, done]
+            applies_to: {sales_categories: [more-storage]}
+        """,
+    )
+    assert full_store.lines() == []
+
+
+# ---------------------------------------------------------------- SC022 terms nobody sees
+
+
+def test_sc022_fails(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        SECOND_LINE.replace("[cart, accept-storage, pay, done]", "[cart, pay, done]"),
+    )
+    base = full_store.root.joinpath("base.yaml").read_text()
+    full_store.write("base.yaml", base.replace("terms: [tos]}", "terms: [tos, storage-terms]}"))
+    full_store.write(
+        "u.yaml",
+        """\
+        terms:
+          - id: unlisted
+            title: Unlisted
+            version: "1"
+            body: Never on a screen.
+            applies_to: {plans: [plan-a]}
+        """,
+    )
+    assert full_store.lines() == [
+        "s/t.yaml:17:17: SC022 terms.storage-terms.applies_to: warning: buyers of these products "
+        "walk purchase scenario storage-order, which lists these terms on no terms screen; add "
+        "them to a terms screen there",
+        "s/u.yaml:6:17: SC022 terms.unlisted.applies_to: warning: these terms are on no terms "
+        "screen of a purchase scenario, so no buyer sees them; list them on a terms screen of "
+        "the scenario for these products",
+    ]
+
+
+def test_sc022_passes(full_store: Store) -> None:
+    full_store.write("t.yaml", SECOND_LINE)
+    # terms for a plan, on the terms screen of the default scenario the plan leads to
+    full_store.write(
+        "u.yaml",
+        """\
+        terms:
+          - id: plan-a-terms
+            title: Plan A terms
+            version: "1"
+            url: https://example.com/a
+            applies_to: {plans: [plan-a]}
+        screens:
+          - {id: accept-a, type: terms, title: Accept, terms: [plan-a-terms, tos]}
+        purchase_scenarios:
+          - {id: a-order, screens: [accept-a, pay, done], applies_to: {sales_categories: [main]}}
+        """,
+    )
+    assert full_store.lines() == []
+
+
+# ---------------------------------------------------------------- SC023 empty category
+
+
+def test_sc023_fails(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        sales_categories:
+          - {id: coming-soon, name: Coming soon, type: services, plans: []}
+        """,
+    )
+    assert full_store.lines() == [
+        "s/t.yaml:2:65: SC023 sales_categories.coming-soon.plans: services category lists no "
+        "plans and has no subcategories, so customers would find it empty; add plans, or "
+        "remove the category",
+    ]
+
+
+def test_sc023_passes(full_store: Store) -> None:
+    # an empty addons category and a parent that holds subcategories are fine
+    full_store.write(
+        "t.yaml",
+        """\
+        sales_categories:
+          - {id: more-extras, name: More extras, type: addons, plans: []}
+          - {id: parent, name: Parent, type: services, plans: []}
+          - {id: child, name: Child, type: services, plans: [plan-a], parent: parent}
+        """,
+    )
+    assert full_store.lines() == []
+
+
+# ---------------------------------------------------------------- SC024/SC025 order fields
+
+ORDER_FIELDS_PLAN = """\
+service_plans:
+  - id: plan-o
+    name: Plan O
+    sku: sku-a
+    subscription_period: {{length: 1, unit: month}}
+    billing_period: {{length: 1, unit: month}}
+    price: {{recurring: "5"}}
+    published: false
+    order_fields:
+{fields}
+"""
+
+
+def test_sc024_fails(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        ORDER_FIELDS_PLAN.format(
+            fields="""\
+      - {id: tenant, label: Tenant domain, type: domain, pattern: "[a-z0-9-+\\\\.onmicrosoft\\\\.com"}
+      - {id: csp, label: I authorize the partner, type: checkbox, required: true, pattern: "yes"}"""
+        ),
+    )
+    lines = full_store.lines()
+    assert len(lines) == 2
+    # the reason comes from Python's re; only the start of the message is ours
+    assert lines[0].startswith(
+        "s/t.yaml:10:67: SC024 service_plans.plan-o.order_fields[0].pattern: order field "
+        "tenant: pattern is not a valid regular expression: "
+    )
+    assert lines[0].endswith("(at character 1)")
+    assert lines[1] == (
+        "s/t.yaml:11:92: SC024 service_plans.plan-o.order_fields[1].pattern: order field csp "
+        "is a checkbox: the buyer only ticks it, so it takes no pattern; remove pattern"
+    )
+
+
+def test_sc024_passes(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        ORDER_FIELDS_PLAN.format(
+            fields="""\
+      - {id: tenant, label: Tenant domain, type: domain, pattern: "[a-z0-9-]+\\\\.onmicrosoft\\\\.com"}
+      - {id: csp, label: I authorize the partner, type: checkbox, required: true}"""
+        ),
+    )
+    assert full_store.lines() == []
+
+
+def test_sc025_fails(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        ORDER_FIELDS_PLAN.format(
+            fields="""\
+      - {id: name, label: Subscription name, type: text}
+      - {id: name, label: Friendly name, type: text}"""
+        ),
+    )
+    assert full_store.lines() == [
+        "s/t.yaml:11:14: SC025 service_plans.plan-o.order_fields[1].id: order field name is "
+        "defined twice in this plan (also at position 1)",
+    ]
+
+
+def test_sc025_passes(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        ORDER_FIELDS_PLAN.format(
+            fields="""\
+      - {id: name, label: Subscription name, type: text, required: true}
+      - {id: contact, label: Technical contact, type: email}"""
+        ),
+    )
+    assert full_store.lines() == []
+
+
+# ---------------------------------------------------------------- SC026 early termination
+
+EARLY_PLAN = """\
+service_plans:
+  - id: plan-e
+    name: Plan E
+    sku: sku-a
+    subscription_period: {{length: 1, unit: year}}
+    billing_period: {{length: 1, unit: month}}
+    price: {price}
+    published: false
+    rules:
+      early_termination: {early}
+"""
+
+
+def test_sc026_fails(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        EARLY_PLAN.format(price='{recurring: "5"}', early="{fee: fixed}")
+        + EARLY_PLAN.format(
+            price='{recurring: "5", cancellation: "20"}', early='{fee: none, amount: "10"}'
+        )
+        .replace("plan-e", "plan-f")
+        .replace("service_plans:\n", ""),
+    )
+    assert full_store.lines() == [
+        "s/t.yaml:10:26: SC026 service_plans.plan-e.rules.early_termination: fee fixed needs "
+        'an amount, for example amount: "50.00"',
+        "s/t.yaml:16:43: SC026 service_plans.plan-f.price.cancellation: price.cancellation and "
+        "rules.early_termination both say what ending a subscription early costs; keep "
+        "rules.early_termination and remove price.cancellation",
+        "s/t.yaml:19:46: SC026 service_plans.plan-f.rules.early_termination.amount: amount is "
+        "only for fee: fixed (fee none charges nothing); remove amount, or set fee: fixed",
+    ]
+
+
+def test_sc026_passes(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        EARLY_PLAN.format(price='{recurring: "5"}', early='{fee: fixed, amount: "50"}')
+        + EARLY_PLAN.format(price='{recurring: "5"}', early="{fee: remaining_term}")
+        .replace("plan-e", "plan-f")
+        .replace("service_plans:\n", ""),
+    )
+    assert full_store.lines() == []
+
+
+# ---------------------------------------------------------------- SC027 stacks
+
+
+def test_sc027_fails(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        tax_rules:
+          - {id: ca-gst, region: CA, rate: "5", stacks: true}
+        """,
+    )
+    assert full_store.lines() == [
+        "s/t.yaml:2:49: SC027 tax_rules.ca-gst.stacks: stacks is for subdivision rules (a CA-XX "
+        "rule charged on top of this one); a rule for all of CA already applies wherever no "
+        "subdivision rule replaces it; remove stacks",
+    ]
+
+
+def test_sc027_passes(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        tax_rules:
+          - {id: ca-gst, region: CA, rate: "5"}
+          - {id: ca-qc-qst, region: CA-QC, rate: "9.975", stacks: true}
+          - {id: ca-on-hst, region: CA-ON, rate: "13", stacks: false}
+        """,
+    )
+    assert full_store.lines() == []
+
+
+# ---------------------------------------------------------------- SC028 ACH eligibility
+
+
+def test_sc028_fails(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        payment_methods:
+          - id: ach
+            type: ach
+            regions: [US]
+            eligibility: {payment_terms: [net30, prepaid]}
+        """,
+    )
+    assert full_store.lines() == [
+        "s/t.yaml:5:42: SC028 payment_methods.ach.eligibility.payment_terms[1]: ACH pays the "
+        "monthly invoice of accounts on Net terms; prepaid accounts pay every purchase by card, "
+        "so they cannot use ACH; remove prepaid",
+    ]
+
+
+def test_sc028_passes(full_store: Store) -> None:
+    full_store.write(
+        "t.yaml",
+        """\
+        payment_methods:
+          - id: ach
+            type: ach
+            regions: [US]
+            eligibility: {payment_terms: [net30], customer_types: [business]}
+          - id: card-prepaid
+            type: credit_card
+            regions: [US]
+            eligibility: {payment_terms: [prepaid]}
+        """,
     )
     assert full_store.lines() == []

@@ -70,6 +70,7 @@ def test_writes_one_folder_of_pages(o365: Path) -> None:
         "catalog.html",
         "index.html",
         "scenario-office-365-order.html",
+        "scenario-storage-order.html",
         "style.css",
     ]
 
@@ -168,7 +169,12 @@ def test_cart_terms_payment_and_checkout_screens(o365: Path) -> None:
     ]  # fmt: skip
     terms = doc.find("section", data_type="terms")
     docs = {t.attrs["data-terms"]: t.text() for t in terms.find_all("div", "terms-doc")}
-    assert list(docs) == ["contoso-terms-of-sale", "microsoft-customer-agreement"]
+    # the screen lists every document; each says which products it applies to
+    assert list(docs) == [
+        "contoso-terms-of-sale",
+        "microsoft-customer-agreement",
+        "impossible-cloud-terms",
+    ]
     assert "Contoso Cloud terms of sale version 2026-01" in docs["contoso-terms-of-sale"]
     assert (
         "https://www.microsoft.com/licensing/docs/customeragreement"
@@ -213,7 +219,7 @@ def test_branding_colours_reach_the_stylesheet(o365: Path) -> None:
 def test_catalog_holds_every_plan_with_details(o365: Path) -> None:
     doc = page(o365, "catalog.html")
     ids = {c.attrs["data-plan"] for c in doc.find_all("article", "plan-card")}
-    assert len(ids) == 8
+    assert len(ids) == 9  # six Office 365 plans, two add-on plans, object storage
     e5 = card(doc, "o365-e5-annual")
     assert "SKU: Office 365 E5 (Microsoft)" in e5.text()
     assert "charged at the start of each billing period" in e5.text()

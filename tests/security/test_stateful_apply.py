@@ -377,14 +377,14 @@ class ApplyUnderFaults(RuleBasedStateMachine):
             # the dead process still holds the lock; the operator releases it by hand
             assert self.storage.get_lock(STORE_ID) is not None
             close_files_under(self.settings.state_dir / "journal")
-            self.storage.release_lock(STORE_ID, None)
+            self.storage.release_lock(STORE_ID, force=True)
             interrupted = self.plan()["interrupted_apply"]  # and the next plan says so
             assert interrupted is not None and interrupted["total"] == len(planned(plan))
         elif self.storage.get_lock(STORE_ID) is not None:
             # only a lock request that met a fault can leave the lock behind (it expires;
             # the operator may release it sooner)
             assert transport.last_lock_request_failed()
-            self.storage.release_lock(STORE_ID, None)
+            self.storage.release_lock(STORE_ID, force=True)
         self.steps_ok = True
 
     @rule()

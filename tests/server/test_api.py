@@ -324,9 +324,92 @@ def test_stored_specs_are_normalized(api: Api) -> None:
     api.create("skus", "o365-e1", sku())
     response = api.create("service_plans", "p", plan(recurring="8"))
     spec = response.json()["spec"]
-    assert spec["price"] == {"setup": "0.00", "recurring": "8.00"}
+    assert spec["price"] == {"setup": "0.00", "recurring": "8.00", "effective": "immediately"}
     assert (spec["published"], spec["auto_renew"]) == (True, True)
     assert api.client.get(api.url("service_plans", "p")).json()["spec"] == spec
+
+
+def test_new_domain_fields_are_stored_normalized(api: Api) -> None:
+    api.create("skus", "o365-e1", sku())
+    fields = [{"id": "tenant", "label": "Tenant", "type": "domain", "pattern": "[a-z]+"}]
+    rules = {"max_quantity_per_order": 1, "early_termination": {"fee": "fixed", "amount": "50"}}
+    created = api.create(
+        "service_plans",
+        "p",
+        plan(
+            order_fields=fields, rules=rules, price={"recurring": "8", "effective": "next_renewal"}
+        ),
+    )
+    assert created.status_code == 201, created.text
+    spec = created.json()["spec"]
+    assert spec["order_fields"] == [{**fields[0], "required": False}]
+    assert spec["rules"]["early_termination"] == {"fee": "fixed", "amount": "50.00"}
+    assert spec["price"]["effective"] == "next_renewal"
+    method = {
+        "type": "ach",
+        "regions": ["US"],
+        "eligibility": {"payment_terms": ["net30"], "customer_types": ["business"]},
+    }
+    assert api.create("payment_methods", "ach", method).status_code == 201
+    rule = api.create("tax_rules", "ca-qc", {"region": "CA-QC", "rate": "9.975", "stacks": True})
+    assert rule.json()["spec"]["stacks"] is True
+    # everything referred to exists, as a store that checks references needs
+    api.create("screens", "pay", {"type": "payment", "title": "Pay"})
+    api.create("screens", "done", {"type": "checkout", "title": "Done"})
+    category = {"name": "Storage", "type": "services", "plans": ["p"]}
+    assert api.create("sales_categories", "storage", category).status_code == 201
+    scenario = {"screens": ["pay", "done"], "applies_to": {"sales_categories": ["storage"]}}
+    assert api.create("purchase_scenarios", "storage", scenario).status_code == 201
+    scoped = terms(applies_to={"plans": ["p"]})
+    assert api.create("terms", "storage-terms", scoped).json()["spec"]["applies_to"] == {
+        "plans": ["p"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "spec", "code", "path"),
+    [
+        (
+            "service_plans",
+            plan(order_fields=[{"id": "t", "label": "T", "type": "text", "pattern": "[a-"}]),
+            "SC024",
+            "$.order_fields[0].pattern",
+        ),
+        (
+            "service_plans",
+            plan(rules={"early_termination": {"fee": "fixed"}}),
+            "SC026",
+            "$.rules.early_termination",
+        ),
+        ("tax_rules", {"region": "CA", "rate": "5", "stacks": True}, "SC027", "$.stacks"),
+        (
+            "payment_methods",
+            {"type": "ach", "regions": ["US"], "eligibility": {"payment_terms": ["prepaid"]}},
+            "SC028",
+            "$.eligibility.payment_terms[0]",
+        ),
+        (
+            "purchase_scenarios",
+            {"screens": ["done"], "default": True, "applies_to": {"sales_categories": ["x"]}},
+            "SC009",
+            "$.applies_to",
+        ),
+        ("terms", terms(applies_to={}), "SC304", "$.applies_to"),
+        (
+            "payment_methods",
+            {"type": "ach", "regions": ["US"], "eligibility": {"payment_terms": ["net-30"]}},
+            "SC304",
+            "$.eligibility.payment_terms[0]",
+        ),
+    ],
+)
+def test_the_rules_of_one_resource_are_checked_on_write(
+    api: Api, kind: str, spec: dict[str, Any], code: str, path: str
+) -> None:
+    response = api.create(kind, "x", spec)
+    body = assert_error(response, 422, "unprocessable")
+    assert [(d["code"], d["path"]) for d in body["diagnostics"]] == [(code, path)]
+    assert api.revision() == 0
 
 
 @pytest.mark.parametrize(
@@ -566,21 +649,22 @@ def test_the_apply_lock(api: Api) -> None:
         api.client.delete(api.url("lock"), params={"lock_id": lock["lock_id"]}).status_code == 204
     )
     assert_error(api.client.get(api.url("lock")), 404, "not_found")
-    assert_error(api.client.delete(api.url("lock")), 404, "not_found")
+    assert_error(api.client.delete(api.url("lock"), params={"force": "true"}), 404, "not_found")
     gone = api.client.post(api.url("lock"), json={"lock_id": lock["lock_id"]})
     assert_error(gone, 409, "conflict", "no longer held")
 
     # no body at all takes the lock with the default TTL
     assert api.client.post(api.url("lock")).status_code == 201
-    assert api.client.delete(api.url("lock")).status_code == 204
+    assert api.client.delete(api.url("lock"), params={"force": "true"}).status_code == 204
     blank = api.client.post(
         api.url("lock"), content=b" \n", headers={"Content-Type": "application/json"}
     )
     assert blank.status_code == 201
-    assert api.client.delete(api.url("lock")).status_code == 204
+    assert api.client.delete(api.url("lock"), params={"force": "true"}).status_code == 204
     null_id = api.client.post(api.url("lock"), json={"owner": owner, "lock_id": None})
     assert null_id.status_code == 201  # null lock_id: take a new lock
-    assert api.client.delete(api.url("lock")).status_code == 204
+    released = api.client.delete(api.url("lock"), params={"lock_id": null_id.json()["lock_id"]})
+    assert released.status_code == 204
     assert api.revision() == 0  # locks are not writes to the store
 
 

@@ -58,11 +58,11 @@ def test_apply_plan_export_plan_over_http(server: Server, tmp_path: Path) -> Non
 
     applied = storecfg("apply", "store", "--auto-approve", cwd=work, env=env)
     assert applied.returncode == 0, applied.stderr + applied.stdout
-    assert "Apply complete: 35 created, 0 updated, 0 deleted" in applied.stdout + applied.stderr
+    assert "Apply complete: 42 created, 0 updated, 0 deleted" in applied.stdout + applied.stderr
 
     with server.client(EXAMPLE_STORE) as client:
         live = client.get(f"/v1/stores/{EXAMPLE_STORE}").json()
-    assert live["revision"] == 36  # 35 resources and the settings, one write each
+    assert live["revision"] == 43  # 42 resources and the settings, one write each
     assert live["settings"]["name"] == "Contoso Cloud Store"
 
     planned = storecfg("plan", "store", "--detailed-exitcode", cwd=work, env=env)
@@ -72,7 +72,7 @@ def test_apply_plan_export_plan_over_http(server: Server, tmp_path: Path) -> Non
     exported = storecfg("export", "-o", "exported", cwd=work, env=env)
     assert exported.returncode == 0, exported.stderr
     assert (work / "exported" / "store.yaml").is_file()
-    assert f"Exported store {EXAMPLE_STORE} (revision 36, 35 resources)" in exported.stderr
+    assert f"Exported store {EXAMPLE_STORE} (revision 43, 42 resources)" in exported.stderr
 
     replanned = storecfg("plan", "exported", "--detailed-exitcode", cwd=work, env=env)
     assert replanned.returncode == 0, replanned.stdout + replanned.stderr
@@ -81,11 +81,13 @@ def test_apply_plan_export_plan_over_http(server: Server, tmp_path: Path) -> Non
     # a change in the definition is a change in the plan (exit 2)
     plans = work / "store" / "catalog" / "office365.yaml"
     text = plans.read_text()
-    assert 'price: {setup: "0.00", recurring: "10.00"}' in text
+    assert 'recurring: "10.00", effective: next_renewal}' in text
     plans.write_text(text.replace('recurring: "10.00"', 'recurring: "11.00"', 1))
     changed = storecfg("plan", "store", "--detailed-exitcode", cwd=work, env=env)
     assert changed.returncode == 2, changed.stdout + changed.stderr
     assert "service_plans.o365-e1-annual" in changed.stdout
+    # an annual plan: the new price reaches existing subscriptions at renewal
+    assert '"10.00" -> "11.00"  # takes effect at next renewal' in changed.stdout
 
     for result in (applied, planned, exported, replanned, changed):
         _secrets_absent(server, result.stdout, result.stderr)

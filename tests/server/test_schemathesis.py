@@ -21,11 +21,14 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import (
+    allow_header_conformance,
     content_type_conformance,
+    missing_required_header,
     negative_data_rejection,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
 
 from store.samples import plan, sku, terms
@@ -50,6 +53,10 @@ _config = SchemathesisConfig.from_dict(
         "parameters": {"path.store": STORE},
         "headers": {"Authorization": f"Bearer {TOKEN}"},
         "generation": {"mode": "all"},
+        # a PUT without its precondition header is 428 Precondition Required (SPEC section 3)
+        "checks": {
+            "missing_required_header": {"expected-statuses": [400, 401, 403, 406, 415, 422, 428]}
+        },
     }
 )
 schema = schemathesis.openapi.from_asgi("/openapi.json", _app, config=_config)
@@ -61,6 +68,10 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
     negative_data_rejection,
+    # a method the document does not list is 405 with Allow; a required header left out is 4xx
+    unsupported_method,
+    allow_header_conformance,
+    missing_required_header,
 ]
 
 

@@ -347,7 +347,7 @@ def test_a_lost_lock_answer_still_gives_us_the_lock(server: Any) -> None:
     assert (lock.lock_id, lock.owner) == (held.lock_id, OWNER)
 
     # somebody else's lock is still a 423, lost answer or not
-    storage.release_lock(STORE, None)
+    storage.release_lock(STORE, lock.lock_id)
     storage.acquire_lock(STORE, {"user": "bob"}, 60)
     transport.lose = 1
     with pytest.raises(StoreError) as err:

@@ -77,6 +77,14 @@ def outcome(call: Callable[[], Any]) -> Any:
 def scenario(d: StoreDriver) -> dict[str, Any]:
     """A walk through the store API; the transcript is compared between drivers."""
     eur = {"name": "Shop", "currency": "EUR", "locales": ["de-DE"]}
+    released: list[str] = []
+
+    def release_held() -> None:
+        held = d.get_lock(STORE)
+        assert held is not None
+        released.append(held.lock_id)
+        d.release_lock(STORE, held.lock_id)
+
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("info0", lambda: d.store_info(STORE)),
         (
@@ -142,8 +150,8 @@ def scenario(d: StoreDriver) -> dict[str, Any]:
         ("renew wrong", lambda: d.renew_lock(STORE, "wrong-id", 60)),
         ("held", lambda: d.get_lock(STORE)),
         ("bad ttl", lambda: d.acquire_lock(STORE, OWNER, 0.5)),
-        ("release", lambda: d.release_lock(STORE, None)),
-        ("release again", lambda: d.release_lock(STORE, None)),
+        ("release", release_held),
+        ("release again", lambda: d.release_lock(STORE, released[0])),
         ("free", lambda: d.get_lock(STORE)),
         ("info2", lambda: d.store_info(STORE)),
     ]
@@ -177,7 +185,11 @@ def test_the_answers_are_what_the_contract_says(transcripts: dict[str, dict[str,
     assert t["replay"] == created
     assert t["key reused"][:3] == ("error", "StoreError", 422)
     assert t["exists"][:4] == ("error", "ConflictError", 412, {"current_revision": 1})
-    assert t["update"][2]["price"] == {"setup": "0.00", "recurring": "9.50"}
+    assert t["update"][2]["price"] == {
+        "setup": "0.00",
+        "recurring": "9.50",
+        "effective": "immediately",
+    }
     assert t["update"][3] == 3
     assert t["stale"][:4] == ("error", "ConflictError", 412, {"current_revision": 3})
     assert t["no precondition"][:3] == ("error", "PreconditionRequired", 428)
@@ -212,7 +224,11 @@ def test_the_answers_are_what_the_contract_says(transcripts: dict[str, dict[str,
     assert t["settings replay"] == t["settings"]
     assert t["settings stale"][:4] == ("error", "ConflictError", 412, {"current_revision": 6})
     assert t["settings invalid"][:3] == ("error", "InvalidSpec", 422)
-    assert t["euro plan"][2]["price"] == {"setup": "0.00", "recurring": "7.50"}
+    assert t["euro plan"][2]["price"] == {
+        "setup": "0.00",
+        "recurring": "7.50",
+        "effective": "immediately",
+    }
     assert t["info1"][2:] == (7, t["settings"][2], 6)
     assert t["no lock"] is None
     assert t["lock"] == ("lock", OWNER)

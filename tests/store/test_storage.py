@@ -464,9 +464,13 @@ def test_an_expired_lock_can_be_taken_by_another(storage: Storage, clock: Any) -
     assert storage.get_lock(STORE) == new
 
 
-def test_release_without_id_releases_whatever_is_held(storage: Storage) -> None:
+def test_release_by_force_releases_whatever_is_held(storage: Storage) -> None:
     storage.acquire_lock(STORE, OWNER, ttl=60)
-    storage.release_lock(STORE, None)
+    with pytest.raises(StoreError) as unnamed:  # naming no lock releases none
+        storage.release_lock(STORE, None)
+    assert unnamed.value.status == 400
+    assert storage.get_lock(STORE) is not None
+    storage.release_lock(STORE, force=True)
     assert storage.get_lock(STORE) is None
 
 
@@ -709,7 +713,7 @@ def test_specs_are_stored_normalized(storage: Storage) -> None:
     _, item = create(storage, "service_plans", "p", plan(recurring="8"))
     spec = storage.get(STORE, "service_plans", "p").spec
     assert spec == item.spec
-    assert spec["price"] == {"setup": "0.00", "recurring": "8.00"}
+    assert spec["price"] == {"setup": "0.00", "recurring": "8.00", "effective": "immediately"}
     assert spec["published"] is True
     assert spec["auto_renew"] is True
     assert spec["billing_model"] == "charge_before_billing_period"
@@ -723,7 +727,7 @@ def test_amounts_follow_the_store_currency(storage: Storage) -> None:
     )
     create(storage, "skus", "o365-e1", sku("o365-e1"))
     _, item = create(storage, "service_plans", "p", plan(recurring="800"))
-    assert item.spec["price"] == {"setup": "0", "recurring": "800"}
+    assert item.spec["price"] == {"setup": "0", "recurring": "800", "effective": "immediately"}
 
 
 def test_the_body_may_be_the_spec_or_wrap_it(storage: Storage) -> None:

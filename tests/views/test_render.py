@@ -142,6 +142,26 @@ def mixed(tmp: Path) -> dict[str, Any]:
     return plan
 
 
+def _tax(rid: str, region: str, rate: str, **extra: Any) -> dict[str, Any]:
+    rule = {"id": rid, "region": region, "rate": rate, "inclusive": False, "compound": False}
+    return {**rule, "priority": 0, "stacks": False, **extra}
+
+
+def taxes_and_renewal(tmp: Path) -> dict[str, Any]:
+    live = live_of(base_desired(tmp))
+    desired = base_desired(tmp)
+    pro = desired.resources["service_plans"]["pro"]
+    pro["price"]["recurring"] = "44.00"
+    pro["price"]["effective"] = "next_renewal"
+    taxes = desired.resources["tax_rules"]
+    # GST everywhere in Canada; Ontario's HST replaces it, Quebec's QST comes on top
+    taxes["ca-gst"] = _tax("ca-gst", "CA", "5")
+    taxes["ca-on-hst"] = _tax("ca-on-hst", "CA-ON", "13")
+    taxes["ca-qc-qst"] = _tax("ca-qc-qst", "CA-QC", "9.975", stacks=True)
+    taxes["us-ca"]["rate"] = "8"  # only for the apps category
+    return plan_of(desired, live)
+
+
 SCENARIOS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "creates": creates,
     "price-update": price_update,
@@ -150,6 +170,7 @@ SCENARIOS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "replace": replace,
     "no-changes": no_changes,
     "mixed": mixed,
+    "taxes-and-renewal": taxes_and_renewal,
 }
 
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
@@ -164,6 +185,7 @@ CASES = [(scenario, fmt) for scenario in SCENARIOS for fmt in ("txt", "md")] + [
     ("mixed", "color.txt"),
     ("price-update", "json"),
     ("reorder", "json"),
+    ("taxes-and-renewal", "json"),
 ]
 
 

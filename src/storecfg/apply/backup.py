@@ -18,7 +18,7 @@ from typing import Any
 
 from .. import __version__
 from .._fs import atomic_write
-from ..errors import StorecfgError, UsageError, display_path
+from ..errors import StorecfgError, StoreError, UsageError, display_path
 from ..model import ID_PATTERN, KINDS, DesiredState, LiveResource, LiveState
 from ..store.driver import check_store_id
 
@@ -232,6 +232,60 @@ def _check_snapshot(doc: dict[str, Any], store_id: str) -> str | None:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_restorable(info: SnapshotInfo, doc: dict[str, Any]) -> None:
+    """Raise (naming every resource and field) unless the store would accept every spec
+    and the settings of this snapshot, checked as the store checks a write (schemas,
+    single-resource rules, integer range): a restore then never stops half way, and
+    nothing is locked or written before this passes."""
+    from ..store.storage import check_values
+    from ..store.validation import check_resource, check_settings
+
+    problems: list[str] = []
+    try:
+        store_id = str(doc["store"]["id"])
+        settings = doc["settings"]
+        resources = doc.get("resources", {})
+        if not isinstance(settings, dict) or not isinstance(resources, dict):
+            raise TypeError
+        for kind, items in resources.items():
+            if kind not in KINDS:
+                problems.append(f"{kind}: not a kind of resource")
+                continue
+            for rid, entry in items.items():
+                spec = entry["spec"]
+                if not isinstance(spec, dict):
+                    problems.append(f"{kind}.{rid}: the spec is not an object")
+                    continue
+                try:
+                    check_values(spec, f"{kind}.{rid}")
+                except StoreError as exc:
+                    problems.append(exc.message)
+                    continue
+                diags, _ = check_resource(kind, rid, {"id": rid, **spec}, settings)
+                problems += [f"{d['address']}: {d['code']} {d['message']}" for d in diags]
+    except (KeyError, TypeError, AttributeError):
+        raise StorecfgError(
+            f"backup {info.id} ({info.path}) is not a snapshot storecfg can read; nothing was changed"
+        ) from None
+    try:
+        check_values(settings, "store.settings")
+        problems += [
+            f"{d['address']}: {d['code']} {d['message']}"
+            for d in check_settings(store_id, {"id": store_id, **settings})
+        ]
+    except StoreError as exc:
+        problems.append(exc.message)
+    if problems:
+        shown = "\n  ".join(problems[:20])
+        more = f"\n  and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise StorecfgError(
+            f"backup {info.id} cannot be restored: the store would refuse "
+            f"{len(problems)} of its value{'s' if len(problems) != 1 else ''}; nothing was "
+            f"changed:\n  {shown}{more}",
+            hint="Restore another backup, or fix the definition and apply it.",
+        )
 
 
 def snapshot_live(doc: dict[str, Any]) -> LiveState:

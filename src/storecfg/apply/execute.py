@@ -102,21 +102,31 @@ BATCH_CHARS = 4 * 1024 * 1024
 
 def _ops(plan_id: str, change: dict[str, Any]) -> list[tuple[str, WriteOp]]:
     """The writes one change needs, each with its journal phase: a replace is a
-    delete then a create, in the same batch."""
+    delete then a create, in the same batch and one group (all or nothing)."""
     address, action, kind, rid = change["address"], change["action"], change["kind"], change["id"]
+    group = address if action == "replace" else None
     out: list[tuple[str, WriteOp]] = []
     if action in ("delete", "replace"):
         key = idempotency_key(plan_id, address, "delete")
         out.append(
             (
                 "delete",
-                WriteOp("delete", kind, rid, if_match=change["revision"], idempotency_key=key),
+                WriteOp(
+                    "delete",
+                    kind,
+                    rid,
+                    if_match=change["revision"],
+                    idempotency_key=key,
+                    group=group,
+                ),
             )
         )
     source = change.get("file")
     if action in ("create", "replace"):
         key = idempotency_key(plan_id, address, "create")
-        op = WriteOp("put", kind, rid, change["after"], create=True, idempotency_key=key)
+        op = WriteOp(
+            "put", kind, rid, change["after"], create=True, idempotency_key=key, group=group
+        )
         op.source = source
         out.append(("create", op))
     elif action == "update":
@@ -219,7 +229,14 @@ def execute(
     def halted() -> bool:
         return stop.is_set() or (lock is not None and lock.lost.is_set())
 
-    def fail(change: dict[str, Any], exc: StoreError, *, unknown: bool = False) -> None:
+    def fail(
+        change: dict[str, Any],
+        exc: StoreError,
+        *,
+        unknown: bool = False,
+        note: str = "",
+        after: str = "",
+    ) -> None:
         stop.set()
         if isinstance(exc, ConflictError):
             outcome.conflict = True
@@ -227,6 +244,10 @@ def execute(
         message = _failure_message(change, exc)
         if unknown:
             message += " (the store may or may not have applied it; `storecfg plan` tells)"
+        if note:
+            message = f"{note}: {message}"
+        if after:
+            message = f"{message} {after}"
         journal.write(
             "failed",
             address=address,
@@ -289,13 +310,27 @@ def execute(
         for change, ops in planned:
             address, action = change["address"], change["action"]
             outcomes = [next(results, WriteResult(0)) for _ in ops]
-            error = next((r.error for r in outcomes if r.error is not None and r.status), None)
-            if error is not None:
-                if action == "replace" and outcomes[0].error is None:
+            # the first write that failed for itself: not one rolled back with it (424)
+            error = next(
+                (r.error for r in outcomes if r.error is not None and r.status not in (0, 424)),
+                None,
+            )
+            # a replace whose delete held and whose create did not: the resource is gone
+            # (a store that keeps a group all or nothing never answers so; say it loudly)
+            deleted = action == "replace" and outcomes[0].error is None and outcomes[0].status != 0
+            if error is not None or (deleted and outcomes[-1].status == 0):
+                if deleted:
                     events.append({"event": "deleted", "address": address, "action": action})
                 journal.write_many(events)
                 events = []
-                fail(change, error)
+                if error is None:  # the store did not answer for the create
+                    error = StoreError("the store did not report the create", 502)
+                note = after = ""
+                if deleted:
+                    note = f"{address} was deleted and NOT re-created"
+                elif action == "replace" and outcomes[0].status == 424:
+                    after = f"Nothing changed: the delete of {address} was rolled back with it."
+                fail(change, error, note=note, after=after)
             elif any(r.status == 0 for r in outcomes):
                 outcome.not_attempted.append((address, action))
             else:

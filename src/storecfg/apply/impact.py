@@ -35,12 +35,28 @@ def _points(old: str, new: str) -> str:
     return f"{'+' if delta >= 0 else ''}{delta.normalize():f} {unit}"
 
 
+#: how a price change reaches existing subscriptions, per `price.effective`
+EFFECTIVE_WORDS = {
+    "immediately": "takes effect immediately",
+    "next_renewal": "takes effect at next renewal",
+}
+
+
+def price_effective(spec: dict[str, Any] | None) -> str:
+    """When a change of a plan's price reaches existing subscriptions (`price.effective`)."""
+    price = (spec or {}).get("price")
+    value = price.get("effective") if isinstance(price, dict) else None
+    return value if value in EFFECTIVE_WORDS else "immediately"
+
+
 def _prices(spec: dict[str, Any] | None) -> dict[str, str]:
     """label -> amount for a plan's fees and its add-ons' fees."""
     out: dict[str, str] = {}
     if not spec:
         return out
     for fee, amount in (spec.get("price") or {}).items():
+        if fee == "effective":
+            continue
         out[f"price.{fee}"] = amount
     for addon in spec.get("resources") or []:
         for fee, amount in (addon.get("price") or {}).items():
@@ -139,23 +155,27 @@ def impact_of(plan: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         if kind == "service_plans":
             old_prices, new_prices = _prices(before), _prices(after)
+            effective = price_effective(after)
             for label, new in new_prices.items():
                 old = old_prices.get(label)
                 if old is not None and old != new:
                     pct = _pct(old, new)
-                    items.append(
-                        {
-                            "type": "price",
-                            "risk": "high",
-                            "address": addr,
-                            "field": label,
-                            "old": old,
-                            "new": new,
-                            "change": pct,
-                            "message": f"{addr} {_price_label(label)} {old} -> {new}"
-                            + (f" ({pct})" if pct else ""),
-                        }
-                    )
+                    item = {
+                        "type": "price",
+                        "risk": "high",
+                        "address": addr,
+                        "field": label,
+                        "old": old,
+                        "new": new,
+                        "change": pct,
+                        "message": f"{addr} {_price_label(label)} {old} -> {new}"
+                        + (f" ({pct})" if pct else ""),
+                    }
+                    # the plan's own fees (not add-ons'); a setup fee concerns new orders only
+                    if label.startswith("price.") and label != "price.setup":
+                        item["effective"] = effective
+                        item["message"] += f", {EFFECTIVE_WORDS[effective]}"
+                    items.append(item)
             if (before or {}).get("published", True) and not (after or {}).get("published", True):
                 items.append(
                     {

@@ -37,7 +37,8 @@ from ..model import (
 )
 from ..policy import Policy
 from .diff import diff_specs, get_path, set_path
-from .impact import impact_of
+from .impact import impact_of, price_effective
+from .taxes import plan_tax_summary
 
 FORMAT_VERSION = 1
 _ID = re.compile(ID_PATTERN)
@@ -202,6 +203,8 @@ def make_plan(
             action = "replace" if reasons else "update"
             change = _change(addr, kind, rid, action, current.spec, effective, current.revision)
             change["diff"] = diff_specs(current.spec, effective)
+            if kind == "service_plans":
+                _note_price_effect(change["diff"], effective)
             if reasons:
                 change["replace_reasons"] = reasons
                 if _lifecycle(current.spec).get("prevent_destroy") or _lifecycle(spec).get(
@@ -260,6 +263,7 @@ def make_plan(
         or settings["action"] != "no-op",
         "settings": settings,
         "impact": [],
+        "tax_summary": [],
         "warnings": warnings or [],
         "interrupted_apply": interrupted,
         "policy": {**policy.to_json(), "allow_deletes": options.allow_deletes},
@@ -267,7 +271,18 @@ def make_plan(
         "changes": changes,
     }
     plan["impact"] = impact_of(plan)
+    plan["tax_summary"] = plan_tax_summary(changes)
     return plan
+
+
+def _note_price_effect(diff: list[dict[str, Any]], after: dict[str, Any]) -> None:
+    """Mark each change of a plan's fees with when it reaches existing subscriptions
+    (`price.effective` of the spec written), so every view shows it beside the change."""
+    effective = price_effective(after)
+    for entry in diff:
+        path = entry["path"]
+        if path.startswith("price.") and path not in ("price.effective", "price.setup"):
+            entry["effective"] = effective
 
 
 def _names(addresses: list[str]) -> str:

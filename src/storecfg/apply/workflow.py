@@ -15,7 +15,13 @@ from ..errors import DefinitionError, PlanError, StoreError, UsageError, display
 from ..model import ID_PATTERN, DesiredState, LiveState
 from ..store.driver import StoreDriver, check_store_id, open_store, safe_url, same_store_url
 from . import journal
-from .backup import SnapshotInfo, find_snapshot, load_snapshot, snapshot_desired
+from .backup import (
+    SnapshotInfo,
+    check_restorable,
+    find_snapshot,
+    load_snapshot,
+    snapshot_desired,
+)
 from .execute import Outcome, Progress, execute
 from .lock import held_lock
 from .plan import (
@@ -45,6 +51,8 @@ class Settings:
     #: --allow-deletes: plan and apply deletes although store.yaml says policy.deletes: deny
     allow_deletes: bool = False
     use_cache: bool = True
+    #: where a line for the user goes (for example: a killed apply's lock was released)
+    notice: Callable[[str], None] | None = None
 
 
 @dataclass
@@ -149,7 +157,9 @@ def _apply_planned(
     command: str,
 ) -> ApplyReport:
     """Lock, read, plan (via `make`), confirm, execute, unlock."""
-    with held_lock(driver, store_id, command, timeout=settings.lock_timeout) as lock:
+    with held_lock(
+        driver, store_id, command, timeout=settings.lock_timeout, notice=settings.notice
+    ) as lock:
         live = driver.read_all(store_id)
         plan = make(live)
         report = ApplyReport(plan, store_url=driver.url)
@@ -327,6 +337,7 @@ def restore_backup(
     """Plan the store back to a snapshot and apply it with the usual safety."""
     info = find_snapshot(settings.state_dir / "snapshots", snapshot_id, store_id)
     doc = load_snapshot(info)
+    check_restorable(info, doc)  # before anything is locked or written
     desired = snapshot_desired(doc)
     driver = open_snapshot_store(doc, info.id, settings)
     try:

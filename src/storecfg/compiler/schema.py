@@ -384,6 +384,11 @@ def _convert(error: Any, kind: str) -> Iterator[SchemaIssue]:
             path, "SC304", _length_message(validator, instance, error.validator_value)
         )
         return
+    if validator == "anyOf" and _any_of_fields(schema):
+        fields = ", ".join(_any_of_fields(schema))
+        start = "must not be empty; give" if instance == {} else "needs"
+        yield SchemaIssue(path, "SC304", f"{start} at least one of {fields}")
+        return
     if validator == "uniqueItems":
         yield SchemaIssue(path, "SC304", "lists the same item more than once")
         return
@@ -414,6 +419,19 @@ def _short_message(error: Any) -> str:
     if len(whole) > 40 and whole in message:
         message = message.replace(whole, _shown(error.instance))
     return message
+
+
+def _any_of_fields(schema: dict[str, Any]) -> list[str]:
+    """The fields of `anyOf: [{required: [a]}, {required: [b]}]` (give at least one)."""
+    options = schema.get("anyOf")
+    if not isinstance(options, list):
+        return []
+    fields = []
+    for option in options:
+        if not isinstance(option, dict) or set(option) != {"required"}:
+            return []
+        fields.extend(option["required"])
+    return fields
 
 
 def _parent_description(error: Any) -> str:

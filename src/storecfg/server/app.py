@@ -8,8 +8,8 @@ status and time, never headers, so tokens cannot leak into them.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import json
 import logging
 import math
 import time
@@ -18,18 +18,26 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import StoreError
 from ..store.integrity import DanglingReference
-from ..store.storage import DEFAULT_LOCK_TTL, DEFAULT_PAGE, Item, Storage
+from ..store.storage import (
+    DEFAULT_LOCK_TTL,
+    DEFAULT_PAGE,
+    Item,
+    Storage,
+    json_body,
+)
 
 log = logging.getLogger("storecfg.server")
 
 MAX_BODY = 1024 * 1024
 MAX_BATCH_BODY = 16 * 1024 * 1024
+#: seconds from a request's headers to the last byte of its body
+BODY_TIMEOUT = 60.0
 #: Starlette answers HEAD on every GET route; it must never fall through to a write
 _SAFE = ("GET", "HEAD")
 
@@ -49,6 +57,7 @@ _SLUGS = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "timeout",
     409: "conflict",
     412: "precondition_failed",
     413: "too_large",
@@ -72,10 +81,6 @@ def _error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 class RateLimiter:
     """A token bucket per API token: `rate` requests per second, bursts up to `rate`."""
 
@@ -95,7 +100,57 @@ class RateLimiter:
         return (1 - tokens) / self.rate
 
 
-def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = True) -> Starlette:
+class BodyTimeout(ApiError):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            408, "timeout", f"the request body did not arrive within {seconds:g} s of its headers"
+        )
+
+
+class _BodyDeadline:
+    """A request's body must arrive within `seconds` of its headers; past that, reading
+    it raises BodyTimeout (answered 408, and the connection closed) instead of holding a
+    connection and a task for a client that stalled."""
+
+    def __init__(self, app: Any, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+        # Starlette attributes callers may reach for
+        self.router = getattr(app, "router", None)
+        self.state = getattr(app, "state", None)
+
+    async def __call__(
+        self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
+    ) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.seconds
+        complete = False
+
+        async def timed_receive() -> Any:
+            nonlocal complete
+            if complete:  # the body is in: what is left to hear is a disconnect
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0.0))
+            except TimeoutError:
+                raise BodyTimeout(self.seconds) from None
+            if message.get("type") != "http.request" or not message.get("more_body", False):
+                complete = True
+            return message
+
+        await self.app(scope, timed_receive, send)
+
+
+def create_app(
+    storage: Storage,
+    *,
+    rate_limit: float = 0.0,
+    access_log: bool = True,
+    body_timeout: float = BODY_TIMEOUT,
+) -> Starlette:
     limiter = RateLimiter(rate_limit) if rate_limit > 0 else None
     openapi_cache: dict[str, Any] = {}
 
@@ -136,8 +191,14 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
             item.to_json(), status_code=status, headers={"ETag": f'"{item.revision}"'}
         )
 
-    async def read_json(request: Request, empty: Any = None, limit: int = MAX_BODY) -> Any:
-        """The JSON body; `empty` when there is none (a JSON `null` is not "none")."""
+    async def read_json(
+        request: Request, empty: Any = None, limit: int = MAX_BODY, *, numbers: bool = True
+    ) -> Any:
+        """The JSON body; `empty` when there is none (a JSON `null` is not "none").
+
+        Integers past 64 bits, lone surrogates and infinities are JSON, but nothing to
+        store: refused (400) here, by field; `numbers=False` leaves the integers of
+        specs to the storage engine, which checks every spec it writes."""
         too_large = ApiError(413, "too_large", f"request body is over {limit} bytes")
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
@@ -153,7 +214,7 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
         if not body.strip():
             return empty
         try:
-            return json.loads(body, parse_constant=_reject_constant)
+            return json_body(body, numbers=numbers)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(400, "bad_request", f"request body is not JSON: {exc}") from None
         except RecursionError:
@@ -170,7 +231,10 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
             from .openapi import bundled_openapi
 
             openapi_cache["doc"] = bundled_openapi()
-        return JSONResponse(openapi_cache["doc"])
+        # the server is the one that answered, at whatever address the client used:
+        # a URL relative to this document (below a prefix when one is mounted)
+        root = str(request.scope.get("root_path") or "").rstrip("/")
+        return JSONResponse({**openapi_cache["doc"], "servers": [{"url": root + "/"}]})
 
     async def stores(request: Request) -> Response:
         owner = authorize(request, None)
@@ -188,7 +252,7 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
         if request.method in _SAFE:
             info = storage.store_info(store_id)
             return item_response(Item("settings", info.settings, info.settings_revision))
-        body = await read_json(request)
+        body = await read_json(request, numbers=False)
         _, item = storage.put_settings(
             store_id,
             body,
@@ -206,9 +270,11 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
                 raise ApiError(404, "not_found", f"store {store_id} is not locked")
             return JSONResponse(held.to_json())
         if request.method == "DELETE":
-            storage.release_lock(
-                store_id, request.query_params.get("lock_id") or request.headers.get("lock-id")
-            )
+            force = request.query_params.get("force", "false")
+            if force not in ("true", "false"):
+                raise ApiError(400, "bad_request", "force must be true or false")
+            lock_id = request.query_params.get("lock_id") or None
+            storage.release_lock(store_id, lock_id, force=force == "true")
             return Response(status_code=204)
         body = await read_json(request, empty={})
         if not isinstance(body, dict):
@@ -228,13 +294,15 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
     async def batch(request: Request) -> Response:
         store_id = request.path_params["store"]
         authorize(request, store_id)
-        body = await read_json(request, limit=MAX_BATCH_BODY)
+        body = await read_json(request, limit=MAX_BATCH_BODY, numbers=False)
         if not isinstance(body, dict) or set(body) != {"operations"}:
             raise ApiError(400, "bad_request", 'a batch body is {"operations": [...]}')
         return JSONResponse({"results": storage.batch(store_id, body["operations"])})
 
     async def collection(request: Request) -> Response:
         store_id, kind = request.path_params["store"], request.path_params["kind"]
+        if kind == "batch":  # the batch route takes POST only; not a kind to list
+            raise ApiError(405, "method_not_allowed", "Method Not Allowed", allow="POST")
         authorize(request, store_id)
         try:
             limit = int(request.query_params.get("limit", DEFAULT_PAGE))
@@ -277,7 +345,7 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
                 store_id, kind, rid, if_match=request.headers.get("if-match"), idempotency_key=key
             )
             return Response(status_code=204)
-        body = await read_json(request)
+        body = await read_json(request, numbers=False)
         status, item = storage.put(
             store_id,
             kind,
@@ -296,23 +364,28 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
             try:
                 return await handler(request)
             except ApiError as exc:
-                headers = (
-                    {"Retry-After": str(exc.extra.pop("retry_after"))}
-                    if "retry_after" in exc.extra
-                    else None
-                )
+                extra = dict(exc.extra)
+                headers: dict[str, str] = {}
+                if "retry_after" in extra:
+                    headers["Retry-After"] = str(extra.pop("retry_after"))
+                if "allow" in extra:
+                    headers["Allow"] = str(extra.pop("allow"))
                 if exc.status == 401:
                     headers = {"WWW-Authenticate": 'Bearer realm="storecfg"'}
-                return _error_response(exc.status, exc.message, headers, **exc.extra)
+                if exc.status == 408:  # the rest of the body may still come: not on this connection
+                    headers["Connection"] = "close"
+                return _error_response(exc.status, exc.message, headers or None, **extra)
+            except ClientDisconnect:  # nobody is left to answer
+                return Response(status_code=400)
             except StoreError as exc:
-                extra: dict[str, Any] = {}
+                fields: dict[str, Any] = {}
                 if exc.diagnostics:
-                    extra["diagnostics"] = exc.diagnostics
+                    fields["diagnostics"] = exc.diagnostics
                 for key in ("lock", "current_revision", "references", "referring", "missing"):
                     if key in exc.details:
-                        extra[key] = exc.details[key]
+                        fields[key] = exc.details[key]
                 slug = "dangling_reference" if isinstance(exc, DanglingReference) else None
-                return _error_response(exc.status or 500, exc.message, slug=slug, **extra)
+                return _error_response(exc.status or 500, exc.message, slug=slug, **fields)
             except Exception:  # never a stack trace or internals on the wire
                 log.exception("internal error on %s %s", request.method, request.url.path)
                 return _error_response(500, "internal server error")
@@ -348,9 +421,10 @@ def create_app(storage: Storage, *, rate_limit: float = 0.0, access_log: bool = 
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
     )
+    outer: Any = _BodyDeadline(app, body_timeout)
     if access_log:
-        return _AccessLog(app)  # type: ignore[return-value]
-    return app
+        outer = _AccessLog(outer)
+    return outer  # type: ignore[no-any-return]
 
 
 def _loggable(text: str) -> str:

@@ -1,7 +1,9 @@
 """schema/openapi.yaml bundled into one self-contained document for /openapi.json.
 
 The YAML file refers to the resource schemas by file name; here those files are
-hoisted into components/schemas and every $ref is rewritten to point there.
+hoisted into components/schemas and every $ref is rewritten to point there. A
+reference marked `x-id-from-url: true` (the spec of a PUT, whose URL names the
+resource) points to a copy of the schema in which `id` is not required.
 """
 
 from __future__ import annotations
@@ -83,4 +85,23 @@ def bundled_openapi() -> dict[str, Any]:
             schemas[name] = _rewrite(raw, name)
     result: dict[str, Any] = _rewrite(doc, None)
     result.setdefault("components", {}).setdefault("schemas", {}).update(schemas)
+    _id_from_url(result, result["components"]["schemas"])
     return result
+
+
+def _id_from_url(node: Any, schemas: dict[str, Any]) -> None:
+    """Point every `x-id-from-url` reference at a copy of its schema without `id` required."""
+    if isinstance(node, dict):
+        if node.pop("x-id-from-url", False) and isinstance(node.get("$ref"), str):
+            name = node["$ref"].rsplit("/", 1)[1]
+            variant = f"{name}__request"
+            if variant not in schemas:
+                schema = copy.deepcopy(schemas[name])
+                schema["required"] = [f for f in schema.get("required", []) if f != "id"]
+                schemas[variant] = schema
+            node["$ref"] = f"#/components/schemas/{variant}"
+        for value in list(node.values()):
+            _id_from_url(value, schemas)
+    elif isinstance(node, list):
+        for value in node:
+            _id_from_url(value, schemas)

@@ -39,6 +39,8 @@ class WriteOp:
     if_match: int | None = None
     create: bool = False
     idempotency_key: str | None = None
+    #: consecutive writes with the same group are all or nothing (a replace's two)
+    group: str | None = None
     #: the definition file the resource comes from (recorded by the store)
     source: str | None = None
 
@@ -54,6 +56,8 @@ class WriteOp:
             out["if_match"] = str(self.if_match)
         if self.idempotency_key:
             out["idempotency_key"] = self.idempotency_key
+        if self.group:
+            out["group"] = self.group
         return out
 
 
@@ -165,7 +169,8 @@ class StoreDriver(Protocol):
     ) -> Item: ...
 
     def write_batch(self, store_id: str, ops: list[WriteOp]) -> list[WriteResult]:
-        """Several writes in one round trip, in order, stopping at the first failure."""
+        """Several writes in one round trip, in order, stopping at the first failure;
+        the writes of a group are all or nothing (status 424: rolled back)."""
         ...
 
     def read_all(self, store_id: str, *, specs: bool = True) -> LiveState:
@@ -181,7 +186,9 @@ class StoreDriver(Protocol):
 
     def renew_lock(self, store_id: str, lock_id: str, ttl: float) -> LockInfo: ...
 
-    def release_lock(self, store_id: str, lock_id: str | None) -> None: ...
+    def release_lock(self, store_id: str, lock_id: str) -> None:
+        """Release the lock `lock_id`; another lock held is LockedError, none is 404."""
+        ...
 
     def get_lock(self, store_id: str) -> LockInfo | None: ...
 

@@ -724,8 +724,8 @@ class HttpDriver:
             raise self._error(response, "renew lock")
         return self._read(response, "lock", LockInfo.from_json)
 
-    def release_lock(self, store_id: str, lock_id: str | None) -> None:
-        params = {"lock_id": lock_id} if lock_id else None
+    def release_lock(self, store_id: str, lock_id: str) -> None:
+        params = {"lock_id": lock_id}
         response, lost = self._send("DELETE", self._path("stores", store_id, "lock"), params=params)
         if response.status_code == 404 and lost:
             return  # the lost attempt released it

@@ -141,7 +141,7 @@ class SqliteDriver:
     def renew_lock(self, store_id: str, lock_id: str, ttl: float) -> LockInfo:
         return self._writer().acquire_lock(store_id, {}, ttl, lock_id=lock_id)[1]
 
-    def release_lock(self, store_id: str, lock_id: str | None) -> None:
+    def release_lock(self, store_id: str, lock_id: str) -> None:
         self.storage.release_lock(store_id, lock_id)
 
     def get_lock(self, store_id: str) -> LockInfo | None:

@@ -16,6 +16,8 @@ import builtins
 import contextlib
 import hashlib
 import json
+import math
+import os
 import re
 import secrets
 import sqlite3
@@ -197,6 +199,123 @@ def _from_iso(text: Any) -> float:
         return 0.0
 
 
+#: the one integer range of storecfg (SQLite's, and every common JSON parser's):
+#: signed 64 bits
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+INT64_RANGE = "-9223372036854775808 to 9223372036854775807 (signed 64-bit)"
+
+#: a run of 19 digits (an integer past 64 bits) in JSON text, once every digit is a 9
+_TO_NINES = bytes.maketrans(b"0123456789", b"9999999999")
+_LONG_RUN = b"9" * 19
+#: the JSON escape of a surrogate (lone ones cannot be stored, or even answered)
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _step(key: Any) -> str:
+    if isinstance(key, int):
+        return f"[{key}]"
+    if isinstance(key, str) and _FIELD_NAME.fullmatch(key):
+        return f".{key}"
+    return f"[{json.dumps(key)}]"
+
+
+def _unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def bad_value(value: Any) -> tuple[str, str] | None:
+    """The first value (in document order) that JSON can carry but the store cannot
+    keep, as (path such as `.resources[0].max`, what is wrong), or None: integers
+    outside the signed 64-bit range, non-finite numbers, text with lone surrogates."""
+    stack: builtins.list[tuple[Any, str]] = [(value, "")]
+    while stack:  # no recursion: the nesting is as deep as the JSON parser allowed
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            for key in node:
+                if isinstance(key, str) and not _unicode(key):
+                    return path + _step(key.encode("utf-8", "backslashreplace").decode()), (
+                        "the field name holds a lone surrogate (not valid Unicode)"
+                    )
+            stack.extend((v, path + _step(k)) for k, v in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend((node[i], f"{path}[{i}]") for i in range(len(node) - 1, -1, -1))
+        elif isinstance(node, bool):
+            continue
+        elif isinstance(node, int):
+            if not INT64_MIN <= node <= INT64_MAX:
+                shown = str(node) if abs(node) < 10**40 else "an integer of over 40 digits"
+                return path, f"{shown} is outside the integer range {INT64_RANGE}"
+        elif isinstance(node, float):
+            if not math.isfinite(node):
+                return path, f"{node} is not a finite number"
+        elif isinstance(node, str) and not _unicode(node):
+            return path, "the text holds a lone surrogate (not valid Unicode)"
+    return None
+
+
+def check_values(value: Any, where: str) -> None:
+    """Refuse (400) a value `bad_value` finds fault with, naming `where` and the field."""
+    found = bad_value(value)
+    if found is not None:
+        path, problem = found
+        raise StoreError(f"{where}{path}: {problem}", 400)
+
+
+def checked_json(value: Any, where: str) -> tuple[str, bytes]:
+    """`value` as canonical JSON (what `model.canonical_json` writes) and its UTF-8
+    bytes; a StoreError (400, naming `where` and the field) when it holds what the store
+    cannot keep. The serialization refuses non-finite numbers and lone surrogates by
+    itself, and one pass over the bytes finds long digit runs: valid values cost
+    (almost) nothing more than the serialization a write needs anyway."""
+    try:
+        text = json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+        data = text.encode()
+    except (ValueError, UnicodeEncodeError):
+        check_values(value, where)
+        raise  # not a value problem (a cycle?): not the client's doing
+    if _LONG_RUN in data.translate(_TO_NINES):
+        check_values(value, where)  # often a run of digits in a text: then nothing
+    return text, data
+
+
+def json_body(raw: bytes, *, numbers: bool = True) -> Any:
+    """A request body parsed as JSON; a StoreError (400, naming the field) when it holds
+    a lone surrogate, a non-finite number or (with `numbers`) an integer outside the
+    signed 64-bit range. `numbers=False` leaves the integers of specs to the write that
+    stores them. ValueError when it is not JSON."""
+    huge: builtins.list[str] = []
+
+    def number(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):
+            huge.append(text)
+        return value
+
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a JSON number")
+
+    data = json.loads(raw, parse_constant=constant, parse_float=number)
+    if (
+        huge
+        or (b"\\" in raw and _SURROGATE_ESCAPE.search(raw))
+        or (numbers and _LONG_RUN in raw.translate(_TO_NINES))
+    ):
+        found = bad_value(data)
+        if found is not None:
+            path, problem = found
+            where = f"field {path.lstrip('.')}" if path else "the request body"
+            raise StoreError(f"request body is refused: {where}: {problem}", 400)
+    return data
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -274,7 +393,7 @@ class Storage:
         self._local = threading.local()
         self._writes = 0
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(self.path))
         self._migrate()
 
     # ------------------------------------------------------------ connection
@@ -506,7 +625,10 @@ class Storage:
         would do it (preconditions, validation, idempotency key).
 
         Processing stops at the first write that fails: the writes before it are kept,
-        the failed one changed nothing, the rest are reported as not attempted. Each
+        the failed one changed nothing, the rest are reported as not attempted. Writes
+        that share a `group` (consecutive ones) are all or nothing: when one of them
+        fails, those of its group before it are rolled back (status 424) — so a
+        replace, a delete and a create of one resource, never stops half done. Each
         result is {"status": ..., "item": {...}} or {"status": ..., "error": {...}}.
 
         References are checked once the writes are done, on the batch as a whole (a
@@ -527,7 +649,9 @@ class Storage:
         with self._tx(write=True) as conn:
             state = self._write_state(conn, store_id)
             failed = False
-            for op in ops:
+            group: str | None = None  # the group whose savepoint is open
+            group_first = group_revision = 0
+            for i, op in enumerate(ops):
                 if failed:
                     results.append(
                         {
@@ -539,36 +663,14 @@ class Storage:
                         }
                     )
                     continue
+                if group is not None and op.get("group") != group:
+                    conn.execute("RELEASE storecfg_group")
+                    group = None
+                if group is None and op.get("group") is not None:
+                    conn.execute("SAVEPOINT storecfg_group")
+                    group, group_first, group_revision = op["group"], i, state.revision
                 try:
-                    if op["op"] == "put":
-                        if_match, if_none_match = _put_preconditions(
-                            op["kind"], _etag_text(op.get("if_match")), op.get("if_none_match")
-                        )
-                        status, item = self._put_in(
-                            conn,
-                            state,
-                            op["kind"],
-                            op["id"],
-                            {"spec": op.get("spec")},
-                            if_match,
-                            if_none_match,
-                            op.get("idempotency_key"),
-                            source=op.get("source"),
-                        )
-                        # no spec echoed back: the caller sent it, and big batches stay small
-                        item_meta = {"id": item.id, "revision": item.revision, "hash": item.hash}
-                        results.append({"status": status, "item": item_meta})
-                    else:
-                        _check_kind(op["kind"])
-                        status = self._delete_in(
-                            conn,
-                            state,
-                            op["kind"],
-                            op["id"],
-                            parse_etag(_etag_text(op.get("if_match"))),
-                            op.get("idempotency_key"),
-                        )
-                        results.append({"status": status})
+                    results.append(self._batch_op(conn, state, op))
                 except StoreError as exc:
                     failed = True
                     error: dict[str, Any] = {"error": _slug(exc.status), "message": exc.message}
@@ -577,6 +679,22 @@ class Storage:
                     if "current_revision" in exc.details:
                         error["current_revision"] = exc.details["current_revision"]
                     results.append({"status": exc.status or 500, "error": error})
+                    if group is not None:
+                        conn.execute("ROLLBACK TO storecfg_group")
+                        conn.execute("RELEASE storecfg_group")
+                        state.revision = group_revision
+                        for j in range(group_first, i):
+                            results[j] = {
+                                "status": 424,
+                                "error": {
+                                    "error": "rolled_back",
+                                    "message": f"rolled back: operations[{i}] of the same "
+                                    f"group ({group}) failed",
+                                },
+                            }
+                        group = None
+            if group is not None:
+                conn.execute("RELEASE storecfg_group")
             written = [
                 (i, f"{op['kind']}.{op['id']}")
                 for i, (op, result) in enumerate(zip(ops, results, strict=True))
@@ -587,6 +705,40 @@ class Storage:
                 raise _RolledBack(_rolled_back(results, written, found))
             self._finish(conn, state)
         return results
+
+    def _batch_op(
+        self, conn: sqlite3.Connection, state: _WriteState, op: dict[str, Any]
+    ) -> dict[str, Any]:
+        if op["op"] == "put":
+            if_match, if_none_match = _put_preconditions(
+                op["kind"], _etag_text(op.get("if_match")), op.get("if_none_match")
+            )
+            status, item = self._put_in(
+                conn,
+                state,
+                op["kind"],
+                op["id"],
+                {"spec": op.get("spec")},
+                if_match,
+                if_none_match,
+                op.get("idempotency_key"),
+                source=op.get("source"),
+            )
+            # no spec echoed back: the caller sent it, and big batches stay small
+            return {
+                "status": status,
+                "item": {"id": item.id, "revision": item.revision, "hash": item.hash},
+            }
+        _check_kind(op["kind"])
+        status = self._delete_in(
+            conn,
+            state,
+            op["kind"],
+            op["id"],
+            parse_etag(_etag_text(op.get("if_match"))),
+            op.get("idempotency_key"),
+        )
+        return {"status": status}
 
     def _write_state(self, conn: sqlite3.Connection, store_id: str) -> _WriteState:
         """The store row, read once per write transaction (created on the first write)."""
@@ -623,7 +775,7 @@ class Storage:
         store_id = state.store_id
         source = _source(body, source)
         requested = _unwrap(body)
-        requested_text = canonical_json(requested)
+        requested_text, requested_bytes = checked_json(requested, f"{kind}.{rid}")
         fingerprint = _fingerprint("PUT", kind, rid, requested_text, if_match, if_none_match)
         replay = self._replay(conn, store_id, key, fingerprint)
         if replay is not None:
@@ -659,8 +811,11 @@ class Storage:
         state.revision += 1
         new_rev = state.revision
         # a spec sent in normalized form (as storecfg sends it) needs no second serialization
-        text = requested_text if spec == requested else canonical_json(spec)
-        digest = hashlib.sha256(text.encode()).hexdigest()
+        if spec == requested:
+            text, digest = requested_text, hashlib.sha256(requested_bytes).hexdigest()
+        else:
+            text = canonical_json(spec)
+            digest = hashlib.sha256(text.encode()).hexdigest()
         now = time.time()
         conn.execute(
             "INSERT INTO resources (store, kind, id, spec, hash, revision, updated_at, source) "
@@ -730,9 +885,9 @@ class Storage:
         if_match = parse_etag(if_match)
         if if_match is None:
             raise PreconditionRequired("PUT of settings needs If-Match: SETTINGS_REVISION", 428)
-        fingerprint = _fingerprint(
-            "PUT", "settings", "", canonical_json(_unwrap(body)), if_match, None
-        )
+        requested = _unwrap(body)
+        requested_text, _ = checked_json(requested, "store.settings")
+        fingerprint = _fingerprint("PUT", "settings", "", requested_text, if_match, None)
         with self._tx(write=True) as conn:
             replay = self._replay(conn, store_id, idempotency_key, fingerprint)
             if replay is not None:
@@ -742,7 +897,7 @@ class Storage:
                 )
             state = self._write_state(conn, store_id)
             revision, settings_rev = state.revision, state.settings_revision
-            spec = _unwrap(body)
+            spec = requested
             if not isinstance(spec, dict):
                 raise InvalidSpec("settings must be a JSON object", 422)
             spec = {"id": store_id, **spec}
@@ -891,8 +1046,18 @@ class Storage:
             return None
         return held
 
-    def release_lock(self, store_id: str, lock_id: str | None = None) -> None:
-        """Release the lock; with `lock_id`, only if that is the lock held (409 otherwise)."""
+    def release_lock(
+        self, store_id: str, lock_id: str | None = None, *, force: bool = False
+    ) -> None:
+        """Release the lock `lock_id` (423 when another lock is held); `force` releases
+        whichever lock is held. Without either, nothing is released (400): a release
+        that names no lock could end another apply's."""
+        if lock_id is None and not force:
+            raise StoreError(
+                "say which lock to release: lock_id=ID (the lock you hold), or force=true "
+                "to release whichever lock is held",
+                400,
+            )
         with self._tx(write=True) as conn:
             held = self._lock_row(conn, store_id)
             if held is None or (held.expires_at <= time.time() and lock_id is None):
@@ -1002,6 +1167,20 @@ def _token(row: Any) -> TokenInfo:
 _ID = re.compile(ID_PATTERN)
 
 
+def _create_private(path: Path) -> None:
+    """Create the database file readable by its owner only (0600), as every file
+    storecfg writes; SQLite gives its -wal and -shm files the same mode. An existing
+    file keeps the mode it has."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise StoreError(f"cannot create store database {path}: {exc.strerror or exc}") from exc
+    os.close(fd)
+
+
 def _check_kind(kind: str) -> None:
     if kind not in KINDS:
         from ..compiler.schema import did_you_mean
@@ -1011,8 +1190,26 @@ def _check_kind(kind: str) -> None:
 
 def _unwrap(body: Any) -> Any:
     """A PUT body is the spec itself or {"spec": SPEC} (optionally with id, revision
-    and source)."""
-    if isinstance(body, dict) and "spec" in body and set(body) <= _ENVELOPE:
+    and source).
+
+    No resource has a field called `spec`, so a body with one is the wrapper, and
+    anything else beside it is refused by name rather than read as a bare spec."""
+    if isinstance(body, dict) and "spec" in body:
+        unknown = sorted(str(k) for k in body if k not in _ENVELOPE)
+        if unknown:
+            names = ", ".join(json.dumps(k) for k in unknown)
+            raise StoreError(
+                f"unknown field{'s' if len(unknown) > 1 else ''} {names} in the request body; "
+                'it is {"spec": SPEC}, optionally with "id", "revision" and "source"',
+                400,
+            )
+        if not isinstance(body.get("id", ""), str):
+            raise StoreError('"id" beside the spec must be a string', 400)
+        revision = body.get("revision", 0)
+        if isinstance(revision, bool) or not isinstance(revision, int):
+            raise StoreError('"revision" beside the spec must be an integer', 400)
+        if not INT64_MIN <= revision <= INT64_MAX:
+            raise StoreError(f'"revision" beside the spec is outside {INT64_RANGE}', 400)
         return body["spec"]
     return body
 
@@ -1022,9 +1219,12 @@ _ENVELOPE = frozenset({"id", "spec", "revision", "source"})
 
 def _source(body: Any, given: Any) -> str | None:
     """The definition file a write names ({"spec", "source"} or a batch operation's
-    "source"); None keeps what the store recorded before."""
-    if isinstance(body, dict) and "spec" in body and set(body) <= _ENVELOPE:
-        given = body.get("source", given)
+    "source"); None keeps what the store recorded before. A `source` that is there is a
+    path (null is refused, as in a batch)."""
+    if isinstance(body, dict) and "spec" in body and set(body) <= _ENVELOPE and "source" in body:
+        given = body["source"]
+        if given is None:
+            raise StoreError(_SOURCE_RULE.format(where="source"), 400)
     if given is None:
         return None
     if not _valid_source(given):
@@ -1138,8 +1338,15 @@ def _etag_text(value: Any) -> str | None:
 
 MAX_BATCH = 1000
 _OP_KEYS = frozenset(
-    {"op", "kind", "id", "spec", "if_match", "if_none_match", "idempotency_key", "source"}
+    {"op", "kind", "id", "spec", "if_match", "if_none_match", "idempotency_key", "group", "source"}
 )
+
+
+def _revision_tag(tag: Any) -> bool:
+    """A batch's if_match: a revision as a non-empty string or a 64-bit integer."""
+    if type(tag) is int:
+        return INT64_MIN <= tag <= INT64_MAX
+    return type(tag) is str and bool(tag.strip())
 
 
 def _check_batch(operations: Any) -> list[dict[str, Any]]:
@@ -1149,6 +1356,8 @@ def _check_batch(operations: Any) -> list[dict[str, Any]]:
         raise StoreError(
             f"a batch holds at most {MAX_BATCH} operations, got {len(operations)}", 400
         )
+    closed: set[str] = set()  # groups that ended: a group's writes are consecutive
+    last_group: str | None = None
     for i, op in enumerate(operations):
         where = f"operations[{i}]"
         if not isinstance(op, dict):
@@ -1166,7 +1375,7 @@ def _check_batch(operations: Any) -> list[dict[str, Any]]:
             raise StoreError(f"{where}.spec is required for put", 400)
         if "spec" in op and not isinstance(op["spec"], dict):
             raise StoreError(f"{where}.spec must be an object", 400)
-        if "if_match" in op and (type(op["if_match"]) not in (str, int)):
+        if "if_match" in op and not _revision_tag(op["if_match"]):
             raise StoreError(f"{where}.if_match must be a revision", 400)
         if "if_none_match" in op and op["if_none_match"] != "*":
             raise StoreError(f"{where}.if_none_match accepts only *", 400)
@@ -1176,6 +1385,20 @@ def _check_batch(operations: Any) -> list[dict[str, Any]]:
             key = op["idempotency_key"]
             if not isinstance(key, str) or not key.strip() or len(key) > 255:
                 raise StoreError(f"{where}.idempotency_key must be 1 to 255 characters", 400)
+        if "group" in op:
+            group = op["group"]
+            if not isinstance(group, str) or not group or len(group) > 255:
+                raise StoreError(f"{where}.group must be 1 to 255 characters", 400)
+            if group in closed:
+                raise StoreError(
+                    f"{where}.group {group!r} was used by earlier operations that are not "
+                    "next to this one: the writes of a group are consecutive",
+                    400,
+                )
+        previous = op.get("group")
+        if last_group is not None and previous != last_group:
+            closed.add(last_group)
+        last_group = previous
     return operations
 
 

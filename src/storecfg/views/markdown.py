@@ -12,7 +12,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..escape import escape
-from .text import Entry, create_entries, deleted_name, diff_entries, summary_line
+from .text import (
+    TAX_SUMMARY_TITLE,
+    Entry,
+    create_entries,
+    deleted_name,
+    diff_entries,
+    summary_line,
+    tax_summary_lines,
+)
 
 MAX_CHARS = 60_000
 #: room kept for the notes that say what was cut
@@ -70,6 +78,14 @@ def render_plan(plan: dict[str, Any], *, max_chars: int = MAX_CHARS) -> str:
         if len(shown) < len(bullets):
             head.append(f"- _… and {len(bullets) - len(shown)} more (see the JSON plan)_")
         head.append("")
+    taxes = tax_summary_lines(plan)
+    if taxes:  # never cut: a tax change is what a reviewer must see
+        head += [
+            f"#### {TAX_SUMMARY_TITLE.rstrip(':')}",
+            "",
+            *(f"- {_escape(t)}" for t in taxes),
+            "",
+        ]
     head += _unmanaged(plan)
     text = "\n".join(head)
 

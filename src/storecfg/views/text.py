@@ -111,20 +111,26 @@ def summary_line(plan: dict[str, Any]) -> str:
 #: note is "" or a remark such as "# forces replacement"
 Entry = tuple[str, str, str, str]
 FORCES = "# forces replacement"
+#: beside a change of a plan's fees: when it reaches existing subscriptions
+EFFECTIVE_NOTES = {
+    "immediately": "# takes effect immediately",
+    "next_renewal": "# takes effect at next renewal",
+}
 
 
 def diff_entries(diff: list[dict[str, Any]], forcing: set[str] | None = None) -> Iterator[Entry]:
     """The field-level differences of a change, one entry per line."""
     for d in diff:
         op, path = d["op"], d["path"]
+        effect = EFFECTIVE_NOTES.get(d.get("effective", ""), "")
         if op == "change":
-            note = FORCES if forcing and path in forcing else ""
+            note = FORCES if forcing and path in forcing else effect
             yield "~", "yellow", escape(f"{path}: {value(d['old'])} -> {value(d['new'])}"), note
         elif op == "add":
             for sub, v in flatten(d["new"], path):
-                yield "+", "green", escape(f"{sub}: {value(v)}"), ""
+                yield "+", "green", escape(f"{sub}: {value(v)}"), effect
         elif op == "remove" and "item" not in d:
-            yield "-", "red", escape(f"{path}: {value(d['old'])}"), ""
+            yield "-", "red", escape(f"{path}: {value(d['old'])}"), effect
         elif op == "insert":
             yield "+", "green", escape(f"{path}: inserted {d['item']} at {d['at']}"), ""
             if isinstance(d.get("new"), dict):  # an add-on: show what it holds
@@ -148,7 +154,8 @@ def diff_lines(
     diff: list[dict[str, Any]], style: Style, forcing: set[str] | None = None
 ) -> Iterator[str]:
     for marker, color, text, note in diff_entries(diff, forcing):
-        yield style(marker, color) + " " + text + (style("  " + note, "magenta") if note else "")
+        shade = "magenta" if note == FORCES else "cyan"
+        yield style(marker, color) + " " + text + (style("  " + note, shade) if note else "")
 
 
 def deleted_name(change: dict[str, Any]) -> str:
@@ -182,6 +189,27 @@ def change_block(change: dict[str, Any], style: Style) -> Iterator[str]:
         yield style(f"  {marker} {addr}", color, "bold") + deleted_name(change)
 
 
+TAX_SUMMARY_TITLE = "Tax summary (effective rate per region that changed):"
+
+
+def tax_summary_lines(plan: dict[str, Any]) -> list[str]:
+    """`CA-QC: 5% -> 14.975% (+9.975 percentage points; rules ca-gst, ca-qc-qst)`, one per
+    region (and sales category) whose effective rate the plan changes."""
+    out = []
+    for entry in plan.get("tax_summary") or []:
+        where = entry["region"]
+        if entry.get("sales_category"):
+            where += f", sales category {entry['sales_category']}"
+        rules = entry.get("rules") or []
+        made_of = (
+            f"rule{'s' if len(rules) != 1 else ''} {', '.join(rules)}"
+            if rules
+            else "no rule applies"
+        )
+        out.append(f"{where}: {entry['old']}% -> {entry['new']}% ({entry['change']}; {made_of})")
+    return out
+
+
 def render_plan(plan: dict[str, Any], *, color: bool = False) -> str:
     return "".join(line + "\n" for line in plan_lines(plan, color=color))
 
@@ -210,6 +238,12 @@ def plan_lines(plan: dict[str, Any], *, color: bool = False) -> Iterator[str]:
         for item in plan["impact"]:
             mark = style("!", "red", "bold") if item["risk"] == "high" else style("*", "yellow")
             yield f"  {mark} {escape(str(item['message']))}"
+        yield ""
+    taxes = tax_summary_lines(plan)
+    if taxes:
+        yield style(TAX_SUMMARY_TITLE, "bold")
+        for line in taxes:
+            yield f"  {escape(line)}"
         yield ""
     changes = plan["changes"]
     deletes = [c for c in changes if c["action"] == "delete"]
