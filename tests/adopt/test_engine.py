@@ -318,20 +318,27 @@ def test_flow_mapping_resource(store: Path) -> None:
         s["skus"]["o365-e3"]["enabled"] = False
 
     result, live = adopt(store, change)
-    assert statuses(result) == {"skus.o365-e3": LEFT_ALONE}
-    assert "flow" in result.outcomes[0].reason
-
-    def rename(s: Specs) -> None:
-        s["skus"]["o365-e3"]["name"] = "Microsoft 365 E3"
-
-    result, live = adopt(store, rename)
     assert statuses(result) == {"skus.o365-e3": ADOPTED}
     assert (
         (store / "catalog" / "skus.yaml")
         .read_text()
         .startswith(
-            "skus:\n  - {id: o365-e3, name: Microsoft 365 E3, vendor: Microsoft, source: distributor}\n"
+            "skus:\n  - {id: o365-e3, name: Microsoft 365 E3, vendor: Microsoft, source: distributor, "
+            "enabled: false}\n"
         )
+    )
+    plan_is_empty(store, live)
+
+
+def test_a_setup_fee_added_to_an_add_on_written_in_flow_style(store: Path) -> None:
+    def change(s: Specs) -> None:
+        s["service_plans"]["e5-monthly"]["resources"][0]["price"]["setup"] = "5.00"
+
+    result, live = adopt(store, change)
+    assert statuses(result) == {"service_plans.e5-monthly": ADOPTED}
+    assert (
+        '        price: {setup: "5.00", recurring: "34.50"}\n'
+        in (store / "catalog" / "plans.yaml").read_text()
     )
     plan_is_empty(store, live)
 

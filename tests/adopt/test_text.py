@@ -249,10 +249,28 @@ def test_remove_key_with_its_block_and_comment() -> None:
     assert out == "plan:\n  name: A\n  price: x\n"
 
 
-def test_remove_key_of_a_flow_mapping_is_refused() -> None:
-    source = src("a: {b: 1, c: 2}\n")
-    with pytest.raises(Unsafe, match="flow"):
-        source.remove_key(source.data["a"], "b")
+def test_keys_added_to_and_removed_from_a_flow_mapping() -> None:
+    text = 'price: {setup: "0.00", recurring: "3.00"}  # per user\n'
+    source = src(text)
+    price = source.data["price"]
+    out = source.render([source.remove_key(price, "setup")]).decode()
+    assert out == 'price: {recurring: "3.00"}  # per user\n'
+    out = source.render([source.remove_key(price, "recurring")]).decode()
+    assert out == 'price: {setup: "0.00"}  # per user\n'
+    edit = source.insert_key(price, "setup_fee", "5.00", Layout(), before="recurring")
+    assert source.render([edit]).decode() == (
+        'price: {setup: "0.00", setup_fee: "5.00", recurring: "3.00"}  # per user\n'
+    )
+    edit = source.insert_key(price, "z", 1, Layout())
+    assert source.render([edit]).decode() == (
+        'price: {setup: "0.00", recurring: "3.00", z: 1}  # per user\n'
+    )
+    one = src("price: {recurring: '3.00'}\nempty: { }\n")
+    assert one.render([one.remove_key(one.data["price"], "recurring")]).decode() == (
+        "price: {}\nempty: { }\n"
+    )
+    edit = one.insert_key(one.data["empty"], "a", [1, 2], Layout())
+    assert one.render([edit]).decode() == "price: {recurring: '3.00'}\nempty: {a: [1, 2]}\n"
 
 
 def test_remove_the_only_key_is_refused() -> None:

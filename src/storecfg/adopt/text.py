@@ -376,7 +376,7 @@ class Source:
         span = self.container_span(mapping)
         self.check_free(span.start, max(span.end, span.content_end))
         if span.style == "flow":
-            raise Unsafe("adding a key to a {flow} mapping", span.line)
+            return self._flow_insert(mapping, span, key, value, layout, before)
         self._need_lines(span.line)
         if not mapping:
             raise Unsafe("the mapping is empty", span.line)
@@ -401,7 +401,7 @@ class Source:
         """`key: value` taken out of a block mapping, with the comment lines above it."""
         span = self.container_span(mapping)
         if span.style == "flow":
-            raise Unsafe("removing a key from a {flow} mapping", span.line)
+            return self._flow_remove(mapping, span, key)
         self._need_lines(span.line)
         if len(mapping) < 2:
             raise Unsafe("it is the mapping's only key", span.line)
@@ -412,6 +412,60 @@ class Source:
         start = self._comments_above(self._line_start(kspan.start))
         end = self._line_end(max(vspan.content_end, kspan.end) - 1)
         self.check_free(start, end)
+        return Edit(start, end, "")
+
+    def _outer(self, pos: tuple[int, int]) -> Span:
+        """The outermost node starting at a position (an alias too)."""
+        found = self.by_pos.get(pos)
+        if not found:
+            raise Unsafe(f"no value at line {pos[0]}, column {pos[1]}", pos[0])
+        return max(found, key=lambda s: s.end)
+
+    def _flow_pairs(self, mapping: PosDict, span: Span) -> list[tuple[str, Span, Span]]:
+        """(key, key node, value node) of a flow mapping, in the order written."""
+        pairs = []
+        for key in mapping:
+            kspan = self.key_span(mapping, key)
+            if not span.start <= kspan.start < span.end:
+                raise Unsafe("the {flow} mapping has keys merged in from elsewhere", span.line)
+            pairs.append((key, kspan, self._outer(mapping.vpos[key])))
+        pairs.sort(key=lambda p: p[1].start)
+        return pairs
+
+    def _flow_insert(
+        self,
+        mapping: PosDict,
+        span: Span,
+        key: str,
+        value: Any,
+        layout: Layout,
+        before: str | None,
+    ) -> Edit:
+        """`key: value` added to a {flow} mapping, next to the pairs already written."""
+        pair = f"{_key_text(key)}: {_flow_value(value, layout)}"
+        pairs = self._flow_pairs(mapping, span)
+        if not pairs:
+            return Edit(self._value_start(span), span.end, "{" + pair + "}")
+        for name, kspan, _ in pairs:
+            if name == before:
+                return Edit(kspan.start, kspan.start, pair + ", ")
+        end = pairs[-1][2].end
+        return Edit(end, end, ", " + pair)
+
+    def _flow_remove(self, mapping: PosDict, span: Span, key: str) -> Edit:
+        """`key: value` and its comma taken out of a {flow} mapping."""
+        self.check_free(span.start, span.end)
+        pairs = self._flow_pairs(mapping, span)
+        if len(pairs) == 1:
+            return Edit(self._value_start(span), span.end, "{}")
+        i = next(n for n, p in enumerate(pairs) if p[0] == key)
+        if i < len(pairs) - 1:
+            start, end = pairs[i][1].start, pairs[i + 1][1].start
+        else:
+            start, end = pairs[i - 1][2].end, pairs[i][2].end
+        between = self.text[start:end].replace(self.text[pairs[i][2].start : pairs[i][2].end], "")
+        if "#" in between:
+            raise Unsafe("a comment sits next to the key in the {flow} mapping", span.line)
         return Edit(start, end, "")
 
     def edit_block_sequence(
