@@ -451,7 +451,10 @@ def test_file_mode_and_links_are_kept(store: Path) -> None:
     plan_is_empty(store, live)
 
 
-def test_a_file_changed_while_adopting_is_not_written(store: Path) -> None:
+def test_a_file_changed_while_adopting_is_not_written(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storecfg.adopt import run
     from storecfg.adopt.run import FileEdit, _write
     from storecfg.errors import StorecfgError
 
@@ -470,12 +473,16 @@ def test_a_file_changed_while_adopting_is_not_written(store: Path) -> None:
     after = copy.deepcopy(before_specs)
     change_and_touch(after)
 
-    def read_store(_: Any) -> list[Drifted]:
-        skus.write_bytes(skus.read_bytes() + b"# edited meanwhile\n")
-        return drift_between(before_specs, after)
+    real_compile = run.compile_store
 
+    def compile_then_edit(*args: Any, **kw: Any) -> Any:
+        compiled = real_compile(*args, **kw)
+        skus.write_bytes(skus.read_bytes() + b"# edited meanwhile\n")
+        return compiled
+
+    monkeypatch.setattr(run, "compile_store", compile_then_edit)
     with pytest.raises(StorecfgError, match="changed while adopt was reading it"):
-        adopt_definition(store, read_store)
+        adopt_definition(store, lambda _: drift_between(before_specs, after))
 
 
 def test_var_file_with_a_vars_block_and_nested_values(store: Path) -> None:

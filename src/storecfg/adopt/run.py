@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .._fs import atomic_write
+from ..apply.plan import _effective
 from ..apply.workflow import Settings
 from ..compiler.compile import CompileResult, compile_store, find_store_file
 from ..compiler.load import PosDict, PosList
@@ -220,13 +221,13 @@ def adopt_definition(
     if not result.ok or result.desired is None:
         raise DefinitionError(result.errors, result.warnings)
     desired = result.desired
-    drift = read_store(desired)
-    policy = Policy.from_json(desired.policy)
     definition = _Definition(directory, var_files, result)
     for source in definition.sources():
         if source.data is None and source.diagnostics:
             raise DefinitionError(source.diagnostics, [])
     target = _into(definition, into) if into is not None else None
+    drift = read_store(desired)
+    policy = Policy.from_json(desired.policy)
     overrides = _override_names(var_overrides, var_json)
     adopter = Adopter(
         infer_layout(definition.sources()),
@@ -261,8 +262,6 @@ def adopt_definition(
                 plans[d.address] = adopter.deleted(d.address, source, data, kind, index)
                 expect[d.address] = None
             elif found is not None and in_definition:
-                from ..apply.plan import _effective
-
                 source, data, _, index = found
                 spec = _effective(desired.resources[kind][rid], d.spec)
                 plan = adopter.changed(d.address, kind, source, data[kind], index, spec, d.spec)
@@ -484,11 +483,8 @@ def _verify(
                     bad[address] = "the edited definition still has it"
             elif got is None:
                 bad[address] = "the edited definition no longer has it"
-            else:
-                from ..apply.plan import _effective
-
-                if spec_hash(_effective(got, want)) != spec_hash(want):
-                    bad[address] = "the edited definition does not compile to the live values"
+            elif spec_hash(_effective(got, want)) != spec_hash(want):
+                bad[address] = "the edited definition does not compile to the live values"
         others = [
             f"{kind}.{rid}"
             for kind in KINDS
