@@ -559,3 +559,57 @@ def test_two_resources_created_outside_go_into_one_file(store: Path) -> None:
         "  - id: visio\n    name: Visio\n    vendor: Microsoft\n    source: custom\n"
     )
     plan_is_empty(store, live)
+
+
+def _mutations() -> list[Callable[[Specs], None]]:
+    def plan(s: Specs) -> dict[str, Any]:
+        return s["service_plans"]["e3-monthly"]
+
+    def users(s: Specs) -> dict[str, Any]:
+        return s["service_plans"]["e5-monthly"]["resources"][0]
+
+    return [
+        lambda s: plan(s).update(name="E3 — 'quoted' # not a comment"),
+        lambda s: plan(s).update(published=False),
+        lambda s: plan(s).update(sort_order=7),
+        lambda s: plan(s).pop("upgrades_to"),
+        lambda s: plan(s).update(trial={"length": 1, "unit": "month"}),
+        lambda s: plan(s)["price"].update(setup="1.00"),
+        lambda s: plan(s)["price"].update(recurring="19.99"),
+        lambda s: plan(s)["rules"].update(provisioning="manual"),
+        lambda s: plan(s)["resources"].clear(),
+        lambda s: users(s).update(max=42, min=2),
+        lambda s: users(s)["price"].update(setup="2.50"),
+        lambda s: s["sales_categories"]["office"]["plans"].reverse(),
+        lambda s: s["sales_categories"]["office"].update(name="Microsoft 365"),
+        lambda s: s["skus"]["o365-e5"].update(vendor="Microsoft Corporation", enabled=False),
+        lambda s: s["skus"].__setitem__(
+            "extra",
+            {"id": "extra", "name": "Extra", "vendor": "V", "source": "custom", "enabled": True},
+        ),
+    ]
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(picks=st.lists(st.integers(0, len(_mutations()) - 1), min_size=1, max_size=4, unique=True))
+def test_any_mix_of_changes_is_adopted_or_left_alone(store: Path, picks: list[int]) -> None:
+    files = {p: p.read_bytes() for p in store.rglob("*.yaml")}
+    try:
+
+        def change(s: Specs) -> None:
+            for i in picks:
+                _mutations()[i](s)
+
+        result, live = adopt(store, change, into=store / "catalog" / "skus.yaml")
+        after = desired(store)
+        for outcome in result.outcomes:
+            kind, rid = outcome.address.split(".", 1)
+            if outcome.status == ADOPTED:
+                assert after[kind].get(rid) == live[kind].get(rid), outcome
+            else:
+                assert outcome.status == LEFT_ALONE and outcome.reason and outcome.line
+    finally:
+        for path, raw in files.items():
+            path.write_bytes(raw)

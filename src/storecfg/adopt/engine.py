@@ -448,7 +448,7 @@ class Adopter:
         owner: tuple[PosDict, str] | None,
     ) -> None:
         scalars = not any(isinstance(v, (dict, list)) for v in (*desired, *live))
-        by_id = not scalars and list_key(desired) == "id" and list_key(live) == "id"
+        by_id = not scalars and all(list_key(x) == "id" or not x for x in (desired, live))
         if not scalars and not by_id:
             if len(desired) != len(live):
                 raise Unsafe(f"{dotted(path)} changed length", raw.start[0])
