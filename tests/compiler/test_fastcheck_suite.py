@@ -9,6 +9,7 @@ delegates to jsonschema; that list is pinned here, so it cannot grow unnoticed.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -79,11 +80,21 @@ CLAIMED_FILES = {
 }
 
 
+# Suite groups no validator built on Python's `re` can answer: Unicode property escapes
+# (`\\p{Letter}`) do not compile there. None of storecfg's schemas uses one.
+BEYOND_PYTHON_RE = {"pattern with Unicode property escape requires unicode mode"}
+
+
 def _groups() -> list[Any]:
     out = []
     for path in sorted(SUITE.glob("*.json")):
         for group in json.loads(path.read_text(encoding="utf-8")):
-            out.append(pytest.param(group, id=f"{path.stem}: {group['description']}"))
+            marks = []
+            if group["description"] in BEYOND_PYTHON_RE:
+                marks.append(
+                    pytest.mark.xfail(raises=re.error, strict=True, reason="needs \\p{...} in re")
+                )
+            out.append(pytest.param(group, id=f"{path.stem}: {group['description']}", marks=marks))
     return out
 
 
@@ -108,7 +119,8 @@ def test_fastcheck_answers_as_the_suite(group: dict[str, Any]) -> None:
         assert exc.keyword in fastcheck.DELEGATED, (
             f"{exc.keyword!r} is neither checked nor delegated"
         )
-        pytest.skip(f"delegated to jsonschema: {exc.keyword}")
+        # what the compiler does with a schema fastcheck leaves alone: jsonschema decides
+        check = _validator_class()(group["schema"]).is_valid
     for case in group["tests"]:
         assert check(case["data"]) is case["valid"], case["description"]
 
@@ -116,11 +128,7 @@ def test_fastcheck_answers_as_the_suite(group: dict[str, Any]) -> None:
 @pytest.mark.parametrize("group", _groups())
 def test_the_suite_agrees_with_our_jsonschema_validator(group: dict[str, Any]) -> None:
     """The oracle of the other fastcheck tests (our pattern semantics included) gives the
-    suite's answers too, for the cases fastcheck claims."""
-    try:
-        fastcheck.compile_schema(group["schema"])
-    except fastcheck.Unsupported:
-        pytest.skip("delegated")
+    suite's answers too."""
     validator = _validator_class()(group["schema"])
     for case in group["tests"]:
         assert validator.is_valid(case["data"]) is case["valid"], case["description"]

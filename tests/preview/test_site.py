@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -63,16 +64,21 @@ def o365(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def _compiled(directory: Path) -> dict[str, Any]:
+    result = storecfg("compile", str(directory))
+    assert result.returncode == 0, result.stderr
+    doc: dict[str, Any] = json.loads(result.stdout)
+    return doc
+
+
 def test_writes_one_folder_of_pages(o365: Path) -> None:
+    scenarios = _compiled(O365)["resources"]["purchase_scenarios"]
+    assert "office-365-order" in scenarios
     names = sorted(p.name for p in o365.iterdir())
-    assert names == [
-        ".storecfg-preview.json",
-        "catalog.html",
-        "index.html",
-        "scenario-office-365-order.html",
-        "scenario-storage-order.html",
-        "style.css",
-    ]
+    assert names == sorted(
+        [".storecfg-preview.json", "catalog.html", "index.html", "style.css"]
+        + [f"scenario-{sid}.html" for sid in scenarios]
+    )
 
 
 def test_scenario_screens_in_the_scenario_order(o365: Path) -> None:
@@ -169,12 +175,20 @@ def test_cart_terms_payment_and_checkout_screens(o365: Path) -> None:
     ]  # fmt: skip
     terms = doc.find("section", data_type="terms")
     docs = {t.attrs["data-terms"]: t.text() for t in terms.find_all("div", "terms-doc")}
-    # the screen lists every document; each says which products it applies to
-    assert list(docs) == [
-        "contoso-terms-of-sale",
-        "microsoft-customer-agreement",
-        "impossible-cloud-terms",
-    ]
+    listed = _compiled(O365)["resources"]["screens"]["accept-terms"]["terms"]
+    assert list(docs) == listed
+    assert {"contoso-terms-of-sale", "microsoft-customer-agreement"} <= set(listed)
+    # each document says which products it is shown for (terms[].applies_to); one for
+    # products this scenario does not sell is marked as not shown, without a checkbox
+    assert "shown for Office 365, Office 365 add-ons" in docs["microsoft-customer-agreement"]
+    assert "shown for" not in docs["contoso-terms-of-sale"]
+    hidden = {t.attrs["data-terms"] for t in terms.find_all("div", "not-shown")}
+    assert hidden == {"impossible-cloud-terms"}
+    assert not terms.find("div", data_terms="impossible-cloud-terms").find_all("input")
+    storage = page(o365, "scenario-storage-order.html").find("section", data_type="terms")
+    assert {t.attrs["data-terms"] for t in storage.find_all("div", "not-shown")} == {
+        "microsoft-customer-agreement"
+    }
     assert "Contoso Cloud terms of sale version 2026-01" in docs["contoso-terms-of-sale"]
     assert (
         "https://www.microsoft.com/licensing/docs/customeragreement"
@@ -219,7 +233,7 @@ def test_branding_colours_reach_the_stylesheet(o365: Path) -> None:
 def test_catalog_holds_every_plan_with_details(o365: Path) -> None:
     doc = page(o365, "catalog.html")
     ids = {c.attrs["data-plan"] for c in doc.find_all("article", "plan-card")}
-    assert len(ids) == 9  # six Office 365 plans, two add-on plans, object storage
+    assert ids == set(_compiled(O365)["resources"]["service_plans"])
     e5 = card(doc, "o365-e5-annual")
     assert "SKU: Office 365 E5 (Microsoft)" in e5.text()
     assert "charged at the start of each billing period" in e5.text()

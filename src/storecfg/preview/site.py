@@ -109,6 +109,8 @@ class TermsView:
     body: Markup = field(default_factory=Markup)
     required: bool = True
     applies_to: str = ""
+    #: False when applies_to names none of the products this scenario sells
+    shown: bool = True
 
 
 @dataclass
@@ -595,9 +597,40 @@ class _Builder:
             )
         return lines
 
+    def _offered_plans(self, spec: Spec) -> set[str]:
+        """The plans a buyer can pick in a scenario: those of the categories (and their
+        subcategories) on its services and add-ons screens."""
+        all_screens = self.res.get("screens", {})
+        todo = [
+            c
+            for screen_id in spec.get("screens") or []
+            if all_screens.get(screen_id, {}).get("type") in ("sales_categories", "addons")
+            for c in all_screens[screen_id].get("categories") or []
+        ]
+        seen: set[str] = set()
+        while todo:
+            cid = todo.pop()
+            if cid in seen or cid not in self.categories:
+                continue
+            seen.add(cid)
+            todo.extend(self.children.get(cid, []))
+        return {p for c in seen for p in self.categories[c].get("plans") or []}
+
+    def _terms_shown(self, tid: str, offered: set[str]) -> bool:
+        """Whether buyers of the offered plans see these terms (terms[].applies_to)."""
+        applies = text.mapping(self.res.get("terms", {}).get(tid, {}).get("applies_to"))
+        if not applies or not offered:
+            return True
+        categories = {c for p in offered for c in self.plan_categories.get(p, set())}
+        return bool(
+            offered.intersection(applies.get("plans") or [])
+            or categories.intersection(applies.get("sales_categories") or [])
+        )
+
     def scenario(self, sid: str, spec: Spec) -> ScenarioView:
         screens: list[ScreenView] = []
         all_screens = self.res.get("screens", {})
+        offered = self._offered_plans(spec)
         for number, screen_id in enumerate(spec.get("screens") or [], start=1):
             s = all_screens.get(screen_id, {})
             kind = str(s.get("type", ""))
@@ -619,6 +652,8 @@ class _Builder:
                 ]
             elif kind == "terms":
                 view.terms = [self.terms(t) for t in s.get("terms") or []]
+                for doc in view.terms:
+                    doc.shown = self._terms_shown(doc.id, offered)
             elif kind == "payment":
                 view.payments = self.payments()
             elif kind == "cart_review":
