@@ -564,7 +564,7 @@ def adopt_directory(
         from ..apply.drift import DELETED, read_drift
         from ..store.driver import open_store
 
-        driver = open_store(settings.store_url)
+        driver = open_store(settings.store_url, token=settings.token)
         try:
             store_id = desired.store["id"]
             drift = read_drift(driver, store_id)
