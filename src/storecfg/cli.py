@@ -1233,6 +1233,13 @@ def apply(
     is_flag=True,
     help="Print the report as JSON (with the diff under --dry-run).",
 )
+@click.option(
+    "--target",
+    "target_name",
+    metavar="NAME",
+    default=None,
+    help="A target from store.yaml's targets: (its var files, store URL and token).",
+)
 @store_options
 @var_options
 def adopt(
@@ -1241,6 +1248,7 @@ def adopt(
     into: Path | None,
     dry_run: bool,
     as_json: bool,
+    target_name: str | None,
     store_url: str | None,
     no_color: bool,
     var_files: tuple[Path, ...],
@@ -1264,10 +1272,16 @@ def adopt(
         from .adopt.run import adopt_directory
         from .views import adopt as view
 
+        settings = _settings(store_url)
+        files = var_files
+        targets = _select_targets(directory, (target_name,) if target_name else (), False)
+        if targets:
+            settings = _target_settings(targets[0], store_url, {})()
+            files = (*targets[0].var_files, *var_files)
         result = adopt_directory(
             directory,
-            _settings(store_url),
-            var_files=var_files,
+            settings,
+            var_files=files,
             var_overrides=var_overrides,
             var_json=var_json,
             addresses=addresses,
