@@ -147,3 +147,33 @@ def test_adopt_leaves_a_computed_price_alone_with_its_line(server: Server, tmp_p
     assert bad.returncode == 1
     assert "is not a resource address" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_adopt_into_a_targets_var_file(server: Server, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    shutil.copytree(DATA, work / "s")
+    root = work / "s" / "store.yaml"
+    root.write_text(
+        root.read_text()
+        + "targets:\n  us: {var_files: [us.yaml], store_url_env: STORE_US, token_env: TOKEN_US}\n"
+    )
+    (work / "s" / "us.yaml").write_text("# United States\ne3_price: '21.00'   # list price\n")
+    env = {"STORE_US": server.url, "TOKEN_US": server.token(STORE), "STORECFG_TOKEN": ""}
+    applied = storecfg("apply", "s", "--target", "us", "--auto-approve", cwd=work, env=env)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+
+    def price(spec: dict) -> None:  # type: ignore[type-arg]
+        spec["price"]["recurring"] = "24.00"
+
+    _edit_live(server, "service_plans", "e3-monthly", price)
+    root_before = root.read_text()
+    adopted = storecfg("adopt", "s", "--target", "us", cwd=work, env=env)
+    assert adopted.returncode == 0, adopted.stdout + adopted.stderr
+    assert "s/us.yaml:2: adopted service_plans.e3-monthly (changed)" in adopted.stdout
+    assert "(in vars.e3_price)" in adopted.stdout
+    assert (
+        work / "s" / "us.yaml"
+    ).read_text() == "# United States\ne3_price: '24.00'   # list price\n"
+    assert root.read_text() == root_before
+    planned = storecfg("plan", "s", "--target", "us", "--detailed-exitcode", cwd=work, env=env)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
