@@ -11,7 +11,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, NoReturn, TypeVar
 
@@ -29,9 +29,13 @@ MAX_LOCK_TIMEOUT = 24 * 3600.0
 EPILOG = "Docs: docs/reference.md (definition language), docs/cli.md (commands and exit codes)."
 
 
-def _fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:
+def _fail(
+    message: str, hint: str | None = None, code: int = 1, lines: Sequence[str] = ()
+) -> NoReturn:
     # messages quote what stores and files said: no control or bidi characters reach the terminal
     click.echo(f"Error: {escape(message)}", err=True)
+    for line in lines:
+        click.echo(f"  {escape(line)}", err=True)
     if hint:
         click.echo(f"  {escape(hint)}", err=True)
     sys.exit(code)
@@ -50,7 +54,7 @@ def _run(fn: Callable[[], int | None]) -> None:
         _print_diagnostics(exc.diagnostics, err=True)
         _fail(str(exc))
     except StorecfgError as exc:
-        _fail(exc.message, exc.hint, exc.exit_code)
+        _fail(exc.message, exc.hint, exc.exit_code, exc.lines)
     except KeyboardInterrupt:
         _fail(
             "interrupted (Ctrl-C)",
@@ -729,6 +733,8 @@ def _echo_error(exc: Any, prefix: str = "") -> None:
     if isinstance(exc, DefinitionError):
         _print_diagnostics(exc.diagnostics, err=True)
     click.echo(f"Error: {escape(prefix + exc.message)}", err=True)
+    for line in exc.lines:
+        click.echo(f"  {escape(line)}", err=True)
     if exc.hint:
         click.echo(f"  {escape(exc.hint)}", err=True)
 
