@@ -1551,14 +1551,15 @@ def lock_release(lock_id: str, store_id: str | None, store_url: str | None, no_c
     _run(body)
 
 
-@cli.command()
-@click.option(
-    "--db",
-    "db",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="SQLite database file (created if missing).",
+#: --db of serve and token: a SQLite file or a PostgreSQL URL
+DB_HELP = (
+    "The store database: a SQLite file (created if missing), or a PostgreSQL database "
+    "as postgresql://USER@HOST:PORT/DB (the password from PGPASSWORD or ~/.pgpass)."
 )
+
+
+@cli.command()
+@click.option("--db", "db", required=True, metavar="FILE|URL", help=DB_HELP)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--port",
@@ -1601,7 +1602,7 @@ def lock_release(lock_id: str, store_id: str | None, store_url: str | None, no_c
     help="A request whose body takes longer than this after its headers is answered 408.",
 )
 def serve(
-    db: Path,
+    db: str,
     host: str,
     port: int,
     rate_limit: float,
@@ -1613,16 +1614,15 @@ def serve(
     """Run the reference store server (the store API) on HOST:PORT.
 
     Clients need a token for their store: `storecfg token create --db FILE --store ID`.
+    On PostgreSQL any number of servers may serve one database at once.
     Stops cleanly on SIGTERM or Ctrl-C.
     """
 
     def body() -> int:
         from .server.run import run_server
 
-        _check_db_dir(db)
-
         run_server(
-            db,
+            _db_target(db),
             host,
             port,
             rate_limit=rate_limit,
@@ -1642,13 +1642,7 @@ def token() -> None:
 
 
 @token.command("create")
-@click.option(
-    "--db",
-    "db",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The server's SQLite database file.",
-)
+@click.option("--db", "db", required=True, metavar="FILE|URL", help=DB_HELP)
 @click.option(
     "--store", "store_id", required=True, help="The store the token is for (created if missing)."
 )
@@ -1658,7 +1652,7 @@ def token() -> None:
     is_flag=True,
     help="Reads only (plan, drift, backup list): every write, lock and restore is 403.",
 )
-def token_create(db: Path, store_id: str, name: str | None, read_only: bool) -> None:
+def token_create(db: str, store_id: str, name: str | None, read_only: bool) -> None:
     """Print a new API token for one store.
 
     The database keeps only a hash of the token: store it now (for example as the
@@ -1677,8 +1671,7 @@ def token_create(db: Path, store_id: str, name: str | None, read_only: bool) -> 
             raise UsageError(
                 f"invalid store ID {store_id!r}: use lowercase letters, digits, '.', '_' and '-'"
             )
-        _check_db_dir(db)
-        storage = Storage(db)
+        storage = Storage(_db_target(db))
         try:
             click.echo(storage.create_token(store_id, name, read_only=read_only))
         finally:
@@ -1688,28 +1681,25 @@ def token_create(db: Path, store_id: str, name: str | None, read_only: bool) -> 
     _run(body)
 
 
-def _existing_db(db: Path) -> Any:
+def _existing_db(db: str) -> Any:
     """The Storage of a server database that must exist already (listing or revoking
     tokens never creates one)."""
     from .errors import UsageError
+    from .store.engine import is_postgres_url
     from .store.storage import Storage
 
-    if not db.is_file():
-        raise UsageError(f"--db {db}: no such database file")
-    return Storage(db)
+    if not is_postgres_url(db):
+        path = Path(db.removeprefix("sqlite:///"))
+        if not path.is_file():
+            raise UsageError(f"--db {path}: no such database file")
+    return Storage(_db_target(db))
 
 
 @token.command("list")
-@click.option(
-    "--db",
-    "db",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The server's SQLite database file.",
-)
+@click.option("--db", "db", required=True, metavar="FILE|URL", help=DB_HELP)
 @click.option("--store", "store_id", default=None, help="Only the tokens of this store.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def token_list(db: Path, store_id: str | None, as_json: bool) -> None:
+def token_list(db: str, store_id: str | None, as_json: bool) -> None:
     """List API tokens: ID, store, name, read-only, created, last used (never the token).
 
     Last use is recorded at most once a minute per token.
@@ -1749,15 +1739,9 @@ def token_list(db: Path, store_id: str | None, as_json: bool) -> None:
 
 
 @token.command("revoke")
-@click.option(
-    "--db",
-    "db",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The server's SQLite database file.",
-)
+@click.option("--db", "db", required=True, metavar="FILE|URL", help=DB_HELP)
 @click.argument("token_id", metavar="ID")
-def token_revoke(db: Path, token_id: str) -> None:
+def token_revoke(db: str, token_id: str) -> None:
     """Revoke a token by its ID (from `token list`): from now on the server answers 401."""
 
     def body() -> int:
@@ -1773,12 +1757,25 @@ def token_revoke(db: Path, token_id: str) -> None:
     _run(body)
 
 
-def _check_db_dir(db: Path) -> None:
-    """A --db in a directory that does not exist is a typo, not a new place to create."""
+def _db_target(db: str) -> str:
+    """--db as the storage takes it. A PostgreSQL URL is taken as it is; a SQLite file
+    in a directory that does not exist is a typo, not a new place to create."""
     from .errors import UsageError
+    from .store.engine import is_postgres_url
 
-    if not db.parent.is_dir():
-        raise UsageError(f"--db {db}: the directory {db.parent} does not exist")
+    if is_postgres_url(db):
+        return db
+    db = db.removeprefix("sqlite:///")
+    if "://" in db:
+        raise UsageError(
+            f"--db {db}: give a SQLite file path or a postgresql://USER@HOST:PORT/DB URL"
+        )
+    path = Path(db)
+    if not path.parent.is_dir():
+        raise UsageError(f"--db {path}: the directory {path.parent} does not exist")
+    if path.is_dir():
+        raise UsageError(f"--db {path}: is a directory; give a database file")
+    return str(path)
 
 
 def main() -> None:
