@@ -55,6 +55,12 @@ def _run(fn: Callable[[], int | None]) -> None:
         _fail(str(exc))
     except StorecfgError as exc:
         _fail(exc.message, exc.hint, exc.exit_code, exc.lines)
+    except BrokenPipeError:
+        # the reader went away (`storecfg plan | head -1`): stop quietly, as other tools
+        # do; what is still buffered goes nowhere instead of failing again at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)
     except KeyboardInterrupt:
         _fail(
             "interrupted (Ctrl-C)",
