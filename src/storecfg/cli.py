@@ -816,9 +816,11 @@ def _full_plan_note(
 @click.option(
     "--compare-live",
     is_flag=True,
-    help="Read the live store (--store) and mark changed prices, new and removed plans.",
+    help="Read the live store (--store, or each target's) and mark changed prices, new and "
+    "removed plans.",
 )
 @click.option("--no-cache", is_flag=True, help="Compile from scratch, ignoring .storecfg/cache.")
+@target_options
 @store_options
 @var_options
 def preview(
@@ -826,6 +828,8 @@ def preview(
     outdir: Path,
     compare_live: bool,
     no_cache: bool,
+    target_names: tuple[str, ...],
+    all_targets: bool,
     store_url: str | None,
     no_color: bool,
     var_files: tuple[Path, ...],
@@ -837,35 +841,72 @@ def preview(
     Each purchase scenario's screens in order, with categories, plans, prices in the
     store's currency, add-ons, terms, payment methods by region and the store's colours.
     The folder opens from disk (OUTDIR/index.html) and loads nothing from the network.
-    Needs no store unless --compare-live is given. Exit 0 written, 1 error.
+    With several targets, each gets its own site in OUTDIR/TARGET. Needs no store unless
+    --compare-live is given. Exit 0 written, 1 error.
     """
 
     def body() -> int:
-        from .preview import preview_directory
+        from .preview import build_preview, write_site, write_sites
 
-        settings = _settings(store_url, use_cache=not no_cache)
-        result = preview_directory(
-            directory,
-            outdir,
-            settings,
-            var_files,
-            var_overrides,
-            var_json,
-            compare_live=compare_live,
+        options = {"use_cache": not no_cache}
+        targets = _select_targets(directory, target_names, all_targets)
+        jobs: list[tuple[str | None, Callable[[], Any], tuple[Path, ...]]] = (
+            [(None, lambda: _settings(store_url, **options), var_files)]
+            if targets is None
+            else [
+                (
+                    t.name,
+                    # a target's store (and its variables) only matter to compare with it
+                    _target_settings(t, store_url, options)
+                    if compare_live
+                    else lambda: _settings(store_url, **options),
+                    (*t.var_files, *var_files),
+                )
+                for t in targets
+            ]
         )
-        _print_diagnostics(result.warnings, err=True)
-        pages = sum(1 for f in result.written.files if f.endswith(".html"))
-        comparison = result.site.comparison
-        against = (
-            f", compared with {comparison.store_url} (revision {comparison.revision})"
-            if comparison is not None
-            else ""
-        )
-        click.echo(
-            f"Wrote the storefront preview of store {result.site.store_id} to {outdir} "
-            f"({pages} pages{against}); open {outdir / 'index.html'}",
-            err=True,
-        )
+        sites = []
+        for name, settings, files in jobs:
+            try:
+                site, warnings = build_preview(
+                    directory,
+                    settings(),
+                    files,
+                    var_overrides,
+                    var_json,
+                    compare_live=compare_live,
+                )
+            except StorecfgError as exc:
+                if name is not None and not exc.message.startswith(f"target {name}:"):
+                    exc.message = f"target {name}: {exc.message}"
+                raise
+            _print_diagnostics(warnings, err=True)
+            sites.append((name, site))
+        # everything compiled (and read) before anything is written
+        if len(sites) == 1:
+            written = write_site(sites[0][1], outdir)
+            shown = [(sites[0][0], sites[0][1], written.files, outdir)]
+        else:
+            named = [(str(name), site) for name, site in sites]
+            written = write_sites(named, outdir)
+            parts = written.targets or {}
+            shown = [(n, s, parts[n].files, outdir / n) for n, s in named]
+        for name, site, pages_written, folder in shown:
+            pages = sum(1 for f in pages_written if f.endswith(".html"))
+            comparison = site.comparison
+            against = (
+                f", compared with {comparison.store_url} (revision {comparison.revision})"
+                if comparison is not None
+                else ""
+            )
+            label = f"target {name}, " if name is not None else ""
+            click.echo(
+                f"Wrote the storefront preview of {label}store {site.store_id} to {folder} "
+                f"({pages} pages{against}); open {folder / 'index.html'}",
+                err=True,
+            )
+        if len(sites) > 1:
+            click.echo(f"All targets: open {outdir / 'index.html'}", err=True)
         return 0
 
     _run(body)

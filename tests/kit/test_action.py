@@ -150,7 +150,8 @@ def test_the_action_does_what_a_review_flow_needs() -> None:
         assert some(("validate", "$DIR"), target, ("--format", "sarif"), ("-o",))
         assert some(("plan", "$DIR"), target, ("--format", "markdown"), ("--detailed-exitcode",))
     assert some(("plan",), ("-o",))  # the plan files, uploaded for the merge
-    assert some(("preview", "$DIR", "-o"), ("--compare-live",))
+    assert some(("preview", "$DIR"), ("--target", "$t"), ("-o",), ("--compare-live",))
+    assert some(("preview", "$DIR"), ("--all-targets",), ("-o",))
     # on the main branch: the reviewed plan, per target
     assert some(("apply", "$DIR", "--reviewed"), ("--auto-approve",))
     assert some(("apply", "$DIR", "--target", "$t", "--reviewed"), ("--auto-approve",))
