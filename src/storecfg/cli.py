@@ -342,10 +342,17 @@ def _summary(result: Any, strict: bool = False) -> str:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write the JSON here instead of printing it.",
 )
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Accepted like on every command that prints results (the output is JSON anyway).",
+)
 @var_options
 @no_color_option
 def compile_cmd(
     no_color: bool,
+    as_json: bool,
     directory: Path,
     output: Path | None,
     var_files: tuple[Path, ...],
