@@ -36,7 +36,7 @@ def test_every_command_is_listed() -> None:
     assert set(COMMANDS) == {
         ("validate",), ("compile",), ("plan",), ("apply",), ("export",),
         ("backup",), ("backup", "list"), ("backup", "show"), ("backup", "diff"),
-        ("backup", "restore"), ("lock",), ("lock", "show"), ("lock", "release"),
+        ("backup", "restore"), ("drift",), ("lock",), ("lock", "show"), ("lock", "release"),
         ("serve",), ("token",), ("token", "create"), ("token", "list"), ("token", "revoke"),
         ("preview",), ("init",), ("schema",),
     }  # fmt: skip
