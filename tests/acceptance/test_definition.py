@@ -72,3 +72,15 @@ def test_every_error_of_every_file_in_one_run_relative_to_the_current_directory(
     assert "\ncatalog/plans.yaml:" in "\n" + inside.stdout, inside.stdout
     as_json = json.loads(storecfg("validate", ".", "--json", cwd=store_dir).stdout)
     assert {d["file"] for d in as_json} >= {"catalog/plans.yaml", "tax.yaml"}
+
+
+def test_yes_is_a_string_and_the_error_names_only_that_field(store_dir: Path) -> None:
+    # YAML 1.2 core schema: `yes` is the string 'yes', so a boolean field refuses it
+    edit(store_dir / "storefront" / "front.yaml", "default: true", "default: yes")
+    result = storecfg("validate", "store", cwd=store_dir.parent)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1, result.stdout  # the scenario's own error, nothing knocked on
+    assert LINE.match(lines[0])
+    assert " SC303 purchase_scenarios.main.default: " in lines[0]
+    assert "'yes'" in lines[0]
