@@ -1317,6 +1317,95 @@ def apply(
 
 
 @cli.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.argument("addresses", nargs=-1, metavar="[ADDRESS]...")
+@click.option(
+    "--into",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    default=None,
+    help="Add resources created outside storecfg to FILE (store.yaml or a file the "
+    "definition includes), in the file's style. Without it they are left alone.",
+)
+@click.option("--dry-run", is_flag=True, help="Print the edits as a unified diff; write no file.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the report as JSON (with the diff under --dry-run).",
+)
+@click.option(
+    "--target",
+    "target_name",
+    metavar="NAME",
+    default=None,
+    help="A target from store.yaml's targets: (its var files, store URL and token).",
+)
+@store_options
+@var_options
+def adopt(
+    directory: Path,
+    addresses: tuple[str, ...],
+    into: Path | None,
+    dry_run: bool,
+    as_json: bool,
+    target_name: str | None,
+    store_url: str | None,
+    no_color: bool,
+    var_files: tuple[Path, ...],
+    var_overrides: tuple[str, ...],
+    var_json: tuple[str, ...],
+) -> None:
+    """Take values changed outside storecfg back into the definition files.
+
+    Edits the files of DIRECTORY in place for the drifted resources (only the ADDRESSes
+    given, as KIND.ID, when any): only the scalars, keys and list items that differ
+    change; comments, key order, quoting and layout stay. A value written as one
+    variable ("{{ vars.e3_price }}") is changed where the variable is set (the last
+    --var-file setting it, else vars: in store.yaml). What cannot be adopted safely (a
+    computed template, a value shared through an anchor, a resource created outside
+    storecfg without --into) is reported with FILE:LINE and left alone. Each resource is
+    adopted whole or not at all, and only if the edited definition then compiles to
+    exactly its live spec. Exit 0 when done (also with nothing to adopt), 1 on error.
+    """
+
+    def body() -> int:
+        from .adopt.run import adopt_directory
+        from .views import adopt as view
+
+        settings = _settings(store_url)
+        files = var_files
+        targets = _select_targets(directory, (target_name,) if target_name else (), False)
+        if targets:
+            settings = _target_settings(targets[0], store_url, {})()
+            files = (*targets[0].var_files, *var_files)
+        result = adopt_directory(
+            directory,
+            settings,
+            var_files=files,
+            var_overrides=var_overrides,
+            var_json=var_json,
+            addresses=addresses,
+            into=into,
+            dry_run=dry_run,
+        )
+        doc = result.to_json()
+        diff = "".join(f.diff() for f in result.files)
+        if as_json:
+            if dry_run:
+                doc["diff"] = diff
+            click.echo(view.render_json(doc), nl=False)
+            return 0
+        if dry_run:  # the diff alone on stdout, so it can be saved and applied as a patch
+            click.echo(diff, nl=False)
+        for line in view.report_lines(doc):
+            click.echo(line, err=dry_run)
+        return 0
+
+    _run(body)
+
+
+@cli.command()
 @click.option(
     "--store-id", default=None, help="Which store to export (needed when the URL holds several)."
 )
