@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,3 +24,42 @@ def private_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
         os.environ.pop("XDG_CACHE_HOME", None)
     else:
         os.environ["XDG_CACHE_HOME"] = previous
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    """A throwaway PostgreSQL cluster for this test session (see support/postgres.py).
+
+    Tests that need it are skipped, saying why, when PostgreSQL cannot be had here;
+    with STORECFG_REQUIRE_POSTGRES=1 (as CI sets it) they fail instead.
+    """
+    from support.postgres import Unavailable, start_cluster
+
+    try:
+        cluster = start_cluster()
+    except Unavailable as exc:
+        if os.environ.get("STORECFG_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required (STORECFG_REQUIRE_POSTGRES=1): {exc}")
+        pytest.skip(f"PostgreSQL is not available: {exc}")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Any) -> Iterator[str]:
+    """A new, empty database of the session's cluster, as a postgresql:// URL."""
+    name = pg_cluster.create_database()
+    yield pg_cluster.url(name)
+    pg_cluster.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store database on each engine: a SQLite file, then a PostgreSQL database.
+    Tests taking it (or `storage`, built on it) run once per engine."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store.db")
+    return str(request.getfixturevalue("pg_url"))

@@ -282,4 +282,4 @@ def test_colors_on_a_terminal_unless_turned_off(tmp_path: Path) -> None:
     assert "\x1b[" not in _on_a_terminal(["plan", "s"], tmp_path, {**env, "NO_COLOR": "1"})
     # JSON and Markdown never carry colors
     out = _on_a_terminal(["plan", "s", "--format", "markdown"], tmp_path, env)
-    assert "### storecfg plan for `test-store`" in out and "\x1b[" not in out
+    assert "<!-- storecfg-plan: test-store -->" in out and "\x1b[" not in out

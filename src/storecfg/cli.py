@@ -161,17 +161,86 @@ def cli(store_url: str | None, no_color: bool) -> None:
     """
 
 
+def target_options(fn: F) -> F:
+    fn = click.option(
+        "--all-targets",
+        is_flag=True,
+        help="Every target store.yaml defines under targets:.",
+    )(fn)
+    fn = click.option(
+        "--target",
+        "target_names",
+        multiple=True,
+        metavar="NAME",
+        help="A target from store.yaml's targets: (its var files, store URL and token). "
+        "Repeatable.",
+    )(fn)
+    return fn
+
+
+def _select_targets(directory: Path, names: tuple[str, ...], all_targets: bool) -> list[Any] | None:
+    """The targets asked for (None when no target option was given)."""
+    if not names and not all_targets:
+        return None
+    from .compiler.compile import find_store_file
+    from .compiler.targets import select_targets
+
+    return select_targets(find_store_file(directory), names, all_targets)
+
+
+def _repo_root() -> Path:
+    """Where annotation paths start: the GitHub workspace, else the enclosing git work
+    tree, else the current directory."""
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    if workspace and Path(workspace).is_dir():
+        return Path(workspace).resolve()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists():
+            return folder
+    return here
+
+
+def _repo_relative(file: str, root: Path) -> str:
+    if not file:
+        return file
+    try:
+        return (Path.cwd() / file).resolve().relative_to(root).as_posix()
+    except ValueError:  # outside the repository: as the user gave it
+        return Path(file).as_posix()
+
+
 @cli.command()
 @click.argument("directories", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print diagnostics as a JSON list.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github", "sarif"]),
+    default="text",
+    show_default=True,
+    help="text: FILE:LINE:COL lines; json: a list; github: workflow commands that annotate "
+    "a pull request; sarif: SARIF 2.1.0 for code scanning.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the diagnostics here instead of printing them (for example results.sarif).",
+)
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@target_options
 @var_options
 @no_color_option
 def validate(
     no_color: bool,
     directories: tuple[Path, ...],
+    fmt: str,
     as_json: bool,
+    output: Path | None,
     strict: bool,
+    target_names: tuple[str, ...],
+    all_targets: bool,
     var_files: tuple[Path, ...],
     var_overrides: tuple[str, ...],
     var_json: tuple[str, ...],
@@ -180,31 +249,69 @@ def validate(
 
     Needs no store. Prints one line per problem, FILE:LINE:COL: CODE ADDRESS: message,
     sorted by file and line. Exit 0 when valid, 1 when not (warnings fail only with --strict).
+    With targets, each target's variables are checked; a problem they share is shown once.
     """
 
     def body() -> int:
+        from ._fs import atomic_write
         from .compiler.compile import compile_store
         from .errors import sort_diagnostics
 
+        fmt_ = "json" if as_json else fmt
+        runs: list[tuple[str, Path, tuple[Path, ...]]] = []
+        for directory in directories:
+            targets = _select_targets(directory, target_names, all_targets)
+            if targets is None:
+                runs.append((str(directory), directory, var_files))
+            else:
+                runs += [
+                    (f"{directory} (target {t.name})", directory, (*t.var_files, *var_files))
+                    for t in targets
+                ]
         failed = False
         all_diags = []
-        for directory in directories:
+        seen: set[str] = set()
+        for label, directory, files in runs:
             result = compile_store(
-                directory, var_files=var_files, var_overrides=var_overrides, var_json=var_json
+                directory, var_files=files, var_overrides=var_overrides, var_json=var_json
             )
-            diags = sort_diagnostics(result.diagnostics)
+            diags = [d for d in sort_diagnostics(result.diagnostics) if d.format() not in seen]
+            seen.update(d.format() for d in diags)
             all_diags.extend(diags)
-            bad = bool(result.errors) or (strict and bool(result.warnings))
-            failed = failed or bad
-            if not as_json:
+            failed = failed or bool(result.errors) or (strict and bool(result.warnings))
+            if fmt_ == "text" and not output:
                 _print_diagnostics(diags, err=False)
-                summary = _summary(result, strict)
-                click.echo(f"{directory}: {summary}", err=True)
-        if as_json:
-            click.echo(json.dumps([d.to_json() for d in all_diags], indent=2))
+            click.echo(f"{label}: {_summary(result, strict)}", err=True)
+        if fmt_ == "text":
+            text = "".join(d.format() + "\n" for d in all_diags)
+        elif fmt_ == "json":
+            text = json.dumps([d.to_json() for d in all_diags], indent=2) + "\n"
+        else:
+            text = _annotations(fmt_, [d.to_json() for d in all_diags])
+        if output:
+            atomic_write(output, text.encode())
+            click.echo(f"Wrote {output}", err=True)
+        elif fmt_ != "text":
+            click.echo(text, nl=False)
         return 1 if failed else 0
 
     _run(body)
+
+
+def _annotations(fmt: str, diags: list[dict[str, Any]]) -> str:
+    """Diagnostics as GitHub workflow commands or SARIF, with repository-relative paths."""
+    from .compiler.codehelp import HELP
+    from .compiler.codes import CODES
+    from .views.annotations import github_commands, sarif_log
+
+    root = _repo_root()
+    for d in diags:
+        d["file"] = _repo_relative(d["file"], root)
+    if fmt == "github":
+        return "".join(line + "\n" for line in github_commands(diags))
+    rules = [(c.code, c.title, c.severity, HELP.get(c.code, c.title)) for c in CODES.values()]
+    log = sarif_log(diags, rules, version=__version__, root_uri=root.as_uri() + "/")
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
 
 
 def _summary(result: Any, strict: bool = False) -> str:
@@ -427,7 +534,8 @@ def _echo_plan(plan: dict[str, Any], fmt: str, color: bool) -> None:
     "out",
     type=click.Path(path_type=Path, dir_okay=False),
     metavar="PLANFILE",
-    help="Save the plan here for `storecfg apply PLANFILE`.",
+    help="Save the plan here for `storecfg apply PLANFILE` (with several targets, one file "
+    "per target: PLANFILE with the target name before its extension).",
 )
 @click.option(
     "--format",
@@ -438,11 +546,14 @@ def _echo_plan(plan: dict[str, Any], fmt: str, color: bool) -> None:
     help="text for people, json for programs (the plan file format), markdown for pull-request comments.",
 )
 @click.option(
-    "--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes, 1 on error."
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 with no changes, 2 with changes (in any target), 1 on error.",
 )
 @delete_options
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--no-cache", is_flag=True, help="Compile from scratch, ignoring .storecfg/cache.")
+@target_options
 @store_options
 @var_options
 def plan(
@@ -454,6 +565,8 @@ def plan(
     max_deletes: int | None,
     allow_deletes: bool,
     no_cache: bool,
+    target_names: tuple[str, ...],
+    all_targets: bool,
     store_url: str | None,
     no_color: bool,
     var_files: tuple[Path, ...],
@@ -464,29 +577,218 @@ def plan(
 
     The business impact (prices, taxes, deletions) comes first, then the deletions, then the
     other changes. Exit 0 (no changes, or changes without --detailed-exitcode), 2 (changes, with
-    --detailed-exitcode), 1 (error).
+    --detailed-exitcode), 1 (error). With several targets: one document with a section per
+    target; exit 1 if any target failed, else 2 if any has changes (with --detailed-exitcode).
+    A plan that fails still prints Markdown (with the errors) under --format markdown.
     """
 
     def body() -> int:
         from .apply.plan import write_plan
         from .apply.workflow import plan_directory
+        from .errors import StorecfgError
 
-        settings = _settings(
-            store_url,
-            max_deletes=max_deletes,
-            allow_deletes=allow_deletes,
-            use_cache=not no_cache,
+        fmt_ = "json" if as_json else fmt
+        several = all_targets or len(set(target_names)) > 1
+        options: dict[str, Any] = {
+            "max_deletes": max_deletes,
+            "allow_deletes": allow_deletes,
+            "use_cache": not no_cache,
+        }
+        try:
+            targets = _select_targets(directory, target_names, all_targets)
+        except StorecfgError as exc:
+            if fmt_ != "markdown":
+                raise
+            return _markdown_failure(exc, directory)
+        jobs: list[tuple[Any, Callable[[], Any], tuple[Path, ...]]] = (
+            [(None, lambda: _settings(store_url, **options), var_files)]
+            if targets is None
+            else [
+                (t, _target_settings(t, store_url, options), (*t.var_files, *var_files))
+                for t in targets
+            ]
         )
-        result, warnings = plan_directory(directory, settings, var_files, var_overrides, var_json)
-        _print_diagnostics(warnings, err=True)
+        docs: list[tuple[str | None, dict[str, Any]]] = []
+        for t, settings, files in jobs:
+            name = t.name if t is not None else None
+            try:
+                doc, warnings = plan_directory(
+                    directory, settings(), files, var_overrides, var_json
+                )
+                if t is not None:
+                    # which target the plan is for (informational: apply never follows it)
+                    doc["target"] = {
+                        "name": t.name,
+                        "store_url_env": t.store_url_env,
+                        "token_env": t.token_env,
+                    }
+            except StorecfgError as exc:
+                if exc.store_id is None:  # failed before the definition was read
+                    exc.store_id = _store_id_of(directory, files, var_overrides, var_json)
+                if not several:
+                    if fmt_ != "markdown":
+                        raise
+                    return _markdown_failure(exc, directory)
+                _echo_error(exc, f"target {name}: ")
+                docs.append((name, _failure_document(exc, directory)))
+                continue
+            _print_diagnostics(warnings, err=True)
+            docs.append((name, doc))
+        saved: list[Path] = []
         if out:
-            write_plan(out, result)
-        _echo_plan(result, "json" if as_json else fmt, _color(no_color))
-        if out:
-            click.echo(f"Saved the plan to {out}; apply it with: storecfg apply {out}", err=True)
-        return 2 if detailed_exitcode and result["has_changes"] else 0
+            for name, doc in docs:
+                if "error" not in doc:
+                    path = _target_path(out, name) if several and name else out
+                    write_plan(path, doc)
+                    saved.append(path)
+        color = _color(no_color)
+        if not several:
+            doc = docs[0][1]
+            if fmt_ == "markdown":
+                from .views.markdown import render_plans
+
+                note = _full_plan_note(directory, target_names, saved)
+                click.echo(render_plans(docs, full_plan=note), nl=False)
+            else:
+                _echo_plan(doc, fmt_, color)
+        elif fmt_ == "json":
+            from .views.json import render_targets
+
+            click.echo(render_targets(docs), nl=False)
+        elif fmt_ == "markdown":
+            from .views.markdown import render_plans
+
+            note = _full_plan_note(directory, target_names, saved, all_targets)
+            click.echo(render_plans(docs, full_plan=note), nl=False)
+        else:
+            from .views.text import target_outcome
+
+            for name, doc in docs:
+                click.echo(f"=== target {name} ===\n")
+                if "error" in doc:
+                    click.echo(f"{target_outcome(doc)} (the errors are above, on standard error)")
+                else:
+                    _echo_plan(doc, "text", color)
+                click.echo("")
+            click.echo(
+                "Targets: " + "; ".join(f"{name}: {target_outcome(doc)}" for name, doc in docs)
+            )
+        for path in saved:
+            click.echo(f"Saved the plan to {path}; apply it with: storecfg apply {path}", err=True)
+        if any("error" in doc for _, doc in docs):
+            return 1
+        changed = any(doc["has_changes"] for _, doc in docs)
+        return 2 if detailed_exitcode and changed else 0
 
     _run(body)
+
+
+def _target_settings(
+    target: Any, store_url: str | None, options: dict[str, Any]
+) -> Callable[[], Any]:
+    """Settings for one target, made when it is planned (a missing variable fails that
+    target only)."""
+
+    def make() -> Any:
+        from .apply.workflow import Settings
+
+        given = store_url or _root_param("store_url")
+        url = target.store_url(given, os.environ)
+        token = target.token(url, os.environ)
+        return Settings(store_url=url, store_explicit=bool(given), token=token, **options)
+
+    return make
+
+
+def _store_id_of(
+    directory: Path,
+    var_files: tuple[Path, ...],
+    var_overrides: tuple[str, ...],
+    var_json: tuple[str, ...],
+) -> str | None:
+    """The store ID a definition names, if it can be read at all (for the marker line
+    of a plan that failed before the definition was read)."""
+    from .compiler.compile import compile_store
+    from .errors import StorecfgError
+
+    try:
+        return compile_store(
+            directory, var_files=var_files, var_overrides=var_overrides, var_json=var_json
+        ).store_id
+    except StorecfgError:
+        return None
+
+
+def _target_path(path: Path, name: str) -> Path:
+    """plan.json -> plan.us.json; plan -> plan.us."""
+    return path.with_name(f"{path.stem}.{name}{path.suffix}")
+
+
+def _echo_error(exc: Any, prefix: str = "") -> None:
+    from .errors import DefinitionError
+
+    if isinstance(exc, DefinitionError):
+        _print_diagnostics(exc.diagnostics, err=True)
+    click.echo(f"Error: {escape(prefix + exc.message)}", err=True)
+    if exc.hint:
+        click.echo(f"  {escape(exc.hint)}", err=True)
+
+
+def _failure_document(exc: Any, directory: Path) -> dict[str, Any]:
+    from .errors import DefinitionError, display_path
+    from .views.markdown import failure_document
+
+    diagnostics = exc.diagnostics if isinstance(exc, DefinitionError) else []
+    return failure_document(
+        store={"id": exc.store_id},
+        source=display_path(str(directory)),
+        message=exc.message,
+        hint=exc.hint,
+        diagnostics=[d.to_json() for d in diagnostics],
+    )
+
+
+def _markdown_failure(exc: Any, directory: Path) -> int:
+    """A plan that could not be made, as Markdown on standard output (for the pull
+    request) and as the usual error on standard error (for the log); exit 1."""
+    from .views.markdown import render_plans
+
+    _echo_error(exc)
+    doc = _failure_document(exc, directory)
+    if not doc["store"]["id"]:
+        doc["store"]["id"] = Path(directory).resolve().name
+    click.echo(render_plans([(None, doc)]), nl=False)
+    return 1
+
+
+def _full_plan_note(
+    directory: Path, names: tuple[str, ...], saved: list[Path], all_targets: bool = False
+) -> str:
+    """Where a reader of a cut comment finds the whole plan (Markdown)."""
+    import re
+    import shlex
+
+    from .views.markdown import code
+
+    args = ["storecfg", "plan", str(directory)]
+    args += ["--all-targets"] if all_targets else [a for n in names for a in ("--target", n)]
+    parts = [f"The whole plan: {code(shlex.join(args))}"]
+    if saved:
+        parts.append(
+            "the plan file" + ("s " if len(saved) > 1 else " ") + ", ".join(code(p) for p in saved)
+        )
+    server = os.environ.get("GITHUB_SERVER_URL", "")
+    repo = os.environ.get("GITHUB_REPOSITORY", "")
+    run_id = os.environ.get("GITHUB_RUN_ID", "")
+    if (
+        re.fullmatch(r"https?://[A-Za-z0-9.:-]+", server)
+        and re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repo)
+        and run_id.isdigit()
+    ):
+        parts.append(
+            f"the log and artifacts of [this workflow run]({server}/{repo}/actions/runs/{run_id})"
+        )
+    return ", ".join(parts[:-1]) + (" or " if len(parts) > 1 else "") + parts[-1] + "."
 
 
 @cli.command()
@@ -503,9 +805,11 @@ def plan(
 @click.option(
     "--compare-live",
     is_flag=True,
-    help="Read the live store (--store) and mark changed prices, new and removed plans.",
+    help="Read the live store (--store, or each target's) and mark changed prices, new and "
+    "removed plans.",
 )
 @click.option("--no-cache", is_flag=True, help="Compile from scratch, ignoring .storecfg/cache.")
+@target_options
 @store_options
 @var_options
 def preview(
@@ -513,6 +817,8 @@ def preview(
     outdir: Path,
     compare_live: bool,
     no_cache: bool,
+    target_names: tuple[str, ...],
+    all_targets: bool,
     store_url: str | None,
     no_color: bool,
     var_files: tuple[Path, ...],
@@ -524,35 +830,72 @@ def preview(
     Each purchase scenario's screens in order, with categories, plans, prices in the
     store's currency, add-ons, terms, payment methods by region and the store's colours.
     The folder opens from disk (OUTDIR/index.html) and loads nothing from the network.
-    Needs no store unless --compare-live is given. Exit 0 written, 1 error.
+    With several targets, each gets its own site in OUTDIR/TARGET. Needs no store unless
+    --compare-live is given. Exit 0 written, 1 error.
     """
 
     def body() -> int:
-        from .preview import preview_directory
+        from .preview import build_preview, write_site, write_sites
 
-        settings = _settings(store_url, use_cache=not no_cache)
-        result = preview_directory(
-            directory,
-            outdir,
-            settings,
-            var_files,
-            var_overrides,
-            var_json,
-            compare_live=compare_live,
+        options = {"use_cache": not no_cache}
+        targets = _select_targets(directory, target_names, all_targets)
+        jobs: list[tuple[str | None, Callable[[], Any], tuple[Path, ...]]] = (
+            [(None, lambda: _settings(store_url, **options), var_files)]
+            if targets is None
+            else [
+                (
+                    t.name,
+                    # a target's store (and its variables) only matter to compare with it
+                    _target_settings(t, store_url, options)
+                    if compare_live
+                    else lambda: _settings(store_url, **options),
+                    (*t.var_files, *var_files),
+                )
+                for t in targets
+            ]
         )
-        _print_diagnostics(result.warnings, err=True)
-        pages = sum(1 for f in result.written.files if f.endswith(".html"))
-        comparison = result.site.comparison
-        against = (
-            f", compared with {comparison.store_url} (revision {comparison.revision})"
-            if comparison is not None
-            else ""
-        )
-        click.echo(
-            f"Wrote the storefront preview of store {result.site.store_id} to {outdir} "
-            f"({pages} pages{against}); open {outdir / 'index.html'}",
-            err=True,
-        )
+        sites = []
+        for name, settings, files in jobs:
+            try:
+                site, warnings = build_preview(
+                    directory,
+                    settings(),
+                    files,
+                    var_overrides,
+                    var_json,
+                    compare_live=compare_live,
+                )
+            except StorecfgError as exc:
+                if name is not None and not exc.message.startswith(f"target {name}:"):
+                    exc.message = f"target {name}: {exc.message}"
+                raise
+            _print_diagnostics(warnings, err=True)
+            sites.append((name, site))
+        # everything compiled (and read) before anything is written
+        if len(sites) == 1:
+            written = write_site(sites[0][1], outdir)
+            shown = [(sites[0][0], sites[0][1], written.files, outdir)]
+        else:
+            named = [(str(name), site) for name, site in sites]
+            written = write_sites(named, outdir)
+            parts = written.targets or {}
+            shown = [(n, s, parts[n].files, outdir / n) for n, s in named]
+        for name, site, pages_written, folder in shown:
+            pages = sum(1 for f in pages_written if f.endswith(".html"))
+            comparison = site.comparison
+            against = (
+                f", compared with {comparison.store_url} (revision {comparison.revision})"
+                if comparison is not None
+                else ""
+            )
+            label = f"target {name}, " if name is not None else ""
+            click.echo(
+                f"Wrote the storefront preview of {label}store {site.store_id} to {folder} "
+                f"({pages} pages{against}); open {folder / 'index.html'}",
+                err=True,
+            )
+        if len(sites) > 1:
+            click.echo(f"All targets: open {outdir / 'index.html'}", err=True)
         return 0
 
     _run(body)
@@ -766,6 +1109,7 @@ def _report(report: Any, color: bool) -> int:
 )
 @delete_options
 @apply_options
+@target_options
 @store_options
 @var_options
 def apply(
@@ -776,6 +1120,8 @@ def apply(
     auto_approve: bool,
     lock_timeout: str,
     parallelism: int | None,
+    target_names: tuple[str, ...],
+    all_targets: bool,
     store_url: str | None,
     no_color: bool,
     var_files: tuple[Path, ...],
@@ -787,7 +1133,9 @@ def apply(
     Takes the store's apply lock, writes a snapshot backup, then writes in dependency order
     with revision checks and idempotency keys, journaling every write. A saved plan is refused
     if the store changed since it was made. With --reviewed PLANFILE, DIR is planned again and
-    applied (without asking) only if it makes exactly the reviewed changes.
+    applied (without asking) only if it makes exactly the reviewed changes. With targets,
+    each target is applied in turn (asking for each on a terminal, and with --reviewed
+    checked against its own plan file); the first that fails stops the rest.
     """
 
     def body() -> int:
@@ -805,8 +1153,60 @@ def apply(
         )
         if not target.exists():
             raise UsageError(f"{target}: no such store directory or plan file")
+        is_planfile = target.is_file() and target.name != "store.yaml"
+        if (target_names or all_targets) and is_planfile:
+            raise UsageError(
+                "--target and --all-targets apply to a definition directory; a plan file "
+                "already names its store"
+            )
+        targets = None if is_planfile else _select_targets(target, target_names, all_targets)
+        if targets is not None:
+            if reviewed is None and not auto_approve and not sys.stdin.isatty():
+                raise UsageError(
+                    "apply asks for confirmation on a terminal; without one, pass --auto-approve"
+                )
+            options = {
+                "lock_timeout": _duration(lock_timeout),
+                "parallelism": parallelism,
+                "max_deletes": max_deletes,
+                "allow_deletes": allow_deletes,
+            }
+            several = all_targets or len(targets) > 1
+            for number, t in enumerate(targets, 1):
+                click.echo(f"=== target {t.name} ({number} of {len(targets)}) ===\n")
+                if reviewed is not None:
+                    # the plan file `plan -o` wrote for this target
+                    planfile = _target_path(reviewed, t.name) if several else reviewed
+                    report = apply_reviewed(
+                        target,
+                        read_plan(planfile),
+                        str(planfile),
+                        _target_settings(t, store_url, options)(),
+                        var_files=(*t.var_files, *var_files),
+                        var_overrides=var_overrides,
+                        var_json=var_json,
+                        progress=_Progress(),
+                    )
+                else:
+                    report = apply_directory(
+                        target,
+                        _target_settings(t, store_url, options)(),
+                        var_files=(*t.var_files, *var_files),
+                        var_overrides=var_overrides,
+                        var_json=var_json,
+                        confirm=_confirm_factory(color, auto_approve, f" (target {t.name})"),
+                        progress=_Progress(),
+                    )
+                _print_diagnostics(report.warnings, err=True)
+                if _report(report, color) != 0:
+                    rest = [u.name for u in targets[number:]]
+                    if rest:
+                        click.echo(f"Not applied: {', '.join(rest)}.", err=True)
+                    return 1
+                click.echo("")
+            return 0
         if reviewed is not None:
-            if target.is_file() and target.name != "store.yaml":
+            if is_planfile:
                 raise UsageError(
                     "--reviewed PLANFILE checks a definition directory against a reviewed plan: "
                     f"give the directory, not {target}"
@@ -825,7 +1225,7 @@ def apply(
             if report.outcome is not None:
                 click.echo(f"The changes match the reviewed plan {reviewed}.", err=True)
             return _report(report, color)
-        if target.is_file() and target.name != "store.yaml":
+        if is_planfile:
             if var_files or var_overrides or var_json:
                 raise UsageError(
                     "--var, --var-json and --var-file apply to a definition directory; a plan file is "
@@ -1187,14 +1587,15 @@ def lock_release(lock_id: str, store_id: str | None, store_url: str | None, no_c
     _run(body)
 
 
-@cli.command()
-@click.option(
-    "--db",
-    "db",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="SQLite database file (created if missing).",
+#: --db of serve and token: a SQLite file or a PostgreSQL URL
+DB_HELP = (
+    "The store database: a SQLite file (created if missing), or a PostgreSQL database "
+    "as postgresql://USER@HOST:PORT/DB (the password from PGPASSWORD or ~/.pgpass)."
 )
+
+
+@cli.command()
+@click.option("--db", "db", required=True, metavar="FILE|URL", help=DB_HELP)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--port",
@@ -1237,7 +1638,7 @@ def lock_release(lock_id: str, store_id: str | None, store_url: str | None, no_c
     help="A request whose body takes longer than this after its headers is answered 408.",
 )
 def serve(
-    db: Path,
+    db: str,
     host: str,
     port: int,
     rate_limit: float,
@@ -1249,16 +1650,15 @@ def serve(
     """Run the reference store server (the store API) on HOST:PORT.
 
     Clients need a token for their store: `storecfg token create --db FILE --store ID`.
+    On PostgreSQL any number of servers may serve one database at once.
     Stops cleanly on SIGTERM or Ctrl-C.
     """
 
     def body() -> int:
         from .server.run import run_server
 
-        _check_db_dir(db)
-
         run_server(
-            db,
+            _db_target(db),
             host,
             port,
             rate_limit=rate_limit,
@@ -1278,13 +1678,7 @@ def token() -> None:
 
 
 @token.command("create")
-@click.option(
-    "--db",
-    "db",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The server's SQLite database file.",
-)
+@click.option("--db", "db", required=True, metavar="FILE|URL", help=DB_HELP)
 @click.option(
     "--store", "store_id", required=True, help="The store the token is for (created if missing)."
 )
@@ -1294,7 +1688,7 @@ def token() -> None:
     is_flag=True,
     help="Reads only (plan, drift, backup list): every write, lock and restore is 403.",
 )
-def token_create(db: Path, store_id: str, name: str | None, read_only: bool) -> None:
+def token_create(db: str, store_id: str, name: str | None, read_only: bool) -> None:
     """Print a new API token for one store.
 
     The database keeps only a hash of the token: store it now (for example as the
@@ -1313,8 +1707,7 @@ def token_create(db: Path, store_id: str, name: str | None, read_only: bool) -> 
             raise UsageError(
                 f"invalid store ID {store_id!r}: use lowercase letters, digits, '.', '_' and '-'"
             )
-        _check_db_dir(db)
-        storage = Storage(db)
+        storage = Storage(_db_target(db))
         try:
             click.echo(storage.create_token(store_id, name, read_only=read_only))
         finally:
@@ -1324,28 +1717,25 @@ def token_create(db: Path, store_id: str, name: str | None, read_only: bool) -> 
     _run(body)
 
 
-def _existing_db(db: Path) -> Any:
+def _existing_db(db: str) -> Any:
     """The Storage of a server database that must exist already (listing or revoking
     tokens never creates one)."""
     from .errors import UsageError
+    from .store.engine import is_postgres_url
     from .store.storage import Storage
 
-    if not db.is_file():
-        raise UsageError(f"--db {db}: no such database file")
-    return Storage(db)
+    if not is_postgres_url(db):
+        path = Path(db.removeprefix("sqlite:///"))
+        if not path.is_file():
+            raise UsageError(f"--db {path}: no such database file")
+    return Storage(_db_target(db))
 
 
 @token.command("list")
-@click.option(
-    "--db",
-    "db",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The server's SQLite database file.",
-)
+@click.option("--db", "db", required=True, metavar="FILE|URL", help=DB_HELP)
 @click.option("--store", "store_id", default=None, help="Only the tokens of this store.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def token_list(db: Path, store_id: str | None, as_json: bool) -> None:
+def token_list(db: str, store_id: str | None, as_json: bool) -> None:
     """List API tokens: ID, store, name, read-only, created, last used (never the token).
 
     Last use is recorded at most once a minute per token.
@@ -1385,15 +1775,9 @@ def token_list(db: Path, store_id: str | None, as_json: bool) -> None:
 
 
 @token.command("revoke")
-@click.option(
-    "--db",
-    "db",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The server's SQLite database file.",
-)
+@click.option("--db", "db", required=True, metavar="FILE|URL", help=DB_HELP)
 @click.argument("token_id", metavar="ID")
-def token_revoke(db: Path, token_id: str) -> None:
+def token_revoke(db: str, token_id: str) -> None:
     """Revoke a token by its ID (from `token list`): from now on the server answers 401."""
 
     def body() -> int:
@@ -1409,12 +1793,25 @@ def token_revoke(db: Path, token_id: str) -> None:
     _run(body)
 
 
-def _check_db_dir(db: Path) -> None:
-    """A --db in a directory that does not exist is a typo, not a new place to create."""
+def _db_target(db: str) -> str:
+    """--db as the storage takes it. A PostgreSQL URL is taken as it is; a SQLite file
+    in a directory that does not exist is a typo, not a new place to create."""
     from .errors import UsageError
+    from .store.engine import is_postgres_url
 
-    if not db.parent.is_dir():
-        raise UsageError(f"--db {db}: the directory {db.parent} does not exist")
+    if is_postgres_url(db):
+        return db
+    db = db.removeprefix("sqlite:///")
+    if "://" in db:
+        raise UsageError(
+            f"--db {db}: give a SQLite file path or a postgresql://USER@HOST:PORT/DB URL"
+        )
+    path = Path(db)
+    if not path.parent.is_dir():
+        raise UsageError(f"--db {path}: the directory {path.parent} does not exist")
+    if path.is_dir():
+        raise UsageError(f"--db {path}: is a directory; give a database file")
+    return str(path)
 
 
 def main() -> None:

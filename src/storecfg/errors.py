@@ -107,6 +107,9 @@ class StorecfgError(Exception):
     """A command failed; `exit_code` is what the CLI exits with."""
 
     exit_code = 1
+    #: the store the failed command was working on, when known (a failed plan's
+    #: Markdown names it in its marker line)
+    store_id: str | None = None
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)

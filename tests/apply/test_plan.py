@@ -345,7 +345,24 @@ def test_plan_document_fields(tmp_path: Path) -> None:
     desired.resources["service_plans"]["pro"]["price"]["recurring"] = "44.00"
     plan = plan_of(desired, live)
     assert plan["format_version"] == FORMAT_VERSION == 1
-    assert plan["store"] == {"id": STORE_ID, "url": "sqlite:///test.db", "revision": 77}
+    assert plan["store"] == {
+        "id": STORE_ID,
+        "url": "sqlite:///test.db",
+        "revision": 77,
+        "name": "Test Store",
+        "currency": "USD",
+    }
+    pro = next(c for c in plan["changes"] if c["address"] == "service_plans.pro")
+    assert pro["name"] == "Pro"
+    [price] = [i for i in plan["impact"] if i["type"] == "price"]
+    assert {k: price[k] for k in ("name", "currency", "fee", "period", "addon", "unit")} == {
+        "name": "Pro",
+        "currency": "USD",
+        "fee": "recurring",
+        "period": {"length": 1, "unit": "month"},
+        "addon": None,
+        "unit": None,
+    }
     assert plan["settings_revision"] == 5
     assert plan["desired_state_hash"] == desired.hash()
     assert plan["desired_state_hash"].startswith("sha256:")
@@ -592,6 +609,8 @@ def test_plan_file_over_http_holds_no_token(tmp_path: Path) -> None:
         "id": STORE_ID,
         "url": server.url,
         "revision": plan["store"]["revision"],
+        "name": "Test Store",
+        "currency": "USD",
     }
     assert plan["summary"]["create"] == 20
     assert "Saved the plan to plan.json; apply it with: storecfg apply plan.json" in result.stderr

@@ -303,3 +303,51 @@ def test_comment_fits_github_limit(tmp_path: Path) -> None:
 def test_no_marker_no_comment(tmp_path: Path) -> None:
     (call,) = _comment(tmp_path, "## a plan without a marker\n", [])
     assert call["call"] == "warning"
+
+
+# ------------------------------------------------------------------ targets
+
+
+def test_targets_from_pull_request_to_merge(tmp_path: Path) -> None:
+    """One directory, two stores: one comment, a plan file and a preview per target, and
+    on merge each target applied with its own reviewed plan file."""
+    workspace = tmp_path / "repo"
+    shutil.copytree(REPO / "examples" / "stores" / "multi-country", workspace)
+    env = _env(tmp_path)
+    del env["STORECFG_STORE"]
+    env.update(
+        STORECFG_STORE_US=f"sqlite:///{tmp_path / 'us.db'}",
+        STORECFG_STORE_CA=f"sqlite:///{tmp_path / 'ca.db'}",
+    )
+    pr = _run(
+        tmp_path, workspace, _github("pull_request", "refs/pull/8/merge", "abc", pr=8), env,
+        targets="all",
+    )  # fmt: skip
+    out = tmp_path / "runner-temp" / "storecfg"
+    assert pr.step("Validate").outputs["exitcode"] == "0", pr.step("Validate").stderr
+    assert pr.step("Plan").outputs == {"exitcode": "2", "has-changes": "true"}
+    assert sorted(p.name for p in out.glob("plan*")) == ["plan.ca.json", "plan.md", "plan.us.json"]
+    assert (out / "preview" / "us" / "index.html").is_file()
+    assert (out / "preview" / "ca" / "changes.html").is_file()
+    (comment,) = [c for c in pr.api_calls if c["call"] == "createComment"]
+    body = comment["params"]["body"]
+    assert "<!-- storecfg-plan: northwind-us -->" in body
+    assert "<!-- storecfg-plan: northwind-ca -->" in body
+    assert not pr.failed, [(s.name, s.stderr[-500:]) for s in pr.steps if s.exit_code]
+
+    artifact = tmp_path / "artifact"
+    shutil.copytree(out, artifact)
+    env.update(FAKE_GH_PR="8 head8", FAKE_GH_RUN="77", FAKE_GH_ARTIFACT=str(artifact))
+    merge = _run(
+        tmp_path, workspace, _github("push", "refs/heads/main", "merge8"), env,
+        targets="all", **{"reviewed-plan": "from-pull-request"},
+    )  # fmt: skip
+    apply = merge.step("Apply")
+    assert apply.exit_code == 0, apply.stderr
+    assert "::group::storecfg apply --target ca" in apply.stdout
+    assert "::group::storecfg apply --target us" in apply.stdout
+    for target in ("us", "ca"):
+        again = storecfg(
+            "plan", ".", "--target", target, "--detailed-exitcode", cwd=workspace, env=env
+        )
+        assert again.returncode == 0, again.stdout + again.stderr

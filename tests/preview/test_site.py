@@ -452,3 +452,65 @@ def test_template_variables_from_the_command_line(work: Path) -> None:
     doc = page(work / "out", "scenario-standard.html")
     assert card(doc, "pro").find("div", "price").text() == "USD 44.00 per month"
     assert card(doc, "enterprise").find("div", "price").text() == "USD 990.00 per year"
+
+
+# ------------------------------------------------------------------ targets
+
+
+def test_several_targets_get_a_site_each(work: Path) -> None:
+    code, output = run("preview", str(MULTI), "-o", "out", "--all-targets")
+    assert code == 0, output  # no store variables needed without --compare-live
+    out = work / "out"
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".storecfg-preview.json",
+        "ca",
+        "index.html",
+        "style.css",
+        "us",
+    ]
+    rows = {
+        tr.attrs["data-target"]: tr
+        for tr in page(out, "index.html")
+        .find("table", id="targets")
+        .find_all("tr", data_target=None)
+    }
+    assert list(rows) == ["us", "ca"]
+    assert rows["ca"].find("a").attrs["href"] == "ca/index.html"
+    assert "northwind-ca" in rows["ca"].text() and "CAD" in rows["ca"].text()
+    for name, currency in (("us", "USD"), ("ca", "CAD")):
+        assert (
+            page(out / name, "index.html").find("body").attrs["data-store"] == f"northwind-{name}"
+        )
+        scenario = next((out / name).glob("scenario-*.html"))
+        prices = [d.text() for d in parse(scenario.read_text()).find_all("div", "price")]
+        assert prices and all(p.startswith(currency + " ") for p in prices)
+
+    # one target again: the site goes to OUTDIR itself, the target folders go
+    code, output = run("preview", str(MULTI), "-o", "out", "--target", "ca")
+    assert code == 0, output
+    assert "target ca, store northwind-ca" in output
+    assert not (out / "us").exists() and not (out / "ca").exists()
+    assert page(out, "index.html").find("body").attrs["data-store"] == "northwind-ca"
+
+
+def test_targets_compare_with_their_own_stores(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, output = run("preview", str(MULTI), "-o", "out", "--all-targets", "--compare-live")
+    assert code == 1 and "$STORECFG_STORE_US is not set" in output
+    assert not (work / "out").exists()  # nothing written when a target fails
+    monkeypatch.setenv("STORECFG_STORE_US", f"sqlite:///{work / 'us.db'}")
+    monkeypatch.setenv("STORECFG_STORE_CA", f"sqlite:///{work / 'ca.db'}")
+    assert run("apply", str(MULTI), "--target", "us", "--auto-approve")[0] == 0
+    code, output = run("preview", str(MULTI), "-o", "out", "--all-targets", "--compare-live")
+    assert code == 0, output
+    assert f"compared with sqlite:///{work / 'us.db'}" in output
+    assert page(work / "out" / "us", "changes.html").find("p", id="no-changes")
+    ca = page(work / "out" / "ca", "changes.html").text()
+    assert "New plans" in ca  # the Canadian store is still empty
+    summary = page(work / "out", "index.html").find("tr", data_target="ca").text()
+    assert "new" in summary
+
+
+def test_an_unknown_target_is_an_error(work: Path) -> None:
+    code, output = run("preview", str(MULTI), "-o", "out", "--target", "uk")
+    assert code == 1 and "uk" in output
+    assert not (work / "out").exists()

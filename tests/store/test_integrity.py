@@ -26,8 +26,9 @@ STORE = "shop"
 
 
 @pytest.fixture
-def storage(tmp_path: Path) -> Iterator[Storage]:
-    s = Storage(tmp_path / "store.db")
+def storage(engine_db: str) -> Iterator[Storage]:
+    """The storage on each engine (SQLite, PostgreSQL): every test taking it runs on both."""
+    s = Storage(engine_db)
     yield s
     s.close()
 

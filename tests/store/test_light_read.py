@@ -20,7 +20,7 @@ from .test_sqlite_driver import DRIVERS, STORE
 
 @pytest.fixture(params=sorted(DRIVERS))
 def driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreDriver]:
-    d = DRIVERS[request.param](tmp_path)
+    d = DRIVERS[request.param](tmp_path, request)
     yield d
     d.close()
 

@@ -1,5 +1,6 @@
 """The embedded driver (`sqlite:///PATH`) and the HTTP driver against the reference server
-must behave exactly alike: every test here runs on both and compares their answers."""
+(on SQLite and on PostgreSQL) must behave exactly alike: every test here runs on all
+three and compares their answers."""
 
 from __future__ import annotations
 
@@ -24,25 +25,46 @@ STORE = "shop"
 OWNER = {"user": "alice", "host": "ci-7", "pid": 4242}
 
 
-def _sqlite(tmp_path: Path) -> StoreDriver:
+def _sqlite(tmp_path: Path, request: pytest.FixtureRequest) -> StoreDriver:
     return open_store(f"sqlite:///{tmp_path / 'store.db'}")
 
 
-def _http(tmp_path: Path) -> StoreDriver:
-    storage = Storage(tmp_path / "server.db")
+def _http_on(db: str | Path) -> StoreDriver:
+    storage = Storage(db)
     token = storage.create_token(STORE)
     client = asgi_client(create_app(storage, access_log=False), "http://testserver/v1/")
-    return HttpDriver(
+    driver = HttpDriver(
         "http://testserver", token=token, client=client, retry=RetryPolicy(attempts=1)
     )
+    close = driver.close
+
+    def close_both() -> None:
+        close()
+        storage.close()
+
+    driver.close = close_both  # type: ignore[method-assign]
+    return driver
 
 
-DRIVERS: dict[str, Callable[[Path], StoreDriver]] = {"sqlite": _sqlite, "http": _http}
+def _http(tmp_path: Path, request: pytest.FixtureRequest) -> StoreDriver:
+    return _http_on(tmp_path / "server.db")
+
+
+def _http_postgresql(tmp_path: Path, request: pytest.FixtureRequest) -> StoreDriver:
+    cluster = request.getfixturevalue("pg_cluster")
+    return _http_on(cluster.url(cluster.create_database()))
+
+
+DRIVERS: dict[str, Callable[[Path, pytest.FixtureRequest], StoreDriver]] = {
+    "sqlite": _sqlite,
+    "http": _http,
+    "http-postgresql": _http_postgresql,
+}
 
 
 @pytest.fixture(params=sorted(DRIVERS))
 def driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreDriver]:
-    d = DRIVERS[request.param](tmp_path)
+    d = DRIVERS[request.param](tmp_path, request)
     yield d
     d.close()
 
@@ -159,10 +181,12 @@ def scenario(d: StoreDriver) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def transcripts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+def transcripts(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> dict[str, dict[str, Any]]:
     out = {}
     for name, make in DRIVERS.items():
-        d = make(tmp_path_factory.mktemp(name))
+        d = make(tmp_path_factory.mktemp(name), request)
         try:
             out[name] = scenario(d)
         finally:
@@ -171,10 +195,12 @@ def transcripts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str,
 
 
 def test_both_drivers_give_the_same_answers(transcripts: dict[str, dict[str, Any]]) -> None:
-    sqlite, http = transcripts["sqlite"], transcripts["http"]
-    assert list(sqlite) == list(http)
-    for label in sqlite:
-        assert sqlite[label] == http[label], label
+    sqlite = transcripts["sqlite"]
+    for name in ("http", "http-postgresql"):
+        other = transcripts[name]
+        assert list(sqlite) == list(other), name
+        for label in sqlite:
+            assert sqlite[label] == other[label], (name, label)
 
 
 def test_the_answers_are_what_the_contract_says(transcripts: dict[str, dict[str, Any]]) -> None:
@@ -311,7 +337,7 @@ class _MovingStore:
 
 
 def test_a_paged_read_is_repeated_while_the_store_moves(tmp_path: Path) -> None:
-    moving = _MovingStore(_sqlite(tmp_path))
+    moving = _MovingStore(open_store(f"sqlite:///{tmp_path / 'store.db'}"))
     with pytest.raises(StoreError) as err:
         read_all_paged(moving, STORE, attempts=3)  # type: ignore[arg-type]
     assert err.value.status == 409

@@ -1,4 +1,5 @@
-"""The storage engine behind both the embedded store and the server (SPEC section 3)."""
+"""The storage engine behind both the embedded store and the server (SPEC section 3),
+on SQLite and on PostgreSQL: the same semantics on both."""
 
 from __future__ import annotations
 
@@ -28,8 +29,9 @@ STORE = "shop"
 
 
 @pytest.fixture
-def storage(tmp_path: Path) -> Iterator[Storage]:
-    s = Storage(tmp_path / "store.db")
+def storage(engine_db: str) -> Iterator[Storage]:
+    """The storage on each engine (SQLite, PostgreSQL): every test taking it runs on both."""
+    s = Storage(engine_db)
     yield s
     s.close()
 

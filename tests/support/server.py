@@ -45,7 +45,7 @@ def storecfg(
 @dataclass
 class Server:
     url: str
-    db: Path
+    db: str | Path
     process: subprocess.Popen[str]
     tokens: dict[str, str] = field(default_factory=dict)
     log_path: Path | None = None
@@ -73,15 +73,24 @@ class Server:
 
 @contextmanager
 def running_server(
-    directory: Path, *, stores: Sequence[str] = (), extra_args: Sequence[str] = ()
+    directory: Path,
+    *,
+    stores: Sequence[str] = (),
+    extra_args: Sequence[str] = (),
+    db: str | Path | None = None,
+    name: str = "server",
 ) -> Iterator[Server]:
-    """A `storecfg serve` process on a free port; stopped with SIGTERM afterwards."""
-    db = directory / "server.db"
+    """A `storecfg serve` process on a free port; stopped with SIGTERM afterwards.
+
+    `db` defaults to a SQLite file in `directory`; a postgresql:// URL lets several
+    servers (each with its own `name`, which names its log) share one database.
+    """
+    db = db if db is not None else directory / "server.db"
     for store_id in stores:
         result = storecfg("token", "create", "--db", str(db), "--store", store_id)
         assert result.returncode == 0, result.stderr
     port = free_port()
-    log_path = directory / "server.log"
+    log_path = directory / f"{name}.log"
     log = open(log_path, "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [

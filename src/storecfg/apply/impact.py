@@ -64,6 +64,26 @@ def _prices(spec: dict[str, Any] | None) -> dict[str, str]:
     return out
 
 
+def _price_context(spec: dict[str, Any], label: str) -> dict[str, Any]:
+    """What an amount means, for the views: the fee, the billing period a recurring fee
+    is charged per, and for an add-on its name and unit (amounts are per unit)."""
+    fee = label.rsplit(".", 1)[-1]
+    out: dict[str, Any] = {
+        "fee": fee,
+        "period": spec.get("billing_period") if fee == "recurring" else None,
+        "addon": None,
+        "unit": None,
+    }
+    if label.startswith("resources["):
+        addon_id = label[len("resources[") : label.index("]")]
+        addon: dict[str, Any] = next(
+            (a for a in spec.get("resources") or [] if a.get("id") == addon_id), {}
+        )
+        out["addon"] = {"id": addon_id, "name": addon.get("name")}
+        out["unit"] = addon.get("unit")
+    return out
+
+
 def _price_label(label: str) -> str:
     """price.recurring -> "recurring price"; resources[users].price.setup -> "add-on users setup price"."""
     fee = label.rsplit(".", 1)[-1]
@@ -75,6 +95,7 @@ def _price_label(label: str) -> str:
 def impact_of(plan: dict[str, Any]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     changes = plan["changes"]
+    currency = (plan.get("store") or {}).get("currency")
     deleted = [c["address"] for c in changes if c["action"] == "delete"]
     replaced = [c["address"] for c in changes if c["action"] == "replace"]
     if deleted:
@@ -138,6 +159,9 @@ def impact_of(plan: dict[str, Any]) -> list[dict[str, Any]]:
                         "type": "tax_rule",
                         "risk": "high",
                         "address": addr,
+                        "name": change.get("name"),
+                        "region": spec.get("region"),
+                        "rate": spec.get("rate"),
                         "action": action,
                         "message": f"{addr}: tax rule {'added' if action == 'create' else 'removed'} "
                         f"({spec.get('region')} {spec.get('rate')}%)",
@@ -164,10 +188,13 @@ def impact_of(plan: dict[str, Any]) -> list[dict[str, Any]]:
                         "type": "price",
                         "risk": "high",
                         "address": addr,
+                        "name": change.get("name"),
                         "field": label,
                         "old": old,
                         "new": new,
                         "change": pct,
+                        "currency": currency,
+                        **_price_context(after or {}, label),
                         "message": f"{addr} {_price_label(label)} {old} -> {new}"
                         + (f" ({pct})" if pct else ""),
                     }
@@ -193,6 +220,8 @@ def impact_of(plan: dict[str, Any]) -> list[dict[str, Any]]:
                         "type": "tax_rate",
                         "risk": "high",
                         "address": addr,
+                        "name": change.get("name"),
+                        "region": (after or {}).get("region"),
                         "old": old_rate,
                         "new": new_rate,
                         "change": _points(str(old_rate), str(new_rate)),

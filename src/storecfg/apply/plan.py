@@ -254,7 +254,14 @@ def make_plan(
         "plan_id": str(uuid.uuid4()),
         "created_at": now_iso(),
         "source": source,
-        "store": {"id": live.store_id, "url": store_url, "revision": live.revision},
+        "store": {
+            "id": live.store_id,
+            "url": store_url,
+            "revision": live.revision,
+            # what the views show amounts in and the store by (the desired settings)
+            "name": desired.store.get("name"),
+            "currency": desired.store.get("currency"),
+        },
         "desired_state_hash": desired.hash(),
         "live_revisions": live.revisions(),
         "settings_revision": live.settings_revision,
@@ -472,12 +479,24 @@ def _change(
         "address": addr,
         "kind": kind,
         "id": rid,
+        "name": display_name(after or before),
         "action": action,
         "revision": revision,
         "before": before,
         "after": after,
         "diff": [],
     }
+
+
+def display_name(spec: Any) -> str | None:
+    """What people call a resource: its name (or title) as the store shows it."""
+    if not isinstance(spec, dict):
+        return None
+    for key in ("name", "title", "store_title"):
+        value = spec.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def _settings_change(desired: dict[str, Any], live: LiveState) -> dict[str, Any]:

@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import DefinitionError, PlanError, StoreError, UsageError, display_path
+from ..errors import (
+    DefinitionError,
+    PlanError,
+    StorecfgError,
+    StoreError,
+    UsageError,
+    display_path,
+)
 from ..model import ID_PATTERN, DesiredState, LiveState
 from ..store.driver import StoreDriver, check_store_id, open_store, safe_url, same_store_url
 from . import journal
@@ -51,6 +58,8 @@ class Settings:
     #: --allow-deletes: plan and apply deletes although store.yaml says policy.deletes: deny
     allow_deletes: bool = False
     use_cache: bool = True
+    #: the API token (None: the HTTP driver reads STORECFG_TOKEN); set per target
+    token: str | None = None
     #: where a line for the user goes (for example: a killed apply's lock was released)
     notice: Callable[[str], None] | None = None
 
@@ -83,7 +92,9 @@ def compile_desired(
         cache_dir=settings.state_dir / "cache" if settings.use_cache else None,
     )
     if not result.ok or result.desired is None:
-        raise DefinitionError(result.errors, result.warnings)
+        error = DefinitionError(result.errors, result.warnings)
+        error.store_id = result.store_id
+        raise error
     return result.desired, result.warnings
 
 
@@ -137,14 +148,18 @@ def plan_directory(
     var_json: Sequence[str] = (),
 ) -> tuple[dict[str, Any], list[Any]]:
     desired, warnings = compile_desired(directory, settings, var_files, var_overrides, var_json)
-    driver = open_store(settings.store_url)
     try:
-        live = read_for_plan(driver, desired)
-        return _plan(
-            desired, driver, live, settings, display_path(str(directory)), warnings
-        ), warnings
-    finally:
-        driver.close()
+        driver = open_store(settings.store_url, token=settings.token)
+        try:
+            live = read_for_plan(driver, desired)
+            return _plan(
+                desired, driver, live, settings, display_path(str(directory)), warnings
+            ), warnings
+        finally:
+            driver.close()
+    except StorecfgError as exc:
+        exc.store_id = exc.store_id or desired.store.get("id")
+        raise
 
 
 def _apply_planned(
@@ -191,7 +206,7 @@ def apply_directory(
     progress: Callable[[Progress], None] | None = None,
 ) -> ApplyReport:
     desired, warnings = compile_desired(directory, settings, var_files, var_overrides, var_json)
-    driver = open_store(settings.store_url)
+    driver = open_store(settings.store_url, token=settings.token)
     try:
         report = _apply_planned(
             driver,
@@ -219,7 +234,7 @@ def apply_planfile(
     refused (its URL is not followed, so the token never goes where a file says)."""
     store = plan["store"]
     store_id = store["id"]
-    driver = open_store(settings.store_url)
+    driver = open_store(settings.store_url, token=settings.token)
     try:
         planned_url = store.get("url")
         if planned_url and not same_store_url(driver.url, str(planned_url)):
@@ -283,7 +298,7 @@ def apply_reviewed(
             f"{display_path(str(directory))} defines store {desired.store['id']}",
             hint="Pass the plan that was reviewed for this definition.",
         )
-    driver = open_store(settings.store_url)
+    driver = open_store(settings.store_url, token=settings.token)
 
     def check(live: LiveState) -> dict[str, Any]:
         plan = _plan(desired, driver, live, settings, display_path(str(directory)), warnings)
@@ -312,7 +327,7 @@ def open_snapshot_store(doc: dict[str, Any], backup_id: str, settings: Settings)
     """The configured store, to compare a snapshot with or restore it into. A snapshot
     taken from another URL is refused unless --store names the store explicitly: the
     snapshot's own URL is never followed."""
-    driver = open_store(settings.store_url)
+    driver = open_store(settings.store_url, token=settings.token)
     taken_from = doc["store"].get("url")
     if taken_from and not settings.store_explicit and not same_store_url(driver.url, taken_from):
         driver.close()

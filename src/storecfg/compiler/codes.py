@@ -57,6 +57,7 @@ _ALL = [
     Code("SC111", "included file does not exist"),
     Code("SC112", "include cannot be searched"),
     Code("SC113", "too many files where the includes look"),
+    Code("SC114", "target var file missing or outside the store directory"),
     # Templates
     Code("SC201", "undefined template variable"),
     Code("SC202", "template not allowed by the sandbox"),

@@ -70,6 +70,8 @@ class CompileResult:
     units: list[Unit] = field(default_factory=list)
     #: the resources written in store.yaml itself, as Unit items
     root_items: list[Any] = field(default_factory=list)
+    #: store.id as store.yaml sets it, when it could be read (also when the compile failed)
+    store_id: str | None = None
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -220,6 +222,7 @@ class _Compiler:
         self.inputs: list[str] = []
         self.digests: dict[str, str] = {}
         self.globs: list[tuple[str, list[str]]] = []
+        self.store_id: str | None = None
         self._walk: Tree | None = None
         self._pool: Pool | None = None
 
@@ -285,9 +288,13 @@ class _Compiler:
             # templates would only repeat "undefined variable" for what a broken var file holds
             return self._result(None)
         # the store settings first: the currency decides how `money` rounds elsewhere
-        root_sites = [s for s in root_sites if not (s.path and s.path[0] == "vars")]
+        # vars and targets are read as written: they decide what the templates see
+        root_sites = [s for s in root_sites if not (s.path and s.path[0] in ("vars", "targets"))]
         self._render([s for s in root_sites if s.path[0] == "store"], root_display, root)
         settings = root.get("store") if isinstance(root.get("store"), dict) else None
+        store_id = settings.get("id") if settings else None
+        if isinstance(store_id, str) and _ID.fullmatch(store_id):
+            self.store_id = store_id
         currency = settings.get("currency") if settings else None
         if isinstance(currency, str) and re.fullmatch("[A-Z]{3}", currency):
             if currency in CURRENCY_DIGITS:
@@ -319,6 +326,9 @@ class _Compiler:
             )
         policy = Policy.from_json(root.get("policy"))
         self._check_policy(root, root_display, policy)
+        # a malformed targets mapping or target is reported once, by the schema
+        if not any(i.path[:1] == ("targets",) and len(i.path) <= 2 for i in store_issues):
+            self._check_targets(root, root_display)
         self.units = [self._unit(root_display, str(self.store_file), root, "")]
         context = self._context_key()
         reads = []
@@ -359,7 +369,33 @@ class _Compiler:
         return self._result(desired)
 
     def _result(self, desired: DesiredState | None) -> CompileResult:
-        return CompileResult(desired, self.diags, self.files, self.inputs, self.digests, self.globs)
+        result = CompileResult(
+            desired, self.diags, self.files, self.inputs, self.digests, self.globs
+        )
+        result.store_id = self.store_id
+        return result
+
+    def _check_targets(self, root: dict[str, Any], shown: str) -> None:
+        """Every var file a target names exists inside the store directory (SC114)."""
+        from .targets import var_file_problem
+
+        targets = root.get("targets")
+        if not isinstance(targets, dict):
+            return
+        for name, target in targets.items():
+            files = target.get("var_files") if isinstance(target, dict) else None
+            for i, rel in enumerate(files if isinstance(files, list) else []):
+                problem = var_file_problem(self.root_dir, rel)
+                if problem:
+                    path = ("targets", name, "var_files", i)
+                    self.diag(
+                        "SC114",
+                        shown,
+                        position_of(root, path),
+                        problem,
+                        format_address("targets", None, path[1:]),
+                        path,
+                    )
 
     def _has_errors(self) -> bool:
         return any(d.severity == ERROR for d in self.diags)

@@ -13,10 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .render import Written, render_pages, write_site
+from .render import Written, render_pages, write_site, write_sites
 from .site import Site, build_site
 
-__all__ = ["PreviewResult", "Site", "build_site", "preview_directory", "render_pages", "write_site"]
+__all__ = [
+    "PreviewResult",
+    "Site",
+    "build_preview",
+    "build_site",
+    "preview_directory",
+    "render_pages",
+    "write_site",
+    "write_sites",
+]
 
 
 @dataclass
@@ -24,6 +33,36 @@ class PreviewResult:
     site: Site
     written: Written
     warnings: list[Any] = field(default_factory=list)
+
+
+def build_preview(
+    directory: Path,
+    settings: Any,
+    var_files: Sequence[Path] = (),
+    var_overrides: Sequence[str] = (),
+    var_json: Sequence[str] = (),
+    *,
+    compare_live: bool = False,
+) -> tuple[Site, list[Any]]:
+    """The storefront of `directory` (and the compile's warnings), written nowhere yet.
+
+    With `compare_live`, the live store named by `settings` (URL and token) is read too,
+    and the site marks changed prices, new and removed plans against it.
+    """
+    from ..apply.workflow import compile_desired
+    from ..store.driver import open_store
+
+    desired, warnings = compile_desired(directory, settings, var_files, var_overrides, var_json)
+    live = None
+    live_url = None
+    if compare_live:
+        driver = open_store(settings.store_url, token=getattr(settings, "token", None))
+        try:
+            live = driver.read_all(desired.store["id"])
+            live_url = driver.url
+        finally:
+            driver.close()
+    return build_site(desired, live, live_url), warnings
 
 
 def preview_directory(
@@ -36,23 +75,8 @@ def preview_directory(
     *,
     compare_live: bool = False,
 ) -> PreviewResult:
-    """Compile `directory` and write its storefront into `outdir`.
-
-    With `compare_live`, the live store named by `settings.store_url` is read too, and
-    the pages mark changed prices, new and removed plans against it.
-    """
-    from ..apply.workflow import compile_desired
-    from ..store.driver import open_store
-
-    desired, warnings = compile_desired(directory, settings, var_files, var_overrides, var_json)
-    live = None
-    live_url = None
-    if compare_live:
-        driver = open_store(settings.store_url)
-        try:
-            live = driver.read_all(desired.store["id"])
-            live_url = driver.url
-        finally:
-            driver.close()
-    site = build_site(desired, live, live_url)
+    """Compile `directory` and write its storefront into `outdir`."""
+    site, warnings = build_preview(
+        directory, settings, var_files, var_overrides, var_json, compare_live=compare_live
+    )
     return PreviewResult(site, write_site(site, outdir), warnings)

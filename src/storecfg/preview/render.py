@@ -18,7 +18,8 @@ import jinja2
 from .. import __version__
 from .._fs import atomic_write
 from ..errors import UsageError
-from .site import Site
+from .sanitize import text_on
+from .site import DEFAULT_ACCENT, DEFAULT_PRIMARY, Branding, Site
 
 MANIFEST = ".storecfg-preview.json"
 
@@ -27,6 +28,8 @@ MANIFEST = ".storecfg-preview.json"
 class Written:
     directory: Path
     files: list[str]
+    #: with several targets: target name -> what was written in its folder
+    targets: dict[str, Written] | None = None
 
 
 def _environment() -> jinja2.Environment:
@@ -58,38 +61,109 @@ def render_pages(site: Site) -> dict[str, str]:
     return pages
 
 
-def _previous_files(outdir: Path) -> list[str]:
-    """Files the last preview wrote here; refuse a folder that holds anything else."""
+def _safe_names(values: object) -> list[str]:
+    if not isinstance(values, list):
+        return []
+    return [
+        v
+        for v in values
+        if isinstance(v, str) and v not in ("", ".", "..") and "/" not in v and "\\" not in v
+    ]
+
+
+def _previous(outdir: Path) -> tuple[list[str], list[str]]:
+    """Files and target folders the last preview wrote here; refuse a folder that holds
+    anything else."""
     if outdir.exists() and not outdir.is_dir():
         raise UsageError(f"-o {outdir}: exists and is not a directory")
     if not outdir.exists():
-        return []
+        return [], []
     manifest = outdir / MANIFEST
     if manifest.is_file():
         try:
-            files = json.loads(manifest.read_text(encoding="utf-8")).get("files", [])
-        except (ValueError, AttributeError, OSError):
-            files = []
-        return [f for f in files if isinstance(f, str) and "/" not in f and f not in ("", "..")]
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+        except (ValueError, OSError):
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        return _safe_names(data.get("files")), _safe_names(data.get("targets"))
     if any(outdir.iterdir()):
         raise UsageError(
             f"-o {outdir}: the directory is not empty and holds no earlier preview",
             hint="Choose a new or empty directory; storecfg preview replaces only its own files.",
         )
-    return []
+    return [], []
+
+
+def _remove_preview(folder: Path) -> None:
+    """Remove an earlier preview's files (only those its manifest names) and its folder
+    when nothing else is left in it."""
+    files, targets = _previous(folder)
+    for name in targets:
+        if (folder / name).is_dir() and not (folder / name).is_symlink():
+            _remove_preview(folder / name)
+    for name in [*files, MANIFEST]:
+        path = folder / name
+        if path.is_file() and not path.is_symlink():
+            path.unlink()
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
+def _finish(
+    outdir: Path,
+    pages: dict[str, str],
+    targets: list[str],
+    previous: tuple[list[str], list[str]],
+) -> None:
+    """Write pages, remove what the earlier preview had and this one has not, and
+    record what is there now."""
+    previous_files, previous_targets = previous
+    outdir.mkdir(parents=True, exist_ok=True)
+    for name, content in pages.items():
+        atomic_write(outdir / name, content.encode("utf-8"))
+    for stale in set(previous_files) - set(pages):
+        path = outdir / stale
+        if path.is_file() and not path.is_symlink():
+            path.unlink()
+    for stale in set(previous_targets) - set(targets):
+        if (outdir / stale).is_dir() and not (outdir / stale).is_symlink():
+            _remove_preview(outdir / stale)
+    manifest: dict[str, object] = {
+        "generator": f"storecfg {__version__} preview",
+        "files": sorted(pages),
+    }
+    if targets:
+        manifest["targets"] = sorted(targets)
+    atomic_write(outdir / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
 
 
 def write_site(site: Site, outdir: Path) -> Written:
     """Write the pages into outdir (created if missing), replacing an earlier preview."""
-    previous = _previous_files(outdir)
+    previous = _previous(outdir)  # refuse a folder that is not ours before writing anything
     pages = render_pages(site)
-    outdir.mkdir(parents=True, exist_ok=True)
-    for name, content in pages.items():
-        atomic_write(outdir / name, content.encode("utf-8"))
-    for stale in set(previous) - set(pages):
-        path = outdir / stale
-        if path.is_file() and not path.is_symlink():
-            path.unlink()
-    manifest = {"generator": f"storecfg {__version__} preview", "files": sorted(pages)}
-    atomic_write(outdir / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
+    _finish(outdir, pages, [], previous)
     return Written(outdir, sorted(pages))
+
+
+def write_sites(sites: list[tuple[str, Site]], outdir: Path) -> Written:
+    """Several targets' storefronts: each in OUTDIR/NAME, and OUTDIR/index.html leading
+    to them."""
+    previous = _previous(outdir)
+    for name, _ in sites:
+        _previous(outdir / name)
+    written = {name: write_site(site, outdir / name) for name, site in sites}
+    env = _environment()
+    neutral = Branding(
+        title="",
+        primary=DEFAULT_PRIMARY,
+        accent=DEFAULT_ACCENT,
+        on_primary=text_on(DEFAULT_PRIMARY),
+        on_accent=text_on(DEFAULT_ACCENT),
+    )
+    pages = {
+        "style.css": env.get_template("style.css").render(branding=neutral),
+        "index.html": env.get_template("targets.html").render(sites=sites, version=__version__),
+    }
+    _finish(outdir, pages, [name for name, _ in sites], previous)
+    return Written(outdir, sorted(pages), written)

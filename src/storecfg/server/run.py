@@ -291,7 +291,7 @@ def _server_class() -> Any:
 
 
 def run_server(
-    db: Path,
+    db: str | Path,
     host: str,
     port: int,
     *,
@@ -310,13 +310,20 @@ def run_server(
     log.propagate = False
     sock = _listen(host, port)  # fails here, plainly, when the port is taken
     port = sock.getsockname()[1]  # the real one when --port 0 asked for any free port
-    storage = Storage(db)
+    try:
+        storage = Storage(db)
+    except BaseException:
+        sock.close()
+        raise
     limits = ConnectionLimits(_fit_fd_limit(max_connections), header_timeout)
     app = create_app(
         storage, rate_limit=rate_limit, access_log=access_log, body_timeout=body_timeout
     )
     shown = f"[{host}]" if ":" in host else host
-    log.info("storecfg store server on http://%s:%d (database %s)", shown, port, db)
+    # the database as the engine shows it: a PostgreSQL URL without its password
+    log.info(
+        "storecfg store server on http://%s:%d (database %s)", shown, port, storage.engine.display
+    )
     config = uvicorn.Config(
         limits.watch(app),
         host=host,

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import StoreError
+from .engine import Connection
 
 #: how many dangling references one refusal names
 MAX_NAMED = 20
@@ -72,25 +72,26 @@ def fingerprint() -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def index(conn: sqlite3.Connection, store: str, kind: str, rid: str, spec: Any) -> None:
+def index(conn: Connection, store: str, kind: str, rid: str, spec: Any) -> None:
     """Record the references of a resource just written (replacing what it named before)."""
     unindex(conn, store, kind, rid)
     rows = [(store, kind, rid, f, tk, tid) for f, tk, tid in refs_of(kind, spec)]
     if rows:
         conn.executemany(
-            "INSERT OR REPLACE INTO refs (store, from_kind, from_id, field, to_kind, to_id) "
-            "VALUES (?,?,?,?,?,?)",
+            "INSERT INTO refs (store, from_kind, from_id, field, to_kind, to_id) "
+            "VALUES (?,?,?,?,?,?) ON CONFLICT (store, from_kind, from_id, field) "
+            "DO UPDATE SET to_kind = excluded.to_kind, to_id = excluded.to_id",
             rows,
         )
 
 
-def unindex(conn: sqlite3.Connection, store: str, kind: str, rid: str) -> None:
+def unindex(conn: Connection, store: str, kind: str, rid: str) -> None:
     conn.execute(
         "DELETE FROM refs WHERE store = ? AND from_kind = ? AND from_id = ?", (store, kind, rid)
     )
 
 
-def dangling_from(conn: sqlite3.Connection, store: str, kind: str, rid: str) -> list[Dangling]:
+def dangling_from(conn: Connection, store: str, kind: str, rid: str) -> list[Dangling]:
     """References of `kind.rid` to resources that do not exist."""
     rows = conn.execute(
         "SELECT r.field, r.to_kind, r.to_id FROM refs r WHERE r.store = ? AND r.from_kind = ? "
@@ -101,7 +102,7 @@ def dangling_from(conn: sqlite3.Connection, store: str, kind: str, rid: str) -> 
     return [Dangling(f"{kind}.{rid}", f, f"{tk}.{tid}") for f, tk, tid in rows]
 
 
-def dangling_to(conn: sqlite3.Connection, store: str, kind: str, rid: str) -> list[Dangling]:
+def dangling_to(conn: Connection, store: str, kind: str, rid: str) -> list[Dangling]:
     """References to `kind.rid` (which is about to be, or was just, deleted)."""
     rows = conn.execute(
         "SELECT from_kind, from_id, field FROM refs WHERE store = ? AND to_kind = ? AND to_id = ? "
@@ -111,7 +112,7 @@ def dangling_to(conn: sqlite3.Connection, store: str, kind: str, rid: str) -> li
     return [Dangling(f"{fk}.{fid}", f, f"{kind}.{rid}") for fk, fid, f in rows]
 
 
-def exists(conn: sqlite3.Connection, store: str, kind: str, rid: str) -> bool:
+def exists(conn: Connection, store: str, kind: str, rid: str) -> bool:
     row = conn.execute(
         "SELECT 1 FROM resources WHERE store = ? AND kind = ? AND id = ?", (store, kind, rid)
     ).fetchone()
@@ -141,7 +142,7 @@ def refusal(found: list[Dangling]) -> DanglingReference:
     )
 
 
-def check_written(conn: sqlite3.Connection, store: str, addresses: Iterable[str]) -> list[Dangling]:
+def check_written(conn: Connection, store: str, addresses: Iterable[str]) -> list[Dangling]:
     """Dangling references left around these addresses (each just written or deleted)."""
     found: list[Dangling] = []
     for addr in addresses:
@@ -155,7 +156,7 @@ def check_written(conn: sqlite3.Connection, store: str, addresses: Iterable[str]
     return found
 
 
-def ensure_index(conn: sqlite3.Connection) -> None:
+def ensure_index(conn: Connection) -> None:
     """Build the reference index again when the reference fields changed (or it never
     was: a database from before referential integrity)."""
     current = fingerprint()
@@ -172,5 +173,7 @@ def ensure_index(conn: sqlite3.Connection) -> None:
             continue
         index(conn, store, kind, rid, spec)
     conn.execute(
-        "INSERT OR REPLACE INTO meta (key, value) VALUES ('refs_fingerprint', ?)", (current,)
+        "INSERT INTO meta (key, value) VALUES ('refs_fingerprint', ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (current,),
     )

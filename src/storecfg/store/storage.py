@@ -1,6 +1,6 @@
-"""The live-store storage engine on SQLite, shared by the embedded driver and the server.
+"""The live-store storage, shared by the embedded driver and the server.
 
-One database file can hold many stores. Everything the store API promises is
+One database (a SQLite file, or PostgreSQL: see engine.py) can hold many stores. Everything the store API promises is
 implemented here once: per-resource revisions, a store revision that moves on every
 write, If-Match / If-None-Match preconditions, idempotency keys (kept 24 hours),
 the apply lock, referential integrity (see `integrity`), and API tokens (kept only
@@ -17,15 +17,12 @@ import contextlib
 import hashlib
 import json
 import math
-import os
 import re
 import secrets
-import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +30,7 @@ from typing import Any
 from ..errors import ConflictError, LockedError, StoreError
 from ..model import ID_PATTERN, KINDS, LiveResource, LiveState, canonical_json
 from . import integrity
+from .engine import Connection, Engine, open_engine, retried
 
 IDEMPOTENCY_TTL = 24 * 3600
 DEFAULT_LOCK_TTL = 120.0
@@ -385,102 +383,54 @@ MAX_SOURCE = 500
 
 
 class Storage:
-    """A SQLite database of stores. Safe to share between threads (one connection each)."""
+    """A database of stores. Safe to share between threads, and on PostgreSQL between
+    processes: `db` is a SQLite file path (or `sqlite:///PATH`, `:memory:`) or a
+    `postgresql://` URL."""
 
-    def __init__(self, path: str | Path, *, validate: bool = True) -> None:
-        self.path = str(path)
+    def __init__(self, db: str | Path, *, validate: bool = True) -> None:
+        self.engine: Engine = open_engine(db)
         self.validate = validate
         self._local = threading.local()
         self._writes = 0
-        if self.path != ":memory:":
-            _create_private(Path(self.path))
         self._migrate()
 
     # ------------------------------------------------------------ connection
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            try:
-                conn = sqlite3.connect(
-                    self.path, timeout=30, isolation_level=None, check_same_thread=False
-                )
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                conn.execute("PRAGMA busy_timeout=30000")
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot open store database {self.path}: {exc}") from exc
-            self._local.conn = conn
-            if self.path == ":memory:":
-                self._migrate()  # every thread's in-memory database starts empty
-        return conn
+    def _read(self) -> AbstractContextManager[Connection]:
+        """A connection for one statement that reads (it sees one state on its own)."""
+        return self.engine.connection()
+
+    def _tx(self, write: bool, store: str | None = None) -> AbstractContextManager[Connection]:
+        """A transaction. A write names its store: no other write to it runs meanwhile."""
+        return self.engine.transaction(write, store)
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
-    @contextmanager
-    def _tx(self, write: bool) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        try:
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        except sqlite3.Error as exc:
-            raise StoreError(f"store database is unavailable: {exc}", 503) from exc
-        try:
-            yield conn
-        except sqlite3.Error as exc:  # a library error never escapes as itself
-            conn.execute("ROLLBACK")
-            raise StoreError(f"store database error: {exc}", 503) from exc
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                conn.execute("ROLLBACK")
-                raise StoreError(f"store database write failed: {exc}", 503) from exc
+        self.engine.close()
 
     def _migrate(self) -> None:
-        try:
-            with self._tx(write=True) as conn:
-                version = conn.execute("PRAGMA user_version").fetchone()[0]
-                if version > SCHEMA_VERSION:
-                    raise StoreError(
-                        f"store database {self.path} has schema version {version}; this storecfg knows "
-                        f"{SCHEMA_VERSION}. Upgrade storecfg."
-                    )
-                for number in range(version, SCHEMA_VERSION):
-                    for statement in _MIGRATIONS[number].split(";"):
-                        if statement.strip():
-                            conn.execute(statement)
-                    conn.execute(f"PRAGMA user_version = {number + 1}")
-                integrity.ensure_index(conn)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is not a storecfg store database: {exc}") from exc
+        self.engine.migrate(_MIGRATIONS, integrity.ensure_index)
 
     # ------------------------------------------------------------ stores
 
+    @retried
     def create_store(self, store_id: str) -> None:
-        with self._tx(write=True) as conn:
+        with self._tx(write=True, store=store_id) as conn:
             self._write_state(conn, store_id)
 
     def store_exists(self, store_id: str) -> bool:
-        return (
-            self._conn().execute("SELECT 1 FROM stores WHERE id = ?", (store_id,)).fetchone()
-            is not None
-        )
+        with self._read() as conn:
+            row = conn.execute("SELECT 1 FROM stores WHERE id = ?", (store_id,)).fetchone()
+        return row is not None
 
     def list_stores(self) -> list[str]:
-        return [r[0] for r in self._conn().execute("SELECT id FROM stores ORDER BY id")]
+        with self._read() as conn:
+            return [r[0] for r in conn.execute("SELECT id FROM stores ORDER BY id").fetchall()]
 
     def store_info(self, store_id: str) -> StoreInfo:
-        with self._tx(write=False) as conn:
+        with self._read() as conn:
             return self._info(conn, store_id)
 
-    def _info(self, conn: sqlite3.Connection, store_id: str) -> StoreInfo:
+    def _info(self, conn: Connection, store_id: str) -> StoreInfo:
         row = conn.execute(
             "SELECT revision, settings, settings_revision FROM stores WHERE id = ?", (store_id,)
         ).fetchone()
@@ -506,15 +456,12 @@ class Storage:
         if not 1 <= limit <= MAX_PAGE:
             raise StoreError(f"limit must be between 1 and {MAX_PAGE}, not {limit}", 400)
         after = decode_page_token(kind, page_token) if page_token else ""
-        rows = (
-            self._conn()
-            .execute(
+        with self._read() as conn:
+            rows = conn.execute(
                 f"SELECT id, {'spec' if specs else 'NULL'}, revision, hash, source FROM resources "
                 "WHERE store = ? AND kind = ? AND id > ? ORDER BY id LIMIT ?",
                 (store_id, kind, after, limit + 1),
-            )
-            .fetchall()
-        )
+            ).fetchall()
         items = [
             Item(r[0], json.loads(r[1]) if specs else {}, int(r[2]), r[3], r[4])
             for r in rows[:limit]
@@ -524,19 +471,17 @@ class Storage:
 
     def get(self, store_id: str, kind: str, rid: str) -> Item:
         _check_kind(kind)
-        row = (
-            self._conn()
-            .execute(
+        with self._read() as conn:
+            row = conn.execute(
                 "SELECT spec, revision, hash, source FROM resources "
                 "WHERE store = ? AND kind = ? AND id = ?",
                 (store_id, kind, rid),
-            )
-            .fetchone()
-        )
+            ).fetchone()
         if row is None:
             raise StoreError(f"{kind}.{rid} does not exist in store {store_id}", 404)
         return Item(rid, json.loads(row[0]), int(row[1]), row[2], row[3])
 
+    @retried
     def get_many(self, store_id: str, addresses: builtins.list[str]) -> dict[str, Item]:
         """Several resources by address (KIND.ID) in one read transaction; missing
         ones are left out."""
@@ -553,6 +498,7 @@ class Storage:
                     out[addr] = Item(rid, json.loads(row[0]), int(row[1]), row[2], row[3])
         return out
 
+    @retried
     def read_all(self, store_id: str, *, specs: bool = True) -> LiveState:
         """The whole store in one read transaction (a consistent snapshot).
 
@@ -576,6 +522,7 @@ class Storage:
 
     # ------------------------------------------------------------ writes
 
+    @retried
     def put(
         self,
         store_id: str,
@@ -592,7 +539,7 @@ class Storage:
         Returns (201 or 200, item). A replayed idempotency key returns the first result.
         """
         if_match, if_none_match = _put_preconditions(kind, if_match, if_none_match)
-        with self._tx(write=True) as conn:
+        with self._tx(write=True, store=store_id) as conn:
             state = self._write_state(conn, store_id)
             result = self._put_in(
                 conn, state, kind, rid, body, if_match, if_none_match, idempotency_key
@@ -601,6 +548,7 @@ class Storage:
             self._finish(conn, state)
             return result
 
+    @retried
     def delete(
         self,
         store_id: str,
@@ -613,13 +561,14 @@ class Storage:
         """Delete one resource (If-Match optional). Returns 204."""
         _check_kind(kind)
         if_match = parse_etag(if_match)
-        with self._tx(write=True) as conn:
+        with self._tx(write=True, store=store_id) as conn:
             state = self._write_state(conn, store_id)
             status = self._delete_in(conn, state, kind, rid, if_match, idempotency_key)
             _refuse_dangling(conn, store_id, [f"{kind}.{rid}"])
             self._finish(conn, state)
             return status
 
+    @retried
     def batch(self, store_id: str, operations: Any) -> builtins.list[dict[str, Any]]:
         """Several writes in order, in one transaction, each exactly as `put` or `delete`
         would do it (preconditions, validation, idempotency key).
@@ -646,7 +595,7 @@ class Storage:
         self, store_id: str, ops: builtins.list[dict[str, Any]]
     ) -> builtins.list[dict[str, Any]]:
         results: builtins.list[dict[str, Any]] = []
-        with self._tx(write=True) as conn:
+        with self._tx(write=True, store=store_id) as conn:
             state = self._write_state(conn, store_id)
             failed = False
             group: str | None = None  # the group whose savepoint is open
@@ -706,9 +655,7 @@ class Storage:
             self._finish(conn, state)
         return results
 
-    def _batch_op(
-        self, conn: sqlite3.Connection, state: _WriteState, op: dict[str, Any]
-    ) -> dict[str, Any]:
+    def _batch_op(self, conn: Connection, state: _WriteState, op: dict[str, Any]) -> dict[str, Any]:
         if op["op"] == "put":
             if_match, if_none_match = _put_preconditions(
                 op["kind"], _etag_text(op.get("if_match")), op.get("if_none_match")
@@ -740,7 +687,7 @@ class Storage:
         )
         return {"status": status}
 
-    def _write_state(self, conn: sqlite3.Connection, store_id: str) -> _WriteState:
+    def _write_state(self, conn: Connection, store_id: str) -> _WriteState:
         """The store row, read once per write transaction (created on the first write)."""
         row = conn.execute(
             "SELECT revision, settings, settings_revision FROM stores WHERE id = ?", (store_id,)
@@ -753,7 +700,7 @@ class Storage:
         settings = json.loads(row[1]) if row[1] else default_settings(store_id)
         return _WriteState(store_id, int(row[0]), settings, int(row[2]))
 
-    def _finish(self, conn: sqlite3.Connection, state: _WriteState) -> None:
+    def _finish(self, conn: Connection, state: _WriteState) -> None:
         if state.revision != state.initial:
             conn.execute(
                 "UPDATE stores SET revision = ? WHERE id = ?", (state.revision, state.store_id)
@@ -761,7 +708,7 @@ class Storage:
 
     def _put_in(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         state: _WriteState,
         kind: str,
         rid: str,
@@ -835,7 +782,7 @@ class Storage:
 
     def _delete_in(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         state: _WriteState,
         kind: str,
         rid: str,
@@ -873,6 +820,7 @@ class Storage:
         self._remember(conn, store_id, key, fingerprint, 204, None, time.time())
         return 204
 
+    @retried
     def put_settings(
         self,
         store_id: str,
@@ -888,7 +836,7 @@ class Storage:
         requested = _unwrap(body)
         requested_text, _ = checked_json(requested, "store.settings")
         fingerprint = _fingerprint("PUT", "settings", "", requested_text, if_match, None)
-        with self._tx(write=True) as conn:
+        with self._tx(write=True, store=store_id) as conn:
             replay = self._replay(conn, store_id, idempotency_key, fingerprint)
             if replay is not None:
                 status, data = replay
@@ -957,7 +905,7 @@ class Storage:
     # ------------------------------------------------------------ idempotency
 
     def _replay(
-        self, conn: sqlite3.Connection, store_id: str, key: str | None, fingerprint: str
+        self, conn: Connection, store_id: str, key: str | None, fingerprint: str
     ) -> tuple[int, Any] | None:
         if key is None:
             return None
@@ -977,7 +925,7 @@ class Storage:
 
     def _remember(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         store_id: str,
         key: str | None,
         fingerprint: str,
@@ -989,7 +937,10 @@ class Storage:
         if not key:
             return
         conn.execute(
-            "INSERT OR REPLACE INTO idempotency (store, key, fingerprint, status, body, created_at) VALUES (?,?,?,?,?,?)",
+            "INSERT INTO idempotency (store, key, fingerprint, status, body, created_at) "
+            "VALUES (?,?,?,?,?,?) ON CONFLICT (store, key) DO UPDATE SET "
+            "fingerprint = excluded.fingerprint, status = excluded.status, body = excluded.body, "
+            "created_at = excluded.created_at",
             (store_id, key, fingerprint, status, body, now),
         )
         self._writes += 1
@@ -998,6 +949,7 @@ class Storage:
 
     # ------------------------------------------------------------ the apply lock
 
+    @retried
     def acquire_lock(
         self,
         store_id: str,
@@ -1012,7 +964,7 @@ class Storage:
                 f"the lock's ttl must be between 1 and {MAX_LOCK_TTL:g} seconds, not {ttl:g}", 400
             )
         now = time.time()
-        with self._tx(write=True) as conn:
+        with self._tx(write=True, store=store_id) as conn:
             self._write_state(conn, store_id)
             held = self._lock_row(conn, store_id)
             if held is not None and held.expires_at > now:
@@ -1034,18 +986,21 @@ class Storage:
                 raise StoreError(f"lock {lock_id} is no longer held ({why})", 409)
             info = LockInfo(str(uuid.uuid4()), owner, now, now + ttl)
             conn.execute(
-                "INSERT OR REPLACE INTO locks (store, lock_id, owner, acquired_at, expires_at) VALUES (?,?,?,?,?)",
+                "INSERT INTO locks (store, lock_id, owner, acquired_at, expires_at) VALUES (?,?,?,?,?) "
+                "ON CONFLICT (store) DO UPDATE SET lock_id = excluded.lock_id, owner = excluded.owner, "
+                "acquired_at = excluded.acquired_at, expires_at = excluded.expires_at",
                 (store_id, info.lock_id, json.dumps(owner), info.acquired_at, info.expires_at),
             )
             return 201, info
 
     def get_lock(self, store_id: str) -> LockInfo | None:
-        with self._tx(write=False) as conn:
+        with self._read() as conn:
             held = self._lock_row(conn, store_id)
         if held is None or held.expires_at <= time.time():
             return None
         return held
 
+    @retried
     def release_lock(
         self, store_id: str, lock_id: str | None = None, *, force: bool = False
     ) -> None:
@@ -1058,7 +1013,7 @@ class Storage:
                 "to release whichever lock is held",
                 400,
             )
-        with self._tx(write=True) as conn:
+        with self._tx(write=True, store=store_id) as conn:
             held = self._lock_row(conn, store_id)
             if held is None or (held.expires_at <= time.time() and lock_id is None):
                 conn.execute("DELETE FROM locks WHERE store = ?", (store_id,))
@@ -1071,7 +1026,7 @@ class Storage:
                 )
             conn.execute("DELETE FROM locks WHERE store = ?", (store_id,))
 
-    def _lock_row(self, conn: sqlite3.Connection, store_id: str) -> LockInfo | None:
+    def _lock_row(self, conn: Connection, store_id: str) -> LockInfo | None:
         row = conn.execute(
             "SELECT lock_id, owner, acquired_at, expires_at FROM locks WHERE store = ?", (store_id,)
         ).fetchone()
@@ -1081,11 +1036,12 @@ class Storage:
 
     # ------------------------------------------------------------ tokens
 
+    @retried
     def create_token(
         self, store_id: str, name: str | None = None, *, read_only: bool = False
     ) -> str:
         token = "sct_" + secrets.token_urlsafe(32)
-        with self._tx(write=True) as conn:
+        with self._tx(write=True, store=store_id) as conn:
             self._write_state(conn, store_id)
             conn.execute(
                 "INSERT INTO tokens (hash, store, name, created_at, id, read_only) "
@@ -1108,24 +1064,20 @@ class Storage:
     def token_info(self, token: str, *, touch: bool = False) -> TokenInfo | None:
         """The token's record, or None for a token that is unknown or revoked. With
         `touch`, its last use is recorded (at most once a minute)."""
-        row = (
-            self._conn()
-            .execute(
+        with self._read() as conn:
+            row = conn.execute(
                 f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE hash = ?",
                 (hash_token(token),),
-            )
-            .fetchone()
-        )
+            ).fetchone()
         if row is None:
             return None
         info = _token(row)
         now = time.time()
         if touch and (info.last_used_at is None or now - info.last_used_at >= LAST_USED_RESOLUTION):
-            # its own short transaction: recording a use never fails the request
-            with contextlib.suppress(sqlite3.Error):
-                self._conn().execute(
-                    "UPDATE tokens SET last_used_at = ? WHERE id = ?", (now, info.id)
-                )
+            # its own statement: recording a use never fails the request (nor waits long:
+            # a read-only replica or a busy row just leaves the previous time)
+            with contextlib.suppress(StoreError), self._read() as conn:
+                conn.execute("UPDATE tokens SET last_used_at = ? WHERE id = ?", (now, info.id))
             info.last_used_at = now
         return info
 
@@ -1135,18 +1087,21 @@ class Storage:
         if store_id is not None:
             query += " WHERE store = ?"
             args = (store_id,)
-        rows = self._conn().execute(query + " ORDER BY store, created_at, id", args).fetchall()
+        with self._read() as conn:
+            rows = conn.execute(query + " ORDER BY store, created_at, id", args).fetchall()
         return [_token(r) for r in rows]
 
+    @retried
     def revoke_token(self, token_id: str) -> TokenInfo:
         """Delete a token by its ID: from then on it is refused (401)."""
         with self._tx(write=True) as conn:
             row = conn.execute(
                 f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE id = ?", (token_id,)
             ).fetchone()
-            if row is None:
+            # the delete, not the read, decides: of two revokes at once, one finds nothing
+            deleted = conn.execute("DELETE FROM tokens WHERE id = ?", (token_id,)).rowcount
+            if row is None or deleted == 0:
                 raise StoreError(f"there is no token {token_id!r} (see `storecfg token list`)", 404)
-            conn.execute("DELETE FROM tokens WHERE id = ?", (token_id,))
         return _token(row)
 
 
@@ -1165,20 +1120,6 @@ def _token(row: Any) -> TokenInfo:
 
 
 _ID = re.compile(ID_PATTERN)
-
-
-def _create_private(path: Path) -> None:
-    """Create the database file readable by its owner only (0600), as every file
-    storecfg writes; SQLite gives its -wal and -shm files the same mode. An existing
-    file keeps the mode it has."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    except OSError as exc:
-        raise StoreError(f"cannot create store database {path}: {exc.strerror or exc}") from exc
-    os.close(fd)
 
 
 def _check_kind(kind: str) -> None:
@@ -1245,7 +1186,7 @@ def _valid_source(value: Any) -> bool:
     )
 
 
-def _refuse_dangling(conn: sqlite3.Connection, store_id: str, addresses: list[str]) -> None:
+def _refuse_dangling(conn: Connection, store_id: str, addresses: list[str]) -> None:
     found = integrity.check_written(conn, store_id, addresses)
     if found:
         raise integrity.refusal(found)

@@ -1,14 +1,30 @@
-"""Plans as Markdown for a pull-request comment.
+"""Plans as Markdown for a pull-request comment, written for the store manager who approves it.
 
-A summary table, the risky changes first (deletes, prices, taxes), the details in a
-collapsed <details> block as a ```diff (GitHub colors `+` green, `-` red and `!`
-orange), and never more than MAX_CHARS characters: when the notes or the details do
-not fit, they are cut at a line or change boundary with a note saying so.
+What it shows, in this order of importance (and cut in the reverse order):
+
+0. always: the hidden marker line, the summary, the errors of a plan that failed, and
+   every delete, replace, tax change and store settings change;
+1. price decreases;
+2. the rest: price increases, new resources, other changes, warnings;
+3. the field-level details (a collapsed ```diff block).
+
+Resources are named by their name with the ID beside it, amounts carry the store's
+currency and the period they are charged per, and identical changes are grouped
+(`333 plans: recurring price +10.0%`). The whole comment stays under GitHub's limit of
+65,536 characters: a lower tier is shown only when every higher one is complete, and
+what is cut says how much and where the whole plan is. Several targets make one
+document: one summary, then a section per target.
+
+Rendered only from plan documents (and failure documents, for plans that could not be
+made): nothing here reads the store or the definition.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import decimal
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..escape import escape
@@ -16,185 +32,923 @@ from .text import (
     TAX_SUMMARY_TITLE,
     Entry,
     create_entries,
-    deleted_name,
     diff_entries,
     summary_line,
     tax_summary_lines,
 )
 
-MAX_CHARS = 60_000
+#: GitHub's limit for a comment, in characters (UTF-16 code units)
+GITHUB_LIMIT = 65_536
+#: what a comment is kept under, with room to spare for a CI job's own additions
+MAX_CHARS = 65_000
 #: room kept for the notes that say what was cut
-_RESERVE = 600
-#: the diff marker in the first column, per change action and per detail marker
+_RESERVE = 1_500
+#: identical changes beyond this many are one line, never one line each
+HANDFUL = 5
+#: names shown as examples in a grouped line
+_EXAMPLES = 3
+#: errors of a failed plan shown in full; the rest are counted
+_MAX_ERRORS = 50
+
+ALWAYS, DECREASES, REST, DETAILS = 0, 1, 2, 3
+
 _ACTION_MARK = {"create": "+", "update": "!", "delete": "-", "replace": "-/+"}
 _DETAIL_MARK = {"+": "+", "-": "-", "~": "!"}
 
+#: kind -> (singular, plural) as a store manager says it
+KIND_WORDS: dict[str, tuple[str, str]] = {
+    "skus": ("SKU", "SKUs"),
+    "resource_categories": ("resource category", "resource categories"),
+    "service_plans": ("plan", "plans"),
+    "sales_categories": ("sales category", "sales categories"),
+    "terms": ("terms document", "terms documents"),
+    "screens": ("screen", "screens"),
+    "purchase_scenarios": ("purchase scenario", "purchase scenarios"),
+    "tax_rules": ("tax rule", "tax rules"),
+    "payment_methods": ("payment method", "payment methods"),
+    "customization": ("branding", "branding"),
+}
 
-def render_plan(plan: dict[str, Any], *, max_chars: int = MAX_CHARS) -> str:
-    store = plan["store"]
-    head: list[str] = [
-        *(
-            [_deletion_warning(plan["deletion_warning"]), ""]
-            if plan.get("deletion_warning")
-            else []
-        ),
-        f"### storecfg plan for `{store['id']}`",
-        "",
-        f"Store revision {store['revision']}"
-        + (f", definition `{plan['source']}`" if plan.get("source") else "")
-        + ".",
-        "",
-    ]
-    interrupted = plan.get("interrupted_apply")
-    if interrupted:
-        head += [f"> [!WARNING]\n> {_escape(interrupted['message'])}", ""]
-    if not plan["has_changes"]:
-        head.append("**No changes.** The live store matches the definition.")
-        head += _unmanaged(plan)
-        return escape("\n".join(head) + "\n", keep_newlines=True)
-    s = plan["summary"]
-    head += [f"**{summary_line(plan)}**", "", "| action | resources |", "|---|---:|"]
-    for action in ("delete", "replace", "create", "update"):
-        if s[action]:
-            head.append(f"| {action} | {s[action]} |")
-    if plan["settings"]["action"] != "no-op":
-        head.append(
-            f"| store settings | {'set' if plan['settings']['action'] == 'create' else 'update'} |"
-        )
-    head.append("")
-    # the notes may take at most half the room; the details get the rest
-    notes_budget = (max_chars - len("\n".join(head))) // 2
-    risky = [i for i in plan["impact"] if i["risk"] == "high"]
-    other = [i for i in plan["impact"] if i["risk"] != "high"]
-    for title, items in (
-        ("#### :warning: Risky changes", risky),
-        ("#### Other notable changes", other),
-    ):
-        if not items:
-            continue
-        bullets = [f"- {_escape(i['message'])}" for i in items]
-        shown = _fit(bullets, notes_budget // (2 if risky and other else 1))
-        head += [title, "", *shown]
-        if len(shown) < len(bullets):
-            head.append(f"- _… and {len(bullets) - len(shown)} more (see the JSON plan)_")
-        head.append("")
-    taxes = tax_summary_lines(plan)
-    if taxes:  # never cut: a tax change is what a reviewer must see
-        head += [
-            f"#### {TAX_SUMMARY_TITLE.rstrip(':')}",
-            "",
-            *(f"- {_escape(t)}" for t in taxes),
-            "",
-        ]
-    head += _unmanaged(plan)
-    text = "\n".join(head)
-
-    blocks = _blocks(plan)
-    fence = _fence(blocks)
-    noun = "change" if len(blocks) == 1 else "changes"
-    opening = f"<details><summary>Details ({len(blocks)} {noun})</summary>\n\n{fence}diff\n"
-    closing = f"{fence}\n\n</details>\n"
-    budget = max_chars - len(text) - len(opening) - len(closing) - _RESERVE - 1
-    shown_blocks = _fit(blocks, budget)
-    body = opening + "".join(b + "\n" for b in shown_blocks) + closing
-    hidden = len(blocks) - len(shown_blocks)
-    if hidden:
-        body += (
-            f"\n**Cut to stay under {max_chars:,} characters: {hidden} of {len(blocks)} "
-            f"{noun} {'is' if hidden == 1 else 'are'} not shown above.** "
-            "Run `storecfg plan --format json` (or `--format text`) for the whole plan.\n"
-        )
-    return escape(text + "\n" + body, keep_newlines=True)
+_FEE_WORDS = {
+    "recurring": "recurring price",
+    "setup": "setup fee",
+    "renewal": "renewal fee",
+    "cancellation": "cancellation fee",
+}
 
 
-def _deletion_warning(text: str) -> str:
-    """`**:warning: This plan deletes every ...**`: one line, the first of the comment."""
-    text = text.removeprefix("Warning: ")
-    return f"**:warning: {_escape(text[:1].upper() + text[1:])}**"
+# ------------------------------------------------------------------ escaping
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|~#!])")
+_SHORTCODE = re.compile(r":(?=[A-Za-z][A-Za-z0-9_+-]*:)")
 
 
-#: unmanaged resources named one by one in a comment; the rest are counted
-MAX_UNMANAGED = 50
+def _clean(text: str) -> str:
+    """Control characters, bidirectional overrides and line breaks as visible escapes
+    (`\\x1b`, `\\u202e`, `\\n`): a value shows what it holds and never starts a new
+    Markdown block."""
+    return escape(text)
 
 
-def _unmanaged(plan: dict[str, Any]) -> list[str]:
-    """The live resources policy.unmanaged leaves alone, each listed once."""
-    items = plan.get("unmanaged") or []
-    if not items:
-        return []
-    lines = [f"<details><summary>Not managed here (policy.unmanaged): {len(items)}</summary>", ""]
-    lines += [f"- `{i['address']}` ({_escape(i['pattern'])})" for i in items[:MAX_UNMANAGED]]
-    if len(items) > MAX_UNMANAGED:
-        lines.append(f"- _… and {len(items) - MAX_UNMANAGED} more (see the JSON plan)_")
-    return [*lines, "", "</details>", ""]
+def text(value: Any) -> str:
+    """Text from a definition (a name, a message) as inline Markdown that shows it as it is."""
+    out = _MD_SPECIAL.sub(r"\\\1", _clean(str(value)))
+    # no @mentions, no HTML entities, no emoji shortcodes from a store's data
+    out = out.replace("&", "&amp;").replace("@", "&#64;")
+    return _SHORTCODE.sub("&#58;", out)
 
 
-def _blocks(plan: dict[str, Any]) -> list[str]:
-    """One text block per change, in the order the text view shows them."""
-    changes = [c for c in plan["changes"] if c["action"] != "no-op"]
-    blocks = ["\n".join(_change_lines(c)) for c in changes if c["action"] == "delete"]
-    settings = plan["settings"]
-    if settings["action"] == "create":
-        lines = ["+ store settings", *_details(create_entries(settings["after"]))]
-        blocks.append("\n".join(lines))
-    elif settings["action"] != "no-op":
-        lines = ["! store settings", *_details(diff_entries(settings["diff"]))]
-        blocks.append("\n".join(lines))
-    blocks += ["\n".join(_change_lines(c)) for c in changes if c["action"] != "delete"]
-    return blocks
+def code(value: Any) -> str:
+    """A code span that holds any text (a fence longer than its own backtick runs)."""
+    body = _clean(str(value))
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if body.startswith("`") or body.endswith("`") or not body.strip() else ""
+    return f"{fence}{pad}{body}{pad}{fence}"
 
 
-def _change_lines(change: dict[str, Any]) -> Iterator[str]:
-    action, addr = change["action"], change["address"]
-    mark = _ACTION_MARK[action]
-    if action == "create":
-        yield f"{mark} {addr}"
-        yield from _details(create_entries(change["after"]))
-    elif action == "update":
-        yield f"{mark} {addr}"
-        yield from _details(diff_entries(change["diff"]))
-    elif action == "replace":
-        reasons = change.get("replace_reasons", [])
-        yield f"{mark} {addr}  (replace: {', '.join(reasons)} cannot change in place)"
-        yield from _details(diff_entries(change["diff"], set(reasons)))
-    elif action == "delete":
-        yield f"{mark} {addr}{deleted_name(change)}"
+def _comment_safe(value: str) -> str:
+    """Text that cannot end an HTML comment."""
+    return re.sub(r"[^A-Za-z0-9._/@+=, -]", "_", value).replace("--", "-_")
 
 
-def _details(entries: Iterator[Entry]) -> Iterator[str]:
-    for marker, _, text, note in entries:
-        yield f"{_DETAIL_MARK[marker]}     {text}" + (f"  {note}" if note else "")
+def size(s: str) -> int:
+    """Length as GitHub counts it (UTF-16 code units)."""
+    return len(s) + sum(1 for ch in s if ord(ch) > 0xFFFF)
 
 
-def _fit(items: list[str], budget: int) -> list[str]:
-    """The leading items whose lines (with newlines) fit in `budget` characters."""
-    out: list[str] = []
-    used = 0
-    for item in items:
-        used += len(item) + 1
-        if used > budget:
-            break
-        out.append(item)
+# ------------------------------------------------------------------ words
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def _kind(kind: str, n: int = 1) -> str:
+    one, many = KIND_WORDS.get(kind, (kind, kind))
+    return one if n == 1 else many
+
+
+def named(name: Any, rid: str) -> str:
+    """`**Office 365 E3** (`o365-e3`)`, or the ID alone for a resource without a name."""
+    if name:
+        return f"**{text(name)}** ({code(rid)})"
+    return code(rid)
+
+
+def period_words(period: Any) -> str:
+    """{length: 1, unit: month} -> "month"; {length: 3, unit: month} -> "3 months"."""
+    if not isinstance(period, dict):
+        return ""
+    length, unit = period.get("length"), period.get("unit")
+    if not isinstance(unit, str):
+        return ""
+    return unit if length == 1 else f"{length} {unit}s"
+
+
+def amount(currency: Any, value: Any) -> str:
+    return f"{currency} {value}" if currency else str(value)
+
+
+def per_words(item: dict[str, Any]) -> str:
+    """ "per user per month", "per month", "per user (one-time)", "(one-time)"."""
+    parts = []
+    if item.get("unit"):
+        parts.append(f"per {_clean(str(item['unit']))}")
+    fee = item.get("fee")
+    if fee == "recurring":
+        period = period_words(item.get("period"))
+        if period:
+            parts.append(f"per {period}")
+    elif fee == "setup":
+        parts.append("(one-time)")
+    elif fee == "renewal":
+        parts.append("at each renewal")
+    elif fee == "cancellation":
+        parts.append("on early cancellation")
+    return " ".join(parts)
+
+
+def fee_words(item: dict[str, Any]) -> str:
+    """ "recurring price", or "add-on **Extra users** setup fee"."""
+    words = _FEE_WORDS.get(str(item.get("fee")), f"{item.get('fee')} price")
+    addon = item.get("addon")
+    if isinstance(addon, dict):
+        label = text(addon["name"]) if addon.get("name") else code(addon.get("id"))
+        return f"add-on {label} {words}"
+    return words
+
+
+def _pct_text(change: Any) -> str:
+    return str(change) if change else ""
+
+
+def _is_decrease(item: dict[str, Any]) -> bool:
+    try:
+        return decimal.Decimal(str(item["new"])) < decimal.Decimal(str(item["old"]))
+    except (decimal.InvalidOperation, KeyError):
+        return False
+
+
+def _short(value: Any) -> str | None:
+    """A value short enough to show inline (None for long text and structures)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str) and len(value) <= 40 and "\n" not in value:
+        return value
+    if isinstance(value, list) and all(isinstance(v, str | int) for v in value):
+        joined = ", ".join(str(v) for v in value)
+        return joined if len(joined) <= 60 else None
+    return None
+
+
+def _fact(d: dict[str, Any]) -> str:
+    """One field-level difference in words (values shown when short)."""
+    op, path = d["op"], code(d["path"])
+    if op == "change":
+        old, new = _short(d.get("old")), _short(d.get("new"))
+        if old is not None and new is not None:
+            return f"{path} {code(old)} → {code(new)}"
+        return f"{path} changed"
+    if op == "add":
+        new = _short(d.get("new"))
+        return f"{path} set to {code(new)}" if new is not None else f"{path} set"
+    if op == "remove" and "item" not in d:
+        return f"{path} removed"
+    if op == "insert":
+        return f"{path}: added {code(d['item'])}"
+    if op == "remove":
+        return f"{path}: removed {code(d['item'])}"
+    if op == "move":
+        return f"{path}: moved {code(d['item'])} from {d['from']} to {d['to']}"
+    return f"{path} changed"
+
+
+def _is_price_path(kind: str, path: str) -> bool:
+    if kind != "service_plans":
+        return False
+    return (
+        path == "price"
+        or path.startswith("price.")
+        or bool(re.match(r"resources\[[^]]*\]\.price", path))
+    )
+
+
+# ------------------------------------------------------------------ blocks
+
+
+@dataclass
+class Item:
+    """One bullet (or one detail block) and how many changes it stands for."""
+
+    text: str
+    count: int = 1
+
+
+@dataclass
+class Block:
+    """A run of lines of one target: a heading and items, shown whole or cut at an item."""
+
+    tier: int
+    head: list[str] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)
+    tail: list[str] = field(default_factory=list)
+    #: what its items are, for the notes on what was cut ("price increases")
+    noun: str = ""
+    #: shown even without items (titles, summaries)
+    fixed: bool = False
+    shown: int = 0
+
+    def head_text(self) -> str:
+        return "".join(line + "\n" for line in self.head)
+
+    def tail_text(self) -> str:
+        return "".join(line + "\n" for line in self.tail)
+
+    def render(self) -> str:
+        if not self.fixed and not self.shown:
+            return ""
+        out = self.head_text() + "".join(i.text + "\n" for i in self.items[: self.shown])
+        out += self.tail_text()
+        hidden = sum(i.count for i in self.items[self.shown :])
+        if hidden and self.shown:
+            out += (
+                f"\n_… and {hidden:,} more {self.noun_one() if hidden == 1 else self.noun}, cut to fit "
+                "(see the note at the end)._\n"
+            )
+        return out.rstrip("\n") + "\n\n"
+
+    def noun_one(self) -> str:
+        return _ONE.get(self.noun, self.noun)
+
+
+_ONE = {
+    "price decreases": "price decrease",
+    "price increases": "price increase",
+    "changes": "change",
+    "new resources": "new resource",
+    "other changes": "other change",
+    "warnings": "warning",
+    "errors": "error",
+    "deletes": "delete",
+    "resources not managed here": "resource not managed here",
+}
+
+
+# ------------------------------------------------------------------ one plan
+
+
+def _names(members: list[tuple[Any, str]], limit: int | None) -> str:
+    shown = members if limit is None else members[:limit]
+    out = ", ".join(named(n, r) for n, r in shown)
+    if limit is not None and len(members) > limit:
+        out += f" and {len(members) - limit:,} more"
     return out
 
 
-def _fence(blocks: list[str]) -> str:
-    """A code fence longer than any run of backticks in the content."""
-    longest = 0
-    for block in blocks:
-        run = 0
-        for ch in block:
-            run = run + 1 if ch == "`" else 0
-            longest = max(longest, run)
+def _deletes(changes: list[dict[str, Any]]) -> list[Item]:
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for c in changes:
+        by_kind.setdefault(c["kind"], []).append(c)
+    items = []
+    for kind, group in by_kind.items():
+        if len(group) <= HANDFUL:
+            items += [Item(f"- {_kind(kind)} {named(c.get('name'), c['id'])}") for c in group]
+        else:
+            items += _all_named(f"**{len(group):,} {_kind(kind, 2)}**", group)
+    return items
+
+
+#: names per line in a group that names every member
+_PER_LINE = 40
+
+
+def _all_named(title: str, group: list[dict[str, Any]]) -> list[Item]:
+    """One bullet naming every member, in lines of a few dozen names (so that a group
+    too long for any comment is cut at a line, and the cut counts what it hides)."""
+    members = [named(c.get("name"), c["id"]) for c in sorted(group, key=lambda c: c["id"])]
+    lines = []
+    for start in range(0, len(members), _PER_LINE):
+        chunk = members[start : start + _PER_LINE]
+        last = start + _PER_LINE >= len(members)
+        body = ", ".join(chunk) + ("" if last else ",")
+        lines.append(Item(f"- {title}: {body}" if start == 0 else f"  {body}", len(chunk)))
+    return lines
+
+
+def _replaces(changes: list[dict[str, Any]]) -> list[Item]:
+    groups: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
+    for c in changes:
+        groups.setdefault((c["kind"], tuple(c.get("replace_reasons") or [])), []).append(c)
+    items = []
+    for (kind, reasons), group in groups.items():
+        why = ", ".join(code(r) for r in reasons)
+        because = f" because {why} cannot change in place" if why else ""
+        if len(group) <= HANDFUL:
+            for c in group:
+                facts = "; ".join(_fact(d) for d in c.get("diff") or [] if d["path"] in reasons)
+                items.append(
+                    Item(
+                        f"- {_kind(kind)} {named(c.get('name'), c['id'])}: deleted and created "
+                        f"again{because}" + (f" ({facts})" if facts else "")
+                    )
+                )
+        else:
+            title = f"**{len(group):,} {_kind(kind, 2)}** deleted and created again{because}"
+            items += _all_named(title, group)
+    return items
+
+
+def _tax(plan: dict[str, Any]) -> list[Item]:
+    rates = {i["address"]: i for i in plan.get("impact") or [] if i.get("type") == "tax_rate"}
+    entries: list[tuple[Any, Any, str, str]] = []  # (key, name, id, words)
+    for c in plan["changes"]:
+        if c["kind"] != "tax_rules" or c["action"] == "no-op":
+            continue
+        spec = c.get("after") or c.get("before") or {}
+        region = code(spec.get("region")) if spec.get("region") else ""
+        name, rid = c.get("name"), c["id"]
+        if c["action"] == "create":
+            words = f"new: {spec.get('rate')}% in {region}"
+            key: Any = ("create", spec.get("rate"))
+        elif c["action"] == "delete":
+            words = f"removed: {spec.get('rate')}% in {region} is no longer charged"
+            key = ("delete", spec.get("rate"))
+        else:
+            parts = []
+            rate = rates.get(c["address"])
+            if rate:
+                points = f" ({rate.get('change')})" if rate.get("change") else ""
+                parts.append(f"{rate.get('old')}% → {rate.get('new')}%{points} in {region}")
+            rest = [d for d in c.get("diff") or [] if d["path"] != "rate"]
+            parts += [_fact(d) for d in rest]
+            if c["action"] == "replace":
+                parts.append("deleted and created again")
+            words = "; ".join(parts) or "changed"
+            key = (
+                "update",
+                rate.get("old") if rate else None,
+                rate.get("new") if rate else None,
+                tuple(_fact(d) for d in rest),
+            )
+        entries.append((key, name, rid, words))
+    groups: dict[Any, list[tuple[Any, str, str]]] = {}
+    for key, name, rid, words in entries:
+        groups.setdefault(key, []).append((name, rid, words))
+    items = []
+    for key, group in groups.items():
+        if len(group) <= HANDFUL or (key[0] == "update" and key[1] is None):
+            items += [Item(f"- {named(n, r)}: {w}") for n, r, w in group]
+            continue
+        what = {"create": "new", "delete": "removed"}.get(key[0])
+        if what is None:
+            first = group[0][2].split(" in ", 1)[0]
+            what = first
+        elif key[1] is not None:
+            what = f"{what}, {key[1]}%"
+        members = [(n, r) for n, r, _ in group]
+        items.append(
+            Item(f"- **{len(group):,} tax rules: {what}**: {_names(members, None)}", len(group))
+        )
+    return items
+
+
+def _settings(plan: dict[str, Any]) -> list[Item]:
+    settings = plan.get("settings") or {}
+    if settings.get("action") in (None, "no-op"):
+        return []
+    if settings.get("action") == "create":
+        return [Item("- The store settings are set for the first time (name, currency, locales).")]
+    notes = {
+        i["type"]: i
+        for i in plan.get("impact") or []
+        if i.get("type") in ("currency", "tax_display")
+    }
+    items = []
+    for d in settings.get("diff") or []:
+        line = f"- {_fact(d)}"
+        if d["path"] == "currency" and "currency" in notes:
+            line += ": **every price is read in the new currency**"
+        if d["path"] == "prices_include_tax" and "tax_display" in notes:
+            line += f": {text(notes['tax_display']['message'])}"
+        items.append(Item(line))
+    return items
+
+
+def _prices(plan: dict[str, Any], decreases: bool) -> list[Item]:
+    prices = [
+        i
+        for i in plan.get("impact") or []
+        if i.get("type") == "price" and _is_decrease(i) == decreases
+    ]
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for i in prices:
+        addon = i.get("addon") if isinstance(i.get("addon"), dict) else {}
+        key = (
+            addon.get("id"),
+            addon.get("name"),
+            i.get("fee"),
+            i.get("change"),
+            i.get("effective"),
+        )
+        groups.setdefault(key, []).append(i)
+    items = []
+    for group in groups.values():
+        first = group[0]
+        pct = _pct_text(first.get("change"))
+        if len(group) <= HANDFUL:
+            for i in group:
+                rid = str(i["address"]).partition(".")[2]
+                per = per_words(i)
+                items.append(
+                    Item(
+                        f"- {named(i.get('name'), rid)}: {fee_words(i)} "
+                        f"{amount(i.get('currency'), i['old'])} → {i['new']}"
+                        + (f" {per}" if per else "")
+                        + (f" ({pct})" if pct else "")
+                        + _effective(i)
+                    )
+                )
+            continue
+        examples = []
+        for i in group[:_EXAMPLES]:
+            rid = str(i["address"]).partition(".")[2]
+            per = per_words(i)
+            examples.append(
+                f"{named(i.get('name'), rid)} {amount(i.get('currency'), i['old'])} → {i['new']}"
+                + (f" {per}" if per else "")
+            )
+        more = f" and {len(group) - _EXAMPLES:,} more" if len(group) > _EXAMPLES else ""
+        items.append(
+            Item(
+                f"- **{len(group):,} plans: {fee_words(first)} {pct}**, for example "
+                + ", ".join(examples)
+                + more
+                + _effective(first),
+                len(group),
+            )
+        )
+    return items
+
+
+#: when a price change reaches existing subscriptions (service_plans[].price.effective)
+_EFFECTIVE = {
+    "immediately": "takes effect immediately",
+    "next_renewal": "takes effect at each subscription's next renewal",
+}
+
+
+def _effective(item: dict[str, Any]) -> str:
+    words = _EFFECTIVE.get(str(item.get("effective")))
+    return f", {words}" if words else ""
+
+
+def _creates(changes: list[dict[str, Any]], currency: Any) -> list[Item]:
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for c in changes:
+        by_kind.setdefault(c["kind"], []).append(c)
+    items = []
+    for kind, group in by_kind.items():
+        if len(group) <= HANDFUL:
+            for c in group:
+                line = f"- new {_kind(kind)} {named(c.get('name'), c['id'])}"
+                after = c.get("after") or {}
+                price = after.get("price") if kind == "service_plans" else None
+                if isinstance(price, dict) and price.get("recurring") is not None:
+                    per = period_words(after.get("billing_period"))
+                    line += f": {amount(currency, price['recurring'])}" + (
+                        f" per {per}" if per else ""
+                    )
+                    if after.get("published") is False:
+                        line += " (not published)"
+                items.append(Item(line))
+        else:
+            members = [(c.get("name"), c["id"]) for c in group]
+            items.append(
+                Item(
+                    f"- **{len(group):,} new {_kind(kind, 2)}**: {_names(members, HANDFUL)}",
+                    len(group),
+                )
+            )
+    return items
+
+
+def _others(changes: list[dict[str, Any]]) -> list[Item]:
+    """Updates other than prices and taxes, resources with the same changes together."""
+    groups: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
+    for c in changes:
+        facts = tuple(
+            _fact(d) for d in c.get("diff") or [] if not _is_price_path(c["kind"], d["path"])
+        )
+        if facts:
+            groups.setdefault((c["kind"], facts), []).append(c)
+    items = []
+    for (kind, facts), group in groups.items():
+        what = "; ".join(facts)
+        if kind == "service_plans" and "`published` `true` → `false`" in facts:
+            what += " (customers can no longer buy it)"
+        if len(group) <= HANDFUL:
+            items += [
+                Item(f"- {_kind(kind)} {named(c.get('name'), c['id'])}: {what}") for c in group
+            ]
+        else:
+            members = [(c.get("name"), c["id"]) for c in group]
+            items.append(
+                Item(
+                    f"- **{len(group):,} {_kind(kind, 2)}**: {what}: {_names(members, _EXAMPLES)}",
+                    len(group),
+                )
+            )
+    return items
+
+
+def _diagnostic(d: dict[str, Any]) -> str:
+    where = f"{d.get('file')}:{d.get('line')}:{d.get('column')}"
+    address = f" {code(d['address'])}" if d.get("address") not in (None, "", "-") else ""
+    return f"- {code(where)} {d.get('code')}{address}: {text(d.get('message', ''))}"
+
+
+def _detail_blocks(plan: dict[str, Any]) -> list[Item]:
+    """The field-level changes, one text block per change, deletes first."""
+    changes = [c for c in plan["changes"] if c["action"] != "no-op"]
+    blocks = [_detail(c) for c in changes if c["action"] == "delete"]
+    settings = plan.get("settings") or {}
+    if settings.get("action") == "create":
+        blocks.append("\n".join(["+ store settings", *_details(create_entries(settings["after"]))]))
+    elif settings.get("action") not in (None, "no-op"):
+        blocks.append("\n".join(["! store settings", *_details(diff_entries(settings["diff"]))]))
+    blocks += [_detail(c) for c in changes if c["action"] != "delete"]
+    return [Item(b) for b in blocks]
+
+
+def _detail(change: dict[str, Any]) -> str:
+    action, addr = change["action"], change["address"]
+    name = change.get("name")
+    label = f"{_ACTION_MARK[action]} {addr}" + (f"  ({_clean(str(name))})" if name else "")
+    lines = [label]
+    if action == "create":
+        lines += _details(create_entries(change["after"]))
+    elif action == "update":
+        lines += _details(diff_entries(change["diff"]))
+    elif action == "replace":
+        reasons = change.get("replace_reasons", [])
+        lines[0] += f"  (replace: {', '.join(reasons)} cannot change in place)"
+        lines += _details(diff_entries(change["diff"], set(reasons)))
+    return "\n".join(lines)
+
+
+def _details(entries: Iterator[Entry]) -> list[str]:
+    return [
+        f"{_DETAIL_MARK[marker]}     {_clean(line)}" + (f"  {note}" if note else "")
+        for marker, _, line, note in entries
+    ]
+
+
+def _fence(items: Sequence[Item]) -> str:
+    longest = max((len(r) for i in items for r in re.findall(r"`+", i.text)), default=0)
     return "`" * max(3, longest + 1)
 
 
-def _escape(text: str) -> str:
-    """Keep a message from being read as Markdown emphasis, code or HTML.
+def store_title(store: dict[str, Any]) -> str:
+    sid = store.get("id")
+    if store.get("name") and sid:
+        return f"{text(store['name'])} ({code(sid)})"
+    return code(sid) if sid else "an unknown store"
 
-    (Underscores inside words, as in `service_plans`, are literal on GitHub.)
+
+def _plan_blocks(plan: dict[str, Any], level: str) -> list[Block]:
+    """The blocks of one target's plan; `level` is the heading level of its sections."""
+    store = plan["store"]
+    blocks: list[Block] = []
+    facts = [
+        f"Store {code(store['id'])} at revision {store.get('revision')}",
+        f"definition {code(plan['source'])}" if plan.get("source") else "",
+        f"amounts in {text(store['currency'])}" if store.get("currency") else "",
+    ]
+    head = [" · ".join(f for f in facts if f) + "."]
+    interrupted = plan.get("interrupted_apply")
+    if interrupted:
+        head += ["", f"> [!WARNING]\n> {text(interrupted.get('message', ''))}"]
+    if not plan["has_changes"]:
+        head += ["", "**No changes.** The live store matches the definition."]
+        return [Block(ALWAYS, head, fixed=True), *_unmanaged(plan)]
+    head += ["", f"**{summary_line(plan)}**"]
+    s = plan["summary"]
+    rows = [("deleted", s["delete"]), ("deleted and created again", s["replace"]),
+            ("new", s["create"]), ("changed", s["update"])]  # fmt: skip
+    head += ["", "| resources | count |", "|---|---:|"]
+    head += [f"| {label} | {n:,} |" for label, n in rows if n]
+    blocks.append(Block(ALWAYS, head, fixed=True))
+
+    changes = [c for c in plan["changes"] if c["action"] != "no-op"]
+    currency = store.get("currency")
+
+    def section(tier: int, title: str, items: list[Item], noun: str) -> None:
+        if items:
+            total = sum(i.count for i in items)
+            heading = f"{level} {title} ({total:,})"
+            blocks.append(Block(tier, [heading, ""], items, noun=noun))
+
+    section(ALWAYS, ":warning: Store settings", _settings(plan), "changes")
+    section(
+        ALWAYS,
+        ":x: Deleted",
+        _deletes([c for c in changes if c["action"] == "delete"]),
+        "deletes",
+    )
+    section(
+        ALWAYS,
+        ":recycle: Deleted and created again",
+        _replaces([c for c in changes if c["action"] == "replace"]),
+        "changes",
+    )
+    section(ALWAYS, ":receipt: Tax changes", _tax(plan), "changes")
+    taxes = tax_summary_lines(plan)
+    if taxes:  # never cut: the rate a customer pays where it changed
+        title = TAX_SUMMARY_TITLE.rstrip(":")
+        blocks.append(
+            Block(
+                ALWAYS,
+                [f"{level} {title}", ""],
+                [Item(f"- {text(t.replace(' -> ', ' → '))}") for t in taxes],
+            )
+        )
+    section(DECREASES, ":arrow_down: Price decreases", _prices(plan, True), "price decreases")
+    section(REST, ":arrow_up: Price increases", _prices(plan, False), "price increases")
+    creates = [c for c in changes if c["action"] == "create" and c["kind"] != "tax_rules"]
+    section(REST, ":new: New", _creates(creates, currency), "new resources")
+    updates = [c for c in changes if c["action"] == "update" and c["kind"] != "tax_rules"]
+    section(REST, ":pencil2: Other changes", _others(updates), "other changes")
+    warnings = plan.get("warnings") or []
+    section(REST, "Warnings", [Item(_diagnostic(w)) for w in warnings], "warnings")
+    blocks += _unmanaged(plan)
+    details = _detail_blocks(plan)
+    if details:
+        fence = _fence(details)
+        noun = "change" if len(details) == 1 else "changes"
+        blocks.append(
+            Block(
+                DETAILS,
+                [
+                    f"<details><summary>Field-level details ({len(details):,} {noun})</summary>",
+                    "",
+                    f"{fence}diff",
+                ],
+                details,
+                [fence, "", "</details>"],
+                noun="changes",
+            )
+        )
+    return blocks
+
+
+def _unmanaged(plan: dict[str, Any]) -> list[Block]:
+    """The live resources policy.unmanaged leaves alone, each listed once (collapsed)."""
+    items = plan.get("unmanaged") or []
+    if not items:
+        return []
+    return [
+        Block(
+            REST,
+            [
+                f"<details><summary>Not managed here (policy.unmanaged): {len(items):,}</summary>",
+                "",
+            ],
+            [Item(f"- {code(i['address'])} ({text(i.get('pattern', ''))})") for i in items],
+            ["", "</details>"],
+            noun="resources not managed here",
+        )
+    ]
+
+
+def deletion_warning(text_: str) -> str:
+    """`**:warning: This plan deletes every ...**`: one line, the first of the comment."""
+    body = text_.removeprefix("Warning: ")
+    return f"**:warning: {text(body[:1].upper() + body[1:])}**"
+
+
+def _failure_blocks(doc: dict[str, Any]) -> list[Block]:
+    error = doc.get("error") or {}
+    head = [
+        "> [!CAUTION]",
+        f"> **The plan failed: {text(error.get('message', 'error'))}.** Nothing can be applied "
+        "until this is fixed.",
+    ]
+    if error.get("hint"):
+        head.append(f"> {text(error['hint'])}")
+    if doc.get("source"):
+        head += ["", f"Definition {code(doc['source'])}."]
+    blocks = [Block(ALWAYS, head, fixed=True)]
+    diagnostics = error.get("diagnostics") or []
+    errors = [d for d in diagnostics if d.get("severity") != "warning"]
+    warnings = [d for d in diagnostics if d.get("severity") == "warning"]
+    if errors:
+        shown = [Item(_diagnostic(d)) for d in errors[:_MAX_ERRORS]]
+        hidden = len(errors) - len(shown)
+        if hidden:
+            shown.append(
+                Item(
+                    f"- _… and {hidden:,} more: `storecfg validate` lists them all._",
+                    hidden,
+                )
+            )
+        blocks.append(Block(ALWAYS, [f"Errors ({len(errors):,}):", ""], shown, noun="errors"))
+    if warnings:
+        blocks.append(
+            Block(
+                REST,
+                [f"Warnings ({len(warnings):,}):", ""],
+                [Item(_diagnostic(d)) for d in warnings],
+                noun="warnings",
+            )
+        )
+    return blocks
+
+
+def _outcome(doc: dict[str, Any]) -> str:
+    if "error" in doc:
+        diagnostics = doc["error"].get("diagnostics") or []
+        n = sum(1 for d in diagnostics if d.get("severity") != "warning")
+        return ":x: plan failed" + (f" ({_plural(n, 'error')})" if n else "")
+    if not doc.get("has_changes"):
+        return "no changes"
+    return summary_line(doc).removeprefix("Plan: ").rstrip(".")
+
+
+# ------------------------------------------------------------------ the document
+
+
+def render_plan(
+    plan: dict[str, Any], *, max_chars: int = MAX_CHARS, full_plan: str | None = None
+) -> str:
+    """One plan (or failure document) as a pull-request comment."""
+    return render_plans([(None, plan)], max_chars=max_chars, full_plan=full_plan)
+
+
+def render_plans(
+    docs: Sequence[tuple[str | None, dict[str, Any]]],
+    *,
+    max_chars: int = MAX_CHARS,
+    full_plan: str | None = None,
+) -> str:
+    """Plans of several targets (name, plan or failure document) as one comment.
+
+    `full_plan` says, in Markdown, where the whole plan is (a plan file, a CI run); it is
+    named when something had to be cut.
     """
-    text = escape(text)
-    for ch in "\\`*~":
-        text = text.replace(ch, "\\" + ch)
-    return text.replace("<", "&lt;")
+    multi = len(docs) > 1
+    markers = [
+        f"<!-- storecfg-plan: {_comment_safe(str(doc.get('store', {}).get('id') or name or 'unknown'))} -->"
+        for name, doc in docs
+    ]
+    # a plan that deletes a whole kind or file says so in the first line (one per target)
+    warnings = []
+    for name, doc in docs:
+        if doc.get("deletion_warning"):
+            line = str(doc["deletion_warning"])
+            if multi:
+                line = f"Target {name}: " + line.removeprefix("Warning: ")
+            warnings.append(deletion_warning(line))
+    blocks: list[Block] = [Block(ALWAYS, warnings, fixed=True)] if warnings else []
+    if multi:
+        title = [*dict.fromkeys(markers), f"## storecfg plan: {_plural(len(docs), 'target')}", ""]
+        title += ["| target | store | plan |", "|---|---|---|"]
+        for name, doc in docs:
+            title.append(
+                f"| {code(name)} | {store_title(doc.get('store') or {})} | {_outcome(doc)} |"
+            )
+        failed = sum(1 for _, d in docs if "error" in d)
+        changed = sum(1 for _, d in docs if "error" not in d and d.get("has_changes"))
+        title += [
+            "",
+            f"**{_plural(changed, 'target')} with changes"
+            + (f", {failed:,} failed" if failed else "")
+            + ".**",
+        ]
+        blocks.append(Block(ALWAYS, title, fixed=True))
+        for name, doc in docs:
+            heading = f"### Target {code(name)}: {store_title(doc.get('store') or {})}"
+            blocks.append(Block(ALWAYS, ["---", "", heading], fixed=True))
+            blocks += _failure_blocks(doc) if "error" in doc else _plan_blocks(doc, "####")
+    else:
+        doc = docs[0][1]
+        heading = f"## storecfg plan: {store_title(doc.get('store') or {})}"
+        blocks.append(Block(ALWAYS, [markers[0], heading], fixed=True))
+        blocks += _failure_blocks(doc) if "error" in doc else _plan_blocks(doc, "###")
+    return _fit(blocks, max_chars, full_plan)
+
+
+def _fit(blocks: list[Block], max_chars: int, full_plan: str | None) -> str:
+    """The document within `max_chars`; the room kept for the notes on what was cut
+    grows until they fit (it is enough at once unless `full_plan` is very long)."""
+    reserve = _RESERVE
+    while True:
+        for b in blocks:
+            b.shown = 0
+        out = _choose(blocks, max_chars, full_plan, reserve)
+        if size(out) <= max_chars or reserve >= max_chars:
+            return out
+        reserve *= 2
+
+
+def _choose(blocks: list[Block], max_chars: int, full_plan: str | None, reserve: int) -> str:
+    """Choose what is shown: every ALWAYS block whole, then each lower tier in turn,
+    item by item, until the budget runs out; nothing of a tier after the first cut."""
+    for b in blocks:
+        if b.tier == ALWAYS:
+            b.shown = len(b.items)
+    budget = max_chars - reserve - sum(size(b.render()) for b in blocks if b.tier == ALWAYS)
+    if budget < 0:
+        _squeeze(blocks, max_chars - reserve)
+        budget = 0
+    cut = False
+    for tier in (DECREASES, REST, DETAILS):
+        for b in blocks:
+            if b.tier != tier:
+                continue
+            for item in b.items:
+                cost = size(item.text) + 1
+                if not b.shown:
+                    cost += size(b.head_text()) + size(b.tail_text()) + 1
+                if cut or cost > budget:
+                    cut = True
+                    break
+                budget -= cost
+                b.shown += 1
+    out = "".join(b.render() for b in blocks)
+    hidden = _hidden(blocks)
+    if hidden:
+        where = full_plan or "Run `storecfg plan --format text` for the whole plan."
+        out = out.rstrip("\n") + (
+            f"\n\n---\n\n**Cut to stay under GitHub's {GITHUB_LIMIT:,}-character comment limit:** "
+            f"{hidden} not shown. Everything above the cut is complete: the summary, every "
+            f"delete, every tax change and every section before it. {where}\n"
+        )
+    return out.rstrip("\n") + "\n"
+
+
+def _squeeze(blocks: list[Block], budget: int) -> None:
+    """The always-shown part alone is too long (tens of thousands of deletes): keep
+    items from the top while they fit in `budget`; the rest is counted in the note."""
+    for b in blocks:
+        if b.tier != ALWAYS:
+            continue
+        head = size(b.head_text()) + size(b.tail_text()) + 1
+        if b.fixed or not b.items:
+            budget -= head
+            continue
+        shown = 0
+        cost = head
+        for item in b.items:
+            extra = size(item.text) + 1
+            if cost + extra > budget:
+                break
+            cost += extra
+            shown += 1
+        if shown == 0 and b.items:
+            # a single item too long for what is left: keep its start
+            room = max(budget - head - 200, 0)
+            b.items[0] = Item(b.items[0].text[:room] + " …", b.items[0].count)
+            shown = 1 if room else 0
+        b.shown = shown
+        budget -= cost
+
+
+def _hidden(blocks: list[Block]) -> str:
+    """What was cut, by kind of content: "412 price increases and the field-level details"."""
+    counts: dict[str, int] = {}
+    details = 0
+    for b in blocks:
+        n = sum(i.count for i in b.items[b.shown :])
+        if not n:
+            continue
+        if b.tier == DETAILS:
+            details += n
+        else:
+            counts[b.noun] = counts.get(b.noun, 0) + n
+    parts = [_plural(n, _ONE.get(noun, noun), noun) for noun, n in counts.items()]
+    if details:
+        parts.append(f"the field-level details of {_plural(details, 'change')}")
+    if not parts:
+        return ""
+    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+
+
+def failure_document(
+    *,
+    store: dict[str, Any],
+    source: str | None,
+    message: str,
+    hint: str | None = None,
+    diagnostics: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The document of a plan that could not be made (rendered instead of a plan)."""
+    return {
+        "store": store,
+        "source": source,
+        "error": {"message": message, "hint": hint, "diagnostics": diagnostics or []},
+    }

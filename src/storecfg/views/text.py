@@ -286,3 +286,12 @@ def unmanaged_lines(plan: dict[str, Any], style: Style, *, before: bool = False)
         yield f"  = {escape(item['address'])}" + style(f"  ({escape(item['pattern'])})", "dim")
     if not before:
         yield ""
+
+
+def target_outcome(doc: dict[str, Any]) -> str:
+    """One target's result in a line: its summary line, "no changes" or why it failed."""
+    if "error" in doc:
+        return f"plan failed: {doc['error'].get('message', 'error')}"
+    if not doc["has_changes"]:
+        return "no changes"
+    return summary_line(doc)
