@@ -872,7 +872,7 @@ class _Compiler:
 
 
 #: uncached bytes of YAML from which a compile checks files in several processes
-PARALLEL_MIN_BYTES = 4 * 2**20
+PARALLEL_MIN_BYTES = 2**20
 
 #: what a worker answers for one file: its unit and diagnostics, or None to check it here
 _Checked = tuple["Unit | None", list[Diagnostic]] | None
