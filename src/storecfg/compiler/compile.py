@@ -662,6 +662,10 @@ class _Compiler:
         jobs = min(_cpus(), len(todo))
         if jobs < 2 or sum(len(t[2]) for t in todo) < PARALLEL_MIN_BYTES:
             return {}
+        import threading
+
+        if threading.active_count() > 1:
+            return {}  # a fork copies only this thread, and any lock another one holds
         import multiprocessing
 
         global _FORKED
