@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,8 @@ def both_ways(monkeypatch: pytest.MonkeyPatch, root: Path) -> tuple[CompileResul
     alone = compile_store(root)
     monkeypatch.setattr(compile_module, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(compile_module, "_cpus", lambda: 2)
+    # a test runner may run threads of its own; the workers here touch none of their locks
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
     started: list[int] = []
     original = compile_module._Compiler._check_in_workers
 
@@ -109,6 +112,8 @@ def test_cached_files_are_not_sent_to_workers(
     assert cache
     monkeypatch.setattr(compile_module, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(compile_module, "_cpus", lambda: 2)
+    # a test runner may run threads of its own; the workers here touch none of their locks
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
     sent: list[int] = []
     original = compile_module._Compiler._check_in_workers
     monkeypatch.setattr(
