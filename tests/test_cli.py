@@ -34,9 +34,9 @@ COMMANDS = list(_commands(cli))
 
 def test_every_command_is_listed() -> None:
     assert set(COMMANDS) == {
-        ("validate",), ("compile",), ("plan",), ("apply",), ("export",),
+        ("validate",), ("compile",), ("plan",), ("apply",), ("adopt",), ("export",),
         ("backup",), ("backup", "list"), ("backup", "show"), ("backup", "diff"),
-        ("backup", "restore"), ("lock",), ("lock", "show"), ("lock", "release"),
+        ("backup", "restore"), ("drift",), ("lock",), ("lock", "show"), ("lock", "release"),
         ("serve",), ("token",), ("token", "create"), ("token", "list"), ("token", "revoke"),
         ("preview",), ("init",), ("schema",),
     }  # fmt: skip

@@ -448,6 +448,18 @@ def _duration(text: str) -> float:
     return seconds
 
 
+def backup_dir_option(help_text: str) -> Callable[[F], F]:
+    return click.option(
+        "--backup-dir",
+        "backup_dir",
+        metavar="DIR",
+        envvar="STORECFG_BACKUP_DIR",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
+        help=help_text,
+    )
+
+
 def delete_options(fn: F) -> F:
     """--max-deletes and --allow-deletes, the same on plan and apply."""
     fn = click.option(
@@ -466,6 +478,10 @@ def delete_options(fn: F) -> F:
 
 
 def apply_options(fn: F) -> F:
+    fn = backup_dir_option(
+        "Also write the snapshot taken before the apply to DIR/STORE/ID.json "
+        "($STORECFG_BACKUP_DIR); it is kept in the store either way."
+    )(fn)
     fn = click.option(
         "--auto-approve",
         is_flag=True,
@@ -633,6 +649,10 @@ def plan(
                 docs.append((name, _failure_document(exc, directory)))
                 continue
             _print_diagnostics(warnings, err=True)
+            if doc.get("interrupted_apply"):  # wherever the plan runs, and whatever its format
+                where = f"target {name}: " if several else ""
+                message = str(doc["interrupted_apply"]["message"])
+                click.echo(escape(f"Warning: {where}{message}"), err=True)
             docs.append((name, doc))
         saved: list[Path] = []
         if out:
@@ -1040,10 +1060,23 @@ def _confirm_factory(
     return confirm
 
 
+def _report_notes(report: Any) -> None:
+    for note in report.notes:
+        click.echo(f"Warning: {note}", err=True)
+    if report.acknowledged:
+        n = len(report.acknowledged)
+        click.echo(
+            f"Recorded {n} resource{'s' if n != 1 else ''} changed outside storecfg as matching "
+            "the definition now; they no longer count as drift.",
+            err=True,
+        )
+
+
 def _report(report: Any, color: bool) -> int:
     from .views.text import Style
 
     style = Style(color)
+    _report_notes(report)
     if report.cancelled:
         click.echo("\nApply cancelled; nothing was changed.", err=True)
         return 1
@@ -1069,6 +1102,8 @@ def _report(report: Any, color: bool) -> int:
             click.echo(
                 f"Backup of the store before this apply: {snap.id} (storecfg backup restore {snap.id})"
             )
+            if snap.local_copy:
+                click.echo(f"A copy of it is in {snap.local_copy}.")
         return 0
     click.echo(style("\nApply failed.", "red", "bold"), err=True)
     click.echo(f"  succeeded:     {len(outcome.succeeded)}", err=True)
@@ -1085,8 +1120,11 @@ def _report(report: Any, color: bool) -> int:
             escape(f"  not attempted: {len(outcome.not_attempted)} ({names}{more})"), err=True
         )
     if snap:
+        where = f"kept in the store{f', a copy in {snap.local_copy}' if snap.local_copy else ''}"
+        if not snap.in_store:
+            where = str(snap.path)
         click.echo(
-            f"  The store as it was before this apply is in backup {snap.id} ({snap.path}); "
+            f"  The store as it was before this apply is in backup {snap.id} ({where}); "
             f"`storecfg backup restore {snap.id}` puts it back.",
             err=True,
         )
@@ -1120,6 +1158,7 @@ def apply(
     auto_approve: bool,
     lock_timeout: str,
     parallelism: int | None,
+    backup_dir: Path | None,
     target_names: tuple[str, ...],
     all_targets: bool,
     store_url: str | None,
@@ -1148,6 +1187,7 @@ def apply(
             store_url,
             lock_timeout=_duration(lock_timeout),
             parallelism=parallelism,
+            backup_dir=backup_dir,
             max_deletes=max_deletes,
             allow_deletes=allow_deletes,
         )
@@ -1235,6 +1275,7 @@ def apply(
             report = apply_planfile(plan_doc, settings, progress=_Progress())
             if report.outcome is None and report.plan["has_changes"] is False:
                 _echo_plan(report.plan, "text", color)
+                _report_notes(report)
                 return 0
             return _report(report, color)
         if not auto_approve and not sys.stdin.isatty():
@@ -1253,6 +1294,95 @@ def apply(
         )
         _print_diagnostics(report.warnings, err=True)
         return _report(report, color)
+
+    _run(body)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.argument("addresses", nargs=-1, metavar="[ADDRESS]...")
+@click.option(
+    "--into",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    default=None,
+    help="Add resources created outside storecfg to FILE (store.yaml or a file the "
+    "definition includes), in the file's style. Without it they are left alone.",
+)
+@click.option("--dry-run", is_flag=True, help="Print the edits as a unified diff; write no file.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the report as JSON (with the diff under --dry-run).",
+)
+@click.option(
+    "--target",
+    "target_name",
+    metavar="NAME",
+    default=None,
+    help="A target from store.yaml's targets: (its var files, store URL and token).",
+)
+@store_options
+@var_options
+def adopt(
+    directory: Path,
+    addresses: tuple[str, ...],
+    into: Path | None,
+    dry_run: bool,
+    as_json: bool,
+    target_name: str | None,
+    store_url: str | None,
+    no_color: bool,
+    var_files: tuple[Path, ...],
+    var_overrides: tuple[str, ...],
+    var_json: tuple[str, ...],
+) -> None:
+    """Take values changed outside storecfg back into the definition files.
+
+    Edits the files of DIRECTORY in place for the drifted resources (only the ADDRESSes
+    given, as KIND.ID, when any): only the scalars, keys and list items that differ
+    change; comments, key order, quoting and layout stay. A value written as one
+    variable ("{{ vars.e3_price }}") is changed where the variable is set (the last
+    --var-file setting it, else vars: in store.yaml). What cannot be adopted safely (a
+    computed template, a value shared through an anchor, a resource created outside
+    storecfg without --into) is reported with FILE:LINE and left alone. Each resource is
+    adopted whole or not at all, and only if the edited definition then compiles to
+    exactly its live spec. Exit 0 when done (also with nothing to adopt), 1 on error.
+    """
+
+    def body() -> int:
+        from .adopt.run import adopt_directory
+        from .views import adopt as view
+
+        settings = _settings(store_url)
+        files = var_files
+        targets = _select_targets(directory, (target_name,) if target_name else (), False)
+        if targets:
+            settings = _target_settings(targets[0], store_url, {})()
+            files = (*targets[0].var_files, *var_files)
+        result = adopt_directory(
+            directory,
+            settings,
+            var_files=files,
+            var_overrides=var_overrides,
+            var_json=var_json,
+            addresses=addresses,
+            into=into,
+            dry_run=dry_run,
+        )
+        doc = result.to_json()
+        diff = "".join(f.diff() for f in result.files)
+        if as_json:
+            if dry_run:
+                doc["diff"] = diff
+            click.echo(view.render_json(doc), nl=False)
+            return 0
+        if dry_run:  # the diff alone on stdout, so it can be saved and applied as a patch
+            click.echo(diff, nl=False)
+        for line in view.report_lines(doc):
+            click.echo(line, err=dry_run)
+        return 0
 
     _run(body)
 
@@ -1312,17 +1442,50 @@ def export(
 
 
 backup_store_id = click.option(
-    "--store-id", default=None, help="The store, when several have a backup with this ID."
+    "--store-id", default=None, help="Which store (needed when the URL holds several)."
+)
+backup_files_option = backup_dir_option(
+    "Also read backup files here (default .storecfg/snapshots): the first release's "
+    "snapshots and copies written with --backup-dir."
 )
 
 
 @cli.group()
 def backup() -> None:
-    """Snapshots of the live store, written before every apply that changes something.
+    """Backups of the live store: a snapshot taken before every apply that changes something.
 
-    They live in .storecfg/snapshots/STORE/ as JSON files named by UTC time and store
-    revision; the name without .json is the backup ID.
+    Snapshots are kept in the store itself, so these commands work from any machine and any
+    directory: they read the store named by --store (or $STORECFG_STORE, else the embedded
+    store). Backup files on this machine (the first release's .storecfg/snapshots, or copies
+    written with --backup-dir) are listed and restored too.
     """
+
+
+class _Backups:
+    """The store a backup command reads (and the files beside it)."""
+
+    def __init__(self, store_url: str | None, store_id: str | None, backup_dir: Path | None):
+        from .apply.workflow import STATE_DIR, backup_store_id
+        from .store.driver import open_store
+
+        self.root = backup_dir or STATE_DIR / "snapshots"
+        self.driver = open_store(_store_url(store_url))
+        try:
+            self.store_id = backup_store_id(self.driver, store_id)
+        except BaseException:
+            self.driver.close()
+            raise
+
+    def __enter__(self) -> _Backups:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.driver.close()
+
+    def load(self, backup_id: str) -> tuple[Any, dict[str, Any]]:
+        from .apply.backup import load_backup
+
+        return load_backup(self.driver, self.store_id, backup_id, self.root)
 
 
 def _human_size(n: int) -> str:
@@ -1335,43 +1498,66 @@ def _human_size(n: int) -> str:
 
 
 @backup.command("list")
-@click.option("--store-id", default=None, help="Only this store's backups.")
+@backup_store_id
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-@no_color_option
-def backup_list(no_color: bool, store_id: str | None, as_json: bool) -> None:
-    """List backups: ID, time, store revision, resource count, size."""
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, metavar="N", help="Only the newest N."
+)
+@backup_files_option
+@store_options
+def backup_list(
+    store_id: str | None,
+    as_json: bool,
+    limit: int | None,
+    backup_dir: Path | None,
+    store_url: str | None,
+    no_color: bool,
+) -> None:
+    """List backups, newest first: ID, store, time, store revision, resources, where, reason."""
 
     def body() -> int:
-        from .apply.backup import list_snapshots
-        from .apply.workflow import STATE_DIR
+        from .apply.backup import list_backups
 
-        snaps = list_snapshots(STATE_DIR / "snapshots", store_id)
+        with _Backups(store_url, store_id, backup_dir) as b:
+            found = list_backups(b.driver, b.store_id, b.root, limit)
         if as_json:
-            click.echo(json.dumps([s.to_json() for s in snaps], indent=2))
+            click.echo(json.dumps([x.to_json() for x in found], indent=2, ensure_ascii=False))
             return 0
-        if not snaps:
+        if not found:
             click.echo(
-                "No backups yet: one is written before every apply that changes something.",
+                "No backups yet: one is taken before every apply that changes something.",
                 err=True,
             )
             return 0
-        rows = [("ID", "STORE", "CREATED", "REVISION", "RESOURCES", "SIZE", "SHA256")]
-        rows += [
-            (
-                s.id,
-                s.store_id,
-                s.created_at,
-                str(s.revision),
-                str(s.resources),
-                _human_size(s.size),
-                "ok" if s.verified else "MISMATCH",
+        rows = [("ID", "STORE", "CREATED", "REVISION", "RESOURCES", "WHERE", "REASON")]
+        for x in found:
+            reason = x.reason or ""
+            if x.verified is False:
+                reason += " [sha256 MISMATCH: damaged or edited]"
+            where = "store" if x.in_store else "file"
+            rows.append(
+                (
+                    x.id,
+                    x.store_id,
+                    x.created_at,
+                    str(x.revision),
+                    str(x.resource_count),
+                    where,
+                    reason,
+                )
             )
-            for s in snaps
-        ]
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         for r in rows:
             line = "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
             click.echo(escape(line))
+        if any(not x.in_store for x in found):
+            click.echo(
+                escape(
+                    f"('file': a backup file on this machine, under {b.root}; the others are "
+                    "kept in the store.)"
+                ),
+                err=True,
+            )
         return 0
 
     _run(body)
@@ -1381,28 +1567,50 @@ def backup_list(no_color: bool, store_id: str | None, as_json: bool) -> None:
 @click.argument("backup_id")
 @backup_store_id
 @click.option("--json", "as_json", is_flag=True, help="Print the whole snapshot as JSON.")
-@no_color_option
-def backup_show(no_color: bool, backup_id: str, store_id: str | None, as_json: bool) -> None:
-    """Show what a backup holds."""
+@backup_files_option
+@store_options
+def backup_show(
+    backup_id: str,
+    store_id: str | None,
+    as_json: bool,
+    backup_dir: Path | None,
+    store_url: str | None,
+    no_color: bool,
+) -> None:
+    """Show what a backup holds (its content is checked against its sha256 first)."""
 
     def body() -> int:
-        from .apply.backup import find_snapshot, load_snapshot
-        from .apply.workflow import STATE_DIR
-
-        info = find_snapshot(STATE_DIR / "snapshots", backup_id, store_id)
-        doc = load_snapshot(info)
+        with _Backups(store_url, store_id, backup_dir) as b:
+            info, doc = b.load(backup_id)
+            url = b.driver.url if info.in_store else doc["store"].get("url") or doc.get("store_url")
         if as_json:
             click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
             return 0
+        where = (
+            "kept in the store"
+            if info.in_store
+            else f"file {info.path}"
+            + (
+                " (a copy written with --backup-dir)"
+                if info.apply_id or "sha256" in doc
+                else " (written on the machine that applied, before backups lived in the store)"
+            )
+        )
         lines = [
             f"Backup {info.id}",
-            f"  store:     {doc['store']['id']} ({doc['store'].get('url')})",
-            f"  created:   {doc.get('created_at')}",
+            f"  store:     {doc['store']['id']} ({url})",
+            f"  where:     {where}",
+            f"  created:   {doc.get('created_at', '')}",
             f"  revision:  {doc['store']['revision']}",
-            f"  file:      {info.path} ({_human_size(info.size)}, sha256 {info.sha256[:16]}..., "
-            f"{'verified' if info.verified else 'MISMATCH'})",
+        ]
+        if info.reason:
+            lines.append(f"  reason:    {info.reason}")
+        if info.apply_id:
+            lines.append(f"  apply:     {info.apply_id}")
+        lines += [
+            f"  sha256:    {info.sha256} (verified)",
             f"  settings:  {json.dumps(doc['settings'], ensure_ascii=False)}",
-            f"  resources: {info.resources}",
+            f"  resources: {info.resource_count}",
         ]
         lines += [f"    {kind}: {len(items)}" for kind, items in doc.get("resources", {}).items()]
         for line in lines:
@@ -1424,6 +1632,7 @@ def backup_show(no_color: bool, backup_id: str, store_id: str | None, as_json: b
     show_default=True,
 )
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@backup_files_option
 @store_options
 def backup_diff(
     backup_id: str,
@@ -1431,6 +1640,7 @@ def backup_diff(
     store_id: str | None,
     fmt: str,
     as_json: bool,
+    backup_dir: Path | None,
     store_url: str | None,
     no_color: bool,
 ) -> None:
@@ -1440,29 +1650,27 @@ def backup_diff(
     """
 
     def body() -> int:
-        from .apply.backup import (
-            find_snapshot,
-            live_as_desired,
-            load_snapshot,
-            snapshot_desired,
-            snapshot_live,
-        )
+        from .apply.backup import live_as_desired, snapshot_desired, snapshot_live
         from .apply.plan import PlanOptions, make_plan
-        from .apply.workflow import STATE_DIR, open_snapshot_store
+        from .apply.workflow import open_snapshot_store
 
-        root = STATE_DIR / "snapshots"
-        first = load_snapshot(find_snapshot(root, backup_id, store_id))
-        before = snapshot_live(first)
-        if other_id:
-            after = snapshot_desired(load_snapshot(find_snapshot(root, other_id, store_id)))
-            target = f"backup {other_id}"
-        else:
-            driver = open_snapshot_store(first, backup_id, _settings(store_url))
-            try:
-                after = live_as_desired(driver.read_all(before.store_id))
-                target = driver.url
-            finally:
-                driver.close()
+        with _Backups(store_url, store_id, backup_dir) as b:
+            first_info, first = b.load(backup_id)
+            before = snapshot_live(first)
+            if other_id:
+                _, second = b.load(other_id)
+                after = snapshot_desired(second)
+                target = f"backup {other_id}"
+            elif first_info.in_store:
+                after = live_as_desired(b.driver.read_all(before.store_id))
+                target = b.driver.url
+            else:  # a file: compared with the configured store, never the URL it names
+                driver = open_snapshot_store(first, backup_id, _settings(store_url))
+                try:
+                    after = live_as_desired(driver.read_all(before.store_id))
+                    target = driver.url
+                finally:
+                    driver.close()
         doc = make_plan(
             after,
             before,
@@ -1487,13 +1695,16 @@ def backup_restore(
     auto_approve: bool,
     lock_timeout: str,
     parallelism: int | None,
+    backup_dir: Path | None,
     store_url: str | None,
     no_color: bool,
 ) -> None:
     """Put the live store back to a backup, with the same safety as apply.
 
-    Plans the store back to the snapshot, asks for 'yes' (or --auto-approve), takes the lock
-    and writes a new snapshot of the current state first.
+    Checks the backup against its sha256 (a mismatch is refused), plans the store back to
+    it, asks for 'yes' (or --auto-approve), takes the lock and snapshots the current state
+    first. With --backup-dir, backup files are also looked for there, and the new snapshot
+    is copied there.
     """
 
     def body() -> int:
@@ -1506,19 +1717,115 @@ def backup_restore(
                 "restore asks for confirmation on a terminal; without one, pass --auto-approve"
             )
         settings = _settings(
-            store_url, lock_timeout=_duration(lock_timeout), parallelism=parallelism
+            store_url,
+            lock_timeout=_duration(lock_timeout),
+            parallelism=parallelism,
+            backup_dir=backup_dir,
         )
         report, info = restore_backup(
             backup_id,
             settings,
             store_id=store_id,
+            backup_dir=backup_dir,
             confirm=_confirm_factory(color, auto_approve, f" (restore backup {backup_id})"),
             progress=_Progress(),
         )
         if report.outcome is None and not report.cancelled:
+            _report_notes(report)
             click.echo(f"The store already matches backup {info.id}; nothing to restore.")
             return 0
         return _report(report, color)
+
+    _run(body)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for programs, markdown for pull-request comments.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@target_options
+@store_options
+@var_options
+def drift(
+    directory: Path,
+    fmt: str,
+    as_json: bool,
+    target_names: tuple[str, ...],
+    all_targets: bool,
+    store_url: str | None,
+    no_color: bool,
+    var_files: tuple[Path, ...],
+    var_overrides: tuple[str, ...],
+    var_json: tuple[str, ...],
+) -> None:
+    """List what was changed in the live store outside storecfg since the last apply.
+
+    Reads only: it takes no lock and writes nothing. A resource has drifted when its
+    content differs from what storecfg last wrote (changed), when storecfg never wrote it
+    (created), or when storecfg wrote it and it is gone (deleted). Exit 0 no drift,
+    2 drift (in any target), 1 error (in any target).
+    """
+
+    def body() -> int:
+        from .apply.workflow import drift_directory
+        from .errors import StorecfgError
+        from .views import drift as view
+
+        fmt_ = "json" if as_json else fmt
+        options: dict[str, Any] = {"use_cache": False}
+        targets = _select_targets(directory, target_names, all_targets)
+        jobs: list[tuple[str | None, Callable[[], Any], tuple[Path, ...]]] = (
+            [(None, lambda: _settings(store_url, **options), var_files)]
+            if targets is None
+            else [
+                (t.name, _target_settings(t, store_url, options), (*t.var_files, *var_files))
+                for t in targets
+            ]
+        )
+        several = len(jobs) > 1
+        docs: list[tuple[str | None, dict[str, Any]]] = []
+        for name, settings, files in jobs:
+            try:
+                store, found = drift_directory(
+                    directory, settings(), files, var_overrides, var_json
+                )
+            except StorecfgError as exc:
+                if not several:
+                    raise
+                _echo_error(exc, f"target {name}: ")
+                docs.append((name, {"error": exc.message}))
+                continue
+            docs.append((name, view.drift_document(store, [d.to_json() for d in found])))
+        color = _color(no_color)
+        if not several:
+            doc = docs[0][1]
+            if fmt_ == "json":
+                click.echo(view.render_json(doc), nl=False)
+            elif fmt_ == "markdown":
+                click.echo(view.render_markdown(doc), nl=False)
+            else:
+                click.echo(view.render_text(doc, color=color), nl=False)
+        elif fmt_ == "json":
+            click.echo(view.render_targets_json(docs), nl=False)
+        else:
+            for name, doc in docs:
+                if fmt_ == "markdown":
+                    click.echo(view.render_target_markdown(str(name), doc), nl=False)
+                elif "error" in doc:
+                    click.echo(f"=== target {name} ===\n\nfailed (the error is above)\n")
+                else:
+                    click.echo(f"=== target {name} ===\n")
+                    click.echo(view.render_text(doc, color=color))
+        if any("error" in doc for _, doc in docs):
+            return 1
+        return 2 if any(doc["has_drift"] for _, doc in docs) else 0
 
     _run(body)
 
@@ -1615,6 +1922,14 @@ DB_HELP = (
 )
 @click.option("--quiet", is_flag=True, help="No access log.")
 @click.option(
+    "--keep-snapshots",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Keep the newest N snapshots of each store, pruning older ones as new ones are "
+    "taken. Default: keep them all.",
+)
+@click.option(
     "--max-connections",
     type=click.IntRange(1, 100_000),
     default=512,
@@ -1643,6 +1958,7 @@ def serve(
     port: int,
     rate_limit: float,
     quiet: bool,
+    keep_snapshots: int | None,
     max_connections: int,
     header_timeout: float,
     body_timeout: float,
@@ -1663,6 +1979,7 @@ def serve(
             port,
             rate_limit=rate_limit,
             access_log=not quiet,
+            keep_snapshots=keep_snapshots,
             max_connections=max_connections,
             header_timeout=header_timeout,
             body_timeout=body_timeout,

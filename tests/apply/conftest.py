@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from storecfg.apply.backup import list_snapshots
 from storecfg.cli import cli
 from storecfg.model import LiveState
 from storecfg.store.driver import StoreDriver, open_store
+from storecfg.store.history import ApplyRecord, SnapshotMeta
 from support.server import Server, running_server, storecfg
 
 from .stores import BASE, STORE_YAML, write_store
@@ -106,10 +106,28 @@ class Target:
         finally:
             driver.close()
 
-    def snapshots(self) -> list[Path]:
-        """Snapshot files, oldest first."""
-        root = self.workdir / ".storecfg" / "snapshots"
-        return [s.path for s in list_snapshots(root, self.store_id)]
+    def snapshots(self) -> list[SnapshotMeta]:
+        """The store's snapshots, oldest first."""
+        driver = self.driver()
+        try:
+            items, _ = driver.list_snapshots(self.store_id, limit=1000)
+        finally:
+            driver.close()
+        return items[::-1]
+
+    def applies(self) -> list[ApplyRecord]:
+        """The store's apply records, newest first."""
+        driver = self.driver()
+        try:
+            return driver.list_applies(self.store_id, limit=1000)[0]
+        finally:
+            driver.close()
+
+    def db_path(self) -> Path:
+        """The database file that holds the live store (the server's, over HTTP)."""
+        if self.server is not None:
+            return self.server.db
+        return Path(self.url.removeprefix("sqlite:///"))
 
     def journals(self) -> list[Path]:
         return sorted((self.workdir / ".storecfg" / "journal" / self.store_id).glob("*.jsonl"))

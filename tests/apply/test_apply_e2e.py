@@ -197,12 +197,10 @@ def test_a_plan_file_is_applied_once(target: Target) -> None:
     revision = target.read().revision
     result = ok(target.cli("apply", "plan.json"), 1)
     assert "this plan was already applied" in result.stderr
-    # without the journal (another checkout, a fresh CI runner) it is refused as stale
+    # without the journal (another checkout, a fresh CI runner) the store still knows
     shutil.rmtree(target.workdir / ".storecfg" / "journal")
     result = ok(target.cli("apply", "plan.json"), 1)
-    assert "the plan is stale" in result.stderr
-    assert f"moved from revision 0 to {revision}" in result.stderr
-    assert "skus.sku-basic was created" in result.stderr
+    assert "this plan was already applied" in result.stderr
     assert target.read().revision == revision
 
 
@@ -219,20 +217,25 @@ def test_restore_returns_the_store_to_the_snapshot(target: Target) -> None:
     edit(target.store_dir, "storefront.yaml", "more, cart, accept", "more, accept, cart")
     applied(target)
     [first, second] = target.snapshots()
-    backup_id = second.name.removesuffix(".json")
+    backup_id = second.id
     assert backup_id.endswith(f"-r{before.revision}")
     assert specs(target.read()) != specs(before)
     result = ok(target.cli("backup", "restore", backup_id, "--auto-approve"))
     assert "Apply complete: 1 created, 2 updated, 0 deleted." in result.stdout
     assert specs(target.read()) == specs(before)
     # back to the empty store of the first snapshot
-    result = ok(target.cli("backup", "restore", first.name.removesuffix(".json"), "--auto-approve"))
+    result = ok(target.cli("backup", "restore", first.id, "--auto-approve"))
     assert "0 created, 0 updated, 20 deleted" in result.stdout
     live = target.read()
     assert live.count() == 0
     assert live.settings["name"] == target.store_id
-    result = ok(target.cli("backup", "restore", first.name.removesuffix(".json"), "--auto-approve"))
+    result = ok(target.cli("backup", "restore", first.id, "--auto-approve"))
     assert "nothing to restore" in result.stdout
+    # every restore took a snapshot of its own first, and is on record
+    assert [s.reason for s in target.snapshots()][2:] == [
+        f"restore of {second.id}", f"restore of {first.id}"
+    ]  # fmt: skip
+    assert [r.status for r in target.applies()] == ["complete"] * 4
 
 
 def test_export_then_plan_is_empty(target: Target) -> None:
@@ -289,20 +292,46 @@ def test_ignore_changes_hides_an_out_of_band_edit(target: Target) -> None:
 # ------------------------------------------------------------------ backups
 
 
-def test_snapshots_are_private_with_a_correct_sha256(target: Target) -> None:
+def test_snapshots_are_kept_in_the_store_with_a_correct_sha256(target: Target) -> None:
     applied(target)
     [snapshot] = target.snapshots()
-    assert re.fullmatch(r"\d{8}T\d{6}Z-r0\.json", snapshot.name)
-    assert stat.S_IMODE(snapshot.stat().st_mode) == 0o600
-    side = snapshot.with_suffix(".sha256")
-    assert stat.S_IMODE(side.stat().st_mode) == 0o600
-    digest = hashlib.sha256(snapshot.read_bytes()).hexdigest()
-    assert side.read_text() == f"{digest}  {snapshot.name}\n"
-    doc = json.loads(snapshot.read_text())
-    assert doc["store"]["id"] == target.store_id and doc["resources"] == {}
+    assert re.fullmatch(r"\d{8}T\d{6}Z-r0", snapshot.id)
+    assert (snapshot.revision, snapshot.resource_count, snapshot.reason) == (0, 0, "apply")
+    [record] = target.applies()
+    assert snapshot.apply_id == record.id
+    driver = target.driver()
+    try:
+        doc = driver.get_snapshot(target.store_id, snapshot.id)
+    finally:
+        driver.close()
+    assert doc is not None
+    assert doc["store"] == {"id": target.store_id, "revision": 0} and doc["resources"] == {}
+    state = {k: doc[k] for k in ("store", "settings", "settings_revision", "resources")}
+    canonical = json.dumps(state, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert hashlib.sha256(canonical.encode()).hexdigest() == snapshot.sha256 == doc["sha256"]
+    # nothing is written on this machine but the journal
+    assert not (target.workdir / ".storecfg" / "snapshots").exists()
     token = target.env.get("STORECFG_TOKEN")
-    for path in [snapshot, *target.journals()]:
+    for path in target.journals():
         assert token is None or token not in path.read_text()
+
+
+def test_a_local_copy_of_the_snapshot_with_backup_dir(target: Target) -> None:
+    result = ok(target.cli("apply", "s", "--auto-approve", "--backup-dir", "copies"))
+    [snapshot] = target.snapshots()
+    path = target.workdir / "copies" / target.store_id / f"{snapshot.id}.json"
+    assert f"A copy of it is in copies/{target.store_id}/{snapshot.id}.json." in result.stdout
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    side = path.with_suffix(".sha256")
+    assert stat.S_IMODE(side.stat().st_mode) == 0o600
+    assert side.read_text() == f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.name}\n"
+    doc = json.loads(path.read_text())
+    assert (doc["id"], doc["sha256"], doc["resources"]) == (snapshot.id, snapshot.sha256, {})
+    token = target.env.get("STORECFG_TOKEN")
+    assert token is None or token not in path.read_text()
+    # the copy is a backup of its own: listed (the store's entry wins) and restorable
+    listed = json.loads(ok(target.cli("backup", "list", "--json", "--backup-dir", "copies")).stdout)
+    assert [(b["id"], b["source"]) for b in listed] == [(snapshot.id, "store")]
 
 
 def test_a_no_op_apply_writes_no_snapshot(target: Target) -> None:
@@ -312,6 +341,7 @@ def test_a_no_op_apply_writes_no_snapshot(target: Target) -> None:
     result = applied(target)
     assert "No changes." in result.stdout
     assert len(target.snapshots()) == 1 and len(target.journals()) == 1
+    assert len(target.applies()) == 1
     assert target.read().revision == revision
 
 
@@ -319,25 +349,27 @@ def test_backup_list_show_and_diff(target: Target) -> None:
     applied(target)
     edit(target.store_dir, "catalog.yaml", 'recurring: "40.00"', 'recurring: "44.00"')
     applied(target)
-    first, second = (p.name.removesuffix(".json") for p in target.snapshots())
+    first, second = (s.id for s in target.snapshots())
     live = target.read()
 
     lines = ok(target.cli("backup", "list")).stdout.splitlines()
-    assert lines[0].split() == ["ID", "STORE", "CREATED", "REVISION", "RESOURCES", "SIZE", "SHA256"]
+    assert lines[0].split() == [
+        "ID", "STORE", "CREATED", "REVISION", "RESOURCES", "WHERE", "REASON"
+    ]  # fmt: skip
     rows = [line.split() for line in lines[1:]]
-    assert [(r[0], r[1], r[3], r[4], r[-1]) for r in rows] == [
-        (first, target.store_id, "0", "0", "ok"),
-        (second, target.store_id, second.rsplit("-r", 1)[1], "20", "ok"),
+    # newest first, as the store API lists them
+    assert [(r[0], r[1], r[3], r[4], r[5], r[6]) for r in rows] == [
+        (second, target.store_id, second.rsplit("-r", 1)[1], "20", "store", "apply"),
+        (first, target.store_id, "0", "0", "store", "apply"),
     ]
     listed = json.loads(ok(target.cli("backup", "list", "--json")).stdout)
-    assert [b["id"] for b in listed] == [first, second]
+    assert [b["id"] for b in listed] == [second, first]
+    assert ok(target.cli("backup", "list", "--limit", "1")).stdout.count("\n") == 2
 
     shown = ok(target.cli("backup", "show", second)).stdout
     assert f"Backup {second}\n" in shown
-    assert (
-        f"  store:     {target.store_id} ({target.url if target.server else target.env['STORECFG_STORE']})"
-        in shown
-    )
+    assert f"  store:     {target.store_id} ({target.driver().url})" in shown
+    assert "  where:     kept in the store\n" in shown
     assert "  resources: 20\n" in shown and "    service_plans: 3\n" in shown
     assert "verified" in shown
     doc = json.loads(ok(target.cli("backup", "show", second, "--json")).stdout)
@@ -354,16 +386,79 @@ def test_backup_list_show_and_diff(target: Target) -> None:
     assert live.revision > int(second.rsplit("-r", 1)[1])
 
     result = ok(target.cli("backup", "show", "20990101T000000Z-r1"), 1)
-    assert "no backup '20990101T000000Z-r1'" in result.stderr and "Known backups" in result.stderr
+    assert "has no backup '20990101T000000Z-r1'" in result.stderr
+    assert f"Known backups: {second}, {first}" in result.stderr
+
+
+def _damage_snapshot(t: Target, snapshot_id: str) -> None:
+    """Edit a snapshot inside the store database, behind the store's back."""
+    import sqlite3
+    import zlib
+
+    conn = sqlite3.connect(t.db_path())
+    try:
+        [content] = conn.execute(
+            "SELECT content FROM snapshots WHERE store = ? AND id = ?", (t.store_id, snapshot_id)
+        ).fetchone()
+        state = json.loads(zlib.decompress(content))
+        state["settings"]["name"] = "Edited behind the store's back"
+        conn.execute(
+            "UPDATE snapshots SET content = ? WHERE store = ? AND id = ?",
+            (zlib.compress(json.dumps(state).encode()), t.store_id, snapshot_id),
+        )
+        conn.commit()
+    finally:
+        conn.close()
 
 
 def test_a_damaged_backup_is_not_restored(target: Target) -> None:
     applied(target)
-    [snapshot] = target.snapshots()
-    snapshot.write_text(snapshot.read_text().replace('"revision": 0', '"revision": 1', 1))
-    result = ok(target.cli("backup", "restore", snapshot.stem, "--auto-approve"), 1)
+    edit(target.store_dir, "catalog.yaml", 'recurring: "40.00"', 'recurring: "44.00"')
+    applied(target)
+    [_, snapshot] = target.snapshots()
+    _damage_snapshot(target, snapshot.id)
+    revision = target.read().revision
+    for command in (("restore", "--auto-approve"), ("show",), ("diff",)):
+        result = ok(target.cli("backup", command[0], snapshot.id, *command[1:]), 1)
+        assert f"backup {snapshot.id} does not match its sha256" in result.stderr
+        assert "Traceback" not in result.output
+    assert target.read().revision == revision
+
+
+def test_first_release_snapshot_files_are_still_backups(target: Target) -> None:
+    """Snapshot files that the first release wrote under .storecfg/snapshots are listed
+    (as files), shown, diffed and restored; a damaged one is refused."""
+    from storecfg.apply.backup import list_snapshots, write_snapshot
+
+    applied(target)
+    before = target.read()
+    driver = target.driver()
+    root = target.workdir / ".storecfg" / "snapshots"
+    try:
+        written = write_snapshot(before, root, driver.url)
+    finally:
+        driver.close()
+    # as if written a year ago (and so unlike any ID the store gives)
+    old_id = f"20250101T000000Z-r{before.revision}"
+    for suffix in (".json", ".sha256"):
+        written.path.with_suffix(suffix).rename(written.path.with_name(old_id + suffix))
+    [info] = list_snapshots(root, target.store_id)
+    edit(target.store_dir, "catalog.yaml", 'recurring: "40.00"', 'recurring: "44.00"')
+    applied(target)
+    listed = json.loads(ok(target.cli("backup", "list", "--json")).stdout)
+    assert [(b["id"], b["source"]) for b in listed if b["source"] == "file"] == [(info.id, "file")]
+    text = ok(target.cli("backup", "list"))
+    assert "'file': a backup file on this machine" in text.stderr
+    shown = ok(target.cli("backup", "show", info.id)).stdout
+    assert "before backups lived in the store" in shown
+    result = ok(target.cli("backup", "restore", info.id, "--auto-approve"))
+    assert "Apply complete: 0 created, 1 updated, 0 deleted." in result.stdout
+    assert specs(target.read()) == specs(before)
+    info.path.write_text(info.path.read_text().replace('"40.00"', '"41.00"'))
+    result = ok(target.cli("backup", "restore", info.id, "--auto-approve"), 1)
     assert "does not match its sha256 file" in result.stderr
-    assert "MISMATCH" in ok(target.cli("backup", "list")).stdout
+    lines = ok(target.cli("backup", "list")).stdout
+    assert "sha256 MISMATCH" in lines
 
 
 # ------------------------------------------------------------------ the lock

@@ -15,7 +15,10 @@ import pytest
 
 from storecfg.apply import execute
 from storecfg.compiler.compile import compile_store
+from storecfg.errors import StoreError
 from storecfg.store.driver import WriteOp
+from storecfg.store.http import HttpDriver
+from storecfg.store.sqlite import SqliteDriver
 
 from .conftest import Result, Target, make_target
 from .stores import big_store, edit
@@ -96,11 +99,13 @@ def test_a_412_mid_apply_stops_and_forces_nothing(
     real_send = execute._send
     raced: list[int] = []
 
-    def racing_send(driver: Any, store_id: str, ops: list[WriteOp]) -> Any:
+    def racing_send(
+        driver: Any, store_id: str, ops: list[WriteOp], apply_id: str | None = None
+    ) -> Any:
         if any((op.kind, op.id) == ("service_plans", "pro") for op in ops) and not raced:
             # somebody edits the plan in the control panel between plan and write
             raced.append(target.put("service_plans", "pro", {"name": "Pro (control panel)"}))
-        return real_send(driver, store_id, ops)
+        return real_send(driver, store_id, ops, apply_id)
 
     monkeypatch.setattr(execute, "_send", racing_send)
     result = ok(target.cli("apply", "s", "--auto-approve"), 1)
@@ -116,10 +121,12 @@ def test_a_412_mid_apply_stops_and_forces_nothing(
     assert "  succeeded:     " in err
     [_, snapshot] = target.snapshots()
     assert (
-        f"The store as it was before this apply is in backup {snapshot.stem} "
-        f"(.storecfg/snapshots/{target.store_id}/{snapshot.name}); " in err
+        f"The store as it was before this apply is in backup {snapshot.id} (kept in the store); "
+        in err
     )
-    assert f"`storecfg backup restore {snapshot.stem}` puts it back" in err
+    assert f"`storecfg backup restore {snapshot.id}` puts it back" in err
+    [record, _] = target.applies()
+    assert record.status == "failed" and record.finished_at is not None
     assert "Traceback" not in result.output
     live = target.read()
     pro = live.resources["service_plans"]["pro"]
@@ -140,12 +147,24 @@ def test_a_412_mid_apply_stops_and_forces_nothing(
     assert live_specs(target) == desired_specs(target)
 
 
-def test_no_snapshot_no_apply(target: Target) -> None:
-    state = target.workdir / ".storecfg"
-    state.mkdir()
-    (state / "snapshots").write_text("in the way of the snapshot folder")
+def test_no_snapshot_no_apply(target: Target, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise StoreError("store database is unavailable: disk I/O error", 503)
+
+    for driver_class in (SqliteDriver, HttpDriver):
+        monkeypatch.setattr(driver_class, "create_snapshot", refuse)
     result = ok(target.cli("apply", "s", "--auto-approve"), 1)
-    assert "cannot write the snapshot" in result.stderr and "nothing was applied" in result.stderr
+    assert "cannot take the snapshot in the store: store database is unavailable" in result.stderr
+    assert "nothing was applied" in result.stderr
+    assert target.read().count() == 0 and target.read().revision == 0
+    [record] = target.applies()
+    assert (record.status, record.writes_done) == ("failed", 0)
+    monkeypatch.undo()
+    # the local copy asked for cannot be written: nothing is applied either
+    (target.workdir / "in-the-way").write_text("a file where the backup folder should be")
+    result = ok(target.cli("apply", "s", "--auto-approve", "--backup-dir", "in-the-way/x"), 1)
+    assert "cannot write the local copy of snapshot" in result.stderr
+    assert "nothing was applied" in result.stderr
     assert target.read().count() == 0 and target.read().revision == 0
 
 
@@ -168,11 +187,13 @@ def test_sigkill_midway_then_plan_and_reapply_converge(sqlite_target: Target) ->
     written = t.read().count()
     assert 300 <= written < total, "the apply finished before it was killed"
 
-    plan_text = ok(t.cli("plan", "s")).stdout
-    assert (
-        "Warning: the last apply (plan " in plan_text
-        and f"of {total + 1} writes; this plan shows only what is left to do" in plan_text
-    )
+    result = ok(t.cli("plan", "s"))
+    # the dead process's lock has not expired yet: it may still be running, as far as
+    # the store can tell
+    for out in (result.stdout, result.stderr):
+        assert "Warning: the last apply (plan " in out
+        assert f" of {total + 1} writes so far, and it holds the store's lock until " in out
+        assert "this plan shows only what is left to do" in out
     plan = json.loads(ok(t.cli("plan", "s", "--format", "json")).stdout)
     assert plan["summary"] == {
         "create": total - written, "update": 0, "replace": 0, "delete": 0, "no-op": written
@@ -180,7 +201,8 @@ def test_sigkill_midway_then_plan_and_reapply_converge(sqlite_target: Target) ->
     assert plan["settings"]["action"] == "no-op"  # written first, before the kill
     interrupted = plan["interrupted_apply"]
     assert interrupted["total"] == total + 1 and interrupted["done"] >= 300
-    assert interrupted["snapshot"] == t.snapshots()[0].stem
+    assert interrupted["snapshot"] == t.snapshots()[0].id
+    assert interrupted["status"] == "running"
 
     # the dead apply still holds the lock; its process is gone from this host, so the
     # next apply releases it at once and says so
@@ -193,6 +215,14 @@ def test_sigkill_midway_then_plan_and_reapply_converge(sqlite_target: Target) ->
     assert released.startswith(f"Released the apply lock {held.lock_id} of an apply that is no")
     assert f"pid {apply.pid}" in released
     assert f"Apply complete: {total - written} created, 0 updated, 0 deleted." in result.stdout
+    # its lock gone, the dead apply reads as interrupted, and says how far it got
+    assert (
+        f"was interrupted after {written + 1} of {total + 1} writes; "
+        "this plan shows only what is left to do" in result.stdout
+    )
+    [latest, dead] = t.applies()
+    assert dead.status == "interrupted" and 300 <= dead.writes_done == written + 1
+    assert (latest.status, latest.writes_done) == ("complete", total - written)
     # over 200 writes, progress is a line every 10%
     assert result.stderr.splitlines()[-1] == f"  applied {total - written}/{total - written} (100%)"
     assert len(result.stderr.splitlines()) <= 12
@@ -286,7 +316,9 @@ def test_a_create_racing_an_out_of_band_create(
     )
     real_send = execute._send
 
-    def racing_send(driver: Any, store_id: str, ops: list[WriteOp]) -> Any:
+    def racing_send(
+        driver: Any, store_id: str, ops: list[WriteOp], apply_id: str | None = None
+    ) -> Any:
         if any((op.kind, op.id) == ("skus", "sku-new") for op in ops):
             driver.put(
                 store_id,
@@ -295,7 +327,7 @@ def test_a_create_racing_an_out_of_band_create(
                 {"name": "Theirs", "vendor": "V", "source": "custom"},
                 create=True,
             )
-        return real_send(driver, store_id, ops)
+        return real_send(driver, store_id, ops, apply_id)
 
     monkeypatch.setattr(execute, "_send", racing_send)
     result = ok(t.cli("apply", "s", "--auto-approve"), 1)

@@ -125,9 +125,23 @@ def test_backup_restore_and_diff_never_follow_the_snapshot_url(
     edit(tmp_path / "s", "catalog.yaml", '"20.00"', '"25.00"')
     second = run(tmp_path, env, "apply", "s", "--auto-approve")
     assert second.returncode == 0, second.stderr
+    # a snapshot file as the first release wrote it (snapshots are kept in the store now;
+    # files are still read), of the store before the price change
+    driver = open_store(server.url, token=token)
+    try:
+        newest = driver.list_snapshots(store_id, limit=1)[0][0]
+        doc = driver.get_snapshot(store_id, newest.id)
+    finally:
+        driver.close()
+    assert doc is not None
+    backup_id = f"20250101T000000Z-r{doc['store']['revision']}"
     folder = tmp_path / ".storecfg" / "snapshots" / store_id
-    snapshot = sorted(folder.glob("*.json"))[-1]  # the store before the price change
-    backup_id = snapshot.stem
+    folder.mkdir(parents=True)
+    snapshot = folder / f"{backup_id}.json"
+    legacy = {key: doc[key] for key in ("format_version", "created_at", "settings", "resources")}
+    legacy["settings_revision"] = doc["settings_revision"]
+    legacy["store"] = {**doc["store"], "url": server.url}
+    snapshot.write_text(json.dumps(legacy))
 
     with hostile_server(recording) as evil:
         _snapshot_url(snapshot, evil.url)

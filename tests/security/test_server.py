@@ -191,7 +191,8 @@ def test_a_delete_without_its_create_is_reported_loudly(tmp_path: Path) -> None:
     never reported as if nothing happened."""
 
     def old_store(request: httpx.Request) -> httpx.Response:
-        assert request.url.path.endswith("/batch")
+        if not request.url.path.endswith("/batch"):  # nor does it keep history
+            return httpx.Response(405, json={"error": "method_not_allowed", "message": "no"})
         ops = json.loads(request.content)["operations"]
         assert [op.get("group") for op in ops] == ["skus.o365-e3", "skus.o365-e3"]
         error = {"error": "unprocessable", "message": "skus.o365-e3 is invalid"}

@@ -45,6 +45,10 @@ TOKEN = _storage.create_token(STORE)
 _storage.put(STORE, "skus", "o365-e1", sku(), if_none_match="*")
 for _kind, _spec in (("skus", sku("0")), ("service_plans", plan("0")), ("terms", terms("0"))):
     _storage.put(STORE, _kind, "0", _spec, if_none_match="*")
+# and history to list: an apply (ID "0", as generated path parameters often are) with its
+# snapshot, so list answers hold items whose shape is checked
+_storage.start_apply(STORE, {"id": "0", "plan_id": "p", "source": {"user": "fuzz"}})
+_storage.create_snapshot(STORE, reason="apply", apply_id="0")
 
 _app = create_app(_storage, access_log=False)
 _config = SchemathesisConfig.from_dict(
@@ -99,7 +103,8 @@ def test_the_run_covers_every_operation() -> None:
         f"{op.method.upper()} {op.path}"
         for op in (result.ok() for result in schema.get_all_operations())
     }
-    # healthz, stores, one store, settings (2), lock (3), batch, and 4 per kind
-    assert len(operations) == 1 + 1 + 1 + 2 + 3 + 1 + 10 * 4
+    # healthz, stores, one store, settings (2), lock (3), batch, 4 per kind, and history:
+    # snapshots (3), applies (4), drift (2)
+    assert len(operations) == 1 + 1 + 1 + 2 + 3 + 1 + 10 * 4 + 3 + 4 + 2
     assert "PUT /v1/stores/{store}/service_plans/{id}" in operations
     assert "DELETE /v1/stores/{store}/lock" in operations

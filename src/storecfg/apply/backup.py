@@ -1,9 +1,11 @@
-"""Snapshots of the live store: written before every apply that changes something.
+"""Backups of the live store: snapshots taken before every apply that changes something.
 
-`.storecfg/snapshots/STORE/YYYYMMDDTHHMMSSZ-rREV.json` holds the whole store
+They live in the store itself (see store/history.py), so every machine sees them.
+Snapshot files are the first release's backups, and the local copies written with
+`--backup-dir`: `DIR/STORE/YYYYMMDDTHHMMSSZ-rREV.json` holds the whole store
 (settings and every resource with its revision); `NAME.sha256` beside it holds the
-content hash in `sha256sum` format. Both are written atomically with mode 0600.
-The name without `.json` is the backup ID.
+file's hash in `sha256sum` format. Both are written atomically with mode 0600. The
+name without `.json` is the backup ID, in the store and in files alike.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from .. import __version__
 from .._fs import atomic_write
 from ..errors import StorecfgError, StoreError, UsageError, display_path
 from ..model import ID_PATTERN, KINDS, DesiredState, LiveResource, LiveState
-from ..store.driver import check_store_id
+from ..store.driver import StoreDriver, check_store_id
+from ..store.history import state_sha256
 
 SNAPSHOT_FORMAT = 1
 _ID = re.compile(r"^(\d{8}T\d{6}Z)-r(\d+)(?:-(\d+))?$")
@@ -234,7 +237,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def check_restorable(info: SnapshotInfo, doc: dict[str, Any]) -> None:
+def check_restorable(info: SnapshotInfo | Backup, doc: dict[str, Any]) -> None:
     """Raise (naming every resource and field) unless the store would accept every spec
     and the settings of this snapshot, checked as the store checks a write (schemas,
     single-resource rules, integer range): a restore then never stops half way, and
@@ -267,7 +270,8 @@ def check_restorable(info: SnapshotInfo, doc: dict[str, Any]) -> None:
                 problems += [f"{d['address']}: {d['code']} {d['message']}" for d in diags]
     except (KeyError, TypeError, AttributeError):
         raise StorecfgError(
-            f"backup {info.id} ({info.path}) is not a snapshot storecfg can read; nothing was changed"
+            f"backup {info.id} ({info.path or 'in the store'}) is not a snapshot storecfg can "
+            "read; nothing was changed"
         ) from None
     try:
         check_values(settings, "store.settings")
@@ -317,3 +321,196 @@ def live_as_desired(live: LiveState) -> DesiredState:
         live.settings,
         {kind: {rid: r.spec for rid, r in items.items()} for kind, items in live.resources.items()},
     )
+
+
+# ---------------------------------------------------------------- backups in the store
+
+
+@dataclass
+class Backup:
+    """A backup as `backup list` shows it: a snapshot in the store, or a local file (the
+    first release's snapshot files, and copies written with --backup-dir)."""
+
+    id: str
+    store_id: str
+    created_at: str
+    revision: int
+    resource_count: int
+    sha256: str
+    reason: str | None
+    apply_id: str | None
+    in_store: bool
+    path: Path | None = None
+    #: for files: whether the .sha256 file beside it matches
+    verified: bool | None = None
+
+    @property
+    def where(self) -> str:
+        if self.in_store:
+            return "store"
+        return f"file {display_path(str(self.path))}" if self.path else "file"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "store": self.store_id,
+            "created_at": self.created_at,
+            "revision": self.revision,
+            "resource_count": self.resource_count,
+            "sha256": self.sha256,
+            "reason": self.reason,
+            "apply_id": self.apply_id,
+            "source": "store" if self.in_store else "file",
+            "path": None if self.path is None else str(self.path),
+            "verified": self.verified,
+        }
+
+
+def store_backups(driver: StoreDriver, store_id: str, limit: int | None = None) -> list[Backup]:
+    """The store's snapshots, newest first (at most `limit`)."""
+    out: list[Backup] = []
+    token: str | None = None
+    while True:
+        page = 100 if limit is None else max(1, min(100, limit - len(out)))
+        items, token = driver.list_snapshots(store_id, limit=page, page_token=token)
+        out += [
+            Backup(
+                s.id,
+                store_id,
+                s.created_at,
+                s.revision,
+                s.resource_count,
+                s.sha256,
+                s.reason,
+                s.apply_id,
+                True,
+            )
+            for s in items
+        ]
+        if not token or (limit is not None and len(out) >= limit):
+            return out
+
+
+def file_backups(root: Path, store_id: str | None) -> list[Backup]:
+    """Snapshot files under `root` (one folder per store), newest first."""
+    out: list[Backup] = []
+    for info in reversed(list_snapshots(root, store_id)):
+        reason: str | None = "a local snapshot file from before backups lived in the store"
+        apply_id: str | None = None
+        digest = info.sha256
+        try:
+            doc = json.loads(info.path.read_bytes())
+            if isinstance(doc, dict) and "reason" in doc:  # a --backup-dir copy
+                reason, apply_id = doc.get("reason"), doc.get("apply_id")
+                digest = str(doc.get("sha256") or digest)  # the store's: over the state
+        except (OSError, ValueError):
+            pass
+        out.append(
+            Backup(
+                info.id,
+                info.store_id,
+                info.created_at,
+                info.revision,
+                info.resources,
+                digest,
+                reason,
+                apply_id,
+                False,
+                info.path,
+                info.verified,
+            )
+        )
+    return out
+
+
+def list_backups(
+    driver: StoreDriver | None, store_id: str | None, root: Path, limit: int | None = None
+) -> list[Backup]:
+    """Backups of a store, newest first: the store's snapshots, then the local files
+    that are not copies of one of them."""
+    from ..store.driver import HistoryUnsupported
+
+    in_store: list[Backup] = []
+    if driver is not None and store_id is not None:
+        try:
+            in_store = store_backups(driver, store_id, limit)
+        except HistoryUnsupported:
+            in_store = []
+    # a --backup-dir copy of a snapshot the store still holds is the same backup
+    known = {(b.store_id, b.id, b.sha256) for b in in_store}
+    files = [b for b in file_backups(root, store_id) if (b.store_id, b.id, b.sha256) not in known]
+    merged = sorted(
+        in_store + files, key=lambda b: (b.created_at, b.revision, b.in_store), reverse=True
+    )
+    return merged[:limit] if limit is not None else merged
+
+
+def verify_store_snapshot(doc: dict[str, Any], store_id: str | None = None) -> dict[str, Any]:
+    """`doc` (a whole snapshot from the store) if its content matches its sha256 and it
+    is the shape storecfg takes (of `store_id`, when given)."""
+    expected, actual = doc.get("sha256"), state_sha256(doc)
+    if expected != actual:
+        raise StorecfgError(
+            f"backup {doc.get('id')} does not match its sha256 (recorded {str(expected)[:16]}..., "
+            f"content {actual[:16]}...): it is damaged or was edited; it is not used"
+        )
+    if doc.get("format_version") != SNAPSHOT_FORMAT:
+        raise StorecfgError(
+            f"backup {doc.get('id')} has an unknown format_version {doc.get('format_version')!r}"
+        )
+    store = doc.get("store")
+    if store_id is None:
+        store_id = str(store.get("id")) if isinstance(store, dict) else ""
+    problem = _check_snapshot(doc, store_id)
+    if problem:
+        raise StorecfgError(f"backup {doc.get('id')} is not a valid storecfg snapshot: {problem}")
+    return doc
+
+
+def load_backup(
+    driver: StoreDriver | None, store_id: str | None, backup_id: str, root: Path
+) -> tuple[Backup, dict[str, Any]]:
+    """A backup and its whole content, checked against its sha256: from the store when
+    it holds one by that ID, else from the local files under `root`."""
+    from ..store.driver import HistoryUnsupported
+
+    backup_id = backup_id.removesuffix(".json")
+    store_missing = ""
+    if driver is not None and store_id is not None:
+        doc = None
+        try:
+            doc = driver.get_snapshot(store_id, backup_id)
+        except HistoryUnsupported:
+            doc = None
+        if doc is not None:
+            verify_store_snapshot(doc, store_id)
+            backup = Backup(
+                str(doc["id"]),
+                store_id,
+                str(doc.get("created_at", "")),
+                int(doc["store"]["revision"]),
+                sum(len(v) for v in doc.get("resources", {}).values()),
+                str(doc["sha256"]),
+                doc.get("reason"),
+                doc.get("apply_id"),
+                True,
+            )
+            return backup, doc
+        store_missing = f"store {store_id} at {driver.url} has no backup {backup_id!r}"
+    try:
+        info = find_snapshot(root, backup_id, store_id)
+    except UsageError as exc:
+        if not store_missing:
+            raise
+        known = list_backups(driver, store_id, root, limit=5) if driver is not None else []
+        hint = (
+            f" Known backups: {', '.join(b.id for b in known)}"
+            if known
+            else " There are no backups yet."
+        )
+        raise UsageError(f"{store_missing}, nor {display_path(str(root))}.{hint}") from exc
+    doc = load_snapshot(info)
+    if "sha256" in doc and "id" in doc:  # a --backup-dir copy: its state hash too
+        verify_store_snapshot(doc)
+    [backup] = [b for b in file_backups(root, info.store_id) if b.id == info.id]
+    return backup, doc

@@ -1,4 +1,4 @@
-"""Execute a plan: snapshot first, then journaled writes in dependency order.
+"""Execute a plan: record and snapshot first, then journaled writes in dependency order.
 
 Writes go level by level, in an order that never leaves a reference dangling (the
 store refuses such writes): a create comes before the writes that refer to it, and
@@ -11,6 +11,10 @@ Idempotency-Key derived from the plan and the address, so retries — and a re-r
 after a crash — never duplicate anything; each is journaled before it is sent and
 after its result. On the first failure nothing new is started; batches already
 running finish, and the outcome says what succeeded, failed and was not attempted.
+
+Before the first write the apply is recorded in the store and the store snapshots
+itself (`history.ApplyRecorder`); every write carries the apply's ID, which marks it as
+storecfg's and moves the record's progress in the same store transaction.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import Any
 from ..errors import ConflictError, StoreError
 from ..model import LiveState
 from ..store.driver import StoreDriver, WriteOp, WriteResult
-from .backup import SnapshotInfo, write_snapshot
+from .history import ApplyRecorder, SnapshotRef
 from .journal import Journal
 from .lock import HeldLock
 from .plan import _dependencies, graph_levels
@@ -44,7 +48,7 @@ class Progress:
 
 @dataclass
 class Outcome:
-    snapshot: SnapshotInfo | None = None
+    snapshot: SnapshotRef | None = None
     journal: Path | None = None
     succeeded: list[tuple[str, str]] = field(default_factory=list)  # (address, action)
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # (address, action, error)
@@ -192,6 +196,7 @@ def execute(
     lock: HeldLock | None = None,
     progress: Callable[[Progress], None] | None = None,
     batch_size: int = BATCH_SIZE,
+    recorder: ApplyRecorder | None = None,
 ) -> Outcome:
     """Apply `plan` to the store `live` was read from (under the apply lock)."""
     outcome = Outcome()
@@ -200,8 +205,21 @@ def execute(
     if not changes and settings["action"] == "no-op":
         return outcome
     store_id, plan_id = live.store_id, plan["plan_id"]
-    # Snapshot first: if it cannot be written, nothing is applied.
-    outcome.snapshot = write_snapshot(live, state_dir / "snapshots", plan["store"]["url"])
+    if recorder is None:
+        from .provenance import collect
+
+        recorder = ApplyRecorder(
+            driver,
+            store_id,
+            plan,
+            source=collect(None, "apply"),
+            lock_id=lock.info.lock_id if lock is not None else None,
+            reason="apply",
+            state_dir=state_dir,
+        )
+    # Record and snapshot first: if either cannot be done, nothing is applied.
+    outcome.snapshot = recorder.begin(live)
+    apply_id = recorder.apply_id
     journal = Journal(state_dir / "journal", store_id, plan_id)
     outcome.journal = journal.path
     total = len(changes) + (1 if settings["action"] != "no-op" else 0)
@@ -269,7 +287,11 @@ def execute(
         report("write", address, "settings")
         try:
             item = driver.put_settings(
-                store_id, settings["after"], if_match=settings["revision"], idempotency_key=key
+                store_id,
+                settings["after"],
+                if_match=settings["revision"],
+                idempotency_key=key,
+                apply_id=apply_id,
             )
         except StoreError as exc:
             fail({"address": address, "action": "settings", "revision": settings["revision"]}, exc)
@@ -300,7 +322,9 @@ def execute(
         for change in chunk:
             report("write", change["address"], change["action"])
         try:
-            results = iter(_send(driver, store_id, [op for _, ops in planned for _, op in ops]))
+            results = iter(
+                _send(driver, store_id, [op for _, ops in planned for _, op in ops], apply_id)
+            )
         except StoreError as exc:
             # the request as a whole failed: what the store did is unknown, plan will tell
             for change in chunk:
@@ -376,6 +400,7 @@ def execute(
         stop.set()
         journal.write("end", sync=True, status="interrupted", succeeded=len(outcome.succeeded))
         journal.close()
+        recorder.finish("interrupted")
         raise
     if lock is not None and lock.lost.is_set() and not outcome.failed:
         outcome.failed.append(("-", "lock", f"lost the apply lock: {lock.lost_reason}"))
@@ -389,12 +414,15 @@ def execute(
         not_attempted=len(outcome.not_attempted),
     )
     journal.close()
+    recorder.finish(status)
     return outcome
 
 
-def _send(driver: StoreDriver, store_id: str, ops: list[WriteOp]) -> list[WriteResult]:
+def _send(
+    driver: StoreDriver, store_id: str, ops: list[WriteOp], apply_id: str | None = None
+) -> list[WriteResult]:
     """One batch to the store (a seam for tests that race another writer)."""
-    return driver.write_batch(store_id, ops)
+    return driver.write_batch(store_id, ops, apply_id)
 
 
 def _failure_message(change: dict[str, Any], exc: StoreError) -> str:

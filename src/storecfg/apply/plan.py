@@ -173,10 +173,16 @@ def make_plan(
     options: PlanOptions | None = None,
     interrupted: dict[str, Any] | None = None,
     warnings: list[dict[str, Any]] | None = None,
+    drift: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Compare a desired state with a live one; raise PlanError on lifecycle violations."""
+    """Compare a desired state with a live one; raise PlanError on lifecycle violations.
+
+    `drift` lists what was changed outside storecfg since it last wrote the store
+    (apply/drift.py); it is shown apart from the changes and changes none of them.
+    Resources that policy.unmanaged leaves alone are not drift: nobody manages them here."""
     options = options or PlanOptions()
     policy = Policy.from_json(desired.policy)
+    drift = [d for d in drift or [] if not policy.unmanaged_pattern(*split_address(d["address"]))]
     changes: list[dict[str, Any]] = []
     protected: list[str] = []
     unmanaged: list[dict[str, str]] = []
@@ -273,6 +279,7 @@ def make_plan(
         "tax_summary": [],
         "warnings": warnings or [],
         "interrupted_apply": interrupted,
+        "drift": drift or [],
         "policy": {**policy.to_json(), "allow_deletes": options.allow_deletes},
         "unmanaged": unmanaged,
         "changes": changes,

@@ -1,6 +1,7 @@
 """The commands' work, as typed functions: plan a directory, apply a directory or a
-plan file, restore a backup. They return data and take callbacks for the two things
-only a terminal can do (confirming and showing progress); the CLI does the printing.
+plan file, restore a backup, tell drift. They return data and take callbacks for the
+two things only a terminal can do (confirming and showing progress); the CLI does the
+printing.
 """
 
 from __future__ import annotations
@@ -19,17 +20,13 @@ from ..errors import (
     UsageError,
     display_path,
 )
-from ..model import ID_PATTERN, DesiredState, LiveState
+from ..model import ID_PATTERN, DesiredState, LiveState, split_address
+from ..policy import Policy
 from ..store.driver import StoreDriver, check_store_id, open_store, safe_url, same_store_url
-from . import journal
-from .backup import (
-    SnapshotInfo,
-    check_restorable,
-    find_snapshot,
-    load_snapshot,
-    snapshot_desired,
-)
+from .backup import Backup, check_restorable, load_backup, snapshot_desired
+from .drift import Drift, acknowledgeable, read_drift
 from .execute import Outcome, Progress, execute
+from .history import ApplyRecorder, applied_at, last_unfinished
 from .lock import held_lock
 from .plan import (
     PlanOptions,
@@ -38,6 +35,7 @@ from .plan import (
     reviewed_differences,
     stale_details,
 )
+from .provenance import collect
 
 STATE_DIR = Path(".storecfg")
 
@@ -58,6 +56,8 @@ class Settings:
     #: --allow-deletes: plan and apply deletes although store.yaml says policy.deletes: deny
     allow_deletes: bool = False
     use_cache: bool = True
+    #: also write each apply's snapshot as a file here (it is in the store either way)
+    backup_dir: Path | None = None
     #: the API token (None: the HTTP driver reads STORECFG_TOKEN); set per target
     token: str | None = None
     #: where a line for the user goes (for example: a killed apply's lock was released)
@@ -71,6 +71,10 @@ class ApplyReport:
     cancelled: bool = False
     store_url: str = ""
     warnings: list[Any] = field(default_factory=list)
+    #: drifted resources the definition now agrees with, recorded as storecfg's
+    acknowledged: list[str] = field(default_factory=list)
+    #: things the store could not be told (history), for the CLI to show
+    notes: list[str] = field(default_factory=list)
 
 
 def compile_desired(
@@ -108,7 +112,8 @@ def _plan(
     *,
     restore: bool = False,
 ) -> dict[str, Any]:
-    interrupted = journal.last_interrupted(settings.state_dir / "journal", live.store_id)
+    interrupted = last_unfinished(driver, live.store_id, settings.state_dir)
+    drift = read_drift(driver, live.store_id) or []
     return make_plan(
         desired,
         live,
@@ -121,6 +126,7 @@ def _plan(
         ),
         interrupted=interrupted,
         warnings=[w.to_json() for w in warnings],
+        drift=[d.to_json() for d in drift],
     )
 
 
@@ -170,8 +176,11 @@ def _apply_planned(
     confirm: Callable[[dict[str, Any]], bool] | None,
     progress: Callable[[Progress], None] | None,
     command: str,
+    *,
+    definition: Path | None = None,
+    reason: str = "apply",
 ) -> ApplyReport:
-    """Lock, read, plan (via `make`), confirm, execute, unlock."""
+    """Lock, read, plan (via `make`), confirm, record and snapshot, execute, unlock."""
     with held_lock(
         driver, store_id, command, timeout=settings.lock_timeout, notice=settings.notice
     ) as lock:
@@ -179,20 +188,58 @@ def _apply_planned(
         plan = make(live)
         report = ApplyReport(plan, store_url=driver.url)
         if not plan["has_changes"]:
+            _acknowledge(driver, store_id, plan, live, report)
             return report
         if confirm is not None and not confirm(plan):
             report.cancelled = True
             return report
-        report.outcome = execute(
-            plan,
+        recorder = ApplyRecorder(
             driver,
-            live,
+            store_id,
+            plan,
+            source=collect(definition, command),
+            lock_id=lock.info.lock_id,
+            reason=reason,
             state_dir=settings.state_dir,
-            parallelism=settings.parallelism,
-            lock=lock,
-            progress=progress,
+            backup_dir=settings.backup_dir,
         )
+        try:
+            report.outcome = execute(
+                plan,
+                driver,
+                live,
+                state_dir=settings.state_dir,
+                parallelism=settings.parallelism,
+                lock=lock,
+                progress=progress,
+                recorder=recorder,
+            )
+        finally:
+            report.notes += recorder.warnings
+        _acknowledge(driver, store_id, plan, live, report, recorder.apply_id)
         return report
+
+
+def _acknowledge(
+    driver: StoreDriver,
+    store_id: str,
+    plan: dict[str, Any],
+    live: LiveState,
+    report: ApplyReport,
+    apply_id: str | None = None,
+) -> None:
+    """Record the drifted resources the definition now agrees with as storecfg's, so
+    they stop showing as drift (after `adopt`, or an edit that matches the store)."""
+    items = acknowledgeable(plan, live)
+    if not items:
+        return
+    try:
+        report.acknowledged = driver.acknowledge(store_id, items, apply_id)
+    except StoreError as exc:
+        report.notes.append(
+            f"could not record {len(items)} resources changed outside storecfg as matching "
+            f"the definition: {exc.message}"
+        )
 
 
 def apply_directory(
@@ -218,6 +265,7 @@ def apply_directory(
             confirm,
             progress,
             "apply",
+            definition=directory,
         )
         report.warnings = warnings
         return report
@@ -245,7 +293,6 @@ def apply_planfile(
                 hint=f"storecfg sends STORECFG_TOKEN only to the store you name. To apply the plan "
                 f"to {shown}, give --store {shown}; to change {driver.url}, make a new plan for it.",
             )
-        applied_at = journal.was_applied(settings.state_dir / "journal", store_id, plan["plan_id"])
 
         check_planfile_deletes(
             plan,
@@ -253,9 +300,10 @@ def apply_planfile(
         )
 
         def check(live: LiveState) -> dict[str, Any]:
-            if applied_at:
+            when = applied_at(driver, store_id, plan["plan_id"], settings.state_dir)
+            if when:
                 raise PlanError(
-                    f"this plan was already applied (at {applied_at}); a plan is applied once. Run plan again."
+                    f"this plan was already applied (at {when}); a plan is applied once. Run plan again."
                 )
             if live.revision != store["revision"]:
                 changed = stale_details(plan, live)
@@ -269,7 +317,18 @@ def apply_planfile(
                 )
             return plan
 
-        return _apply_planned(driver, store_id, settings, check, None, progress, "apply PLANFILE")
+        source = plan.get("source")
+        definition = Path(source) if isinstance(source, str) and Path(source).is_dir() else None
+        return _apply_planned(
+            driver,
+            store_id,
+            settings,
+            check,
+            None,
+            progress,
+            "apply PLANFILE",
+            definition=definition,
+        )
     finally:
         driver.close()
 
@@ -328,9 +387,21 @@ def open_snapshot_store(doc: dict[str, Any], backup_id: str, settings: Settings)
     taken from another URL is refused unless --store names the store explicitly: the
     snapshot's own URL is never followed."""
     driver = open_store(settings.store_url, token=settings.token)
-    taken_from = doc["store"].get("url")
-    if taken_from and not settings.store_explicit and not same_store_url(driver.url, taken_from):
+    try:
+        check_taken_from(doc, backup_id, settings, driver)
+    except BaseException:
         driver.close()
+        raise
+    return driver
+
+
+def check_taken_from(
+    doc: dict[str, Any], backup_id: str, settings: Settings, driver: StoreDriver
+) -> None:
+    """Refuse a snapshot file taken from another store than `driver`'s, unless --store
+    names the store explicitly."""
+    taken_from = doc["store"].get("url") or doc.get("store_url")
+    if taken_from and not settings.store_explicit and not same_store_url(driver.url, taken_from):
         shown = safe_url(str(taken_from))
         raise UsageError(
             f"backup {backup_id} was taken from the store at {shown}, but the store configured "
@@ -338,7 +409,6 @@ def open_snapshot_store(doc: dict[str, Any], backup_id: str, settings: Settings)
             hint=f"storecfg sends STORECFG_TOKEN only to the store you name: give --store {shown} "
             f"to use that store, or --store {driver.url} to use this one.",
         )
-    return driver
 
 
 def restore_backup(
@@ -346,28 +416,80 @@ def restore_backup(
     settings: Settings,
     *,
     store_id: str | None = None,
+    backup_dir: Path | None = None,
     confirm: Callable[[dict[str, Any]], bool] | None = None,
     progress: Callable[[Progress], None] | None = None,
-) -> tuple[ApplyReport, SnapshotInfo]:
-    """Plan the store back to a snapshot and apply it with the usual safety."""
-    info = find_snapshot(settings.state_dir / "snapshots", snapshot_id, store_id)
-    doc = load_snapshot(info)
-    check_restorable(info, doc)  # before anything is locked or written
+) -> tuple[ApplyReport, Backup]:
+    """Plan the store back to a backup and apply it with the usual safety. The backup
+    comes from the store (checked against its sha256), else from the local files."""
+    root = backup_dir or settings.state_dir / "snapshots"
+    driver = open_store(settings.store_url, token=settings.token)
+    try:
+        sid = backup_store_id(driver, store_id)
+        backup, doc = load_backup(driver, sid, snapshot_id, root)
+        if not backup.in_store:
+            # a file names the store it was taken from: restored into the configured
+            # store only if that is the one (its URL is never followed)
+            check_taken_from(doc, backup.id, settings, driver)
+        check_restorable(backup, doc)  # before anything is locked or written
+    except BaseException:
+        driver.close()
+        raise
     desired = snapshot_desired(doc)
-    driver = open_snapshot_store(doc, info.id, settings)
     try:
         report = _apply_planned(
             driver,
-            info.store_id,
+            backup.store_id,
             settings,
             lambda live: _plan(
-                desired, driver, live, settings, f"backup {info.id}", [], restore=True
+                desired, driver, live, settings, f"backup {backup.id}", [], restore=True
             ),
             confirm,
             progress,
-            f"backup restore {info.id}",
+            f"backup restore {backup.id}",
+            reason=f"restore of {backup.id}",
         )
-        return report, info
+        return report, backup
+    finally:
+        driver.close()
+
+
+def backup_store_id(driver: StoreDriver, store_id: str | None) -> str | None:
+    """The store whose backups to use: the one given, else the only one the URL holds
+    (None when it holds none: only local files can be meant)."""
+    if store_id:
+        return store_id
+    stores = driver.list_stores()
+    if len(stores) > 1:
+        raise UsageError(
+            f"the store at {driver.url} holds several stores ({', '.join(stores)}); give --store-id"
+        )
+    return stores[0] if stores else None
+
+
+def drift_directory(
+    directory: Path,
+    settings: Settings,
+    var_files: Sequence[Path] = (),
+    var_overrides: Sequence[str] = (),
+    var_json: Sequence[str] = (),
+) -> tuple[dict[str, Any], list[Drift]]:
+    """What was changed outside storecfg in the store DIRECTORY manages (reads only).
+    Returns the store ({"id", "url", "revision"}) and the drift, in plan order."""
+    desired, _ = compile_desired(directory, settings, var_files, var_overrides, var_json)
+    driver = open_store(settings.store_url, token=settings.token)
+    try:
+        store_id = desired.store["id"]
+        info = driver.store_info(store_id)
+        drift = read_drift(driver, store_id)
+        if drift is None:
+            raise StoreError(
+                f"the store at {driver.url} keeps no history, so it cannot tell what was "
+                "changed outside storecfg; upgrade its server"
+            )
+        policy = Policy.from_json(desired.policy)  # unmanaged resources are nobody's drift
+        drift = [d for d in drift if not policy.unmanaged_pattern(*split_address(d.address))]
+        return {"id": store_id, "url": driver.url, "revision": info.revision}, drift
     finally:
         driver.close()
 

@@ -15,7 +15,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -200,7 +200,11 @@ class _Compiler:
         var_files: Sequence[Path],
         var_overrides: dict[str, Any],
         unit_cache: dict[str, Any] | None = None,
+        overlay: Mapping[str, bytes] | None = None,
     ) -> None:
+        #: file contents to read instead of the files' (by real path): a definition as
+        #: it would be after edits, compiled before anything is written
+        self.overlay = overlay
         #: store.yaml as named; it must not link outside its directory
         self.given_store_file = store_file.absolute()
         self.store_file = Path(os.path.realpath(store_file))
@@ -404,7 +408,11 @@ class _Compiler:
         """A file's bytes, noted as an input with the hash of what was read."""
         real = str(path.resolve())
         self.inputs.append(real)
-        raw, loaded = read_source(path, shown)
+        raw: bytes | None
+        if self.overlay is not None and real in self.overlay:
+            raw, loaded = self.overlay[real], Loaded(shown)
+        else:
+            raw, loaded = read_source(path, shown)
         if raw is not None:
             self.digests[real] = hashlib.sha256(raw).hexdigest()
         return raw, loaded
@@ -930,18 +938,20 @@ def compile_store(
     var_overrides: Sequence[str] = (),
     var_json: Sequence[str] = (),
     unit_cache: dict[str, Any] | None = None,
+    overlay: Mapping[str, bytes] | None = None,
 ) -> CompileResult:
     """Compile the store definition in `target` (a directory or its store.yaml).
 
     `unit_cache` maps an included file's absolute path to what an earlier compile
     learned from it; files whose bytes and context are unchanged are not parsed again.
+    `overlay` maps real paths to contents read instead of those files' own.
     """
     store_file = find_store_file(target)
     overrides = parse_var_overrides(var_overrides, var_json)
     for vf in var_files:
         if not vf.is_file():
             raise UsageError(f"--var-file {display_path(str(vf))}: no such file")
-    compiler = _Compiler(store_file, var_files, overrides, unit_cache)
+    compiler = _Compiler(store_file, var_files, overrides, unit_cache, overlay)
     result = compiler.run()
     result.units = [u for u in compiler.units[1:] if u.cacheable]
     result.root_items = [list(i) for i in compiler.units[0].items] if compiler.units else []

@@ -35,6 +35,10 @@ from ..store.storage import (
 log = logging.getLogger("storecfg.server")
 
 MAX_BODY = 1024 * 1024
+#: the methods of the history paths below a store, where a resource's would be
+_HISTORY_METHODS = {"snapshots": "GET", "applies": "GET, PATCH", "drift/acknowledge": "POST"}
+#: the header that marks a write as storecfg's: the ID of the running apply that makes it
+APPLY_HEADER = "storecfg-apply-id"
 MAX_BATCH_BODY = 16 * 1024 * 1024
 #: seconds from a request's headers to the last byte of its body
 BODY_TIMEOUT = 60.0
@@ -258,6 +262,7 @@ def create_app(
             body,
             if_match=request.headers.get("if-match"),
             idempotency_key=request.headers.get("idempotency-key"),
+            apply_id=request.headers.get(APPLY_HEADER),
         )
         return item_response(item)
 
@@ -295,9 +300,19 @@ def create_app(
         store_id = request.path_params["store"]
         authorize(request, store_id)
         body = await read_json(request, limit=MAX_BATCH_BODY, numbers=False)
-        if not isinstance(body, dict) or set(body) != {"operations"}:
-            raise ApiError(400, "bad_request", 'a batch body is {"operations": [...]}')
-        return JSONResponse({"results": storage.batch(store_id, body["operations"])})
+        if (
+            not isinstance(body, dict)
+            or "operations" not in body
+            or set(body) - {"operations", "apply_id"}
+        ):
+            raise ApiError(
+                400, "bad_request", 'a batch body is {"operations": [...], "apply_id"?: ID}'
+            )
+        apply_id = body.get("apply_id")
+        if "apply_id" in body and not isinstance(apply_id, str):
+            raise ApiError(400, "bad_request", "apply_id must be a string")
+        results = storage.batch(store_id, body["operations"], apply_id=apply_id)
+        return JSONResponse({"results": results})
 
     async def collection(request: Request) -> Response:
         store_id, kind = request.path_params["store"], request.path_params["kind"]
@@ -336,13 +351,23 @@ def create_app(
             request.path_params["kind"],
             request.path_params["id"],
         )
+        # history paths take other methods than resources: the rest are 405, not kinds
+        allow = _HISTORY_METHODS.get(kind if kind != "drift" else f"drift/{rid}")
+        if allow is not None:
+            raise ApiError(405, "method_not_allowed", "Method Not Allowed", allow=allow)
         authorize(request, store_id)
         if request.method in _SAFE:
             return item_response(storage.get(store_id, kind, rid))
         key = request.headers.get("idempotency-key")
+        marker = request.headers.get(APPLY_HEADER)
         if request.method == "DELETE":
             storage.delete(
-                store_id, kind, rid, if_match=request.headers.get("if-match"), idempotency_key=key
+                store_id,
+                kind,
+                rid,
+                if_match=request.headers.get("if-match"),
+                idempotency_key=key,
+                apply_id=marker,
             )
             return Response(status_code=204)
         body = await read_json(request, numbers=False)
@@ -354,8 +379,84 @@ def create_app(
             if_match=request.headers.get("if-match"),
             if_none_match=request.headers.get("if-none-match"),
             idempotency_key=key,
+            apply_id=marker,
         )
         return item_response(item, status)
+
+    # ---------------------------------------------------------------- history
+
+    def page(request: Request) -> tuple[int, str | None]:
+        try:
+            limit = int(request.query_params.get("limit", DEFAULT_PAGE))
+        except ValueError:
+            raise ApiError(400, "bad_request", "limit must be a whole number") from None
+        return limit, request.query_params.get("page_token")
+
+    async def snapshots(request: Request) -> Response:
+        store_id = request.path_params["store"]
+        authorize(request, store_id)
+        if request.method in _SAFE:
+            limit, token = page(request)
+            items, next_token = storage.list_snapshots(store_id, limit=limit, page_token=token)
+            return JSONResponse(
+                {"items": [i.to_json() for i in items], "next_page_token": next_token}
+            )
+        body = await read_json(request, empty={})
+        if not isinstance(body, dict) or set(body) - {"reason", "apply_id"}:
+            raise ApiError(400, "bad_request", 'a snapshot request is {"reason"?, "apply_id"?}')
+        status, meta = storage.create_snapshot(
+            store_id, reason=body.get("reason", "snapshot"), apply_id=body.get("apply_id")
+        )
+        return JSONResponse(meta.to_json(), status_code=status)
+
+    async def snapshot(request: Request) -> Response:
+        store_id = request.path_params["store"]
+        authorize(request, store_id)
+        return JSONResponse(storage.get_snapshot(store_id, request.path_params["id"]))
+
+    async def applies(request: Request) -> Response:
+        store_id = request.path_params["store"]
+        authorize(request, store_id)
+        if request.method in _SAFE:
+            limit, token = page(request)
+            items, next_token = storage.list_applies(
+                store_id,
+                limit=limit,
+                page_token=token,
+                plan_id=request.query_params.get("plan_id"),
+            )
+            return JSONResponse(
+                {"items": [i.to_json() for i in items], "next_page_token": next_token}
+            )
+        body = await read_json(request, empty={})
+        status, record = storage.start_apply(store_id, body)
+        return JSONResponse(record.to_json(), status_code=status)
+
+    async def apply_record(request: Request) -> Response:
+        store_id, apply_id = request.path_params["store"], request.path_params["id"]
+        authorize(request, store_id)
+        if request.method in _SAFE:
+            return JSONResponse(storage.get_apply(store_id, apply_id).to_json())
+        body = await read_json(request, empty={})
+        return JSONResponse(storage.update_apply(store_id, apply_id, body).to_json())
+
+    async def drift(request: Request) -> Response:
+        store_id = request.path_params["store"]
+        authorize(request, store_id)
+        limit, token = page(request)
+        items, next_token = storage.drift(store_id, limit=limit, page_token=token)
+        return JSONResponse({"items": [i.to_json() for i in items], "next_page_token": next_token})
+
+    async def acknowledge(request: Request) -> Response:
+        store_id = request.path_params["store"]
+        authorize(request, store_id)
+        body = await read_json(request, limit=MAX_BATCH_BODY)
+        if not isinstance(body, dict) or "items" not in body or set(body) - {"items", "apply_id"}:
+            raise ApiError(
+                400, "bad_request", 'an acknowledgement is {"items": [...], "apply_id"?}'
+            )
+        done = storage.acknowledge(store_id, body["items"], apply_id=body.get("apply_id"))
+        return JSONResponse({"acknowledged": done})
 
     def guarded(
         handler: Callable[[Request], Awaitable[Response]],
@@ -400,6 +501,12 @@ def create_app(
         Route("/v1/stores/{store}/settings", guarded(settings), methods=["GET", "PUT"]),
         Route("/v1/stores/{store}/lock", guarded(lock), methods=["GET", "POST", "DELETE"]),
         Route("/v1/stores/{store}/batch", guarded(batch), methods=["POST"]),
+        Route("/v1/stores/{store}/snapshots", guarded(snapshots), methods=["GET", "POST"]),
+        Route("/v1/stores/{store}/snapshots/{id}", guarded(snapshot), methods=["GET"]),
+        Route("/v1/stores/{store}/applies", guarded(applies), methods=["GET", "POST"]),
+        Route("/v1/stores/{store}/applies/{id}", guarded(apply_record), methods=["GET", "PATCH"]),
+        Route("/v1/stores/{store}/drift", guarded(drift), methods=["GET"]),
+        Route("/v1/stores/{store}/drift/acknowledge", guarded(acknowledge), methods=["POST"]),
         Route("/v1/stores/{store}/{kind}", guarded(collection), methods=["GET"]),
         Route(
             "/v1/stores/{store}/{kind}/{id}", guarded(resource), methods=["GET", "PUT", "DELETE"]

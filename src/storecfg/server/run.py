@@ -297,6 +297,7 @@ def run_server(
     *,
     rate_limit: float = 0.0,
     access_log: bool = True,
+    keep_snapshots: int | None = None,
     max_connections: int = MAX_CONNECTIONS,
     header_timeout: float = HEADER_TIMEOUT,
     body_timeout: float = BODY_TIMEOUT,
@@ -311,7 +312,7 @@ def run_server(
     sock = _listen(host, port)  # fails here, plainly, when the port is taken
     port = sock.getsockname()[1]  # the real one when --port 0 asked for any free port
     try:
-        storage = Storage(db)
+        storage = Storage(db, keep_snapshots=keep_snapshots)
     except BaseException:
         sock.close()
         raise
@@ -324,6 +325,8 @@ def run_server(
     log.info(
         "storecfg store server on http://%s:%d (database %s)", shown, port, storage.engine.display
     )
+    if keep_snapshots is not None:
+        log.info("keeping the newest %d snapshots of each store", keep_snapshots)
     config = uvicorn.Config(
         limits.watch(app),
         host=host,

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ConflictError, StoreError, UsageError
 from ..model import ID_PATTERN, KINDS, LiveResource, LiveState
+from .history import ApplyRecord, DriftItem, SnapshotMeta
 from .storage import Item, LockInfo, StoreInfo
 
 DEFAULT_URL = "sqlite:///.storecfg/store.db"
@@ -26,6 +27,11 @@ PAGE_SIZE = 500
 #: (a store that lists for ever is refused, not followed)
 MAX_RESOURCES = 500_000
 MAX_PAGES = 2_000
+
+
+class HistoryUnsupported(StoreError):
+    """The store keeps no history (a store API from before snapshots, apply records
+    and drift lived in the store)."""
 
 
 @dataclass(slots=True)
@@ -166,11 +172,15 @@ class StoreDriver(Protocol):
         *,
         if_match: int,
         idempotency_key: str | None = None,
+        apply_id: str | None = None,
     ) -> Item: ...
 
-    def write_batch(self, store_id: str, ops: list[WriteOp]) -> list[WriteResult]:
+    def write_batch(
+        self, store_id: str, ops: list[WriteOp], apply_id: str | None = None
+    ) -> list[WriteResult]:
         """Several writes in one round trip, in order, stopping at the first failure;
-        the writes of a group are all or nothing (status 424: rolled back)."""
+        the writes of a group are all or nothing (status 424: rolled back). With
+        `apply_id` they are storecfg's writes, made by that running apply."""
         ...
 
     def read_all(self, store_id: str, *, specs: bool = True) -> LiveState:
@@ -191,6 +201,58 @@ class StoreDriver(Protocol):
         ...
 
     def get_lock(self, store_id: str) -> LockInfo | None: ...
+
+    # history (SPEC section 5); HistoryUnsupported from stores that keep none
+
+    def create_snapshot(
+        self, store_id: str, reason: str, apply_id: str | None = None
+    ) -> SnapshotMeta:
+        """Save the whole store in the store, at one revision."""
+        ...
+
+    def list_snapshots(
+        self, store_id: str, *, limit: int = 100, page_token: str | None = None
+    ) -> tuple[list[SnapshotMeta], str | None]:
+        """One page of snapshots, newest first."""
+        ...
+
+    def get_snapshot(self, store_id: str, snapshot_id: str) -> dict[str, Any] | None:
+        """A whole snapshot (metadata and state), or None when there is none by that ID."""
+        ...
+
+    def start_apply(self, store_id: str, record: dict[str, Any]) -> ApplyRecord: ...
+
+    def update_apply(
+        self,
+        store_id: str,
+        apply_id: str,
+        *,
+        status: str | None = None,
+        writes_done: int | None = None,
+    ) -> ApplyRecord: ...
+
+    def list_applies(
+        self,
+        store_id: str,
+        *,
+        limit: int = 100,
+        page_token: str | None = None,
+        plan_id: str | None = None,
+    ) -> tuple[list[ApplyRecord], str | None]:
+        """One page of apply records, newest first."""
+        ...
+
+    def drift_page(
+        self, store_id: str, *, limit: int = PAGE_SIZE, page_token: str | None = None
+    ) -> tuple[list[DriftItem], str | None]:
+        """One page of the resources changed outside storecfg."""
+        ...
+
+    def acknowledge(
+        self, store_id: str, items: list[dict[str, Any]], apply_id: str | None = None
+    ) -> list[str]:
+        """Record live resources as storecfg's without writing them (see Storage.acknowledge)."""
+        ...
 
     def close(self) -> None: ...
 

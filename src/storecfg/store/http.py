@@ -32,6 +32,7 @@ from .. import __version__
 from ..errors import ConflictError, LockedError, StoreError, UsageError
 from ..model import ID_PATTERN, LiveState, spec_hash
 from .driver import (
+    HistoryUnsupported,
     WriteOp,
     WriteResult,
     assign_specs,
@@ -40,6 +41,7 @@ from .driver import (
     results_from_json,
     safe_url,
 )
+from .history import ApplyRecord, DriftItem, SnapshotMeta
 from .storage import InvalidSpec, Item, LockInfo, PreconditionRequired, StoreInfo
 
 T = TypeVar("T")
@@ -647,10 +649,13 @@ class HttpDriver:
         *,
         if_match: int,
         idempotency_key: str | None = None,
+        apply_id: str | None = None,
     ) -> Item:
         headers = {"If-Match": f'"{if_match}"'}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
+        if apply_id:
+            headers["Storecfg-Apply-Id"] = apply_id
         response = self._request(
             "PUT",
             self._path("stores", store_id, "settings"),
@@ -664,12 +669,17 @@ class HttpDriver:
             response, "store settings", lambda data: self._item(data, "store settings", "settings")
         )
 
-    def write_batch(self, store_id: str, ops: list[WriteOp]) -> list[WriteResult]:
+    def write_batch(
+        self, store_id: str, ops: list[WriteOp], apply_id: str | None = None
+    ) -> list[WriteResult]:
         """POST /v1/stores/{store}/batch; retried (safely) only when every write has a key."""
+        body: dict[str, Any] = {"operations": [op.to_json() for op in ops]}
+        if apply_id:
+            body["apply_id"] = apply_id
         response = self._request(
             "POST",
             self._path("stores", store_id, "batch"),
-            json={"operations": [op.to_json() for op in ops]},
+            json=body,
             retry=all(op.idempotency_key for op in ops),
         )
         if response.status_code != 200:
@@ -739,6 +749,156 @@ class HttpDriver:
         if response.status_code != 200:
             raise self._error(response, "lock")
         return self._read(response, "lock", LockInfo.from_json)
+
+    # ------------------------------------------------------------ history
+
+    def _history(
+        self,
+        method: str,
+        path: tuple[str, ...],
+        what: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        ok: tuple[int, ...] = (200,),
+    ) -> Any:
+        """A history request; its body as JSON. Every history write is safe to repeat
+        (an apply and its snapshot are named by the apply ID), so all are retried."""
+        response = self._request(
+            method, self._path("stores", *path), json=json, params=params, retry=True
+        )
+        if response.status_code == 405 or (response.status_code == 404 and len(path) == 2):
+            # a store API from before history: the collection itself is unknown
+            raise HistoryUnsupported(
+                f"the store at {self.url} keeps no history (no {path[1]} in its API); "
+                "upgrade its server",
+                response.status_code,
+            )
+        if response.status_code not in ok:
+            raise self._error(response, what)
+        return self._read(response, what, lambda body: body)
+
+    def create_snapshot(
+        self, store_id: str, reason: str, apply_id: str | None = None
+    ) -> SnapshotMeta:
+        body: dict[str, Any] = {"reason": reason}
+        if apply_id:
+            body["apply_id"] = apply_id
+        data = self._history("POST", (store_id, "snapshots"), "snapshot", json=body, ok=(200, 201))
+        return self._read_as(data, "snapshot", SnapshotMeta.from_json)
+
+    def list_snapshots(
+        self, store_id: str, *, limit: int = 100, page_token: str | None = None
+    ) -> tuple[list[SnapshotMeta], str | None]:
+        params: dict[str, Any] = {"limit": limit}
+        if page_token:
+            params["page_token"] = page_token
+        data = self._history("GET", (store_id, "snapshots"), "list snapshots", params=params)
+        return self._read_as(
+            data,
+            "list snapshots",
+            lambda d: (
+                [SnapshotMeta.from_json(i) for i in d["items"]],
+                d.get("next_page_token") or None,
+            ),
+        )
+
+    def get_snapshot(self, store_id: str, snapshot_id: str) -> dict[str, Any] | None:
+        response = self._request("GET", self._path("stores", store_id, "snapshots", snapshot_id))
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._error(response, f"snapshot {snapshot_id}")
+        return self._read(response, f"snapshot {snapshot_id}", lambda body: dict(body))
+
+    def start_apply(self, store_id: str, record: dict[str, Any]) -> ApplyRecord:
+        data = self._history(
+            "POST",
+            (store_id, "applies"),
+            "record the apply",
+            json=self._scrub_json(record),
+            ok=(200, 201),
+        )
+        return self._read_as(data, "apply record", ApplyRecord.from_json)
+
+    def update_apply(
+        self,
+        store_id: str,
+        apply_id: str,
+        *,
+        status: str | None = None,
+        writes_done: int | None = None,
+    ) -> ApplyRecord:
+        body: dict[str, Any] = {}
+        if status is not None:
+            body["status"] = status
+        if writes_done is not None:
+            body["writes_done"] = writes_done
+        data = self._history(
+            "PATCH", (store_id, "applies", apply_id), f"apply {apply_id}", json=body
+        )
+        return self._read_as(data, "apply record", ApplyRecord.from_json)
+
+    def list_applies(
+        self,
+        store_id: str,
+        *,
+        limit: int = 100,
+        page_token: str | None = None,
+        plan_id: str | None = None,
+    ) -> tuple[list[ApplyRecord], str | None]:
+        params: dict[str, Any] = {"limit": limit}
+        if page_token:
+            params["page_token"] = page_token
+        if plan_id:
+            params["plan_id"] = plan_id
+        data = self._history("GET", (store_id, "applies"), "list applies", params=params)
+        return self._read_as(
+            data,
+            "list applies",
+            lambda d: (
+                [ApplyRecord.from_json(i) for i in d["items"]],
+                d.get("next_page_token") or None,
+            ),
+        )
+
+    def drift_page(
+        self, store_id: str, *, limit: int = 500, page_token: str | None = None
+    ) -> tuple[list[DriftItem], str | None]:
+        params: dict[str, Any] = {"limit": limit}
+        if page_token:
+            params["page_token"] = page_token
+        data = self._history("GET", (store_id, "drift"), "drift", params=params)
+        return self._read_as(
+            data,
+            "drift",
+            lambda d: (
+                [DriftItem.from_json(i) for i in d["items"]],
+                d.get("next_page_token") or None,
+            ),
+        )
+
+    def acknowledge(
+        self, store_id: str, items: list[dict[str, Any]], apply_id: str | None = None
+    ) -> list[str]:
+        body: dict[str, Any] = {"items": items}
+        if apply_id:
+            body["apply_id"] = apply_id
+        data = self._history(
+            "POST", (store_id, "drift", "acknowledge"), "acknowledge drift", json=body
+        )
+        return self._read_as(
+            data, "acknowledge drift", lambda d: [str(a) for a in d["acknowledged"]]
+        )
+
+    def _read_as(self, data: Any, what: str, build: Callable[[Any], T]) -> T:
+        """`build(data)` for a decoded body, or a StoreError when it is not the promised JSON."""
+        try:
+            return build(data)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise StoreError(
+                f"{what}: the store at {self.url} sent an answer storecfg cannot read", 502
+            ) from None
 
     def close(self) -> None:
         self.client.close()

@@ -8,6 +8,7 @@ from typing import Any
 from ..errors import StoreError, UsageError
 from ..model import LiveState
 from .driver import WriteOp, WriteResult, assign_specs, register, results_from_json
+from .history import ApplyRecord, DriftItem, SnapshotMeta
 from .storage import Item, LockInfo, Storage, StoreInfo
 
 
@@ -118,15 +119,23 @@ class SqliteDriver:
         *,
         if_match: int,
         idempotency_key: str | None = None,
+        apply_id: str | None = None,
     ) -> Item:
         _, item = self._writer().put_settings(
-            store_id, settings, if_match=str(if_match), idempotency_key=idempotency_key
+            store_id,
+            settings,
+            if_match=str(if_match),
+            idempotency_key=idempotency_key,
+            apply_id=apply_id,
         )
         return item
 
-    def write_batch(self, store_id: str, ops: list[WriteOp]) -> list[WriteResult]:
+    def write_batch(
+        self, store_id: str, ops: list[WriteOp], apply_id: str | None = None
+    ) -> list[WriteResult]:
         return results_from_json(
-            self._writer().batch(store_id, [op.to_json() for op in ops]), self.url
+            self._writer().batch(store_id, [op.to_json() for op in ops], apply_id=apply_id),
+            self.url,
         )
 
     def read_all(self, store_id: str, *, specs: bool = True) -> LiveState:
@@ -146,6 +155,66 @@ class SqliteDriver:
 
     def get_lock(self, store_id: str) -> LockInfo | None:
         return self.storage.get_lock(store_id)
+
+    # ------------------------------------------------------------ history
+
+    def create_snapshot(
+        self, store_id: str, reason: str, apply_id: str | None = None
+    ) -> SnapshotMeta:
+        return self._writer().create_snapshot(store_id, reason=reason, apply_id=apply_id)[1]
+
+    def list_snapshots(
+        self, store_id: str, *, limit: int = 100, page_token: str | None = None
+    ) -> tuple[list[SnapshotMeta], str | None]:
+        return self.storage.list_snapshots(store_id, limit=limit, page_token=page_token)
+
+    def get_snapshot(self, store_id: str, snapshot_id: str) -> dict[str, Any] | None:
+        try:
+            return self.storage.get_snapshot(store_id, snapshot_id)
+        except StoreError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def start_apply(self, store_id: str, record: dict[str, Any]) -> ApplyRecord:
+        return self._writer().start_apply(store_id, record)[1]
+
+    def update_apply(
+        self,
+        store_id: str,
+        apply_id: str,
+        *,
+        status: str | None = None,
+        writes_done: int | None = None,
+    ) -> ApplyRecord:
+        body: dict[str, Any] = {}
+        if status is not None:
+            body["status"] = status
+        if writes_done is not None:
+            body["writes_done"] = writes_done
+        return self._writer().update_apply(store_id, apply_id, body)
+
+    def list_applies(
+        self,
+        store_id: str,
+        *,
+        limit: int = 100,
+        page_token: str | None = None,
+        plan_id: str | None = None,
+    ) -> tuple[list[ApplyRecord], str | None]:
+        return self.storage.list_applies(
+            store_id, limit=limit, page_token=page_token, plan_id=plan_id
+        )
+
+    def drift_page(
+        self, store_id: str, *, limit: int = 500, page_token: str | None = None
+    ) -> tuple[list[DriftItem], str | None]:
+        return self.storage.drift(store_id, limit=limit, page_token=page_token)
+
+    def acknowledge(
+        self, store_id: str, items: list[dict[str, Any]], apply_id: str | None = None
+    ) -> list[str]:
+        return self._writer().acknowledge(store_id, items, apply_id=apply_id)
 
     def close(self) -> None:
         for storage in (self._storage, self._empty):

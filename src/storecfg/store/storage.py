@@ -29,8 +29,9 @@ from typing import Any
 
 from ..errors import ConflictError, LockedError, StoreError
 from ..model import ID_PATTERN, KINDS, LiveResource, LiveState, canonical_json
-from . import integrity
+from . import history, integrity
 from .engine import Connection, Engine, open_engine, retried
+from .history import HistoryStore
 
 IDEMPOTENCY_TTL = 24 * 3600
 DEFAULT_LOCK_TTL = 120.0
@@ -103,6 +104,8 @@ _MIGRATIONS: list[str] = [
     UPDATE tokens SET id = 'tok_' || substr(hash, 1, 12);
     CREATE UNIQUE INDEX tokens_id ON tokens (id);
     """,
+    # 3: history in the store: snapshots, apply records, last-applied hashes
+    history.MIGRATION,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -382,14 +385,17 @@ LAST_USED_RESOLUTION = 60.0
 MAX_SOURCE = 500
 
 
-class Storage:
+class Storage(HistoryStore):
     """A database of stores. Safe to share between threads, and on PostgreSQL between
     processes: `db` is a SQLite file path (or `sqlite:///PATH`, `:memory:`) or a
     `postgresql://` URL."""
 
-    def __init__(self, db: str | Path, *, validate: bool = True) -> None:
+    def __init__(
+        self, db: str | Path, *, validate: bool = True, keep_snapshots: int | None = None
+    ) -> None:
         self.engine: Engine = open_engine(db)
         self.validate = validate
+        self.keep_snapshots = keep_snapshots
         self._local = threading.local()
         self._writes = 0
         self._migrate()
@@ -533,19 +539,22 @@ class Storage:
         if_match: str | None = None,
         if_none_match: str | None = None,
         idempotency_key: str | None = None,
+        apply_id: str | None = None,
     ) -> tuple[int, Item]:
         """Create (If-None-Match: *) or update (If-Match: REV) one resource.
 
         Returns (201 or 200, item). A replayed idempotency key returns the first result.
+        `apply_id` marks the write as storecfg's, made by that running apply.
         """
         if_match, if_none_match = _put_preconditions(kind, if_match, if_none_match)
         with self._tx(write=True, store=store_id) as conn:
+            self._check_marker(conn, store_id, apply_id)
             state = self._write_state(conn, store_id)
             result = self._put_in(
-                conn, state, kind, rid, body, if_match, if_none_match, idempotency_key
+                conn, state, kind, rid, body, if_match, if_none_match, idempotency_key, apply_id
             )
             _refuse_dangling(conn, store_id, [f"{kind}.{rid}"])
-            self._finish(conn, state)
+            self._finish(conn, state, apply_id)
             return result
 
     @retried
@@ -557,19 +566,23 @@ class Storage:
         *,
         if_match: str | None = None,
         idempotency_key: str | None = None,
+        apply_id: str | None = None,
     ) -> int:
         """Delete one resource (If-Match optional). Returns 204."""
         _check_kind(kind)
         if_match = parse_etag(if_match)
         with self._tx(write=True, store=store_id) as conn:
+            self._check_marker(conn, store_id, apply_id)
             state = self._write_state(conn, store_id)
-            status = self._delete_in(conn, state, kind, rid, if_match, idempotency_key)
+            status = self._delete_in(conn, state, kind, rid, if_match, idempotency_key, apply_id)
             _refuse_dangling(conn, store_id, [f"{kind}.{rid}"])
-            self._finish(conn, state)
+            self._finish(conn, state, apply_id)
             return status
 
     @retried
-    def batch(self, store_id: str, operations: Any) -> builtins.list[dict[str, Any]]:
+    def batch(
+        self, store_id: str, operations: Any, *, apply_id: str | None = None
+    ) -> builtins.list[dict[str, Any]]:
         """Several writes in order, in one transaction, each exactly as `put` or `delete`
         would do it (preconditions, validation, idempotency key).
 
@@ -587,15 +600,16 @@ class Storage:
         """
         ops = _check_batch(operations)
         try:
-            return self._batch(store_id, ops)
+            return self._batch(store_id, ops, apply_id)
         except _RolledBack as rolled_back:
             return rolled_back.results
 
     def _batch(
-        self, store_id: str, ops: builtins.list[dict[str, Any]]
+        self, store_id: str, ops: builtins.list[dict[str, Any]], apply_id: str | None
     ) -> builtins.list[dict[str, Any]]:
         results: builtins.list[dict[str, Any]] = []
         with self._tx(write=True, store=store_id) as conn:
+            self._check_marker(conn, store_id, apply_id)
             state = self._write_state(conn, store_id)
             failed = False
             group: str | None = None  # the group whose savepoint is open
@@ -619,7 +633,7 @@ class Storage:
                     conn.execute("SAVEPOINT storecfg_group")
                     group, group_first, group_revision = op["group"], i, state.revision
                 try:
-                    results.append(self._batch_op(conn, state, op))
+                    results.append(self._batch_op(conn, state, op, apply_id))
                 except StoreError as exc:
                     failed = True
                     error: dict[str, Any] = {"error": _slug(exc.status), "message": exc.message}
@@ -652,10 +666,16 @@ class Storage:
             found = integrity.check_written(conn, store_id, dict.fromkeys(a for _, a in written))
             if found:
                 raise _RolledBack(_rolled_back(results, written, found))
-            self._finish(conn, state)
+            self._finish(conn, state, apply_id)
         return results
 
-    def _batch_op(self, conn: Connection, state: _WriteState, op: dict[str, Any]) -> dict[str, Any]:
+    def _batch_op(
+        self,
+        conn: Connection,
+        state: _WriteState,
+        op: dict[str, Any],
+        apply_id: str | None = None,
+    ) -> dict[str, Any]:
         if op["op"] == "put":
             if_match, if_none_match = _put_preconditions(
                 op["kind"], _etag_text(op.get("if_match")), op.get("if_none_match")
@@ -669,6 +689,7 @@ class Storage:
                 if_match,
                 if_none_match,
                 op.get("idempotency_key"),
+                apply_id,
                 source=op.get("source"),
             )
             # no spec echoed back: the caller sent it, and big batches stay small
@@ -684,6 +705,7 @@ class Storage:
             op["id"],
             parse_etag(_etag_text(op.get("if_match"))),
             op.get("idempotency_key"),
+            apply_id,
         )
         return {"status": status}
 
@@ -700,11 +722,13 @@ class Storage:
         settings = json.loads(row[1]) if row[1] else default_settings(store_id)
         return _WriteState(store_id, int(row[0]), settings, int(row[2]))
 
-    def _finish(self, conn: Connection, state: _WriteState) -> None:
+    def _finish(self, conn: Connection, state: _WriteState, apply_id: str | None = None) -> None:
         if state.revision != state.initial:
             conn.execute(
                 "UPDATE stores SET revision = ? WHERE id = ?", (state.revision, state.store_id)
             )
+            # every real write moves the revision by one (a replayed one does not)
+            self._record_progress(conn, state.store_id, apply_id, state.revision - state.initial)
 
     def _put_in(
         self,
@@ -716,6 +740,7 @@ class Storage:
         if_match: str | None,
         if_none_match: str | None,
         key: str | None,
+        apply_id: str | None = None,
         *,
         source: Any = None,
     ) -> tuple[int, Item]:
@@ -772,6 +797,7 @@ class Storage:
             (store_id, kind, rid, text, digest, new_rev, now, source),
         )
         integrity.index(conn, store_id, kind, rid, spec)
+        self._record_put(conn, store_id, kind, rid, digest, new_rev, now, apply_id)
         status = 201 if current is None else 200
         if key:
             stored = (
@@ -788,6 +814,7 @@ class Storage:
         rid: str,
         if_match: str | None,
         key: str | None,
+        apply_id: str | None = None,
     ) -> int:
         store_id = state.store_id
         fingerprint = _fingerprint("DELETE", kind, rid, "null", if_match, None)
@@ -817,7 +844,9 @@ class Storage:
         )
         integrity.unindex(conn, store_id, kind, rid)
         state.revision += 1
-        self._remember(conn, store_id, key, fingerprint, 204, None, time.time())
+        now = time.time()
+        self._record_delete(conn, store_id, kind, rid, state.revision, now, apply_id)
+        self._remember(conn, store_id, key, fingerprint, 204, None, now)
         return 204
 
     @retried
@@ -828,6 +857,7 @@ class Storage:
         *,
         if_match: str | None = None,
         idempotency_key: str | None = None,
+        apply_id: str | None = None,
     ) -> tuple[int, Item]:
         """Replace the store settings (If-Match: SETTINGS_REVISION required)."""
         if_match = parse_etag(if_match)
@@ -837,6 +867,7 @@ class Storage:
         requested_text, _ = checked_json(requested, "store.settings")
         fingerprint = _fingerprint("PUT", "settings", "", requested_text, if_match, None)
         with self._tx(write=True, store=store_id) as conn:
+            self._check_marker(conn, store_id, apply_id)
             replay = self._replay(conn, store_id, idempotency_key, fingerprint)
             if replay is not None:
                 status, data = replay
@@ -873,6 +904,7 @@ class Storage:
                 "UPDATE stores SET settings = ?, settings_revision = ?, revision = ? WHERE id = ?",
                 (text, new_rev, new_rev, store_id),
             )
+            self._record_progress(conn, store_id, apply_id, 1)
             item = Item("settings", spec, new_rev, digest)
             stored = json.dumps({**item.to_json(), "hash": digest})
             self._remember(conn, store_id, idempotency_key, fingerprint, 200, stored, time.time())

@@ -29,6 +29,9 @@ from typing import Any
 
 from ..escape import escape
 from .text import (
+    DRIFT_NOTE,
+    DRIFT_PLAN_NOTE,
+    DRIFT_TITLE,
     TAX_SUMMARY_TITLE,
     Entry,
     create_entries,
@@ -633,10 +636,14 @@ def _plan_blocks(plan: dict[str, Any], level: str) -> list[Block]:
     interrupted = plan.get("interrupted_apply")
     if interrupted:
         head += ["", f"> [!WARNING]\n> {text(interrupted.get('message', ''))}"]
+    drift = _drift(plan.get("drift") or [], level)
+    if drift:  # its own section, before anything about the plan's own changes
+        blocks += [Block(ALWAYS, head, fixed=True), *drift]
+        head = []
     if not plan["has_changes"]:
-        head += ["", "**No changes.** The live store matches the definition."]
-        return [Block(ALWAYS, head, fixed=True), *_unmanaged(plan)]
-    head += ["", f"**{summary_line(plan)}**"]
+        head += [*([""] if head else []), "**No changes.** The live store matches the definition."]
+        return [*blocks, Block(ALWAYS, head, fixed=True), *_unmanaged(plan)]
+    head += [*([""] if head else []), f"**{summary_line(plan)}**"]
     s = plan["summary"]
     rows = [("deleted", s["delete"]), ("deleted and created again", s["replace"]),
             ("new", s["create"]), ("changed", s["update"])]  # fmt: skip
@@ -704,6 +711,61 @@ def _plan_blocks(plan: dict[str, Any], level: str) -> list[Block]:
             )
         )
     return blocks
+
+
+#: drift rows shown in a comment; the rest are counted
+DRIFT_ROWS = 50
+
+
+def drift_parts(
+    drift: list[dict[str, Any]], level: str = "####", *, in_plan: bool = True
+) -> tuple[list[str], list[str]]:
+    """The drift section: its heading and note (with the table's header), and one table
+    row per drifted resource."""
+    note = f"{DRIFT_NOTE} {DRIFT_PLAN_NOTE}" if in_plan else DRIFT_NOTE
+    head = [
+        f"{level} {DRIFT_TITLE} ({len(drift):,})",
+        "",
+        text(note),
+        "",
+        "| resource | what happened | revision | when |",
+        "|---|---|---:|---|",
+    ]
+    rows = [
+        f"| {code(d['address'])} | {text(d['kind'])} | "
+        f"{'' if d.get('revision') is None else int(d['revision'])} | "
+        f"{text(d.get('changed_at') or '')} |"
+        for d in drift
+    ]
+    return head, rows
+
+
+def drift_section(
+    drift: list[dict[str, Any]], rows: int = DRIFT_ROWS, *, in_plan: bool = True
+) -> list[str]:
+    """The drift section as lines, at most `rows` rows (the rest are counted)."""
+    if not drift:
+        return []
+    head, lines = drift_parts(drift, in_plan=in_plan)
+    more = (
+        ["", f"_… and {len(drift) - rows:,} more: `storecfg drift` lists them all._"]
+        if len(drift) > rows
+        else []
+    )
+    return [*head, *lines[:rows], *more, ""]
+
+
+def _drift(drift: list[dict[str, Any]], level: str) -> list[Block]:
+    """Drift in a comment: never cut (it is what a reviewer must not take for the pull
+    request's change), and so at most DRIFT_ROWS rows."""
+    if not drift:
+        return []
+    head, rows = drift_parts(drift, level)
+    items = [Item(row) for row in rows[:DRIFT_ROWS]]
+    tail = []
+    if len(rows) > DRIFT_ROWS:
+        tail = ["", f"_… and {len(rows) - DRIFT_ROWS:,} more: `storecfg drift` lists them all._"]
+    return [Block(ALWAYS, head, items, tail, noun="changes")]
 
 
 def _unmanaged(plan: dict[str, Any]) -> list[Block]:

@@ -189,6 +189,41 @@ def change_block(change: dict[str, Any], style: Style) -> Iterator[str]:
         yield style(f"  {marker} {addr}", color, "bold") + deleted_name(change)
 
 
+#: the title of the drift section, in every format (SPEC section 6)
+DRIFT_TITLE = "Changed outside storecfg since the last apply"
+DRIFT_NOTE = (
+    "Made in the store by something other than storecfg (the control panel, the API) "
+    "since storecfg last wrote it."
+)
+DRIFT_PLAN_NOTE = (
+    "These are not this plan's changes; the changes below show what applying the "
+    "definition does to them."
+)
+
+
+def drift_when(item: dict[str, Any]) -> str:
+    revision = item.get("revision")
+    at = item.get("changed_at")
+    parts = [f"revision {revision}" if revision is not None else "", at or ""]
+    return ", ".join(p for p in parts if p) or "when unknown"
+
+
+def drift_lines(
+    drift: list[dict[str, Any]], style: Style, *, in_plan: bool = True
+) -> Iterator[str]:
+    """The drift section: what was changed outside storecfg, apart from the changes."""
+    if not drift:
+        return
+    yield style(f"{DRIFT_TITLE} ({len(drift)}):", "cyan", "bold")
+    width = min(max(len(d["address"]) for d in drift), 60)
+    for d in drift:
+        yield escape(f"  {d['address'].ljust(width)}  {d['kind']:<7}  ({drift_when(d)})")
+    yield style(f"  {DRIFT_NOTE}", "dim")
+    if in_plan:
+        yield style(f"  {DRIFT_PLAN_NOTE}", "dim")
+    yield ""
+
+
 TAX_SUMMARY_TITLE = "Tax summary (effective rate per region that changed):"
 
 
@@ -229,6 +264,7 @@ def plan_lines(plan: dict[str, Any], *, color: bool = False) -> Iterator[str]:
     if interrupted:
         yield style("Warning:", "yellow", "bold") + " " + escape(str(interrupted["message"]))
         yield ""
+    yield from drift_lines(plan.get("drift") or [], style)
     if not plan["has_changes"]:
         yield style("No changes.", "green", "bold") + " The live store matches the definition."
         yield from unmanaged_lines(plan, style, before=True)

@@ -1,0 +1,1 @@
+"""Taking changes made outside storecfg back into the store definition (`storecfg adopt`)."""

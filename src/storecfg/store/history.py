@@ -1,0 +1,774 @@
+"""A store's history, kept in the store database itself: snapshots, apply records and
+what storecfg last wrote to each resource.
+
+A CI runner that applies and then disappears leaves all of this behind in the store,
+so a later runner (or a person on a laptop) can list and restore backups, see how far
+the last apply got, and tell what was changed outside storecfg since.
+
+- **Snapshots** are taken inside one write transaction, so a snapshot is exactly the
+  store at one revision. Their `sha256` is over the canonical JSON of the state (the
+  `store`, `settings`, `settings_revision` and `resources` members), so any reader can
+  check it.
+- **Apply records** say who applied what, from where, and how far it got. A write that
+  carries the ID of a running apply (the "storecfg marker") moves its `writes_done` in
+  the same transaction. A record still `running` whose lock is gone reads `interrupted`.
+- **Last applied** is the spec hash of each resource as storecfg last wrote it. A
+  resource whose hash differs, that exists without such a record, or that has a record
+  but is gone, has drifted: it was changed outside storecfg.
+
+The methods here are mixed into `storage.Storage`, which owns the connection and the
+transactions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+import zlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import StoreError
+from ..model import KIND_RANK, canonical_json, spec_hash
+from .engine import Connection, retried
+
+#: the schema migration that adds history (see storage._MIGRATIONS)
+MIGRATION = """
+    CREATE TABLE snapshots (
+        store TEXT NOT NULL,
+        id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        revision INTEGER NOT NULL,
+        resource_count INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        apply_id TEXT,
+        size INTEGER NOT NULL,
+        content BLOB NOT NULL,
+        PRIMARY KEY (store, id)
+    );
+    CREATE UNIQUE INDEX snapshots_order ON snapshots (store, seq);
+    CREATE INDEX snapshots_apply ON snapshots (store, apply_id);
+    CREATE TABLE applies (
+        store TEXT NOT NULL,
+        id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        started_at REAL NOT NULL,
+        finished_at REAL,
+        status TEXT NOT NULL,
+        plan_id TEXT,
+        changes TEXT NOT NULL,
+        writes_done INTEGER NOT NULL DEFAULT 0,
+        writes_total INTEGER NOT NULL DEFAULT 0,
+        source TEXT NOT NULL,
+        lock_id TEXT,
+        PRIMARY KEY (store, id)
+    );
+    CREATE UNIQUE INDEX applies_order ON applies (store, seq);
+    CREATE INDEX applies_plan ON applies (store, plan_id);
+    CREATE TABLE last_applied (
+        store TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        apply_id TEXT,
+        written_at REAL NOT NULL,
+        deleted_revision INTEGER,
+        deleted_at REAL,
+        PRIMARY KEY (store, kind, id)
+    ) WITHOUT ROWID;
+    INSERT INTO last_applied (store, kind, id, hash, revision, apply_id, written_at)
+        SELECT store, kind, id, hash, revision, NULL, updated_at FROM resources
+"""
+# A database from before history has no record of who wrote what: the store as it is
+# at the upgrade becomes the baseline, so upgrading does not report every resource as
+# drifted. Drift is told from then on.
+
+SNAPSHOT_FORMAT = 1
+STATUSES = ("running", "complete", "failed", "interrupted")
+FINAL_STATUSES = ("complete", "failed", "interrupted")
+CHANGE_KEYS = ("create", "update", "delete", "replace")
+DRIFT_KINDS = ("changed", "created", "deleted")
+STATE_KEYS = ("store", "settings", "settings_revision", "resources")
+
+APPLY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: snapshot IDs: UTC time and store revision (they name local copies: nothing else passes)
+SNAPSHOT_ID = re.compile(r"^\d{8}T\d{6}Z-r\d+(?:-\d+)?$")
+_ADDRESS = re.compile(r"^[a-z_]+\.[a-z0-9][a-z0-9._-]{0,62}$")
+#: what storecfg's API tokens look like: never kept in a record, wherever it appears
+TOKEN_PATTERN = re.compile(r"sct_[A-Za-z0-9_-]{16,}")
+MAX_SOURCE_KEYS = 50
+MAX_TEXT = 2000
+MAX_PAGE = 1000
+DEFAULT_PAGE = 100
+
+
+def iso(ts: float | None) -> str | None:
+    return None if ts is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def state_sha256(doc: dict[str, Any]) -> str:
+    """The sha256 of a snapshot: over the canonical JSON of its state members."""
+    return spec_hash({key: doc.get(key) for key in STATE_KEYS})
+
+
+def redact(text: str) -> str:
+    return TOKEN_PATTERN.sub("sct_***", text)
+
+
+@dataclass(slots=True)
+class SnapshotMeta:
+    id: str
+    created_at: str
+    revision: int
+    resource_count: int
+    sha256: str
+    reason: str
+    apply_id: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "created_at": self.created_at,
+            "revision": self.revision,
+            "resource_count": self.resource_count,
+            "sha256": self.sha256,
+            "reason": self.reason,
+            "apply_id": self.apply_id,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SnapshotMeta:
+        """From a store's answer; ValueError when it is not what a store sends."""
+        apply_id = data.get("apply_id")
+        if not SNAPSHOT_ID.fullmatch(str(data["id"])):
+            raise ValueError(f"not a snapshot ID: {data['id']!r}")
+        return cls(
+            str(data["id"]),
+            str(data["created_at"]),
+            int(data["revision"]),
+            int(data["resource_count"]),
+            str(data["sha256"]),
+            str(data.get("reason") or ""),
+            None if apply_id is None else str(apply_id),
+        )
+
+
+@dataclass(slots=True)
+class ApplyRecord:
+    id: str
+    started_at: str
+    finished_at: str | None
+    status: str
+    plan_id: str | None
+    changes: dict[str, int]
+    writes_done: int
+    writes_total: int
+    source: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "status": self.status,
+            "plan_id": self.plan_id,
+            "changes": dict(self.changes),
+            "writes_done": self.writes_done,
+            "writes_total": self.writes_total,
+            "source": dict(self.source),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ApplyRecord:
+        changes = data.get("changes") or {}
+        finished = data.get("finished_at")
+        plan_id = data.get("plan_id")
+        return cls(
+            str(data["id"]),
+            str(data["started_at"]),
+            None if finished is None else str(finished),
+            str(data["status"]),
+            None if plan_id is None else str(plan_id),
+            {k: int(changes.get(k) or 0) for k in CHANGE_KEYS},
+            int(data.get("writes_done") or 0),
+            int(data.get("writes_total") or 0),
+            dict(data.get("source") or {}),
+        )
+
+
+@dataclass(slots=True)
+class DriftItem:
+    """A resource changed outside storecfg: `kind` is changed, created or deleted;
+    `revision` and `changed_at` say when (for a delete: the store revision it made)."""
+
+    address: str
+    kind: str
+    revision: int | None
+    changed_at: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "kind": self.kind,
+            "revision": self.revision,
+            "changed_at": self.changed_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DriftItem:
+        """From a store's answer; ValueError when it is not what a store sends."""
+        revision = data.get("revision")
+        changed = data.get("changed_at")
+        address = str(data["address"])
+        kind, _, _ = address.partition(".")
+        if not _ADDRESS.fullmatch(address) or kind not in KIND_RANK:
+            raise ValueError(f"not a resource address: {address!r}")
+        if data["kind"] not in DRIFT_KINDS:
+            raise ValueError(f"not a kind of drift: {data['kind']!r}")
+        return cls(
+            str(data["address"]),
+            str(data["kind"]),
+            None if revision is None else int(revision),
+            None if changed is None else str(changed),
+        )
+
+
+def drift_sort_key(item: DriftItem) -> tuple[int, str]:
+    kind, _, rid = item.address.partition(".")
+    return KIND_RANK.get(kind, 99), rid
+
+
+# ---------------------------------------------------------------- page tokens
+
+
+def _page_token(what: str, after: str) -> str:
+    from .storage import encode_page_token
+
+    return encode_page_token(what, after)
+
+
+def _after(what: str, token: str | None) -> str | None:
+    from .storage import decode_page_token
+
+    return decode_page_token(what, token) if token else None
+
+
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_PAGE:
+        raise StoreError(f"limit must be between 1 and {MAX_PAGE}, not {limit}", 400)
+
+
+def _seq_after(what: str, token: str | None) -> int | None:
+    after = _after(what, token)
+    if after is None:
+        return None
+    if not after.isdigit():
+        raise StoreError("invalid page_token", 400)
+    return int(after)
+
+
+# ---------------------------------------------------------------- input checks
+
+
+def _utf8(value: str, where: str) -> str:
+    """`value`, if it can be stored and sent back as UTF-8 (a lone surrogate cannot)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise StoreError(f"{where} is not valid Unicode text", 400) from None
+    return value
+
+
+def _text(value: Any, where: str, *, limit: int = MAX_TEXT, optional: bool = True) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise StoreError(f"{where} must be a string of at most {limit} characters", 400)
+    return _utf8(value, where)
+
+
+def _count(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10**9:
+        raise StoreError(f"{where} must be a whole number from 0 to 1000000000", 400)
+    return value
+
+
+def check_apply_id(value: Any, where: str = "apply_id") -> str:
+    if not isinstance(value, str) or not APPLY_ID.fullmatch(value):
+        raise StoreError(
+            f"{where} must be 1 to 64 letters, digits, '.', '_' or '-' (starting with a letter or digit)",
+            400,
+        )
+    return value
+
+
+def _source(value: Any) -> dict[str, Any]:
+    """Provenance: a flat object of short scalars, with anything like a token taken out."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or len(value) > MAX_SOURCE_KEYS:
+        raise StoreError(f"source must be an object of at most {MAX_SOURCE_KEYS} fields", 400)
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not key or len(key) > 100:
+            raise StoreError("source field names must be 1 to 100 characters", 400)
+        _utf8(key, "a source field name")
+        if isinstance(item, str):
+            if len(item) > MAX_TEXT:
+                raise StoreError(f"source.{key} is longer than {MAX_TEXT} characters", 400)
+            out[key] = redact(_utf8(item, f"source.{key}"))
+        elif item is None or isinstance(item, bool | int):
+            out[key] = item
+        else:
+            raise StoreError(f"source.{key} must be a string, number, boolean or null", 400)
+    return out
+
+
+def _changes(value: Any) -> dict[str, int]:
+    if not isinstance(value, dict) or set(value) - set(CHANGE_KEYS):
+        raise StoreError(f"changes must be an object with {', '.join(CHANGE_KEYS)}", 400)
+    return {k: _count(value.get(k, 0), f"changes.{k}") for k in CHANGE_KEYS}
+
+
+class HistoryStore:
+    """Snapshots, apply records and last-applied hashes (mixed into `Storage`)."""
+
+    #: snapshots kept per store (oldest pruned first); None keeps them all
+    keep_snapshots: int | None = None
+    _tx: Callable[..., AbstractContextManager[Connection]]
+
+    # ------------------------------------------------------------ snapshots
+
+    @retried
+    def create_snapshot(
+        self, store_id: str, *, reason: str, apply_id: str | None = None
+    ) -> tuple[int, SnapshotMeta]:
+        """Save the store's whole content, in one transaction. Returns (201, meta), or
+        (200, meta) of the snapshot already taken for `apply_id` (so a retry is safe)."""
+        reason = _text(reason, "reason", limit=500, optional=False) or ""
+        if apply_id is not None:
+            check_apply_id(apply_id)
+        with self._tx(write=True, store=store_id) as conn:
+            if apply_id is not None:
+                row = conn.execute(
+                    f"SELECT {_SNAP_COLS} FROM snapshots WHERE store = ? AND apply_id = ?",
+                    (store_id, apply_id),
+                ).fetchone()
+                if row is not None:
+                    return 200, _snapshot_meta(row)
+                if _apply_row(conn, store_id, apply_id) is None:
+                    raise StoreError(f"there is no apply {apply_id} in store {store_id}", 404)
+            now = time.time()
+            state = _state(conn, store_id)
+            text = canonical_json(state).encode()
+            digest = spec_hash(state)
+            count = sum(len(v) for v in state["resources"].values())
+            revision = state["store"]["revision"]
+            base = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now)) + f"-r{revision}"
+            sid, n = base, 1
+            while conn.execute(
+                "SELECT 1 FROM snapshots WHERE store = ? AND id = ?", (store_id, sid)
+            ).fetchone():
+                n += 1
+                sid = f"{base}-{n}"
+            seq = _next_seq(conn, "snapshots", store_id)
+            conn.execute(
+                "INSERT INTO snapshots (store, id, seq, created_at, revision, resource_count, sha256, "
+                "reason, apply_id, size, content) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    store_id,
+                    sid,
+                    seq,
+                    now,
+                    revision,
+                    count,
+                    digest,
+                    reason,
+                    apply_id,
+                    len(text),
+                    zlib.compress(text, 6),
+                ),
+            )
+            if self.keep_snapshots is not None:
+                conn.execute(
+                    "DELETE FROM snapshots WHERE store = ? AND seq <= ?",
+                    (store_id, seq - self.keep_snapshots),
+                )
+            meta = SnapshotMeta(sid, iso(now) or "", revision, count, digest, reason, apply_id)
+            return 201, meta
+
+    def list_snapshots(
+        self, store_id: str, *, limit: int = DEFAULT_PAGE, page_token: str | None = None
+    ) -> tuple[list[SnapshotMeta], str | None]:
+        """One page of a store's snapshots, newest first."""
+        _check_limit(limit)
+        before = _seq_after("snapshots", page_token)
+        with self._tx(write=False) as conn:
+            rows = conn.execute(
+                f"SELECT {_SNAP_COLS}, seq FROM snapshots WHERE store = ? AND seq < ? "
+                "ORDER BY seq DESC LIMIT ?",
+                (store_id, before if before is not None else 2**62, limit + 1),
+            ).fetchall()
+        items = [_snapshot_meta(r) for r in rows[:limit]]
+        token = _page_token("snapshots", str(rows[limit - 1][-1])) if len(rows) > limit else None
+        return items, token
+
+    def get_snapshot(self, store_id: str, snapshot_id: str) -> dict[str, Any]:
+        """The whole snapshot: its metadata and the state it holds."""
+        with self._tx(write=False) as conn:
+            row = conn.execute(
+                f"SELECT {_SNAP_COLS}, content FROM snapshots WHERE store = ? AND id = ?",
+                (store_id, snapshot_id),
+            ).fetchone()
+        if row is None:
+            raise StoreError(f"there is no snapshot {snapshot_id} in store {store_id}", 404)
+        meta = _snapshot_meta(row)
+        try:
+            state = json.loads(zlib.decompress(row[-1]))
+        except (zlib.error, ValueError) as exc:
+            raise StoreError(f"snapshot {snapshot_id} is damaged: {exc}", 500) from None
+        return {**meta.to_json(), "format_version": SNAPSHOT_FORMAT, **state}
+
+    # ------------------------------------------------------------ apply records
+
+    @retried
+    def start_apply(self, store_id: str, body: Any) -> tuple[int, ApplyRecord]:
+        """Record an apply that starts now (201). The same `id` again returns the
+        record (200), so a retried request is harmless."""
+        if not isinstance(body, dict):
+            raise StoreError("an apply record is a JSON object", 400)
+        unknown = set(body) - {"id", "plan_id", "changes", "writes_total", "source", "lock_id"}
+        if unknown:
+            raise StoreError(f"unknown fields: {', '.join(sorted(unknown))}", 400)
+        apply_id = check_apply_id(body["id"], "id") if body.get("id") is not None else None
+        plan_id = _text(body.get("plan_id"), "plan_id", limit=100)
+        lock_id = _text(body.get("lock_id"), "lock_id", limit=100)
+        changes = _changes(body.get("changes", {}))
+        total = _count(body.get("writes_total", 0), "writes_total")
+        source = _source(body.get("source"))
+        with self._tx(write=True, store=store_id) as conn:
+            if apply_id is not None:
+                row = _apply_row(conn, store_id, apply_id)
+                if row is not None:
+                    if row[4] != plan_id:
+                        raise StoreError(
+                            f"apply {apply_id} already exists in store {store_id} for another plan",
+                            409,
+                        )
+                    return 200, _apply_record(conn, store_id, row)
+            apply_id = apply_id or str(uuid.uuid4())
+            conn.execute(
+                "INSERT INTO applies (store, id, seq, started_at, status, plan_id, changes, "
+                "writes_total, source, lock_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    store_id,
+                    apply_id,
+                    _next_seq(conn, "applies", store_id),
+                    time.time(),
+                    "running",
+                    plan_id,
+                    json.dumps(changes),
+                    total,
+                    json.dumps(source, ensure_ascii=False),
+                    lock_id,
+                ),
+            )
+            row = _apply_row(conn, store_id, apply_id)
+            assert row is not None
+            return 201, _apply_record(conn, store_id, row)
+
+    @retried
+    def update_apply(self, store_id: str, apply_id: str, body: Any) -> ApplyRecord:
+        """Set an apply's status (complete, failed or interrupted: it ends) and/or its
+        writes_done. Setting the status it already has is harmless."""
+        if not isinstance(body, dict) or not body or set(body) - {"status", "writes_done"}:
+            raise StoreError('an apply update is {"status"?, "writes_done"?}', 400)
+        status = body.get("status")
+        if "status" in body and status not in FINAL_STATUSES:
+            raise StoreError(f"status must be one of {', '.join(FINAL_STATUSES)}", 400)
+        done = _count(body["writes_done"], "writes_done") if "writes_done" in body else None
+        with self._tx(write=True, store=store_id) as conn:
+            row = _apply_row(conn, store_id, apply_id)
+            if row is None:
+                raise StoreError(f"there is no apply {apply_id} in store {store_id}", 404)
+            if row[3] != "running" and status is not None and status != row[3]:
+                raise StoreError(f"apply {apply_id} already ended ({row[3]})", 409)
+            if done is not None:
+                conn.execute(
+                    "UPDATE applies SET writes_done = ? WHERE store = ? AND id = ?",
+                    (done, store_id, apply_id),
+                )
+            if status is not None and row[3] == "running":
+                conn.execute(
+                    "UPDATE applies SET status = ?, finished_at = ? WHERE store = ? AND id = ?",
+                    (status, time.time(), store_id, apply_id),
+                )
+            row = _apply_row(conn, store_id, apply_id)
+            assert row is not None
+            return _apply_record(conn, store_id, row)
+
+    def list_applies(
+        self,
+        store_id: str,
+        *,
+        limit: int = DEFAULT_PAGE,
+        page_token: str | None = None,
+        plan_id: str | None = None,
+    ) -> tuple[list[ApplyRecord], str | None]:
+        """One page of a store's apply records, newest first (only one plan's with plan_id)."""
+        _check_limit(limit)
+        before = _seq_after("applies", page_token)
+        where = "store = ? AND seq < ?"
+        params: list[Any] = [store_id, before if before is not None else 2**62]
+        if plan_id is not None:
+            where += " AND plan_id = ?"
+            params.append(plan_id)
+        with self._tx(write=False) as conn:
+            rows = conn.execute(
+                f"SELECT {_APPLY_COLS} FROM applies WHERE {where} ORDER BY seq DESC LIMIT ?",
+                (*params, limit + 1),
+            ).fetchall()
+            items = [_apply_record(conn, store_id, r) for r in rows[:limit]]
+        token = _page_token("applies", str(rows[limit - 1][-1])) if len(rows) > limit else None
+        return items, token
+
+    def get_apply(self, store_id: str, apply_id: str) -> ApplyRecord:
+        with self._tx(write=False) as conn:
+            row = _apply_row(conn, store_id, apply_id)
+            if row is None:
+                raise StoreError(f"there is no apply {apply_id} in store {store_id}", 404)
+            return _apply_record(conn, store_id, row)
+
+    # ------------------------------------------------------------ drift
+
+    def drift(
+        self, store_id: str, *, limit: int = DEFAULT_PAGE, page_token: str | None = None
+    ) -> tuple[list[DriftItem], str | None]:
+        """One page of the resources changed outside storecfg, by address."""
+        _check_limit(limit)
+        after = _after("drift", page_token) or ""
+        with self._tx(write=False) as conn:
+            rows = conn.execute(
+                """
+                SELECT address, what, revision, at FROM (
+                    SELECT r.kind || '.' || r.id AS address,
+                           CASE WHEN la.hash IS NULL THEN 'created' ELSE 'changed' END AS what,
+                           r.revision AS revision, r.updated_at AS at
+                    FROM resources r LEFT JOIN last_applied la
+                      ON la.store = r.store AND la.kind = r.kind AND la.id = r.id
+                    WHERE r.store = ? AND (la.hash IS NULL OR la.hash != r.hash)
+                    UNION ALL
+                    SELECT la.kind || '.' || la.id, 'deleted', la.deleted_revision, la.deleted_at
+                    FROM last_applied la LEFT JOIN resources r
+                      ON r.store = la.store AND r.kind = la.kind AND r.id = la.id
+                    WHERE la.store = ? AND r.id IS NULL
+                ) AS drifted WHERE address > ? ORDER BY address LIMIT ?
+                """,
+                (store_id, store_id, after, limit + 1),
+            ).fetchall()
+        items = [
+            DriftItem(r[0], r[1], None if r[2] is None else int(r[2]), iso(r[3]))
+            for r in rows[:limit]
+        ]
+        token = _page_token("drift", items[-1].address) if len(rows) > limit else None
+        return items, token
+
+    @retried
+    def acknowledge(self, store_id: str, items: Any, *, apply_id: str | None = None) -> list[str]:
+        """Record live resources as what storecfg wants, without writing them: each item
+        is {"address", "hash"} (the resource is there with this hash) or {"address",
+        "hash": null} (storecfg agrees that it is gone). An item whose resource no longer
+        matches is skipped. Returns the addresses recorded."""
+        if not isinstance(items, list) or len(items) > 10_000:
+            raise StoreError("items must be a list of at most 10000 objects", 400)
+        checked: list[tuple[str, str, str | None]] = []
+        for i, item in enumerate(items):
+            if not isinstance(item, dict) or set(item) - {"address", "hash"}:
+                raise StoreError(f'items[{i}] must be {{"address", "hash"}}', 400)
+            addr = item.get("address")
+            if not isinstance(addr, str) or not _ADDRESS.fullmatch(addr):
+                raise StoreError(f"items[{i}].address must be KIND.ID", 400)
+            kind, _, rid = addr.partition(".")
+            if kind not in KIND_RANK:
+                raise StoreError(f"items[{i}].address must be KIND.ID", 400)
+            digest = item.get("hash")
+            if digest is not None and not isinstance(digest, str):
+                raise StoreError(f"items[{i}].hash must be a string or null", 400)
+            checked.append((kind, rid, digest))
+        if apply_id is not None:
+            check_apply_id(apply_id)
+        done: list[str] = []
+        now = time.time()
+        with self._tx(write=True, store=store_id) as conn:
+            for kind, rid, digest in checked:
+                row = conn.execute(
+                    "SELECT hash, revision FROM resources WHERE store = ? AND kind = ? AND id = ?",
+                    (store_id, kind, rid),
+                ).fetchone()
+                if digest is None and row is None:
+                    conn.execute(
+                        "DELETE FROM last_applied WHERE store = ? AND kind = ? AND id = ?",
+                        (store_id, kind, rid),
+                    )
+                elif digest is not None and row is not None and row[0] == digest:
+                    _remember_write(conn, store_id, kind, rid, digest, int(row[1]), now, apply_id)
+                else:
+                    continue
+                done.append(f"{kind}.{rid}")
+        return done
+
+    # ------------------------------------------------------------ hooks for writes
+
+    def _check_marker(self, conn: Connection, store_id: str, apply_id: str | None) -> None:
+        """A write that says it is storecfg's must name a running apply of this store."""
+        if apply_id is None:
+            return
+        check_apply_id(apply_id)
+        row = _apply_row(conn, store_id, apply_id)
+        if row is None:
+            raise StoreError(f"there is no apply {apply_id} in store {store_id}", 409)
+        if row[3] != "running":
+            raise StoreError(f"apply {apply_id} already ended ({row[3]})", 409)
+
+    @staticmethod
+    def _record_put(
+        conn: Connection,
+        store_id: str,
+        kind: str,
+        rid: str,
+        digest: str,
+        revision: int,
+        now: float,
+        apply_id: str | None,
+    ) -> None:
+        if apply_id is not None:
+            _remember_write(conn, store_id, kind, rid, digest, revision, now, apply_id)
+
+    @staticmethod
+    def _record_delete(
+        conn: Connection,
+        store_id: str,
+        kind: str,
+        rid: str,
+        revision: int,
+        now: float,
+        apply_id: str | None,
+    ) -> None:
+        if apply_id is not None:
+            conn.execute(
+                "DELETE FROM last_applied WHERE store = ? AND kind = ? AND id = ?",
+                (store_id, kind, rid),
+            )
+        else:  # storecfg wrote it and somebody else deleted it: remember when
+            conn.execute(
+                "UPDATE last_applied SET deleted_revision = ?, deleted_at = ? "
+                "WHERE store = ? AND kind = ? AND id = ?",
+                (revision, now, store_id, kind, rid),
+            )
+
+    @staticmethod
+    def _record_progress(
+        conn: Connection, store_id: str, apply_id: str | None, writes: int
+    ) -> None:
+        if apply_id is not None and writes:
+            conn.execute(
+                "UPDATE applies SET writes_done = writes_done + ? WHERE store = ? AND id = ?",
+                (writes, store_id, apply_id),
+            )
+
+
+_SNAP_COLS = "id, created_at, revision, resource_count, sha256, reason, apply_id"
+_APPLY_COLS = (
+    "id, started_at, finished_at, status, plan_id, changes, writes_done, writes_total, "
+    "source, lock_id, seq"
+)
+
+
+def _snapshot_meta(row: Any) -> SnapshotMeta:
+    return SnapshotMeta(row[0], iso(row[1]) or "", int(row[2]), int(row[3]), row[4], row[5], row[6])
+
+
+def _apply_row(conn: Connection, store_id: str, apply_id: str) -> Any:
+    return conn.execute(
+        f"SELECT {_APPLY_COLS} FROM applies WHERE store = ? AND id = ?", (store_id, apply_id)
+    ).fetchone()
+
+
+def _apply_record(conn: Connection, store_id: str, row: Any) -> ApplyRecord:
+    status = row[3]
+    if status == "running":
+        # running only while its lock is held: a lock that expired or was released
+        # (a killed process, a runner that vanished) means it was interrupted
+        lock = conn.execute(
+            "SELECT lock_id, expires_at FROM locks WHERE store = ?", (store_id,)
+        ).fetchone()
+        if lock is None or lock[0] != row[9] or lock[1] <= time.time():
+            status = "interrupted"
+    return ApplyRecord(
+        row[0],
+        iso(row[1]) or "",
+        iso(row[2]),
+        status,
+        row[4],
+        json.loads(row[5]),
+        int(row[6]),
+        int(row[7]),
+        json.loads(row[8]),
+    )
+
+
+def _next_seq(conn: Connection, table: str, store_id: str) -> int:
+    row = conn.execute(f"SELECT MAX(seq) FROM {table} WHERE store = ?", (store_id,)).fetchone()
+    return int(row[0] or 0) + 1
+
+
+def _remember_write(
+    conn: Connection,
+    store_id: str,
+    kind: str,
+    rid: str,
+    digest: str,
+    revision: int,
+    now: float,
+    apply_id: str | None,
+) -> None:
+    conn.execute(
+        "INSERT INTO last_applied (store, kind, id, hash, revision, apply_id, written_at) "
+        "VALUES (?,?,?,?,?,?,?) ON CONFLICT (store, kind, id) DO UPDATE SET "
+        "hash = excluded.hash, revision = excluded.revision, apply_id = excluded.apply_id, "
+        "written_at = excluded.written_at, deleted_revision = NULL, deleted_at = NULL",
+        (store_id, kind, rid, digest, revision, apply_id, now),
+    )
+
+
+def _state(conn: Connection, store_id: str) -> dict[str, Any]:
+    """The store's content as a snapshot holds it, read inside the caller's transaction."""
+    from .storage import default_settings
+
+    row = conn.execute(
+        "SELECT revision, settings, settings_revision FROM stores WHERE id = ?", (store_id,)
+    ).fetchone()
+    revision, settings, settings_revision = (
+        (int(row[0]), json.loads(row[1]) if row[1] else default_settings(store_id), int(row[2]))
+        if row is not None
+        else (0, default_settings(store_id), 0)
+    )
+    resources: dict[str, dict[str, Any]] = {}
+    for kind, rid, spec, rev in conn.execute(
+        "SELECT kind, id, spec, revision FROM resources WHERE store = ? ORDER BY kind, id",
+        (store_id,),
+    ):
+        resources.setdefault(kind, {})[rid] = {"spec": json.loads(spec), "revision": int(rev)}
+    return {
+        "store": {"id": store_id, "revision": revision},
+        "settings": settings,
+        "settings_revision": settings_revision,
+        "resources": resources,
+    }

@@ -1,0 +1,91 @@
+"""`storecfg drift` output: the drift section of a plan on its own, in each format."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..escape import escape
+from .markdown import code as md_code
+from .markdown import drift_section
+from .markdown import text as md_text
+from .text import DRIFT_TITLE, Style, drift_lines
+
+#: rows of a Markdown drift report (about 40,000 characters); the rest are counted
+MAX_ROWS = 500
+NO_DRIFT = "No drift: nothing was changed outside storecfg since the last apply."
+
+
+def drift_document(store: dict[str, Any], drift: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"store": store, "has_drift": bool(drift), "drift": drift}
+
+
+def render_json(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_text(doc: dict[str, Any], *, color: bool = False) -> str:
+    style = Style(color)
+    store = doc["store"]
+    lines = [
+        style(f"storecfg drift for store {store['id']}", "bold")
+        + f" ({store['url']}, revision {store['revision']})",
+        "",
+    ]
+    if doc["drift"]:
+        lines += list(drift_lines(doc["drift"], style, in_plan=False))
+        n = len(doc["drift"])
+        lines.append(
+            f"{n} resource{'s' if n != 1 else ''} changed outside storecfg. `storecfg plan` shows "
+            "what applying the definition would do to them."
+        )
+    else:
+        lines.append(style(NO_DRIFT, "green"))
+    return escape("\n".join(lines) + "\n", keep_newlines=True)
+
+
+def render_markdown(doc: dict[str, Any]) -> str:
+    store = doc["store"]
+    lines = [
+        f"### storecfg drift for `{store['id']}`",
+        "",
+        f"Store revision {store['revision']}.",
+        "",
+    ]
+    if doc["drift"]:
+        lines += drift_section(doc["drift"], rows=MAX_ROWS, in_plan=False)
+    else:
+        lines.append(f"**No drift.** {NO_DRIFT.removeprefix('No drift: ').capitalize()}")
+    return escape("\n".join(lines) + "\n", keep_newlines=True)
+
+
+def render_targets_json(docs: list[tuple[str | None, dict[str, Any]]]) -> str:
+    """Several targets' drift as one document."""
+    targets = [
+        {"target": name, "error": doc["error"]} if "error" in doc else {"target": name, **doc}
+        for name, doc in docs
+    ]
+    combined = {
+        "targets": targets,
+        "has_drift": any(doc.get("has_drift") for _, doc in docs),
+        "failed": [name for name, doc in docs if "error" in doc],
+    }
+    return render_json(combined)
+
+
+def render_target_markdown(name: str, doc: dict[str, Any]) -> str:
+    """One target's section of a Markdown drift report of several targets."""
+    if "error" in doc:
+        return f"## Target {md_code(name)}\n\n**Failed:** {md_text(doc['error'])}\n\n"
+    return f"## Target {md_code(name)}\n\n" + render_markdown(doc) + "\n"
+
+
+__all__ = [
+    "DRIFT_TITLE",
+    "drift_document",
+    "render_json",
+    "render_markdown",
+    "render_target_markdown",
+    "render_targets_json",
+    "render_text",
+]
