@@ -12,7 +12,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, NoReturn, TypeVar
 
@@ -30,9 +30,13 @@ MAX_LOCK_TIMEOUT = 24 * 3600.0
 EPILOG = "Docs: docs/reference.md (definition language), docs/cli.md (commands and exit codes)."
 
 
-def _fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:
+def _fail(
+    message: str, hint: str | None = None, code: int = 1, lines: Sequence[str] = ()
+) -> NoReturn:
     # messages quote what stores and files said: no control or bidi characters reach the terminal
     click.echo(f"Error: {escape(message)}", err=True)
+    for line in lines:
+        click.echo(f"  {escape(line)}", err=True)
     if hint:
         click.echo(f"  {escape(hint)}", err=True)
     sys.exit(code)
@@ -51,7 +55,13 @@ def _run(fn: Callable[[], int | None]) -> None:
         _print_diagnostics(exc.diagnostics, err=True)
         _fail(str(exc))
     except StorecfgError as exc:
-        _fail(exc.message, exc.hint, exc.exit_code)
+        _fail(exc.message, exc.hint, exc.exit_code, exc.lines)
+    except BrokenPipeError:
+        # the reader went away (`storecfg plan | head -1`): stop quietly, as other tools
+        # do; what is still buffered goes nowhere instead of failing again at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)
     except KeyboardInterrupt:
         _fail(
             "interrupted (Ctrl-C)",
@@ -333,10 +343,17 @@ def _summary(result: Any, strict: bool = False) -> str:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write the JSON here instead of printing it.",
 )
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Accepted like on every command that prints results (the output is JSON anyway).",
+)
 @var_options
 @no_color_option
 def compile_cmd(
     no_color: bool,
+    as_json: bool,
     directory: Path,
     output: Path | None,
     var_files: tuple[Path, ...],
@@ -750,6 +767,8 @@ def _echo_error(exc: Any, prefix: str = "") -> None:
     if isinstance(exc, DefinitionError):
         _print_diagnostics(exc.diagnostics, err=True)
     click.echo(f"Error: {escape(prefix + exc.message)}", err=True)
+    for line in exc.lines:
+        click.echo(f"  {escape(line)}", err=True)
     if exc.hint:
         click.echo(f"  {escape(exc.hint)}", err=True)
 

@@ -9,6 +9,7 @@ Library exceptions are converted to these at the edge (`raise ... from exc`).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,13 +112,16 @@ class StorecfgError(Exception):
     #: Markdown names it in its marker line)
     store_id: str | None = None
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, lines: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        #: details printed one per line under the message (each escaped on its own, so
+        #: a line break inside one of them cannot start a line of its own)
+        self.lines = list(lines)
 
     def __str__(self) -> str:
-        return self.message
+        return "\n  ".join([self.message, *self.lines])
 
 
 class DefinitionError(StorecfgError):

@@ -282,12 +282,12 @@ def check_restorable(info: SnapshotInfo | Backup, doc: dict[str, Any]) -> None:
     except StoreError as exc:
         problems.append(exc.message)
     if problems:
-        shown = "\n  ".join(problems[:20])
-        more = f"\n  and {len(problems) - 20} more" if len(problems) > 20 else ""
+        more = [f"and {len(problems) - 20} more"] if len(problems) > 20 else []
         raise StorecfgError(
             f"backup {info.id} cannot be restored: the store would refuse "
             f"{len(problems)} of its value{'s' if len(problems) != 1 else ''}; nothing was "
-            f"changed:\n  {shown}{more}",
+            "changed:",
+            lines=[*problems[:20], *more],
             hint="Restore another backup, or fix the definition and apply it.",
         )
 

@@ -366,8 +366,8 @@ def apply_reviewed(
             n = len(differences)
             raise PlanError(
                 f"the changes planned now differ from the reviewed plan {reviewed_name} "
-                f"({n} difference{'s' if n != 1 else ''}); nothing was applied:\n  "
-                + "\n  ".join(differences),
+                f"({n} difference{'s' if n != 1 else ''}); nothing was applied:",
+                lines=differences,
                 hint="Review a new plan (`storecfg plan -o PLANFILE`) and apply that one.",
             )
         return plan

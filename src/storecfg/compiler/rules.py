@@ -59,7 +59,7 @@ def check(
         findings.extend(_references(specs, known, external))
         findings.extend(_scenarios(specs))
         findings.extend(_tax_overlaps(specs))
-        findings.extend(_default_scenario(specs))
+        findings.extend(_default_scenario(specs, known))
         findings.extend(_uncategorized(specs))
         findings.extend(_customization(specs))
         storefront = _Storefront(specs)
@@ -477,7 +477,7 @@ def _unknown_region(kind: str, rid: str, path: tuple[Any, ...], region: str) -> 
     )
 
 
-def _default_scenario(specs: Specs) -> Iterator[Finding]:
+def _default_scenario(specs: Specs, known: dict[str, set[str]]) -> Iterator[Finding]:
     scenarios = specs.get("purchase_scenarios", {})
     defaults = [rid for rid, s in scenarios.items() if s.get("default")]
     general = [rid for rid, s in scenarios.items() if "applies_to" not in s]
@@ -490,6 +490,9 @@ def _default_scenario(specs: Specs) -> Iterator[Finding]:
             f"more than one default purchase scenario (also {defaults[0]})",
         )
     if defaults or len(general) == 1:
+        return
+    if known.get("purchase_scenarios", set()) - set(scenarios):
+        # a scenario with errors of its own may be the default: those errors say what to fix
         return
     if len(general) > 1:
         shown = ", ".join(general[:5]) + (" ..." if len(general) > 5 else "")

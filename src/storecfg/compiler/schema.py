@@ -290,6 +290,30 @@ def did_you_mean(word: str, candidates: Any) -> str:
     return f"; did you mean {match!r}?" if match else ""
 
 
+def field_hint(word: str, known: list[str]) -> str:
+    """Names the known field closest to an unknown one: "did you mean" for a likely typo,
+    else the nearest by spelling (a field that contains the word, or that it contains,
+    first), so the message always says what the schema does know (unless the word is far
+    longer than any field name)."""
+    if not known:
+        return ""
+    hint = did_you_mean(word, known)
+    if hint or len(word) > 100:  # no field name is that long: not worth comparing
+        return hint
+    lowered = word.lower()
+
+    def ratio(a: str, b: str) -> float:
+        return difflib.SequenceMatcher(None, a, b).ratio()
+
+    def nearness(name: str) -> tuple[bool, float, float]:
+        contained = name in lowered or lowered in name
+        # word by word, so `colour_scheme` finds `primary_color`
+        words = max(ratio(a, b) for a in lowered.split("_") for b in name.split("_"))
+        return (contained, words, ratio(lowered, name))
+
+    return f"; the closest known field is {max(known, key=nearness)!r}"
+
+
 ID_RULES = "use lowercase letters, digits, '.', '_' and '-', start with a letter or digit, at most 63 characters"
 
 
@@ -306,7 +330,7 @@ def _convert(error: Any, kind: str) -> Iterator[SchemaIssue]:
             yield SchemaIssue(
                 (*path, extra),
                 "SC301",
-                f"unknown {where} {quoted(extra)}{did_you_mean(extra, known)}",
+                f"unknown {where} {quoted(extra)}{field_hint(extra, known)}",
                 True,
             )
         return
