@@ -234,6 +234,8 @@ class Bench:
     @property
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("STORECFG_")}
+        # as installed: byte code written once and reused (an installed wheel ships it)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         return env | {"NO_COLOR": "1"}
 
     def run(

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ERROR, Diagnostic, SourceLocation, UsageError, clipped, display_path, quoted
 from ..model import ID_PATTERN, KINDS, DesiredState, canonical_json
@@ -43,6 +43,9 @@ from .load import (
 )
 from .render import _Renderer, json_path, make_renderer, render_templates
 from .schema import did_you_mean, normalize, validate_resource, validate_store_file
+
+if TYPE_CHECKING:
+    from multiprocessing.pool import AsyncResult, Pool
 
 STORE_FILE = "store.yaml"
 #: codes after which a file's resources are missing from the compile
@@ -225,6 +228,7 @@ class _Compiler:
         self.globs: list[tuple[str, list[str]]] = []
         self.store_id: str | None = None
         self._walk: Tree | None = None
+        self._pool: Pool | None = None
 
     def diag(
         self,
@@ -331,12 +335,22 @@ class _Compiler:
             self._check_targets(root, root_display)
         self.units = [self._unit(root_display, str(self.store_file), root, "")]
         context = self._context_key()
+        reads = []
         for path in self._includes(root, root_display):
             shown = display_path(str(path))
             self.files.append(shown)
-            unit = self._include(path, shown, context)
-            if unit is not None:
-                self.units.append(unit)
+            reads.append((path, shown, *self._read(path, shown)))
+        checked = self._check_in_workers(reads, context)
+        try:
+            for path, shown, raw, loaded in reads:
+                unit = self._include(path, shown, context, raw, loaded, checked.get(shown))
+                if unit is not None:
+                    self.units.append(unit)
+        finally:
+            if self._pool is not None:
+                self._pool.terminate()
+                self._pool.join()
+                self._pool = None
         specs, known, raws = self._merge(self.units)
         # a file that could not be read leaves its resources unknown: checking references
         # and other cross-resource rules would only report its absence again
@@ -574,20 +588,43 @@ class _Compiler:
         text = canonical_json([tool_fingerprint(), self.digits, self.variables])
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def _include(self, path: Path, shown: str, context: str) -> Unit | None:
+    def _include(
+        self,
+        path: Path,
+        shown: str,
+        context: str,
+        raw: bytes | None,
+        loaded: Loaded,
+        checked: AsyncResult[_Checked] | None = None,
+    ) -> Unit | None:
         """One included file as a Unit: from the cache when its bytes and context are
-        unchanged, else loaded, rendered and checked."""
-        raw, loaded = self._read(path, shown)
+        unchanged, else loaded, rendered and checked (here, or by a worker process)."""
         if raw is None:
             self.diags.extend(loaded.diagnostics)
             return None
         real = str(path.resolve())
         digest = self.digests[real]
-        cached = self.unit_cache.get(real) if self.unit_cache is not None else None
-        if cached is not None and cached.get("hash") == digest and cached.get("context") == context:
-            with contextlib.suppress(KeyError, TypeError, ValueError):  # damaged: parse instead
-                return Unit.from_cache(shown, real, cached)
-        loaded = load_bytes(raw, shown, loaded)
+        if checked is not None:
+            found = checked.get()
+            if found is not None:  # None: the file holds templates, checked here below
+                unit, diags = found
+                self.diags.extend(diags)
+                return unit
+        else:
+            cached = self.unit_cache.get(real) if self.unit_cache is not None else None
+            if (
+                cached is not None
+                and cached.get("hash") == digest
+                and cached.get("context") == context
+            ):
+                with contextlib.suppress(KeyError, TypeError, ValueError):  # damaged: parse
+                    return Unit.from_cache(shown, real, cached)
+        return self._check_file(shown, real, load_bytes(raw, shown, loaded), digest, context)
+
+    def _check_file(
+        self, shown: str, real: str, loaded: Loaded, digest: str, context: str
+    ) -> Unit | None:
+        """Render and check one parsed included file (diagnostics into `self.diags`)."""
         self.diags.extend(loaded.diagnostics)
         if loaded.data is None:
             return None
@@ -605,6 +642,54 @@ class _Compiler:
         )
         unit.context = context
         return unit
+
+    def _check_in_workers(
+        self, reads: list[tuple[Path, str, bytes | None, Loaded]], context: str
+    ) -> dict[str, AsyncResult[_Checked]]:
+        """Start checking the files that are not in the cache in worker processes, when
+        there are enough of them to pay for starting the workers.
+
+        Workers are forked from this process, so they share this compile's state as it
+        is now; each checks whole files, and the results are merged in file order, so
+        units and diagnostics come out exactly as from a compile in one process. Files
+        with templates are rendered here (one sandbox counts every template)."""
+        todo: list[tuple[str, str, bytes, str]] = []
+        for path, shown, raw, _ in reads:
+            if raw is None or b"{{" in raw or b"{%" in raw:
+                continue
+            real = str(path.resolve())
+            digest = self.digests[real]
+            cached = self.unit_cache.get(real) if self.unit_cache is not None else None
+            if (
+                cached is not None
+                and cached.get("hash") == digest
+                and cached.get("context") == context
+            ):
+                continue
+            todo.append((shown, real, raw, digest))
+        jobs = min(_cpus(), len(todo))
+        if jobs < 2 or sum(len(t[2]) for t in todo) < PARALLEL_MIN_BYTES:
+            return {}
+        import threading
+
+        if threading.active_count() > 1:
+            return {}  # a fork copies only this thread, and any lock another one holds
+        import multiprocessing
+
+        global _FORKED
+        _FORKED = (self, context)
+        try:
+            pool = multiprocessing.get_context("fork").Pool(jobs)
+        except (OSError, ValueError):
+            return {}
+        finally:
+            _FORKED = None
+        self._pool = pool
+        # the largest files first, so no worker is left with a big one at the end
+        todo.sort(key=lambda t: -len(t[2]))
+        started = {t[0]: pool.apply_async(_check_forked, t) for t in todo}
+        pool.close()
+        return started
 
     def _unit(self, shown: str, real: str, data: Any, digest: str = "") -> Unit:
         """Check one file's resources on their own: structure, IDs, schema, normalization."""
@@ -796,6 +881,36 @@ class _Compiler:
                 format_address(finding.kind, finding.id, finding.path),
                 finding.path,
             )
+
+
+#: uncached bytes of YAML from which a compile checks files in several processes
+PARALLEL_MIN_BYTES = 2**20
+
+#: what a worker answers for one file: its unit and diagnostics, or None to check it here
+_Checked = tuple["Unit | None", list[Diagnostic]] | None
+#: the compile (and its context key) that forked the workers
+_FORKED: tuple[_Compiler, str] | None = None
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _check_forked(shown: str, real: str, raw: bytes, digest: str) -> _Checked:
+    """In a worker: check one file as the forking compile would."""
+    assert _FORKED is not None
+    compiler, context = _FORKED
+    loaded = load_bytes(raw, shown, Loaded(shown))
+    if loaded.data is not None and (
+        loaded.templates or (loaded.copied and find_templates(loaded.data))
+    ):
+        return None
+    compiler.diags = []
+    unit = compiler._check_file(shown, real, loaded, digest, context)
+    return unit, compiler.diags
 
 
 def did_you_mean_file(tree: Tree, name: str) -> str:
