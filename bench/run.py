@@ -5,12 +5,18 @@ wall clock; its peak RSS comes from os.wait4(), which reports the resource usage
 exactly that child. Times are compared with a floor F measured in the same run:
 loading the same YAML files once with PyYAML's C loader, also in a fresh process.
 
-    python bench/run.py --plans 5000 [--plans 20000] [--skip-http]
+    python bench/run.py --plans 5000 [--plans 20000] [--skip-http] [--postgres [URL]]
                         [--markdown out.md] [--json out.json] [--compare OLD.json]
 
 The runner generates the stores into a temporary directory, starts the reference
 server itself on a free loopback port with a new token, and removes everything
 afterwards (unless --keep). The results are also written to bench/out/latest.json.
+
+With --postgres the HTTP stages run again with the server on PostgreSQL, and a load
+test compares one SQLite server, one PostgreSQL server and two PostgreSQL servers on
+one database under concurrent clients. Without a URL a throwaway cluster is started
+(initdb + pg_ctl, as the tests do); with one, each measurement gets a new database
+created there (the user needs CREATEDB).
 """
 
 from __future__ import annotations
@@ -64,7 +70,7 @@ class Target:
 
     @property
     def higher_is_better(self) -> bool:
-        return self.unit == "writes/s"
+        return self.unit in ("writes/s", "gain")
 
     def threshold(self, level: Level) -> float:
         return self.must if level == "must" else self.aim
@@ -99,6 +105,20 @@ STAGES = {
         Stage("serve", "storecfg serve (whole HTTP run)"),
         Stage("peak-rss", "peak RSS of any command", Target("MiB", 400, 250)),
         Stage("growth", "plan time growth, 2k → 20k plans", Target("x", 12, 10.5)),
+        Stage("apply-http-pg", "apply over HTTP, PostgreSQL ÷ SQLite", Target("ratio", 1.5, 1.25)),
+        Stage(
+            "noop-http-pg", "no-op plan over HTTP, PostgreSQL ÷ SQLite", Target("ratio", 1.5, 1.25)
+        ),
+        Stage("load-write", "server writes, 8 clients"),
+        Stage(
+            "load-write-gain", "server writes: 2 PostgreSQL servers ÷ 1", Target("gain", 1.0, 1.3)
+        ),
+        Stage("load-read", "server plan reads, 8 clients"),
+        Stage(
+            "load-read-gain",
+            "server plan reads: 2 PostgreSQL servers ÷ 1",
+            Target("gain", 1.0, 1.3),
+        ),
     )
 }
 
@@ -112,6 +132,10 @@ def fmt_value(value: float, unit: str) -> str:
         return f"{value:,.0f} MiB"
     if unit == "x":
         return f"{value:.1f}×"
+    if unit in ("ratio", "gain"):
+        return f"{value:.2f}×"
+    if unit == "pages/s":
+        return f"{value:,.0f} pages/s"
     if unit == "s":
         return f"{value:.2f} s"
     return f"{value:.2f} {unit}"
@@ -230,6 +254,8 @@ class Bench:
     rows: list[Row] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     stores: dict[int, GeneratedStore] = field(default_factory=dict)
+    #: where PostgreSQL databases come from (--postgres), else None
+    postgres: PgDatabases | None = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -345,6 +371,8 @@ class Bench:
                 self.add("noop-warm", plans, self.run("noop-warm", plan, cwd=embedded), F)
         if not self.skip_http:
             self.measure_http(plans, store, base / "http", F)
+            if self.postgres is not None:
+                self.measure_http(plans, store, base / "http-pg", F, engine="postgresql")
         measured = [r for r in self.rows if r.plans == plans and r.stage != "floor" and r.rss_mib]
         if measured:
             top = max(measured, key=lambda r: r.rss_mib or 0)
@@ -360,15 +388,26 @@ class Bench:
                 )
             )
 
-    def measure_http(self, plans: int, store: GeneratedStore, base: Path, floor: float) -> None:
-        """Apply into a fresh reference server (one per repetition), then no-op plans."""
+    def measure_http(
+        self,
+        plans: int,
+        store: GeneratedStore,
+        base: Path,
+        floor: float,
+        *,
+        engine: str = "sqlite",
+    ) -> None:
+        """Apply into a fresh reference server (one per repetition), then no-op plans.
+        On PostgreSQL the rows say how much longer each took than on SQLite."""
         src = str(store.root)
         applies: list[tuple[Sample, float | None]] = []  # with the server's CPU time
         noop: Sample | None = None
         serve_rss = 0.0
-        with self.stage("apply-http", plans):
+        pg = engine == "postgresql"
+        with self.stage("apply-http-pg" if pg else "apply-http", plans):
             for i in range(self.repeat):
-                with self.server(base / f"server-{i}") as server:
+                db = self.postgres.new() if pg and self.postgres else None
+                with self.server(base / f"server-{i}", db=db) as server:
                     env = self.env | {"STORECFG_TOKEN": server.token}
                     client = base / f"client-{i}"
                     apply = ["apply", src, "--auto-approve", "--store", server.url]
@@ -380,10 +419,13 @@ class Bench:
                         server_cpu = cpu_after - cpu_before
                     applies.append((sample, server_cpu))
                     if i == self.repeat - 1:
-                        with self.stage("noop-http", plans):
+                        with self.stage("noop-http-pg" if pg else "noop-http", plans):
                             plan = ["plan", src, "--store", server.url, "--detailed-exitcode"]
                             noop = self.run("noop-http", plan, cwd=client, env=env)
                 serve_rss = max(serve_rss, server.rss_mib)
+        if pg:
+            self.add_ratios(plans, store, applies, noop)
+            return
         if applies:
             best, server_cpu = min(applies, key=lambda a: a[0].seconds)
             rate = store.resources / best.seconds
@@ -396,11 +438,77 @@ class Bench:
         if serve_rss:
             self.rows.append(Row("serve", plans, rss_mib=serve_rss))
 
+    def add_ratios(
+        self,
+        plans: int,
+        store: GeneratedStore,
+        applies: list[tuple[Sample, float | None]],
+        noop: Sample | None,
+    ) -> None:
+        """PostgreSQL's HTTP rows: its time over SQLite's, measured just before."""
+        mine = {r.stage: r for r in self.rows if r.plans == plans}
+        if applies and "apply-http" in mine and mine["apply-http"].seconds:
+            best, server_cpu = min(applies, key=lambda a: a[0].seconds)
+            ratio = best.seconds / (mine["apply-http"].seconds or 1)
+            note = f"{store.resources / best.seconds:,.0f} writes/s"
+            if server_cpu is not None:
+                note += f", server CPU {server_cpu:.2f} s"
+            self.add_sample("apply-http-pg", plans, best, ratio, "ratio", note)
+        if noop and "noop-http" in mine and mine["noop-http"].seconds:
+            ratio = noop.seconds / (mine["noop-http"].seconds or 1)
+            self.add_sample("noop-http-pg", plans, noop, ratio, "ratio")
+
+    def measure_load(self) -> None:
+        """Concurrent clients straight at the store API (no CLI, no compile): 8 stores,
+        one client each, spread over the servers. Writes are batches of 100 service
+        plans; reads are what a plan reads (a page of revisions and hashes). One SQLite
+        server, one PostgreSQL server, then two PostgreSQL servers on one database."""
+        assert self.postgres is not None
+        base = self.work / "load"
+        results: dict[str, tuple[float, float]] = {}
+        for label, engine, count in (
+            ("SQLite, 1 server", "sqlite", 1),
+            ("PostgreSQL, 1 server", "postgresql", 1),
+            ("PostgreSQL, 2 servers", "postgresql", 2),
+        ):
+            print(f"  load: {label} ...", file=sys.stderr, flush=True)
+            where = base / f"{engine}-{count}"
+            where.mkdir(parents=True, exist_ok=True)
+            db = self.postgres.new() if engine == "postgresql" else str(where / "server.db")
+            tokens = load_tokens(db)
+            with contextlib.ExitStack() as stack:
+                servers = [
+                    stack.enter_context(self.server(where / f"server-{n}", db=db))
+                    for n in range(count)
+                ]
+                writes = run_load([s.url for s in servers], tokens, "write")
+                reads = run_load([s.url for s in servers], tokens, "read")
+            results[label] = (writes, reads)
+            self.rows.append(
+                Row("load-write", label, value=writes, unit="writes/s", note=LOAD_WRITE_NOTE)
+            )
+            self.rows.append(
+                Row("load-read", label, value=reads, unit="pages/s", note=LOAD_READ_NOTE)
+            )
+        one, two = results["PostgreSQL, 1 server"], results["PostgreSQL, 2 servers"]
+        for key, i in (("load-write-gain", 0), ("load-read-gain", 1)):
+            self.rows.append(
+                Row(
+                    key,
+                    "8 stores",
+                    value=two[i] / one[i],
+                    unit="gain",
+                    level="must",
+                    note=f"{one[i]:,.0f} → {two[i]:,.0f} per second",
+                )
+            )
+
     @contextlib.contextmanager
-    def server(self, base: Path) -> Iterator[Server]:
-        """A `storecfg serve` on a free loopback port, with a token for the store."""
+    def server(self, base: Path, db: str | None = None) -> Iterator[Server]:
+        """A `storecfg serve` on a free loopback port, with a token for the store; on a
+        SQLite file of its own, or on the database `db` (which others may share)."""
         base.mkdir(parents=True, exist_ok=True)
-        db = base / "server.db"
+        db = db or str(base / "server.db")
         create = [*self.storecfg, "token", "create", "--db", str(db), "--store", STORE_ID]
         done = subprocess.run(create, env=self.env, capture_output=True, text=True, check=False)
         if done.returncode != 0:
@@ -467,6 +575,171 @@ class Bench:
             self.rows.append(
                 Row("growth", sizes_label, value=ratio, unit="x", level=level, note=note)
             )
+
+
+# ------------------------------------------------------------------------ PostgreSQL
+
+LOAD_CLIENTS = 8
+LOAD_BATCHES = 12  # per client, of LOAD_BATCH writes each
+LOAD_BATCH = 100
+LOAD_READS = 40  # pages per client
+LOAD_WRITE_NOTE = (
+    f"{LOAD_CLIENTS} clients × {LOAD_BATCHES} batches of {LOAD_BATCH} service plans, one store each"
+)
+LOAD_READ_NOTE = f"{LOAD_CLIENTS} clients × {LOAD_READS} pages of up to 1,000 revisions and hashes"
+
+
+class PgDatabases:
+    """Fresh PostgreSQL databases: on a throwaway cluster (`url` None), or created on
+    the server `url` names (dropped again at the end)."""
+
+    def __init__(self, url: str | None) -> None:
+        self.url = url
+        self.cluster: Any = None
+        self.made: list[str] = []
+        if url is None:
+            sys.path.insert(0, str(HERE.parent / "tests"))
+            from support.postgres import start_cluster
+
+            self.cluster = start_cluster(durable=True)
+
+    def _admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin_url(), autocommit=True) as conn:
+            conn.execute(sql)  # type: ignore[arg-type]
+
+    def admin_url(self) -> str:
+        return self.cluster.url() if self.cluster else str(self.url)
+
+    def url_of(self, name: str) -> str:
+        if self.cluster:
+            return str(self.cluster.url(name))
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(str(self.url))
+        return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+    def new(self) -> str:
+        name = f"storecfg_bench_{len(self.made)}_{os.getpid()}"
+        self._admin(f'CREATE DATABASE "{name}"')
+        self.made.append(name)
+        return self.url_of(name)
+
+    def version(self) -> str:
+        import psycopg
+
+        with psycopg.connect(self.admin_url()) as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+        return str(row[0]) if row else "?"
+
+    def close(self) -> None:
+        for name in self.made:
+            with contextlib.suppress(Exception):
+                self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if self.cluster:
+            self.cluster.stop()
+
+
+def load_tokens(db: str) -> dict[str, str]:
+    """A token for each load store, and the SKU its plans refer to."""
+    from storecfg.store.storage import Storage
+
+    storage = Storage(db)
+    try:
+        tokens = {}
+        for i in range(LOAD_CLIENTS):
+            store = f"load-{i}"
+            tokens[store] = storage.create_token(store, "bench")
+            sku = {"name": "SKU", "vendor": "Microsoft", "source": "distributor"}
+            storage.put(store, "skus", "sku", sku, if_none_match="*")
+        return tokens
+    finally:
+        storage.close()
+
+
+def _load_plan(n: int) -> dict[str, Any]:
+    return {
+        "name": f"Plan {n}",
+        "sku": "sku",
+        "subscription_period": {"length": 1, "unit": "year"},
+        "billing_period": {"length": 1, "unit": "month"},
+        "price": {"setup": "0.00", "recurring": f"{5 + n % 40}.00"},
+        "resources": [
+            {
+                "id": "seats",
+                "name": "Extra seats",
+                "unit": "seat",
+                "included": 1,
+                "min": 1,
+                "max": 300,
+                "price": {"setup": "0.00", "recurring": "4.00"},
+            }
+        ],
+    }
+
+
+def run_load(urls: Sequence[str], tokens: dict[str, str], what: str) -> float:
+    """Writes per second (`write`) or pages per second (`read`) that the servers at
+    `urls` answer for one client per store, clients spread over the servers."""
+    import httpx
+
+    stores = sorted(tokens)
+    bodies = {
+        store: [
+            json.dumps(
+                {
+                    "operations": [
+                        {
+                            "op": "put",
+                            "kind": "service_plans",
+                            "id": f"p{b}-{j}",
+                            "spec": _load_plan(j),
+                            "if_none_match": "*",
+                        }
+                        for j in range(LOAD_BATCH)
+                    ]
+                }
+            ).encode()
+            for b in range(LOAD_BATCHES)
+        ]
+        for store in stores
+    }
+    barrier = threading.Barrier(len(stores) + 1)
+    errors: list[str] = []
+
+    def client(i: int, store: str) -> None:
+        headers = {"Authorization": f"Bearer {tokens[store]}", "Content-Type": "application/json"}
+        with httpx.Client(base_url=urls[i % len(urls)], headers=headers, timeout=120) as http:
+            barrier.wait()
+            if what == "write":
+                for body in bodies[store]:
+                    r = http.post(f"/v1/stores/{store}/batch", content=body)
+                    if r.status_code != 200 or b'"error"' in r.content:
+                        errors.append(f"{store}: {r.status_code} {r.text[:300]}")
+                        return
+            else:
+                for _ in range(LOAD_READS):
+                    r = http.get(
+                        f"/v1/stores/{store}/service_plans",
+                        params={"view": "meta", "limit": 1000},
+                    )
+                    if r.status_code != 200:
+                        errors.append(f"{store}: {r.status_code} {r.text[:300]}")
+                        return
+
+    threads = [threading.Thread(target=client, args=(i, store)) for i, store in enumerate(stores)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise RuntimeError("load test failed: " + "; ".join(errors[:3]))
+    done = LOAD_BATCHES * LOAD_BATCH if what == "write" else LOAD_READS
+    return len(stores) * done / elapsed
 
 
 def clear(path: Path) -> Callable[[], None]:
@@ -650,6 +923,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--skip-http", action="store_true", help="no server stages")
     parser.add_argument(
+        "--postgres",
+        nargs="?",
+        const="",
+        metavar="URL",
+        help="also run the server stages on PostgreSQL, and the load test (1 SQLite "
+        "server, 1 and 2 PostgreSQL servers); without URL on a throwaway cluster",
+    )
+    parser.add_argument(
         "--no-growth",
         action="store_true",
         help=f"do not measure plan time at {GROWTH_FROM:,} and {GROWTH_TO:,} plans",
@@ -692,12 +973,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         meta = metadata(args, storecfg)
         work = Path(tempfile.mkdtemp(prefix="storecfg-bench-"))
         bench = Bench(work, args.repeat, args.timeout, args.skip_http, storecfg)
+        if args.postgres is not None:
+            bench.postgres = PgDatabases(args.postgres or None)
+            meta["postgresql"] = bench.postgres.version()
         try:
             for plans in args.plans:
                 bench.measure_size(plans)
+            if bench.postgres is not None:
+                bench.measure_load()
             if not args.no_growth:
                 bench.measure_growth()
         finally:
+            if bench.postgres is not None:
+                bench.postgres.close()
             if args.keep:
                 print(f"work directory kept: {work}", file=sys.stderr)
             else:

@@ -38,7 +38,7 @@ def test_every_command_is_listed() -> None:
         ("backup",), ("backup", "list"), ("backup", "show"), ("backup", "diff"),
         ("backup", "restore"), ("drift",), ("lock",), ("lock", "show"), ("lock", "release"),
         ("serve",), ("token",), ("token", "create"), ("token", "list"), ("token", "revoke"),
-        ("preview",), ("init",), ("schema",),
+        ("preview",), ("init",), ("schema",), ("migrate",),
     }  # fmt: skip
 
 

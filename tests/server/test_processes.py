@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -212,3 +213,56 @@ def test_concurrent_read_modify_writes_through_both_servers_lose_no_update(
     assert final["spec"]["name"] == "count 40"
     assert final["revision"] == store["revision"] == 41  # the create and 40 updates
     assert conflicts, "the clients never raced: the test proved nothing"
+
+
+def test_a_server_on_a_read_only_replica_serves_plans_and_refuses_writes(
+    tmp_path: Path, pg_cluster: Any, pg_url: str
+) -> None:
+    """The deployment sketch's replica: reads (a pull request's plan) may go to a server
+    on a hot standby; writes, locks and tokens are refused there, plainly."""
+    from support.postgres import Unavailable
+
+    try:
+        replica = pg_cluster.start_replica()
+    except Unavailable as exc:
+        pytest.fail(f"could not start a replica: {exc}")
+    try:
+        work = tmp_path / "work"
+        shutil.copytree(EXAMPLE, work / "store")
+        replica_url = replica.url(pg_url.rsplit("/", 1)[1])
+        with running_server(tmp_path, db=pg_url, name="primary") as primary:
+            env = primary.env(EXAMPLE_STORE)
+            applied = storecfg("apply", "store", "--auto-approve", cwd=work, env=env)
+            assert applied.returncode == 0, applied.stderr + applied.stdout
+            with primary.client(EXAMPLE_STORE) as client:
+                revision = client.get(f"/v1/stores/{EXAMPLE_STORE}").json()["revision"]
+            with running_server(tmp_path, db=replica_url, name="replica") as on_replica:
+                on_replica.tokens = primary.tokens
+                with on_replica.client(EXAMPLE_STORE) as client:
+                    deadline = time.monotonic() + 30  # replication is asynchronous
+                    while time.monotonic() < deadline:
+                        seen = client.get(f"/v1/stores/{EXAMPLE_STORE}")
+                        if seen.status_code == 200 and seen.json()["revision"] == revision:
+                            break
+                        time.sleep(0.1)
+                    assert seen.json()["revision"] == revision
+                    refused = client.put(
+                        f"/v1/stores/{EXAMPLE_STORE}/skus/new",
+                        json=_sku("New"),
+                        headers={"If-None-Match": "*"},
+                    )
+                    assert refused.status_code == 503, refused.text
+                    assert "read-only replica" in refused.json()["message"]
+                    locked = client.post(f"/v1/stores/{EXAMPLE_STORE}/lock", json={})
+                    assert locked.status_code == 503, locked.text
+                planned = storecfg(
+                    "plan",
+                    "store",
+                    "--detailed-exitcode",
+                    cwd=work,
+                    env=on_replica.env(EXAMPLE_STORE),
+                )
+                assert planned.returncode == 0, planned.stdout + planned.stderr
+                assert "No changes" in planned.stdout
+    finally:
+        replica.stop()

@@ -752,3 +752,25 @@ def test_read_all_is_a_consistent_snapshot(storage: Storage) -> None:
     slim = storage.read_all(STORE, specs=False)
     assert slim.revisions() == live.revisions()
     assert slim.resources["terms"]["mca"].hash == live.resources["terms"]["mca"].hash
+
+
+def test_a_batch_sees_its_own_earlier_writes(storage: Storage) -> None:
+    """Later writes of a batch check their preconditions and keys against the earlier
+    ones (the engine reads a batch's revisions and keys ahead, and must keep them true)."""
+    put = {"op": "put", "kind": "skus", "id": "a"}
+    results = storage.batch(
+        STORE,
+        [
+            {**put, "spec": sku("a"), "if_none_match": "*", "idempotency_key": "k1"},
+            {**put, "spec": sku("a", name="Two"), "if_match": 1},
+            {**put, "spec": sku("a"), "if_none_match": "*", "idempotency_key": "k1"},
+            {"op": "delete", "kind": "skus", "id": "a", "if_match": 2},
+            {**put, "spec": sku("a", name="Again"), "if_none_match": "*"},
+            {**put, "spec": sku("a"), "if_match": 2},
+        ],
+    )
+    assert [r["status"] for r in results] == [201, 200, 201, 204, 201, 412]
+    assert results[2]["item"]["revision"] == 1  # the replay answers the first result
+    assert results[5]["error"]["current_revision"] == 4
+    assert storage.get(STORE, "skus", "a").spec["name"] == "Again"
+    assert revision(storage) == 4

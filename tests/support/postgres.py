@@ -125,22 +125,52 @@ class Cluster:
     def drop_database(self, name: str) -> None:
         self.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
+    def start_replica(self) -> Cluster:
+        """A hot standby of this cluster (pg_basebackup, then streaming replication)
+        on a port of its own: it answers reads only."""
+        replica = Cluster(self.bindir, _new_root(self.user), 0, self.user)
+        backup = replica._run(
+            [
+                str(self.bindir / "pg_basebackup"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                SUPERUSER,
+                "-D",
+                str(replica.data),
+                "--write-recovery-conf",
+                "--wal-method=stream",
+                "--no-sync",
+            ]
+        )
+        if backup.returncode != 0:
+            shutil.rmtree(replica.root, ignore_errors=True)
+            raise Unavailable(f"pg_basebackup failed: {backup.stderr.strip()}")
+        _start(replica, durable=False)
+        return replica
+
     def stop(self) -> None:
         self._run([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"])
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_cluster() -> Cluster:
-    """initdb and start a cluster; raises Unavailable saying why it cannot."""
+def start_cluster(*, durable: bool = False) -> Cluster:
+    """initdb and start a cluster; raises Unavailable saying why it cannot.
+
+    The tests' cluster does not sync to disk at all. A `durable` one (for benchmarks)
+    syncs its WAL as PostgreSQL does by default but does not wait for it at each commit
+    (synchronous_commit=off): the same promise as the SQLite engine's WAL with
+    synchronous=NORMAL, where a crash of the machine may lose the last commits but
+    never corrupts the database."""
     try:
         import psycopg  # noqa: F401
     except ImportError:
         raise Unavailable("psycopg is not installed: pip install 'storecfg[postgres]'") from None
     bindir = find_bindir()
     user = _os_user()
-    root = Path(tempfile.mkdtemp(prefix="storecfg-pg-", dir="/tmp" if user else None))
-    if user is not None:
-        os.chown(root, user.pw_uid, user.pw_gid)
+    root = _new_root(user)
     cluster = Cluster(bindir, root, 0, user)
     init = cluster._run(
         [
@@ -158,6 +188,19 @@ def start_cluster() -> Cluster:
     if init.returncode != 0:
         shutil.rmtree(root, ignore_errors=True)
         raise Unavailable(f"initdb failed: {init.stderr.strip() or init.stdout.strip()}")
+    _start(cluster, durable=durable)
+    return cluster
+
+
+def _new_root(user: pwd.struct_passwd | None) -> Path:
+    root = Path(tempfile.mkdtemp(prefix="storecfg-pg-", dir="/tmp" if user else None))
+    if user is not None:
+        os.chown(root, user.pw_uid, user.pw_gid)
+    return root
+
+
+def _start(cluster: Cluster, *, durable: bool) -> None:
+    """Start the cluster's server on a free loopback port."""
     last = ""
     for _ in range(5):  # a free port may be taken between asking and listening
         cluster.port = _free_port()
@@ -165,20 +208,22 @@ def start_cluster() -> Cluster:
             [
                 f"-p {cluster.port}",
                 "-c listen_addresses=127.0.0.1",
-                f"-c unix_socket_directories={root}",
-                "-c fsync=off",
-                "-c synchronous_commit=off",
-                "-c full_page_writes=off",
+                f"-c unix_socket_directories={cluster.root}",
+                *(
+                    ["-c synchronous_commit=off", "-c shared_buffers=256MB"]
+                    if durable
+                    else ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+                ),
                 "-c max_connections=300",
             ]
         )
         started = cluster._run(
             [
-                str(bindir / "pg_ctl"),
+                str(cluster.bindir / "pg_ctl"),
                 "-D",
                 str(cluster.data),
                 "-l",
-                str(root / "server.log"),
+                str(cluster.root / "server.log"),
                 "-w",
                 "-t",
                 "60",
@@ -188,8 +233,8 @@ def start_cluster() -> Cluster:
             ]
         )
         if started.returncode == 0:
-            return cluster
-        log = root / "server.log"
+            return
+        log = cluster.root / "server.log"
         last = log.read_text(errors="replace")[-2000:] if log.exists() else started.stderr
-    shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(cluster.root, ignore_errors=True)
     raise Unavailable(f"PostgreSQL did not start: {last.strip()}")

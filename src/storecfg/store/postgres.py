@@ -46,13 +46,16 @@ LOCK_TIMEOUT = "30s"
 #: connections one process keeps open at most (the server uses one or two at a time)
 POOL_SIZE = 8
 
-_BEGIN_WRITE = f"BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"
+_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED"
+_SET_TIMEOUT = f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"
+_BEGIN_WRITE = f"{_BEGIN}; {_SET_TIMEOUT}"
 _BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 _LOCK_STORE = "SELECT 1 FROM stores WHERE id = %s FOR UPDATE"
 _CREATE_STORE = "INSERT INTO stores (id, created_at) VALUES (%s, %s) ON CONFLICT (id) DO NOTHING"
 #: SQLSTATEs after which the whole transaction is run again
 _RETRY_STATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 _LOCK_TIMEOUT_STATE = "55P03"  # lock_not_available
+_READ_ONLY_STATE = "25006"  # read_only_sql_transaction: a hot standby
 
 
 def redact(url: str) -> str:
@@ -131,6 +134,8 @@ class PostgresEngine:
         self._pool_size = pool_size
         self._pool: psycopg_pool.ConnectionPool[Any] | None = None
         self._kwargs: dict[str, Any] = {"autocommit": True, "prepare_threshold": None}
+        #: a hot standby (found when migrating): it answers reads only
+        self.read_only = False
 
     # ------------------------------------------------------------ connections
 
@@ -180,13 +185,12 @@ class PostgresEngine:
     @contextmanager
     def transaction(self, write: bool, store: str | None = None) -> Iterator[Connection]:
         with self._borrow() as raw:
+            if write and store is not None:
+                with self._pipelined(raw, store) as conn:
+                    yield conn
+                return
             try:
-                if write:
-                    raw.execute(_BEGIN_WRITE)
-                    if store is not None:
-                        self._lock_store(raw, store)
-                else:
-                    raw.execute(_BEGIN_READ)
+                raw.execute(_BEGIN_WRITE if write else _BEGIN_READ)
             except self._psycopg.Error as exc:
                 self._rollback(raw)
                 # nothing was written yet: a dead pooled connection is simply retried
@@ -204,6 +208,31 @@ class PostgresEngine:
             except self._psycopg.Error as exc:
                 self._rollback(raw)
                 raise self._converted(exc, started=True, committing=True) from exc
+
+    @contextmanager
+    def _pipelined(self, raw: psycopg.Connection[Any], store: str) -> Iterator[Connection]:
+        """A write transaction on one store, in pipeline mode: statements whose results
+        are not read (the writes) travel with the next one that is, so a write costs
+        one round trip to the database rather than one per statement. BEGIN, the
+        timeout and the store's lock go in one round trip; COMMIT in the last."""
+        stage = "begin"
+        try:
+            with raw.pipeline():
+                raw.execute(_BEGIN)
+                raw.execute(_SET_TIMEOUT)
+                self._lock_store(raw, store)
+                stage = "body"
+                yield _PgConnection(raw)
+                stage = "commit"
+                raw.execute("COMMIT")
+        except self._psycopg.Error as exc:
+            self._rollback(raw)
+            raise self._converted(
+                exc, started=stage != "begin", committing=stage == "commit"
+            ) from exc
+        except BaseException:
+            self._rollback(raw)
+            raise
 
     def _lock_store(self, raw: psycopg.Connection[Any], store: str) -> None:
         """Take the store's row for this transaction; a store's first write creates it
@@ -227,6 +256,12 @@ class PostgresEngine:
         state = getattr(exc, "sqlstate", None)
         if state in _RETRY_STATES:
             return Retry(f"store database is busy: {_first_line(exc)}; try again", 503)
+        if state == _READ_ONLY_STATE:
+            return StoreError(
+                f"store database {self.display} is a read-only replica: writes, locks and "
+                "tokens go to a server on the primary",
+                503,
+            )
         if state == _LOCK_TIMEOUT_STATE:
             return StoreError(
                 f"store database is busy: another write held the store for over {LOCK_TIMEOUT}",
@@ -247,6 +282,10 @@ class PostgresEngine:
         target = len(migrations)
         with self._connect() as raw:
             try:
+                standby = raw.execute("SELECT pg_is_in_recovery()").fetchone()
+                if standby and standby[0]:
+                    self._check_replica(raw, target)
+                    return
                 self._create_version_table(raw)
                 with raw.transaction():
                     # one migrating process at a time; the others wait, then find it done
@@ -271,6 +310,22 @@ class PostgresEngine:
                 raise StoreError(
                     f"cannot prepare the store database {self.display}: {_first_line(exc)}", 503
                 ) from exc
+
+    def _check_replica(self, raw: psycopg.Connection[Any], target: int) -> None:
+        """A read-only replica cannot be migrated: its schema comes from the primary,
+        which must be at this storecfg's version already."""
+        self.read_only = True
+        exists = raw.execute("SELECT to_regclass('schema_version')").fetchone()
+        version = 0
+        if exists and exists[0] is not None:
+            row = raw.execute("SELECT max(version) FROM schema_version").fetchone()
+            version = int(row[0]) if row and row[0] is not None else 0
+        if version != target:
+            raise StoreError(
+                f"store database {self.display} is a read-only replica at schema version "
+                f"{version}; this storecfg needs {target}. Run storecfg (serve or token "
+                "create) once on the primary to migrate it, then start the replica's servers."
+            )
 
     def _create_version_table(self, raw: psycopg.Connection[Any]) -> None:
         try:

@@ -22,10 +22,11 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import ConflictError, LockedError, StoreError
 from ..model import ID_PATTERN, KINDS, LiveResource, LiveState, canonical_json
@@ -108,6 +109,11 @@ _MIGRATIONS: list[str] = [
     history.MIGRATION,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+def migrations() -> list[str]:
+    """The schema, as the scripts that build it (written for SQLite; see engine.py)."""
+    return list(_MIGRATIONS)
 
 
 def default_settings(store_id: str) -> dict[str, Any]:
@@ -611,8 +617,10 @@ class Storage(HistoryStore):
         with self._tx(write=True, store=store_id) as conn:
             self._check_marker(conn, store_id, apply_id)
             state = self._write_state(conn, store_id)
+            self._prefetch(conn, state, ops)
             failed = False
             group: str | None = None  # the group whose savepoint is open
+            group_saved: tuple[Any, Any] = (None, None)
             group_first = group_revision = 0
             for i, op in enumerate(ops):
                 if failed:
@@ -632,6 +640,7 @@ class Storage(HistoryStore):
                 if group is None and op.get("group") is not None:
                     conn.execute("SAVEPOINT storecfg_group")
                     group, group_first, group_revision = op["group"], i, state.revision
+                    group_saved = state.saved()
                 try:
                     results.append(self._batch_op(conn, state, op, apply_id))
                 except StoreError as exc:
@@ -646,6 +655,7 @@ class Storage(HistoryStore):
                         conn.execute("ROLLBACK TO storecfg_group")
                         conn.execute("RELEASE storecfg_group")
                         state.revision = group_revision
+                        state.known, state.replays = group_saved
                         for j in range(group_first, i):
                             results[j] = {
                                 "status": 424,
@@ -730,6 +740,46 @@ class Storage(HistoryStore):
             # every real write moves the revision by one (a replayed one does not)
             self._record_progress(conn, state.store_id, apply_id, state.revision - state.initial)
 
+    def _current(
+        self, conn: Connection, state: _WriteState, kind: str, rid: str
+    ) -> tuple[int, str | None] | None:
+        """(revision, source) of a resource in this write transaction, None if absent."""
+        if state.known is not None and (kind, rid) in state.known:
+            return state.known[(kind, rid)]
+        row = conn.execute(
+            "SELECT revision, source FROM resources WHERE store = ? AND kind = ? AND id = ?",
+            (state.store_id, kind, rid),
+        ).fetchone()
+        return None if row is None else (int(row[0]), row[1])
+
+    def _prefetch(
+        self, conn: Connection, state: _WriteState, ops: builtins.list[dict[str, Any]]
+    ) -> None:
+        """Read what a batch's writes will look up (revisions, idempotency keys) in a few
+        statements rather than one per write: a database across a network answers each
+        statement in a round trip. The store is locked, so what is read stays true."""
+        store = state.store_id
+        pairs = list(dict.fromkeys((op["kind"], op["id"]) for op in ops))
+        known: dict[tuple[str, str], tuple[int, str | None] | None] = dict.fromkeys(pairs)
+        for chunk in _chunks(pairs, 400):
+            values = ", ".join("(?, ?)" for _ in chunk)
+            for kind, rid, rev, source in conn.execute(
+                "SELECT kind, id, revision, source FROM resources WHERE store = ? "
+                f"AND (kind, id) IN (VALUES {values})",
+                (store, *[part for pair in chunk for part in pair]),
+            ).fetchall():
+                known[(kind, rid)] = (int(rev), source)
+        keys = list(dict.fromkeys(k for op in ops if (k := op.get("idempotency_key"))))
+        replays: dict[str, tuple[Any, ...] | None] = dict.fromkeys(keys)
+        for chunk in _chunks(keys, 800):
+            for row in conn.execute(
+                "SELECT key, fingerprint, status, body, created_at FROM idempotency "
+                f"WHERE store = ? AND key IN ({', '.join('?' for _ in chunk)})",
+                (store, *chunk),
+            ).fetchall():
+                replays[row[0]] = tuple(row[1:])
+        state.known, state.replays = known, replays
+
     def _put_in(
         self,
         conn: Connection,
@@ -749,17 +799,14 @@ class Storage(HistoryStore):
         requested = _unwrap(body)
         requested_text, requested_bytes = checked_json(requested, f"{kind}.{rid}")
         fingerprint = _fingerprint("PUT", kind, rid, requested_text, if_match, if_none_match)
-        replay = self._replay(conn, store_id, key, fingerprint)
+        replay = self._replay(conn, store_id, key, fingerprint, state.replays)
         if replay is not None:
             status, data = replay
             return status, Item(
                 data["id"], data["spec"], int(data["revision"]), data.get("hash", "")
             )
         spec = self._checked_spec(kind, rid, requested, state.settings)
-        row = conn.execute(
-            "SELECT revision, source FROM resources WHERE store = ? AND kind = ? AND id = ?",
-            (store_id, kind, rid),
-        ).fetchone()
+        row = self._current(conn, state, kind, rid)
         current = int(row[0]) if row else None
         if source is None and row is not None:
             source = row[1]  # a write that names no file keeps the one recorded
@@ -796,6 +843,8 @@ class Storage(HistoryStore):
             "revision = excluded.revision, updated_at = excluded.updated_at, source = excluded.source",
             (store_id, kind, rid, text, digest, new_rev, now, source),
         )
+        if state.known is not None:
+            state.known[(kind, rid)] = (new_rev, source)
         integrity.index(conn, store_id, kind, rid, spec)
         self._record_put(conn, store_id, kind, rid, digest, new_rev, now, apply_id)
         status = 201 if current is None else 200
@@ -804,6 +853,8 @@ class Storage(HistoryStore):
                 f'{{"id":{json.dumps(rid)},"spec":{text},"revision":{new_rev},"hash":"{digest}"}}'
             )
             self._remember(conn, store_id, key, fingerprint, status, stored, now)
+            if state.replays is not None:
+                state.replays[key] = (fingerprint, status, stored, now)
         return status, Item(rid, spec, new_rev, digest, source)
 
     def _delete_in(
@@ -818,13 +869,10 @@ class Storage(HistoryStore):
     ) -> int:
         store_id = state.store_id
         fingerprint = _fingerprint("DELETE", kind, rid, "null", if_match, None)
-        replay = self._replay(conn, store_id, key, fingerprint)
+        replay = self._replay(conn, store_id, key, fingerprint, state.replays)
         if replay is not None:
             return replay[0]
-        row = conn.execute(
-            "SELECT revision FROM resources WHERE store = ? AND kind = ? AND id = ?",
-            (store_id, kind, rid),
-        ).fetchone()
+        row = self._current(conn, state, kind, rid)
         if row is None:
             if if_match is not None and _ID.fullmatch(rid):
                 raise ConflictError(
@@ -847,6 +895,10 @@ class Storage(HistoryStore):
         now = time.time()
         self._record_delete(conn, store_id, kind, rid, state.revision, now, apply_id)
         self._remember(conn, store_id, key, fingerprint, 204, None, now)
+        if state.known is not None:
+            state.known[(kind, rid)] = None
+        if key and state.replays is not None:
+            state.replays[key] = (fingerprint, 204, None, now)
         return 204
 
     @retried
@@ -937,7 +989,12 @@ class Storage(HistoryStore):
     # ------------------------------------------------------------ idempotency
 
     def _replay(
-        self, conn: Connection, store_id: str, key: str | None, fingerprint: str
+        self,
+        conn: Connection,
+        store_id: str,
+        key: str | None,
+        fingerprint: str,
+        known: dict[str, tuple[Any, ...] | None] | None = None,
     ) -> tuple[int, Any] | None:
         if key is None:
             return None
@@ -945,10 +1002,14 @@ class Storage(HistoryStore):
             raise StoreError("Idempotency-Key is empty", 400)
         if len(key) > 255:
             raise StoreError("Idempotency-Key is longer than 255 characters", 400)
-        row = conn.execute(
-            "SELECT fingerprint, status, body, created_at FROM idempotency WHERE store = ? AND key = ?",
-            (store_id, key),
-        ).fetchone()
+        if known is not None and key in known:
+            row = known[key]
+        else:
+            row = conn.execute(
+                "SELECT fingerprint, status, body, created_at FROM idempotency "
+                "WHERE store = ? AND key = ?",
+                (store_id, key),
+            ).fetchone()
         if row is None or row[3] < time.time() - IDEMPOTENCY_TTL:
             return None
         if row[0] != fingerprint:
@@ -1152,6 +1213,12 @@ def _token(row: Any) -> TokenInfo:
 
 
 _ID = re.compile(ID_PATTERN)
+T = TypeVar("T")
+
+
+def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _check_kind(kind: str) -> None:
@@ -1285,9 +1352,20 @@ class _WriteState:
     settings: dict[str, Any]
     settings_revision: int
     initial: int = -1
+    #: (revision, source) of resources by (kind, id), None when absent; read ahead for
+    #: a batch (see Storage._prefetch) and kept current as it writes
+    known: dict[tuple[str, str], tuple[int, str | None] | None] | None = None
+    #: idempotency rows by key (None: no row), likewise
+    replays: dict[str, tuple[Any, ...] | None] | None = None
 
     def __post_init__(self) -> None:
         self.initial = self.revision
+
+    def saved(self) -> tuple[Any, Any]:
+        return (
+            None if self.known is None else dict(self.known),
+            None if self.replays is None else dict(self.replays),
+        )
 
 
 def _put_preconditions(
