@@ -265,12 +265,18 @@ def validate(
     def body() -> int:
         from ._fs import atomic_write
         from .compiler.compile import compile_store
-        from .errors import sort_diagnostics
+        from .errors import UsageError, sort_diagnostics
 
         fmt_ = "json" if as_json else fmt
         runs: list[tuple[str, Path, tuple[Path, ...]]] = []
+        failed = False
         for directory in directories:
-            targets = _select_targets(directory, target_names, all_targets)
+            try:
+                targets = _select_targets(directory, target_names, all_targets)
+            except UsageError as exc:  # a missing directory: say so, check the others
+                _echo_error(exc)
+                failed = True
+                continue
             if targets is None:
                 runs.append((str(directory), directory, var_files))
             else:
@@ -278,13 +284,17 @@ def validate(
                     (f"{directory} (target {t.name})", directory, (*t.var_files, *var_files))
                     for t in targets
                 ]
-        failed = False
         all_diags = []
         seen: set[str] = set()
         for label, directory, files in runs:
-            result = compile_store(
-                directory, var_files=files, var_overrides=var_overrides, var_json=var_json
-            )
+            try:
+                result = compile_store(
+                    directory, var_files=files, var_overrides=var_overrides, var_json=var_json
+                )
+            except UsageError as exc:
+                _echo_error(exc)
+                failed = True
+                continue
             diags = [d for d in sort_diagnostics(result.diagnostics) if d.format() not in seen]
             seen.update(d.format() for d in diags)
             all_diags.extend(diags)

@@ -84,3 +84,16 @@ def test_yes_is_a_string_and_the_error_names_only_that_field(store_dir: Path) ->
     assert LINE.match(lines[0])
     assert " SC303 purchase_scenarios.main.default: " in lines[0]
     assert "'yes'" in lines[0]
+
+
+def test_validate_checks_every_directory_even_after_a_missing_one(store_dir: Path) -> None:
+    broken = store_dir.parent / "broken"
+    broken.mkdir()
+    (broken / "store.yaml").write_text(
+        "apiVersion: storecfg/v1\nstore: {id: broken, name: B, currency: USD}\nvars: [\n"
+    )
+    result = storecfg("validate", "missing", "store", "broken", cwd=store_dir.parent)
+    assert result.returncode == 1
+    assert "missing" in result.stderr and "Traceback" not in result.stderr
+    assert "store: valid" in result.stderr, result.stderr  # still checked
+    assert "broken/store.yaml:" in result.stdout  # and its errors printed

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from support.server import storecfg
+from support.server import Server, storecfg
 
-from .conftest import edit
+from .conftest import edit, write_store
 
 
 def test_reviewed_plan_differences_are_listed_one_per_line(store_dir: Path) -> None:
@@ -40,3 +40,36 @@ def test_reviewed_plan_differences_are_listed_one_per_line(store_dir: Path) -> N
     changes = {c["address"]: c for c in json.loads(again.stdout)["changes"]}
     assert changes["service_plans.mail-pro"]["before"]["price"]["recurring"] == "9.90"
     assert changes["tax_rules.de-vat"]["before"]["rate"] == "19"
+
+
+def test_unmanaged_live_resources_are_listed_once_as_not_managed_here(
+    tmp_path: Path, server: Server
+) -> None:
+    store = write_store(tmp_path / "store", "unmanaged-check")
+    env = server.env("unmanaged-check")
+    assert storecfg("apply", "store", "--auto-approve", cwd=tmp_path, env=env).returncode == 0
+    with server.client("unmanaged-check") as client:
+        made = client.put(
+            "/v1/stores/unmanaged-check/payment_methods/interac-ca",
+            json={"spec": {"id": "interac-ca", "type": "debit_card", "regions": ["CA"]}},
+            headers={"If-None-Match": "*"},
+        )
+        assert made.status_code == 201, made.text
+    with (store / "store.yaml").open("a") as f:
+        f.write("policy:\n  unmanaged: [payment_methods.interac-*]\n")
+
+    for fmt in ("text", "markdown"):
+        shown = storecfg("plan", "store", "--format", fmt, cwd=tmp_path, env=env)
+        assert shown.returncode == 0, shown.stderr
+        assert shown.stdout.count("not managed here") == 1, shown.stdout
+        assert shown.stdout.count("interac-ca") == 1, shown.stdout
+    plan = json.loads(storecfg("plan", "store", "--json", cwd=tmp_path, env=env).stdout)
+    assert [u["address"] for u in plan["unmanaged"]] == ["payment_methods.interac-ca"]
+    assert all(c["address"] != "payment_methods.interac-ca" for c in plan["changes"])
+    assert plan["has_changes"] is False
+
+    applied = storecfg("apply", "store", "--auto-approve", cwd=tmp_path, env=env)
+    assert applied.returncode == 0, applied.stderr
+    with server.client("unmanaged-check") as client:
+        kept = client.get("/v1/stores/unmanaged-check/payment_methods/interac-ca")
+        assert kept.status_code == 200

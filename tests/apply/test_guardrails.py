@@ -169,10 +169,10 @@ def test_unmanaged_resources_are_left_alone_and_listed_once(target: Target) -> N
     assert doc["deletion_warning"] is None
     text = ok(target.run("plan", "s")).stdout
     assert text.count("payment_methods.interac-ca") == 1
-    assert "Not managed here (policy.unmanaged), left as they are (1):" in text
+    assert "Resources not managed here (policy.unmanaged), left as they are (1):" in text
     markdown = ok(target.cli("plan", "s", "--format", "markdown")).stdout
     assert markdown.count("payment_methods.interac-ca") == 1
-    assert "Not managed here (policy.unmanaged): 1" in markdown
+    assert "Resources not managed here (policy.unmanaged): 1" in markdown
     # a real change next to it: applied, the unmanaged method untouched
     edit(target.store_dir, "catalog.yaml", 'recurring: "20.00"', 'recurring: "21.00"')
     ok(target.run("apply", "s", "--auto-approve"))

@@ -279,6 +279,13 @@ def create_app(
             if force not in ("true", "false"):
                 raise ApiError(400, "bad_request", "force must be true or false")
             lock_id = request.query_params.get("lock_id") or None
+            if "lock_id" not in request.query_params:
+                # the lock may also be named as POST names it to renew: in the body
+                named = await read_json(request, empty={})
+                named = named.get("lock_id") if isinstance(named, dict) else None
+                if named is not None and (not isinstance(named, str) or not named):
+                    raise ApiError(400, "bad_request", "lock_id must be a non-empty string")
+                lock_id = named
             storage.release_lock(store_id, lock_id, force=force == "true")
             return Response(status_code=204)
         body = await read_json(request, empty={})

@@ -777,7 +777,7 @@ def _unmanaged(plan: dict[str, Any]) -> list[Block]:
         Block(
             REST,
             [
-                f"<details><summary>Not managed here (policy.unmanaged): {len(items):,}</summary>",
+                f"<details><summary>Resources not managed here (policy.unmanaged): {len(items):,}</summary>",
                 "",
             ],
             [Item(f"- {code(i['address'])} ({text(i.get('pattern', ''))})") for i in items],

@@ -317,7 +317,9 @@ def unmanaged_lines(plan: dict[str, Any], style: Style, *, before: bool = False)
         return
     if before:
         yield ""
-    yield style(f"Not managed here (policy.unmanaged), left as they are ({len(items)}):", "bold")
+    yield style(
+        f"Resources not managed here (policy.unmanaged), left as they are ({len(items)}):", "bold"
+    )
     for item in items:
         yield f"  = {escape(item['address'])}" + style(f"  ({escape(item['pattern'])})", "dim")
     if not before:
