@@ -48,6 +48,22 @@ def pg_cluster() -> Iterator[Any]:
     cluster.stop()
 
 
+@pytest.fixture(scope="session")
+def pgbouncer(pg_cluster: Any) -> Iterator[Any]:
+    """PgBouncer in transaction mode in front of the session's cluster; skipped (or,
+    with STORECFG_REQUIRE_POSTGRES=1, failed) when it cannot be had."""
+    from support.postgres import Unavailable, start_pgbouncer
+
+    try:
+        bouncer = start_pgbouncer(pg_cluster)
+    except Unavailable as exc:
+        if os.environ.get("STORECFG_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PgBouncer is required (STORECFG_REQUIRE_POSTGRES=1): {exc}")
+        pytest.skip(f"PgBouncer is not available: {exc}")
+    yield bouncer
+    bouncer.stop()
+
+
 @pytest.fixture
 def pg_url(pg_cluster: Any) -> Iterator[str]:
     """A new, empty database of the session's cluster, as a postgresql:// URL."""

@@ -1,7 +1,7 @@
 """Several `storecfg serve` processes on one PostgreSQL database (SPEC section 10).
 
-Two real server processes share a throwaway database; the CLI and raw HTTP talk to
-one or the other. What one process writes, the other serves; the apply lock, the
+Two real server processes share a throwaway database, directly or through PgBouncer in
+transaction mode; the CLI and raw HTTP talk to one or the other. What one process writes, the other serves; the apply lock, the
 preconditions and the idempotency keys hold across them; concurrent read-modify-writes
 through both lose no update.
 """
@@ -25,11 +25,18 @@ EXAMPLE_STORE = "contoso-cloud-us"
 STORE = "shop"
 
 
-@pytest.fixture
-def servers(tmp_path: Path, pg_url: str) -> Iterator[tuple[Server, Server]]:
+@pytest.fixture(params=["direct", "pgbouncer"])
+def servers(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_url: str
+) -> Iterator[tuple[Server, Server]]:
+    """Two servers on one database: connected to PostgreSQL directly, or through
+    PgBouncer in transaction mode (two server connections shared by both)."""
+    db = pg_url
+    if request.param == "pgbouncer":
+        db = request.getfixturevalue("pgbouncer").url(pg_url.rsplit("/", 1)[1])
     with (
-        running_server(tmp_path, db=pg_url, name="a") as a,
-        running_server(tmp_path, db=pg_url, name="b") as b,
+        running_server(tmp_path, db=db, name="a") as a,
+        running_server(tmp_path, db=db, name="b") as b,
     ):
         b.tokens = a.tokens  # one database, so one set of tokens
         a.token(STORE)  # made now, not by racing threads

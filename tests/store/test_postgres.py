@@ -226,3 +226,27 @@ def test_a_bad_database_url_is_a_clear_error(pg_cluster: Any) -> None:
     other = storecfg("serve", "--db", "mysql://db/stores")
     assert other.returncode != 0
     assert "postgresql://" in other.stderr
+
+
+def test_connections_lost_between_requests_are_replaced_without_an_error(
+    storage: Storage, pg_url: str
+) -> None:
+    """A database restart or a proxy dropping idle connections leaves dead ones in the
+    pool: the next reads and writes get fresh ones instead of failing."""
+    storage.put(STORE, "skus", "a", sku("a"), if_none_match="*")
+    storage.create_token(STORE)
+    for step in range(3):
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            killed = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()
+        assert killed is not None and killed[0] >= 1
+        if step == 0:
+            assert storage.get(STORE, "skus", "a").revision == 1
+        elif step == 1:
+            assert storage.read_all(STORE).revision == 1
+        else:
+            status, _ = storage.put(STORE, "skus", "b", sku("b"), if_none_match="*")
+            assert status == 201
+    assert storage.store_info(STORE).revision == 2

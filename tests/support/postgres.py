@@ -238,3 +238,85 @@ def _start(cluster: Cluster, *, durable: bool) -> None:
         last = log.read_text(errors="replace")[-2000:] if log.exists() else started.stderr
     shutil.rmtree(cluster.root, ignore_errors=True)
     raise Unavailable(f"PostgreSQL did not start: {last.strip()}")
+
+
+@dataclass
+class Bouncer:
+    """PgBouncer in transaction mode in front of a cluster: consecutive transactions of
+    one client may run on different server connections, as in production."""
+
+    cluster: Cluster
+    root: Path
+    port: int
+    process: subprocess.Popen[bytes]
+
+    def url(self, database: str) -> str:
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def start_pgbouncer(cluster: Cluster) -> Bouncer:
+    """PgBouncer (pool_mode = transaction, 2 server connections per database) on a free
+    port; raises Unavailable when it is not installed or does not start."""
+    exe = shutil.which("pgbouncer") or (
+        "/usr/sbin/pgbouncer" if Path("/usr/sbin/pgbouncer").exists() else None
+    )
+    if exe is None:
+        raise Unavailable("PgBouncer is not installed (Debian: apt-get install pgbouncer)")
+    root = _new_root(cluster.user)
+    (root / "users.txt").write_text(f'"{SUPERUSER}" ""\n')
+    last = ""
+    for _ in range(5):
+        port = _free_port()
+        (root / "pgbouncer.ini").write_text(
+            "[databases]\n"
+            f"* = host=127.0.0.1 port={cluster.port}\n"
+            "[pgbouncer]\n"
+            "listen_addr = 127.0.0.1\n"
+            f"listen_port = {port}\n"
+            "unix_socket_dir =\n"
+            "auth_type = trust\n"
+            f"auth_file = {root / 'users.txt'}\n"
+            "pool_mode = transaction\n"
+            "default_pool_size = 2\n"
+            "max_client_conn = 500\n"
+            "server_reset_query =\n"
+        )
+        if cluster.user is not None:
+            for path in root.iterdir():
+                os.chown(path, cluster.user.pw_uid, cluster.user.pw_gid)
+        kwargs: dict[str, Any] = {}
+        if cluster.user is not None:
+            kwargs = {"user": cluster.user.pw_uid, "group": cluster.user.pw_gid, "extra_groups": []}
+        log = open(root / "pgbouncer.log", "wb")  # noqa: SIM115 - the process owns it
+        process = subprocess.Popen(
+            [exe, str(root / "pgbouncer.ini")],
+            cwd=root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            **kwargs,
+        )
+        log.close()
+        for _ in range(100):
+            if process.poll() is not None:
+                break
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    return Bouncer(cluster, root, port, process)
+            except OSError:
+                import time
+
+                time.sleep(0.05)
+        process.kill()
+        process.wait()
+        last = (root / "pgbouncer.log").read_text(errors="replace")[-1000:]
+    shutil.rmtree(root, ignore_errors=True)
+    raise Unavailable(f"PgBouncer did not start: {last.strip()}")

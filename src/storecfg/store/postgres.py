@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -133,6 +134,7 @@ class PostgresEngine:
         self.errors: tuple[type[BaseException], ...] = (psycopg.Error,)
         self._pool_size = pool_size
         self._pool: psycopg_pool.ConnectionPool[Any] | None = None
+        self._pool_lock = threading.Lock()
         self._kwargs: dict[str, Any] = {"autocommit": True, "prepare_threshold": None}
         #: a hot standby (found when migrating): it answers reads only
         self.read_only = False
@@ -148,17 +150,21 @@ class PostgresEngine:
             ) from None
 
     def _get_pool(self) -> psycopg_pool.ConnectionPool[Any]:
-        if self._pool is None:
-            self._pool = self._pool_module.ConnectionPool(
-                self.url,
-                kwargs=self._kwargs,
-                min_size=1,
-                max_size=self._pool_size,
-                open=True,
-                name="storecfg",
-                timeout=30.0,
-            )
-        return self._pool
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = self._new_pool()
+            return self._pool
+
+    def _new_pool(self) -> psycopg_pool.ConnectionPool[Any]:
+        return self._pool_module.ConnectionPool(
+            self.url,
+            kwargs=self._kwargs,
+            min_size=1,
+            max_size=self._pool_size,
+            open=True,
+            name="storecfg",
+            timeout=30.0,
+        )
 
     @contextmanager
     def _borrow(self) -> Iterator[psycopg.Connection[Any]]:
@@ -180,7 +186,8 @@ class PostgresEngine:
             try:
                 yield _PgConnection(raw)
             except self._psycopg.Error as exc:
-                raise self._converted(exc, started=True) from exc
+                # one statement on its own: a lost connection is worth another try
+                raise self._converted(exc, started=False) from exc
 
     @contextmanager
     def transaction(self, write: bool, store: str | None = None) -> Iterator[Connection]:
@@ -199,7 +206,8 @@ class PostgresEngine:
                 yield _PgConnection(raw)
             except self._psycopg.Error as exc:
                 self._rollback(raw)
-                raise self._converted(exc, started=True) from exc
+                # a read transaction wrote nothing: it may always be tried again
+                raise self._converted(exc, started=write) from exc
             except BaseException:
                 self._rollback(raw)
                 raise

@@ -429,15 +429,18 @@ class Storage(HistoryStore):
         with self._tx(write=True, store=store_id) as conn:
             self._write_state(conn, store_id)
 
+    @retried
     def store_exists(self, store_id: str) -> bool:
         with self._read() as conn:
             row = conn.execute("SELECT 1 FROM stores WHERE id = ?", (store_id,)).fetchone()
         return row is not None
 
+    @retried
     def list_stores(self) -> list[str]:
         with self._read() as conn:
             return [r[0] for r in conn.execute("SELECT id FROM stores ORDER BY id").fetchall()]
 
+    @retried
     def store_info(self, store_id: str) -> StoreInfo:
         with self._read() as conn:
             return self._info(conn, store_id)
@@ -453,6 +456,7 @@ class Storage(HistoryStore):
 
     # ------------------------------------------------------------ reads
 
+    @retried
     def list(
         self,
         store_id: str,
@@ -481,6 +485,7 @@ class Storage(HistoryStore):
         next_token = encode_page_token(kind, items[-1].id) if len(rows) > limit else None
         return items, next_token
 
+    @retried
     def get(self, store_id: str, kind: str, rid: str) -> Item:
         _check_kind(kind)
         with self._read() as conn:
@@ -1086,6 +1091,7 @@ class Storage(HistoryStore):
             )
             return 201, info
 
+    @retried
     def get_lock(self, store_id: str) -> LockInfo | None:
         with self._read() as conn:
             held = self._lock_row(conn, store_id)
@@ -1154,6 +1160,7 @@ class Storage(HistoryStore):
         info = self.token_info(token)
         return info.store if info is not None else None
 
+    @retried
     def token_info(self, token: str, *, touch: bool = False) -> TokenInfo | None:
         """The token's record, or None for a token that is unknown or revoked. With
         `touch`, its last use is recorded (at most once a minute)."""
@@ -1174,6 +1181,7 @@ class Storage(HistoryStore):
             info.last_used_at = now
         return info
 
+    @retried
     def list_tokens(self, store_id: str | None = None) -> builtins.list[TokenInfo]:
         query = f"SELECT {_TOKEN_COLUMNS} FROM tokens"
         args: tuple[str, ...] = ()
