@@ -30,3 +30,22 @@ def test_the_apply_lock_is_taken_held_and_released_by_its_id(server: Server) -> 
         assert again.status_code == 201
         query = client.delete(url, params={"lock_id": again.json()["lock_id"]})
         assert query.status_code == 204
+
+
+def test_the_store_revision_is_the_etag_and_moves_on_every_write(server: Server) -> None:
+    with server.client("etag-check") as client:
+        first = client.get("/v1/stores/etag-check")
+        assert first.status_code == 200
+        revision = first.json()["revision"]
+        assert first.headers["etag"] == f'"{revision}"'
+        spec = {"id": "x", "name": "X", "vendor": "V", "source": "custom"}
+        made = client.put(
+            "/v1/stores/etag-check/skus/x", json={"spec": spec}, headers={"If-None-Match": "*"}
+        )
+        assert made.status_code == 201
+        assert made.headers["etag"] == f'"{made.json()["revision"]}"'
+        after = client.get("/v1/stores/etag-check")
+        assert after.json()["revision"] != revision
+        assert after.headers["etag"] == f'"{after.json()["revision"]}"'
+        assert client.delete("/v1/stores/etag-check/skus/x").status_code == 204
+        assert client.get("/v1/stores/etag-check").json()["revision"] != after.json()["revision"]

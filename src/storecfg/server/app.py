@@ -248,7 +248,9 @@ def create_app(
     async def store(request: Request) -> Response:
         store_id = request.path_params["store"]
         authorize(request, store_id)
-        return JSONResponse(storage.store_info(store_id).to_json())
+        info = storage.store_info(store_id).to_json()
+        # like every other answer about one thing, the revision is also the ETag
+        return JSONResponse(info, headers={"ETag": f'"{info["revision"]}"'})
 
     async def settings(request: Request) -> Response:
         store_id = request.path_params["store"]
