@@ -817,7 +817,7 @@ def _full_plan_note(
     import re
     import shlex
 
-    from .views.markdown import code
+    from .views.md_text import code
 
     args = ["storecfg", "plan", str(directory)]
     args += ["--all-targets"] if all_targets else [a for n in names for a in ("--target", n)]

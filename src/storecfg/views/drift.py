@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 from ..escape import escape
-from .markdown import code as md_code
 from .markdown import drift_section
-from .markdown import text as md_text
+from .md_text import code as md_code
+from .md_text import text as md_text
 from .text import DRIFT_TITLE, Style, drift_lines
 
 #: rows of a Markdown drift report (about 40,000 characters); the rest are counted
