@@ -10,6 +10,7 @@ import click
 
 from ..errors import DefinitionError, StorecfgError
 from .options import (
+    Scope,
     apply_options,
     color,
     delete_options,
@@ -30,7 +31,6 @@ from .options import (
 if TYPE_CHECKING:
     from ..apply.workflow import ApplyReport
     from ..workflows.targets import Run, StoreChoice, Targets, Variables
-    from .options import Scope
 
 
 @click.command()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .options import (
+    Scope,
     color,
     directory_argument,
     file_option,
@@ -25,7 +26,6 @@ from .options import (
 
 if TYPE_CHECKING:
     from ..workflows.targets import Variables
-    from .options import Scope
 
 
 @click.command()
