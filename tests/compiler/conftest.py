@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from storecfg.compiler.compile import CompileResult, compile_store
+from storecfg.compiler.compile import compile_store
+from storecfg.compiler.result import CompileResult
 from storecfg.errors import sort_diagnostics
 
 STORE_YAML = """\

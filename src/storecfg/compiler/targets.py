@@ -14,10 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import DefinitionError, Diagnostic, SourceLocation, UsageError, display_path
-from .codes import severity
-from .load import load_file, position_of
-from .schema import closest, validate_store_file
+from ..errors import DefinitionError, Diagnostic, UsageError, display_path
+from ..spec.issues import Issue, diagnostic
+from ..spec.paths import format_address
+from ..spec.suggest import closest
+from ..spec.validation import validate_store_file
+from .includes import IncludeError, Tree, did_you_mean_file
+from .load import load_file
+from .positions import position_of
 
 TARGETS_KEY = "targets"
 
@@ -73,9 +77,6 @@ def var_file_problem(root: Path, rel: Any) -> str | None:
     if path.is_file() and os.path.commonpath([base, os.path.realpath(path)]) != base:
         return f"var file {rel!r} links outside the store directory"
     if not path.is_file():
-        from .compile import did_you_mean_file
-        from .includes import IncludeError, Tree
-
         try:
             hint = did_you_mean_file(Tree(str(root), display_path), rel)
         except IncludeError:  # a directory too big or unreadable to search: no hint
@@ -106,7 +107,7 @@ def read_targets(store_file: Path) -> dict[str, Target]:
             shown,
             position_of(root, issue.path, key=issue.at_key) or (1, 1),
             issue.message,
-            ".".join(str(p) for p in issue.path),
+            _addr(issue.path),
         )
         for issue in validate_store_file({TARGETS_KEY: root[TARGETS_KEY]})
         if issue.path[:1] == (TARGETS_KEY,)
@@ -160,10 +161,8 @@ def select_targets(store_file: Path, names: Sequence[str], all_targets: bool) ->
 
 
 def _addr(path: tuple[Any, ...]) -> str:
-    return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[")
+    return format_address(str(path[0]), None, path[1:]) if path else "-"
 
 
 def _diag(code: str, file: str, pos: tuple[int, int], message: str, address: str) -> Diagnostic:
-    return Diagnostic(
-        code, message, SourceLocation(file, pos[0], pos[1]), address, "$", severity(code)
-    )
+    return diagnostic(Issue(code, (), message), file, pos, address)
