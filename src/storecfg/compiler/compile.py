@@ -9,6 +9,7 @@ address; all of them are collected before the run fails.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import re
@@ -16,7 +17,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ERROR, Diagnostic, SourceLocation, UsageError, display_path, quoted
+from ..errors import (
+    ERROR,
+    Diagnostic,
+    SourceLocation,
+    UsageError,
+    clipped,
+    display_path,
+    quoted,
+)
 from ..model import ID_PATTERN, KINDS, DesiredState, canonical_json
 from ..policy import Policy
 from ..spec import rules
@@ -33,7 +42,7 @@ from .load import Loaded, load_bytes, load_file, read_source
 from .positions import TemplateSite, find_templates, position_of
 from .render import _Renderer, make_renderer, render_templates
 from .result import CompileResult, Unit, find_store_file
-from .targets import var_file_problem
+from .targets import target_hint, var_file_issues
 from .variables import parse_var_overrides
 
 if TYPE_CHECKING:
@@ -80,6 +89,8 @@ class _Compiler:
         self.digests: dict[str, str] = {}
         self.globs: list[tuple[str, list[str]]] = []
         self.store_id: str | None = None
+        #: store.yaml's targets mapping, as written
+        self.targets: Any = None
         self._walk: Tree | None = None
         self._pool: Pool | None = None
 
@@ -93,6 +104,13 @@ class _Compiler:
         path: tuple[Any, ...] = (),
     ) -> None:
         self.diags.append(diagnostic(Issue(code, path, message), file, pos, address))
+
+    def _report(self, root: Any, shown: str, issue: Issue) -> None:
+        """An issue of store.yaml outside its resources, at its place in `root`."""
+        path = issue.path
+        address = format_address(str(path[0]), None, path[1:]) if path else "-"
+        pos = position_of(root, path, key=issue.at_key)
+        self.diags.append(diagnostic(issue, shown, pos, address))
 
     # -------------------------------------------------------------- stages
 
@@ -112,6 +130,7 @@ class _Compiler:
             self.files[0] = shown
             return self._result(None)
         root, root_sites = self._load(self.store_file, root_display)
+        self.targets = root.get("targets") if isinstance(root, dict) else None
         if root is None:
             if not self.diags:  # read fine but holds nothing
                 self.diag(
@@ -160,17 +179,8 @@ class _Compiler:
         self._render([s for s in root_sites if s.path[0] != "store"], root_display, root)
         store_issues = validate_store_file(root)
         for issue in store_issues:
-            if (root_display, issue.path) in self.failed:
-                continue
-            address = format_address(issue.path[0], None, issue.path[1:]) if issue.path else "-"
-            self.diag(
-                issue.code,
-                root_display,
-                position_of(root, issue.path, key=issue.at_key),
-                issue.message,
-                address,
-                issue.path,
-            )
+            if (root_display, issue.path) not in self.failed:
+                self._report(root, root_display, issue)
         policy = Policy.from_json(root.get("policy"))
         self._check_policy(root, root_display, policy)
         # a malformed targets mapping or target is reported once, by the schema
@@ -216,31 +226,30 @@ class _Compiler:
         return self._result(desired)
 
     def _result(self, desired: DesiredState | None) -> CompileResult:
+        self._hint_targets()
         result = CompileResult(
             desired, self.diags, self.files, self.inputs, self.digests, self.globs
         )
         result.store_id = self.store_id
         return result
 
+    def _hint_targets(self) -> None:
+        """Undefined variables, compiled without a target: say how to choose one."""
+        if not any(d.code == "SC201" for d in self.diags):
+            return
+        hint = target_hint(self.targets, self.root_dir, self.var_files)
+        if hint:
+            self.diags[:] = [
+                dataclasses.replace(d, message=clipped(d.message + hint))
+                if d.code == "SC201"
+                else d
+                for d in self.diags
+            ]
+
     def _check_targets(self, root: dict[str, Any], shown: str) -> None:
         """Every var file a target names exists inside the store directory (SC114)."""
-        targets = root.get("targets")
-        if not isinstance(targets, dict):
-            return
-        for name, target in targets.items():
-            files = target.get("var_files") if isinstance(target, dict) else None
-            for i, rel in enumerate(files if isinstance(files, list) else []):
-                problem = var_file_problem(self.root_dir, rel)
-                if problem:
-                    path = ("targets", name, "var_files", i)
-                    self.diag(
-                        "SC114",
-                        shown,
-                        position_of(root, path),
-                        problem,
-                        format_address("targets", None, path[1:]),
-                        path,
-                    )
+        for issue in var_file_issues(self.root_dir, root.get("targets")):
+            self._report(root, shown, issue)
 
     def _has_errors(self) -> bool:
         return any(d.severity == ERROR for d in self.diags)
@@ -339,14 +348,7 @@ class _Compiler:
         files = found.expand(patterns, skip)
         self.globs.extend(found.globs)
         for issue in found.issues:
-            self.diag(
-                issue.code,
-                shown,
-                position_of(root, issue.path),
-                issue.message,
-                format_address("include", None, issue.path[1:]),
-                issue.path,
-            )
+            self._report(root, shown, issue)
         return files
 
     def _tree(self) -> Tree:

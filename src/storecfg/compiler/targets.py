@@ -85,6 +85,41 @@ def var_file_problem(root: Path, rel: Any) -> str | None:
     return None
 
 
+def var_file_issues(root: Path, targets: Any) -> list[Issue]:
+    """SC114 for each var file a target names that cannot be used, at
+    ("targets", NAME, "var_files", INDEX)."""
+    issues: list[Issue] = []
+    for name, target in targets.items() if isinstance(targets, dict) else ():
+        files = target.get("var_files") if isinstance(target, dict) else None
+        for i, rel in enumerate(files if isinstance(files, list) else []):
+            problem = var_file_problem(root, rel)
+            if problem:
+                issues.append(Issue("SC114", (TARGETS_KEY, name, "var_files", i), problem))
+    return issues
+
+
+def target_hint(targets: Any, root: Path, var_files: Sequence[Path]) -> str:
+    """What to add to an undefined-variable message when the definition has targets
+    whose var files set variables and none of them was given ("" otherwise)."""
+    if not isinstance(targets, dict):
+        return ""
+    target_files = {
+        os.path.realpath(root / rel)
+        for target in targets.values()
+        if isinstance(target, dict) and isinstance(target.get("var_files"), list)
+        for rel in target["var_files"]
+        if isinstance(rel, str)
+    }
+    if not target_files or target_files & {os.path.realpath(f) for f in var_files}:
+        return ""  # no target sets variables, or one was chosen
+    names = [str(n) for n in targets]
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    return (
+        f"; store.yaml defines targets ({shown}) whose var files set variables: "
+        "give --target NAME or --all-targets"
+    )
+
+
 def read_targets(store_file: Path) -> dict[str, Target]:
     """The targets store.yaml defines ({} when none); DefinitionError when store.yaml
     cannot be read or its targets are malformed."""
@@ -113,18 +148,15 @@ def read_targets(store_file: Path) -> dict[str, Target]:
         if issue.path[:1] == (TARGETS_KEY,)
     ]
     base = store_file.parent
+    diags += [
+        _diag(i.code, shown, position_of(root, i.path) or (1, 1), i.message, _addr(i.path))
+        for i in var_file_issues(base, root[TARGETS_KEY])
+    ]
     targets: dict[str, Target] = {}
     for name, spec in root[TARGETS_KEY].items():
         if not isinstance(spec, dict):
             continue
         files = [f for f in spec.get("var_files") or [] if isinstance(f, str)]
-        for i, rel in enumerate(files):
-            problem = var_file_problem(base, rel)
-            if problem:
-                path = (TARGETS_KEY, name, "var_files", i)
-                diags.append(
-                    _diag("SC114", shown, position_of(root, path) or (1, 1), problem, _addr(path))
-                )
         targets[str(name)] = Target(
             str(name),
             tuple(base / f for f in files),
