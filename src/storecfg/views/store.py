@@ -12,7 +12,7 @@ from ..escape import escape
 from .diagnostics import print_diagnostics
 
 if TYPE_CHECKING:
-    from ..compiler.compile import CompileResult
+    from ..compiler.result import CompileResult
     from ..store.storage import LockInfo
 
 

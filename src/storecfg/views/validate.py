@@ -18,7 +18,7 @@ from ..errors import Diagnostic
 from .diagnostics import print_diagnostics
 
 if TYPE_CHECKING:
-    from ..compiler.compile import CompileResult
+    from ..compiler.result import CompileResult
 
 
 def _s(n: int) -> str:
@@ -85,8 +85,8 @@ def repo_relative(file: str, root: Path) -> str:
 
 def _annotations(fmt: str, diagnostics: Sequence[Diagnostic]) -> str:
     """Diagnostics as GitHub workflow commands or SARIF, with repository-relative paths."""
-    from ..compiler.codehelp import HELP
-    from ..compiler.codes import CODES
+    from ..spec.codehelp import HELP
+    from ..spec.codes import CODES
     from .annotations import github_commands, sarif_log
 
     root = repo_root()

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..compiler.compile import CompileResult
+    from ..compiler.result import CompileResult
 
 
 @dataclass

@@ -45,7 +45,7 @@ def select_targets(directory: Path, asked: Targets) -> list[Target] | None:
     """The targets asked for (None when no target option was given)."""
     if not asked.given():
         return None
-    from ..compiler.compile import find_store_file
+    from ..compiler.result import find_store_file
     from ..compiler.targets import select_targets as select
 
     return select(find_store_file(directory), asked.names, asked.all)

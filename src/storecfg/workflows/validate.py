@@ -12,7 +12,7 @@ from ..errors import Diagnostic, UsageError, sort_diagnostics
 from .targets import Targets, Variables, select_targets
 
 if TYPE_CHECKING:
-    from ..compiler.compile import CompileResult
+    from ..compiler.result import CompileResult
 
 
 @dataclass
