@@ -41,11 +41,13 @@ from .load import (
     position_of,
     read_source,
 )
-from .render import _Renderer, json_path, make_renderer, render_templates
+from .render import json_path, make_renderer, render_templates
 from .schema import did_you_mean, normalize, validate_resource, validate_store_file
 
 if TYPE_CHECKING:
     from multiprocessing.pool import AsyncResult, Pool
+
+    from .sandbox.renderer import TemplateRenderer
 
 STORE_FILE = "store.yaml"
 #: codes after which a file's resources are missing from the compile
@@ -220,7 +222,7 @@ class _Compiler:
         self.variables: dict[str, Any] = {}
         self.digits = 2
         self.files: list[str] = []
-        self._renderer: _Renderer | None = None
+        self._renderer: TemplateRenderer | None = None
         #: (file, path) of values whose template failed: no second error for them
         self.failed: set[tuple[str, tuple[Any, ...]]] = set()
         self.inputs: list[str] = []
@@ -471,7 +473,7 @@ class _Compiler:
             )
             self.failed.update((shown, path) for path in failed)
 
-    def _get_renderer(self) -> _Renderer:
+    def _get_renderer(self) -> TemplateRenderer:
         """One sandbox for the whole run, so its limits count every template."""
         if self._renderer is None:
             self._renderer = make_renderer(self.variables, self.digits)
