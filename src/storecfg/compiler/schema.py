@@ -535,13 +535,13 @@ def canonical_rate(value: str) -> str:
 
 
 @dataclass
-class _Shape:
+class Shape:
     """A compiled view of one object schema for filling defaults in schema order."""
 
     order: list[str]
     defaults: dict[str, Any]
-    children: dict[str, _Shape]
-    items: dict[str, _Shape]
+    children: dict[str, Shape]
+    items: dict[str, Shape]
     money: frozenset[str]
     rates: frozenset[str]
 
@@ -553,12 +553,12 @@ class _Shape:
         )
 
 
-def _shape(schema: dict[str, Any], base: str, depth: int = 0) -> _Shape:
+def _shape(schema: dict[str, Any], base: str, depth: int = 0) -> Shape:
     schema, base = _resolve(schema, base)
     order: list[str] = []
     defaults: dict[str, Any] = {}
-    children: dict[str, _Shape] = {}
-    items: dict[str, _Shape] = {}
+    children: dict[str, Shape] = {}
+    items: dict[str, Shape] = {}
     money: set[str] = set()
     rates: set[str] = set()
     for name, sub in schema.get("properties", {}).items():
@@ -578,11 +578,13 @@ def _shape(schema: dict[str, Any], base: str, depth: int = 0) -> _Shape:
             item_resolved, item_base = _resolve(item, sub_base)
             if item_resolved.get("type") == "object" and "properties" in item_resolved:
                 items[name] = _shape(item_resolved, item_base, depth + 1)
-    return _Shape(order, defaults, children, items, frozenset(money), frozenset(rates))
+    return Shape(order, defaults, children, items, frozenset(money), frozenset(rates))
 
 
 @cache
-def _kind_shape(kind: str) -> _Shape:
+def kind_shape(kind: str) -> Shape:
+    """The shape of a kind's schema (`store`: the store settings): its fields in
+    schema order, their defaults, nested objects and money fields."""
     if kind == "store":
         return _shape(raw_schema("store")["$defs"]["settings"], "store")
     return _shape(raw_schema(kind), kind)
@@ -591,10 +593,10 @@ def _kind_shape(kind: str) -> _Shape:
 def normalize(kind: str, spec: dict[str, Any], digits: int) -> dict[str, Any]:
     """A canonical copy of a valid spec: defaults filled, money and rates canonical,
     keys in schema order. `kind` "store" normalizes store settings."""
-    return _normalize(_kind_shape(kind), spec, digits)
+    return _normalize(kind_shape(kind), spec, digits)
 
 
-def _normalize(shape: _Shape, spec: dict[str, Any], digits: int) -> dict[str, Any]:
+def _normalize(shape: Shape, spec: dict[str, Any], digits: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in shape.order:
         if name in spec:
@@ -625,10 +627,10 @@ def _normalize(shape: _Shape, spec: dict[str, Any], digits: int) -> dict[str, An
 
 def money_fields(kind: str, spec: dict[str, Any]) -> Iterator[tuple[Path_, str]]:
     """(path, value) of every money field in a spec."""
-    yield from _money_fields(_kind_shape(kind), spec, ())
+    yield from _money_fields(kind_shape(kind), spec, ())
 
 
-def _money_fields(shape: _Shape, spec: dict[str, Any], path: Path_) -> Iterator[tuple[Path_, str]]:
+def _money_fields(shape: Shape, spec: dict[str, Any], path: Path_) -> Iterator[tuple[Path_, str]]:
     for name in shape.money:
         value = spec.get(name)
         if isinstance(value, str):
