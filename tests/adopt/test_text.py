@@ -13,7 +13,9 @@ from storecfg.adopt.emit import Layout
 from storecfg.adopt.layout import infer_layout
 from storecfg.adopt.scalars import NotBlock, Unsafe, block_scalar_lines, scalar_text
 from storecfg.adopt.text import New, Source
-from storecfg.compiler.load import PosDict, load_bytes, plain
+from storecfg.compiler.load import load_bytes
+from storecfg.compiler.positions import PosDict
+from storecfg.spec.normalize import plain
 
 
 def src(text: str) -> Source:

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..apply.diff import list_key, same
-from ..compiler.load import PosDict, PosList
-from ..compiler.schema import Shape, kind_shape
+from ..compiler.positions import PosDict, PosList
+from ..spec.normalize import Shape, kind_shape
 from .emit import Layout, emit_item, flow_text
 from .scalars import Unsafe, is_template_text
 from .text import Edit, New, Source
@@ -548,7 +548,7 @@ def template_sites(
 ) -> Iterator[VarSite]:
     """Every template string of a file, with the variable paths it reads (`vars:` in
     store.yaml is not rendered: skip_vars)."""
-    from ..compiler.load import find_templates
+    from ..compiler.positions import find_templates
 
     if source.data is None:
         return

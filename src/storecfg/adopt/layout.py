@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from ..compiler.load import PosDict, PosList
+from ..compiler.positions import PosDict, PosList
 from .emit import SMALL, Layout, small
 from .scalars import Unsafe
 from .text import Source, Span

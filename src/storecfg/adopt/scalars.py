@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from ..compiler.load import resolve_plain
+from ..spec.yaml12 import resolve_plain
 
 
 class NotBlock(Exception):

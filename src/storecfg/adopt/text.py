@@ -23,7 +23,8 @@ from typing import Any
 
 import yaml
 
-from ..compiler.load import PosDict, PosList, load_bytes
+from ..compiler.load import load_bytes
+from ..compiler.positions import PosDict, PosList
 from .emit import Layout, emit_entry, emit_item, flow_text, key_text
 from .scalars import NotBlock, Unsafe, block_scalar_lines, double_quoted, scalar_text
 

@@ -13,8 +13,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Diagnostic, SourceLocation, clipped
-from .codes import severity
-from .load import TemplateSite
+from ..spec.codes import severity
+from ..spec.paths import json_path
+from .positions import TemplateSite
 from .sandbox.problem import TemplateProblem
 
 if TYPE_CHECKING:
@@ -58,13 +59,6 @@ def render_templates(
                 )
             )
     return failed
-
-
-def json_path(path: tuple[Any, ...]) -> str:
-    out = "$"
-    for step in path:
-        out += f"[{step}]" if isinstance(step, int) else f".{step}"
-    return out
 
 
 def make_renderer(variables: Mapping[str, Any], currency_digits: int = 2) -> TemplateRenderer:

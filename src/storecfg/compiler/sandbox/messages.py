@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...errors import quoted
-from ..schema import closest
+from ...spec.suggest import closest
 from .policy import JINJA_GLOBALS
 from .problem import TemplateProblem
 

@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from ...errors import quoted
-from ..schema import did_you_mean
+from ...spec.suggest import did_you_mean
 from .problem import TemplateProblem
 
 ALLOWED_STR_METHODS = frozenset(

@@ -16,7 +16,7 @@ from jinja2 import TemplateError, Undefined, UndefinedError
 from jinja2.environment import TemplateExpression
 from jinja2.exceptions import SecurityError
 
-from ..load import plain
+from ...spec.normalize import plain
 from .budget import DECIMALS, Budget
 from .environment import SandboxEnvironment, Vars
 from .messages import security_message, undefined_message
