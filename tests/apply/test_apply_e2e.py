@@ -309,11 +309,22 @@ def test_snapshots_are_kept_in_the_store_with_a_correct_sha256(target: Target) -
     state = {k: doc[k] for k in ("store", "settings", "settings_revision", "resources")}
     canonical = json.dumps(state, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert hashlib.sha256(canonical.encode()).hexdigest() == snapshot.sha256 == doc["sha256"]
-    # nothing is written on this machine but the journal
-    assert not (target.workdir / ".storecfg" / "snapshots").exists()
+    # on this machine: the journal, and the local snapshot file (mode 0600, with its sha256)
+    folder = target.workdir / ".storecfg" / "snapshots" / target.store_id
+    assert sorted(p.name for p in folder.iterdir()) == [
+        f"{snapshot.id}.json",
+        f"{snapshot.id}.sha256",
+    ]
+    path = folder / f"{snapshot.id}.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.with_suffix(".sha256").stat().st_mode) == 0o600
+    side = path.with_suffix(".sha256").read_text()
+    assert side == f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.name}\n"
+    local = json.loads(path.read_text())
+    assert (local["id"], local["sha256"], local["resources"]) == (snapshot.id, snapshot.sha256, {})
     token = target.env.get("STORECFG_TOKEN")
-    for path in target.journals():
-        assert token is None or token not in path.read_text()
+    for written in [*target.journals(), path]:
+        assert token is None or token not in written.read_text()
 
 
 def test_a_local_copy_of_the_snapshot_with_backup_dir(target: Target) -> None:
@@ -442,7 +453,7 @@ def test_first_release_snapshot_files_are_still_backups(target: Target) -> None:
     old_id = f"20250101T000000Z-r{before.revision}"
     for suffix in (".json", ".sha256"):
         written.path.with_suffix(suffix).rename(written.path.with_name(old_id + suffix))
-    [info] = list_snapshots(root, target.store_id)
+    [info] = [s for s in list_snapshots(root, target.store_id) if s.id == old_id]
     edit(target.store_dir, "catalog.yaml", 'recurring: "40.00"', 'recurring: "44.00"')
     applied(target)
     listed = json.loads(ok(target.cli("backup", "list", "--json")).stdout)

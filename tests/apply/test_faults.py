@@ -121,8 +121,8 @@ def test_a_412_mid_apply_stops_and_forces_nothing(
     assert "  succeeded:     " in err
     [_, snapshot] = target.snapshots()
     assert (
-        f"The store as it was before this apply is in backup {snapshot.id} (kept in the store); "
-        in err
+        f"The store as it was before this apply is in backup {snapshot.id} (kept in the store, "
+        f"a copy in .storecfg/snapshots/{target.store_id}/{snapshot.id}.json); " in err
     )
     assert f"`storecfg backup restore {snapshot.id}` puts it back" in err
     [record, _] = target.applies()
@@ -164,6 +164,13 @@ def test_no_snapshot_no_apply(target: Target, monkeypatch: pytest.MonkeyPatch) -
     (target.workdir / "in-the-way").write_text("a file where the backup folder should be")
     result = ok(target.cli("apply", "s", "--auto-approve", "--backup-dir", "in-the-way/x"), 1)
     assert "cannot write the local copy of snapshot" in result.stderr
+    assert "nothing was applied" in result.stderr
+    assert target.read().count() == 0 and target.read().revision == 0
+    # nor when the local snapshot file every apply leaves cannot be written
+    (target.workdir / ".storecfg" / "snapshots").write_text("a file where the folder should be")
+    result = ok(target.cli("apply", "s", "--auto-approve"), 1)
+    assert "cannot write the local copy of snapshot" in result.stderr
+    assert f" to .storecfg/snapshots/{target.store_id}/" in result.stderr
     assert "nothing was applied" in result.stderr
     assert target.read().count() == 0 and target.read().revision == 0
 

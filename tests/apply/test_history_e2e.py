@@ -142,7 +142,12 @@ def test_a_backup_taken_on_a_runner_is_restored_from_another_directory(
     snapshots = laptop.get("snapshots")["items"]
     assert snapshots[0]["reason"] == f"restore of {second}"
     assert [s["id"] for s in snapshots[1:]] == [second, first]
-    assert not (laptop.root / ".storecfg" / "snapshots").exists()
+    # the laptop keeps the local snapshot file of the restore it ran, and only that one
+    folder = laptop.root / ".storecfg" / "snapshots" / sid
+    assert sorted(p.name for p in folder.iterdir()) == [
+        f"{snapshots[0]['id']}.json",
+        f"{snapshots[0]['id']}.sha256",
+    ]
     token = server.token(sid)
     for path in laptop.root.rglob("*"):
         assert not path.is_file() or token not in path.read_text(errors="replace")

@@ -137,7 +137,7 @@ def test_backup_restore_and_diff_never_follow_the_snapshot_url(
     assert doc is not None
     backup_id = f"20250101T000000Z-r{doc['store']['revision']}"
     folder = tmp_path / ".storecfg" / "snapshots" / store_id
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)  # the applies left their copies
     snapshot = folder / f"{backup_id}.json"
     legacy = {key: doc[key] for key in ("format_version", "created_at", "settings", "resources")}
     legacy["settings_revision"] = doc["settings_revision"]

@@ -1,8 +1,8 @@
 """Backups of the live store: snapshots taken before every apply that changes something.
 
 They live in the store itself (see store/history.py), so every machine sees them.
-Snapshot files are the first release's backups, and the local copies written with
-`--backup-dir`: `DIR/STORE/YYYYMMDDTHHMMSSZ-rREV.json` holds the whole store
+Snapshot files are the first release's backups, and the local copies every apply
+writes (under .storecfg/snapshots, or --backup-dir): `DIR/STORE/YYYYMMDDTHHMMSSZ-rREV.json` holds the whole store
 (settings and every resource with its revision); `NAME.sha256` beside it holds the
 file's hash in `sha256sum` format. Both are written atomically with mode 0600. The
 name without `.json` is the backup ID, in the store and in files alike.

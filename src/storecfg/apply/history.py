@@ -1,8 +1,8 @@
 """An apply's history in the store: its record, its snapshot, and what later runs read.
 
 `ApplyRecorder` starts the apply record and takes the snapshot in the store before
-the first write (optionally also writing a local copy), and ends the record with the
-apply's status; the writes themselves move its progress. `last_unfinished` tells a
+the first write, writes a local copy of it (under .storecfg/snapshots, or --backup-dir),
+and ends the record with the apply's status; the writes themselves move its progress. `last_unfinished` tells a
 later plan, on any machine, about an apply that did not finish. A store that keeps no
 history (a store API from before it) gets the first release's behaviour: a snapshot
 file under .storecfg/snapshots and the local journal.
@@ -33,7 +33,7 @@ _PLAN_LOOKUP = 20
 @dataclass
 class SnapshotRef:
     """The snapshot taken before an apply: in the store, or (for a store without
-    history) a local file; `local_copy` is the --backup-dir copy, if one was written."""
+    history) a local file; `local_copy` is the file copy of a snapshot in the store."""
 
     id: str
     in_store: bool
@@ -115,26 +115,28 @@ class ApplyRecorder:
                 f"cannot take the snapshot in the store: {exc.message}; nothing was applied"
             ) from exc
         ref = SnapshotRef(meta.id, True)
-        if self.backup_dir is not None:
-            try:
-                ref.local_copy = self._local_copy(meta.id)
-            except (OSError, StoreError, StorecfgError) as exc:
-                self.finish("failed")
-                why = exc.strerror if isinstance(exc, OSError) else str(exc)
-                raise StorecfgError(
-                    f"cannot write the local copy of snapshot {meta.id} in {self.backup_dir}: "
-                    f"{why or exc}; nothing was applied"
-                ) from exc
+        # the local snapshot file every apply leaves (SPEC 4), also where --backup-dir says
+        root = self.backup_dir if self.backup_dir is not None else self.state_dir / "snapshots"
+        try:
+            ref.local_copy = self._local_copy(meta.id, root)
+        except (OSError, StoreError, StorecfgError) as exc:
+            self.finish("failed")
+            why = exc.strerror if isinstance(exc, OSError) else str(exc)
+            path = root / self.store_id / f"{meta.id}.json"
+            raise StorecfgError(
+                f"cannot write the local copy of snapshot {meta.id} to {path}: "
+                f"{why or exc}; nothing was applied"
+            ) from exc
         return ref
 
-    def _local_copy(self, snapshot_id: str) -> Path:
+    def _local_copy(self, snapshot_id: str, root: Path) -> Path:
         from .backup import verify_store_snapshot
 
         doc = self.driver.get_snapshot(self.store_id, snapshot_id)
         if doc is None:
             raise StorecfgError(f"snapshot {snapshot_id} is not in the store")
         verify_store_snapshot(doc, self.store_id)
-        return write_local_copy(doc, self.backup_dir or Path("."), self.driver.url)
+        return write_local_copy(doc, root, self.driver.url)
 
     def finish(self, status: str) -> None:
         """End the record (complete, failed or interrupted). A failure to say so is a
