@@ -22,7 +22,6 @@ from typing import Any
 
 from .. import __version__
 from .._fs import atomic_write
-from ..compiler.schema import kind_info, values_at
 from ..errors import PlanError, UsageError, display_path
 from ..model import (
     ID_PATTERN,
@@ -36,6 +35,7 @@ from ..model import (
     split_address,
 )
 from ..policy import Policy
+from ..spec.fields import kind_info, values_at
 from .diff import diff_specs, get_path, set_path
 from .impact import impact_of, price_effective
 from .taxes import plan_tax_summary

@@ -108,7 +108,7 @@ class WriteState:
 
 def check_kind(kind: str) -> None:
     if kind not in KINDS:
-        from ..compiler.schema import did_you_mean
+        from ..spec.suggest import did_you_mean
 
         raise StoreError(f"unknown resource kind {kind!r}{did_you_mean(kind, KINDS)}", 404)
 

@@ -276,8 +276,8 @@ class Writes(StorageBase):
                 raise InvalidSpec(
                     f"invalid store settings: {diags[0]['message']}", 422, diagnostics=diags
                 )
-            from ..compiler.iso import currency_digits
-            from ..compiler.schema import normalize
+            from ..spec.iso import currency_digits
+            from ..spec.normalize import normalize
 
             spec = normalize("store", spec, currency_digits(spec["currency"]))
             if if_match != "*" and if_match != str(settings_rev):
