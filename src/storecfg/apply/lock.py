@@ -26,7 +26,7 @@ from typing import Any
 from .. import __version__
 from ..errors import LockedError, StoreError
 from ..store.driver import StoreDriver
-from ..store.storage import LockInfo
+from ..store.records import LockInfo
 
 LOCK_TTL = 60.0
 

@@ -11,7 +11,7 @@ import click
 
 if TYPE_CHECKING:
     from ..kit.init import InitResult
-    from ..preview.site import Site
+    from ..preview.views import Site
 
 
 def print_initialized(directory: Path, result: InitResult) -> None:

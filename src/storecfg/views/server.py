@@ -13,7 +13,7 @@ from .tables import table_lines
 
 if TYPE_CHECKING:
     from ..store.copy import CopyReport
-    from ..store.storage import TokenInfo
+    from ..store.records import TokenInfo
 
 
 def print_new_token(token: str) -> None:

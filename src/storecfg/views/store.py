@@ -13,7 +13,7 @@ from .diagnostics import print_diagnostics
 
 if TYPE_CHECKING:
     from ..compiler.result import CompileResult
-    from ..store.storage import LockInfo
+    from ..store.records import LockInfo
 
 
 def print_exported(store_id: str, revision: int, resources: int, files: int, output: Path) -> None:

@@ -11,7 +11,8 @@ from ..errors import UsageError
 
 if TYPE_CHECKING:
     from ..store.copy import CopyReport
-    from ..store.storage import Storage, TokenInfo
+    from ..store.records import TokenInfo
+    from ..store.storage import Storage
 
 
 def db_target(db: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..store.storage import LockInfo
+    from ..store.records import LockInfo
 
 
 def read_lock(store_url: str | None, store_id: str | None) -> tuple[str, LockInfo | None]:

@@ -12,7 +12,7 @@ from ..errors import StorecfgError
 from .targets import Run, StoreChoice, Variables
 
 if TYPE_CHECKING:
-    from ..preview.site import Site
+    from ..preview.views import Site
 
 
 @dataclass
