@@ -294,6 +294,21 @@ def test_comment_of_several_targets_is_its_own(tmp_path: Path) -> None:
     assert call["call"] == "updateComment" and call["params"]["comment_id"] == 9
 
 
+def test_marker_inside_a_value_is_not_a_marker(tmp_path: Path) -> None:
+    """A plan name holding a marker (shown verbatim in the diff) changes nothing: the plan
+    still updates its own comment, and never another store's."""
+    spoof = '```diff\n~ name: "Basic <!-- storecfg-plan: contoso-ca -->"\n```\n'
+    existing = [
+        {"id": 5, "body": "<!-- storecfg-plan: contoso-ca -->\nthe other store"},
+        {"id": 6, "body": f"{MARKER}\n## storecfg plan\n\nthe previous plan of this store"},
+    ]
+    (call,) = _comment(tmp_path, f"{MARKER}\n## storecfg plan\n\n{spoof}", existing)
+    assert call["call"] == "updateComment" and call["params"]["comment_id"] == 6
+    lone = f"## storecfg plan\n\n{spoof}"  # no marker line of its own: not one of ours
+    (call,) = _comment(tmp_path, lone, existing)
+    assert call["call"] == "warning"
+
+
 def test_comment_fits_github_limit(tmp_path: Path) -> None:
     (call,) = _comment(tmp_path, MARKER + "\n" + "x" * 70000, [])
     body = call["params"]["body"]
