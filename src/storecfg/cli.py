@@ -195,7 +195,7 @@ def _select_targets(directory: Path, names: tuple[str, ...], all_targets: bool) 
     """The targets asked for (None when no target option was given)."""
     if not names and not all_targets:
         return None
-    from .compiler.compile import find_store_file
+    from .compiler.result import find_store_file
     from .compiler.targets import select_targets
 
     return select_targets(find_store_file(directory), names, all_targets)
@@ -323,8 +323,8 @@ def validate(
 
 def _annotations(fmt: str, diags: list[dict[str, Any]]) -> str:
     """Diagnostics as GitHub workflow commands or SARIF, with repository-relative paths."""
-    from .compiler.codehelp import HELP
-    from .compiler.codes import CODES
+    from .spec.codehelp import HELP
+    from .spec.codes import CODES
     from .views.annotations import github_commands, sarif_log
 
     root = _repo_root()

@@ -19,7 +19,9 @@ from storecfg.adopt.text import (
     infer_layout,
     scalar_text,
 )
-from storecfg.compiler.load import PosDict, load_bytes, plain
+from storecfg.compiler.load import load_bytes
+from storecfg.compiler.positions import PosDict
+from storecfg.spec.normalize import plain
 
 
 def src(text: str) -> Source:

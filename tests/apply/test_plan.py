@@ -18,9 +18,9 @@ from storecfg.apply import planfile
 from storecfg.apply.order import levels
 from storecfg.apply.plandoc import FORMAT_VERSION
 from storecfg.apply.planfile import check_plan_document, read_plan, stale_details, write_plan
-from storecfg.compiler.schema import kind_info
 from storecfg.errors import PlanError, UsageError
 from storecfg.model import KIND_RANK, KINDS, DesiredState, LiveResource, LiveState, split_address
+from storecfg.spec.fields import kind_info
 from storecfg.views.text import render_plan as render_text
 
 from .stores import STORE_ID, actions, base_desired, change, live_of, plan_of

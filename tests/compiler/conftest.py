@@ -6,13 +6,17 @@ the current directory, SPEC 1.2).
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from storecfg.compiler.compile import CompileResult, compile_store
+from storecfg.compiler.compile import compile_store
+from storecfg.compiler.result import CompileResult
 from storecfg.errors import sort_diagnostics
 
 STORE_YAML = """\
@@ -101,3 +105,16 @@ def full_store(store: Store) -> Store:
     """A valid store with one resource of every kind in s/base.yaml."""
     store.write("base.yaml", BASE_YAML)
     return store
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The real CLI in a process of its own (no debug tracebacks)."""
+    env = {k: v for k, v in os.environ.items() if k != "STORECFG_DEBUG"}
+    return subprocess.run(
+        [sys.executable, "-m", "storecfg", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )

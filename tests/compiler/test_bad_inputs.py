@@ -7,9 +7,6 @@ also run the real CLI in a subprocess.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +17,7 @@ from click.testing import CliRunner
 from storecfg.cli import cli
 from storecfg.compiler.load import MAX_FILE_BYTES
 
-from .conftest import STORE_YAML, Store
+from .conftest import STORE_YAML, Store, run_cli
 
 SKU = "skus:\n  - {id: a, name: %s, vendor: V, source: custom}\n"
 PLAN = """\
@@ -530,18 +527,6 @@ def test_missing_store_directory(store: Store) -> None:
 # ---------------------------------------------------------------- the real CLI
 
 SUBPROCESS_CASES = ["billion-laughs", "dunder-class-mro", "repeat-a-billion", "syntax-error"]
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "STORECFG_DEBUG"}
-    return subprocess.run(
-        [sys.executable, "-m", "storecfg", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
 
 
 def test_real_cli_reports_every_problem_without_a_traceback(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from storecfg.cli import cli
-from storecfg.compiler.compile import compile_store, parse_var_overrides
+from storecfg.compiler.compile import compile_store
+from storecfg.compiler.variables import parse_var_overrides
 from storecfg.errors import UsageError
 from storecfg.model import KINDS
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from storecfg.compiler.schema import raw_schema
+from storecfg.spec.schemas import raw_schema
 
 from .conftest import Store
 
@@ -162,7 +162,7 @@ def test_every_new_field_has_a_description_editors_show() -> None:
 
 
 def test_patterns_may_use_javascript_named_groups() -> None:
-    from storecfg.compiler.rules import regex_problem
+    from storecfg.spec.resource_rules import regex_problem
 
     assert regex_problem(r"(?<tenant>[a-z0-9-]+)\.onmicrosoft\.com") is None
     assert regex_problem(r"(?<=@)contoso\.com") is None  # a lookbehind, not a group

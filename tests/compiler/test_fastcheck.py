@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from storecfg.compiler import fastcheck
 from storecfg.compiler.compile import compile_store
-from storecfg.compiler.schema import _validator
+from storecfg.spec import fastcheck
+from storecfg.spec.validation import _validator
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "stores"
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from storecfg.compiler import fastcheck
-from storecfg.compiler.schema import _validator_class
+from storecfg.spec import fastcheck
+from storecfg.spec.validation import _validator_class
 
 SUITE = Path(__file__).resolve().parents[1] / "data" / "json-schema-test-suite" / "draft2020-12"
 
@@ -81,7 +81,7 @@ CLAIMED_FILES = {
 
 
 # Suite groups no validator built on Python's `re` can answer: Unicode property escapes
-# (`\\p{Letter}`) do not compile there. None of storecfg's schemas uses one.
+# (`\p{Letter}`) do not compile there. None of storecfg's schemas uses one.
 BEYOND_PYTHON_RE = {"pattern with Unicode property escape requires unicode mode"}
 
 

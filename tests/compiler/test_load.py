@@ -13,14 +13,11 @@ from storecfg.compiler.load import (
     MAX_ALIAS_NODES,
     MAX_DEPTH,
     MAX_SCALAR_CHARS,
-    PosDict,
-    PosList,
-    find_templates,
     load_bytes,
     load_file,
-    position_of,
-    resolve_plain,
 )
+from storecfg.compiler.positions import PosDict, PosList, find_templates, position_of
+from storecfg.spec.yaml12 import resolve_plain
 
 
 def value_of(text: str) -> Any:

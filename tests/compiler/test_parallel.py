@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 
 import storecfg.compiler.compile as compile_module
-from storecfg.compiler.compile import CompileResult, compile_store
+from storecfg.compiler import workers
+from storecfg.compiler.compile import compile_store
+from storecfg.compiler.result import CompileResult
 
 from .test_scaling import generate
 
@@ -38,10 +40,10 @@ def untemplated(text: str) -> str:
 
 def both_ways(monkeypatch: pytest.MonkeyPatch, root: Path) -> tuple[CompileResult, CompileResult]:
     """(one process, worker processes); fails unless the second really used workers."""
-    monkeypatch.setattr(compile_module, "PARALLEL_MIN_BYTES", 2**62)
+    monkeypatch.setattr(workers, "PARALLEL_MIN_BYTES", 2**62)
     alone = compile_store(root)
-    monkeypatch.setattr(compile_module, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(compile_module, "_cpus", lambda: 2)
+    monkeypatch.setattr(workers, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(workers, "cpus", lambda: 2)
     # a test runner may run threads of its own; the workers here touch none of their locks
     monkeypatch.setattr(threading, "active_count", lambda: 1)
     started: list[int] = []
@@ -110,8 +112,8 @@ def test_cached_files_are_not_sent_to_workers(
     first = compile_store(tmp_path / "s")
     cache = {u.real: u.to_cache() for u in first.units}
     assert cache
-    monkeypatch.setattr(compile_module, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(compile_module, "_cpus", lambda: 2)
+    monkeypatch.setattr(workers, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(workers, "cpus", lambda: 2)
     # a test runner may run threads of its own; the workers here touch none of their locks
     monkeypatch.setattr(threading, "active_count", lambda: 1)
     sent: list[int] = []

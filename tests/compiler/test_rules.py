@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from storecfg.compiler.codes import CODES
+from storecfg.spec.codes import CODES
 
 from .conftest import STORE_YAML, Store
 

@@ -10,7 +10,8 @@ import gc
 import time
 from pathlib import Path
 
-from storecfg.compiler.compile import CompileResult, compile_store
+from storecfg.compiler.compile import compile_store
+from storecfg.compiler.result import CompileResult
 
 from .conftest import Store
 

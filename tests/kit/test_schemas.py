@@ -12,8 +12,8 @@ import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from storecfg.compiler.schema import schema_dir
 from storecfg.kit.schemas import BUNDLES, NAMES
+from storecfg.spec.schemas import schema_dir
 from support.server import storecfg
 
 REPO = Path(__file__).resolve().parents[2]

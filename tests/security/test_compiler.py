@@ -33,13 +33,16 @@ from click.testing import CliRunner
 from compiler.conftest import BASE_YAML, STORE_YAML, Store
 from storecfg.cli import cli
 from storecfg.compiler import cache as cache_mod
-from storecfg.compiler import fastcheck, includes, load, render
+from storecfg.compiler import includes, load, render
 from storecfg.compiler.cache import compile_cached
-from storecfg.compiler.load import MAX_INT, MIN_INT, SourceFloat, load_bytes
+from storecfg.compiler.load import load_bytes
 from storecfg.compiler.render import TemplateProblem, make_renderer
-from storecfg.compiler.schema import _validator, raw_schema
 from storecfg.errors import MAX_MESSAGE_CHARS
 from storecfg.model import KINDS
+from storecfg.spec import fastcheck
+from storecfg.spec.schemas import raw_schema
+from storecfg.spec.validation import _validator
+from storecfg.spec.yaml12 import MAX_INT, MIN_INT, SourceFloat
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SKU = "skus:\n  - {id: a, name: %s, vendor: V, source: custom}\n"
@@ -658,7 +661,7 @@ def test_json_equality_keeps_booleans_and_numbers_apart_at_any_depth(
 
 
 def _validator_for(schema: dict[str, Any]) -> Any:
-    from storecfg.compiler.schema import _validator_class
+    from storecfg.spec.validation import _validator_class
 
     return _validator_class()(schema)
 

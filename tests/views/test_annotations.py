@@ -17,8 +17,8 @@ import pytest
 import sarif_om
 
 from apply.stores import BASE, edit, write_store
-from storecfg.compiler.codehelp import HELP
-from storecfg.compiler.codes import CODES
+from storecfg.spec.codehelp import HELP
+from storecfg.spec.codes import CODES
 from storecfg.views.annotations import (
     escape_data,
     escape_property,

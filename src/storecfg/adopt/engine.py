@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..apply.diff import list_key, same
-from ..compiler.load import PosDict, PosList
-from ..compiler.schema import _kind_shape, _Shape
+from ..compiler.positions import PosDict, PosList
+from ..spec.normalize import Shape as _Shape
+from ..spec.normalize import kind_shape as _kind_shape
 from .text import Edit, Layout, New, Source, Unsafe, flow_item_text, is_template_text
 
 #: `{{ vars.name }}`, `{{ vars.a.b }}`, `{{ vars['a'] }}`: one variable, nothing else
@@ -550,7 +551,7 @@ def template_sites(
 ) -> Iterator[VarSite]:
     """Every template string of a file, with the variable paths it reads (`vars:` in
     store.yaml is not rendered: skip_vars)."""
-    from ..compiler.load import find_templates
+    from ..compiler.positions import find_templates
 
     if source.data is None:
         return

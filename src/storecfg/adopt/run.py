@@ -25,8 +25,9 @@ from typing import Any
 from .._fs import atomic_write
 from ..apply.plan import effective_spec as _effective
 from ..apply.workflow import Settings
-from ..compiler.compile import CompileResult, compile_store, find_store_file
-from ..compiler.load import PosDict, PosList
+from ..compiler.compile import compile_store
+from ..compiler.positions import PosDict, PosList
+from ..compiler.result import CompileResult, find_store_file
 from ..errors import DefinitionError, StorecfgError, StoreError, UsageError, display_path
 from ..model import ID_PATTERN, KINDS, DesiredState, spec_hash, split_address
 from ..policy import Policy

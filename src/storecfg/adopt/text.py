@@ -25,7 +25,9 @@ from typing import Any
 
 import yaml
 
-from ..compiler.load import PosDict, PosList, load_bytes, resolve_plain
+from ..compiler.load import load_bytes
+from ..compiler.positions import PosDict, PosList
+from ..spec.yaml12 import resolve_plain
 
 _Parser: Any
 try:

@@ -8,10 +8,10 @@ a warning line. All of it raises PlanError or returns data; nothing prints.
 
 from __future__ import annotations
 
-from ..compiler.schema import kind_info, values_at
 from ..errors import PlanError
 from ..model import KINDS, DesiredState, LiveState, address, split_address
 from ..policy import Policy
+from ..spec.fields import kind_info, values_at
 from .order import dependencies
 from .plandoc import Change, Plan, Unmanaged
 

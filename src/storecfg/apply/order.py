@@ -19,8 +19,8 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-from ..compiler.schema import kind_info, values_at
 from ..model import KIND_RANK, address
+from ..spec.fields import kind_info, values_at
 from ..store.driver import WriteOp
 from .plandoc import Change, Plan, Spec
 

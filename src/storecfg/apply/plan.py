@@ -15,10 +15,10 @@ from typing import Any
 
 from .. import __version__
 from ..clock import utc_iso
-from ..compiler.schema import kind_info
 from ..errors import PlanError
 from ..model import KINDS, DesiredState, LiveResource, LiveState, address, spec_hash, split_address
 from ..policy import Policy
+from ..spec.fields import kind_info
 from .diff import diff_specs, get_path, set_path
 from .guardrails import check_deletes, check_unmanaged_references, deletion_warning
 from .impact import impact_of, price_effective

@@ -36,9 +36,10 @@ from .._fs import atomic_write
 from ..errors import Diagnostic, SourceLocation
 from ..model import KINDS, DesiredState, spec_hash
 from .cache_key import cache_key, entry_mac
-from .compile import CompileResult, compile_store, find_store_file
+from .compile import compile_store
 from .fingerprint import CACHE_FORMAT, tool_fingerprint
 from .includes import IncludeError, PatternError, Tree
+from .result import CompileResult, find_store_file
 
 
 def _file_hash(path: str) -> str | None:

@@ -9,188 +9,50 @@ address; all of them are collected before the run fails.
 from __future__ import annotations
 
 import contextlib
-import fnmatch
+import dataclasses
 import hashlib
-import json
-import math
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ERROR, Diagnostic, SourceLocation, UsageError, clipped, display_path, quoted
+from ..errors import (
+    ERROR,
+    Diagnostic,
+    SourceLocation,
+    UsageError,
+    clipped,
+    display_path,
+    quoted,
+)
 from ..model import ID_PATTERN, KINDS, DesiredState, canonical_json
 from ..policy import Policy
-from . import rules
-from .codes import severity
+from ..spec import rules
+from ..spec.iso import CURRENCY_DIGITS
+from ..spec.issues import Issue, diagnostic
+from ..spec.normalize import normalize
+from ..spec.paths import format_address, path_suffix
+from ..spec.suggest import did_you_mean
+from ..spec.validation import validate_resource, validate_store_file
+from . import workers
 from .fingerprint import tool_fingerprint
-from .includes import IncludeError, PatternError, Tree
-from .iso import CURRENCY_DIGITS
-from .load import (
-    MAX_DEPTH,
-    MAX_INT,
-    MIN_INT,
-    Loaded,
-    PosDict,
-    TemplateSite,
-    find_templates,
-    load_bytes,
-    load_file,
-    position_of,
-    read_source,
-)
-from .render import _Renderer, json_path, make_renderer, render_templates
-from .schema import did_you_mean, normalize, validate_resource, validate_store_file
+from .includes import Includes, Tree
+from .load import Loaded, load_bytes, load_file, read_source
+from .positions import TemplateSite, find_templates, position_of
+from .render import _Renderer, make_renderer, render_templates
+from .result import CompileResult, Unit, find_store_file
+from .targets import target_hint, var_file_issues
+from .variables import parse_var_overrides
 
 if TYPE_CHECKING:
     from multiprocessing.pool import AsyncResult, Pool
 
-STORE_FILE = "store.yaml"
 #: codes after which a file's resources are missing from the compile
 _UNREADABLE = frozenset(
     {"SC101", "SC102", "SC103", "SC104", "SC105", "SC106", "SC109", "SC110", "SC112", "SC113"}
 )
 _ID = re.compile(ID_PATTERN)
-
-
-@dataclass
-class CompileResult:
-    desired: DesiredState | None
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
-    #: absolute paths of every file read (for the compile cache)
-    inputs: list[str] = field(default_factory=list)
-    #: sha256 of each input's bytes as compiled (the cache records these)
-    digests: dict[str, str] = field(default_factory=dict)
-    #: (rendered include pattern, absolute paths it matched)
-    globs: list[tuple[str, list[str]]] = field(default_factory=list)
-    #: included files whose results may be reused by the next compile
-    units: list[Unit] = field(default_factory=list)
-    #: the resources written in store.yaml itself, as Unit items
-    root_items: list[Any] = field(default_factory=list)
-    #: store.id as store.yaml sets it, when it could be read (also when the compile failed)
-    store_id: str | None = None
-
-    @property
-    def errors(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.severity == ERROR]
-
-    @property
-    def warnings(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.severity != ERROR]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
-def format_address(kind: str, rid: str | None, path: Iterable[Any] = ()) -> str:
-    out = f"{kind}.{rid}" if rid is not None else kind
-    for step in path:
-        out += f"[{step}]" if isinstance(step, int) else f".{step}"
-    return out
-
-
-def _split_var(option: str, form: str, pair: str) -> tuple[str, str]:
-    key, sep, value = pair.partition("=")
-    key = key.strip()
-    if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-        raise UsageError(f"{option} needs {form} with KEY a variable name, got {quoted(pair)}")
-    return key, value
-
-
-def parse_var_overrides(pairs: Sequence[str], json_pairs: Sequence[str] = ()) -> dict[str, Any]:
-    """`--var KEY=VALUE` values, always strings (as Terraform's -var: `9.50` stays "9.50"),
-    and `--var-json KEY=JSON` values, typed. A later value of a key wins; a key given
-    with both options is an error."""
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, value = _split_var("--var", "KEY=VALUE", pair)
-        out[key] = value
-    typed: dict[str, Any] = {}
-    for pair in json_pairs:
-        key, text = _split_var("--var-json", "KEY=JSON", pair)
-        if key in out:
-            raise UsageError(f"variable {key} is set with both --var and --var-json; set it once")
-        typed[key] = _json_var(key, text)
-    out.update(typed)
-    return out
-
-
-def _json_var(key: str, text: str) -> Any:
-    """One --var-json value: JSON, with whole numbers in the 64-bit range and at most
-    the nesting YAML files may have."""
-
-    def no_constant(name: str) -> Any:
-        raise ValueError(f"{name} is not a JSON number")
-
-    try:
-        value = json.loads(text, parse_constant=no_constant)
-    except RecursionError:
-        raise UsageError(f"--var-json {key}: nested deeper than {MAX_DEPTH} levels") from None
-    except ValueError as exc:
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-        where = f" at character {exc.pos + 1}" if isinstance(exc, json.JSONDecodeError) else ""
-        raise UsageError(
-            f"--var-json {key}: not JSON ({reason}{where}); a string needs double quotes, "
-            f"or use --var {key}=VALUE"
-        ) from None
-    todo: list[tuple[Any, int]] = [(value, 1)]
-    while todo:
-        item, depth = todo.pop()
-        if isinstance(item, (dict, list)):
-            if depth > MAX_DEPTH:
-                raise UsageError(f"--var-json {key}: nested deeper than {MAX_DEPTH} levels")
-            todo.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
-        elif isinstance(item, bool):
-            continue
-        elif isinstance(item, int) and not MIN_INT <= item <= MAX_INT:
-            raise UsageError(
-                f"--var-json {key}: whole number {quoted(str(item))} is outside "
-                f"{MIN_INT:,} to {MAX_INT:,}"
-            )
-        elif isinstance(item, float) and not math.isfinite(item):
-            raise UsageError(f"--var-json {key}: number is too large")
-    return value
-
-
-def find_store_file(target: Path) -> Path:
-    if target.is_dir():
-        candidate = target / STORE_FILE
-        if not candidate.is_file():
-            raise UsageError(f"{target}: no {STORE_FILE} in this directory")
-        return candidate
-    if target.is_file():
-        return target
-    raise UsageError(f"{target}: no such directory")
-
-
-@dataclass
-class Unit:
-    """One file's resources, checked on their own (the part of a compile that can be
-    reused while the file's bytes, the variables and the tool stay the same)."""
-
-    file: str
-    real: str
-    hash: str
-    #: (kind, id, index in the file's list, line, column, normalized spec or None if invalid)
-    items: list[tuple[str, str, int, int, int, dict[str, Any] | None]] = field(default_factory=list)
-    data: Any = None
-    cacheable: bool = False
-    context: str = ""
-
-    def to_cache(self) -> dict[str, Any]:
-        return {"hash": self.hash, "context": self.context, "items": [list(i) for i in self.items]}
-
-    @classmethod
-    def from_cache(cls, file: str, real: str, entry: dict[str, Any]) -> Unit:
-        unit = cls(file, real, entry["hash"], context=entry["context"], cacheable=True)
-        unit.items = [
-            (k, r, int(i), int(ln), int(c), spec) for k, r, i, ln, c, spec in entry["items"]
-        ]
-        return unit
 
 
 class _Compiler:
@@ -227,6 +89,8 @@ class _Compiler:
         self.digests: dict[str, str] = {}
         self.globs: list[tuple[str, list[str]]] = []
         self.store_id: str | None = None
+        #: store.yaml's targets mapping, as written
+        self.targets: Any = None
         self._walk: Tree | None = None
         self._pool: Pool | None = None
 
@@ -239,17 +103,14 @@ class _Compiler:
         address: str = "-",
         path: tuple[Any, ...] = (),
     ) -> None:
-        line, col = pos or (0, 0)
-        self.diags.append(
-            Diagnostic(
-                code,
-                clipped(message),
-                SourceLocation(file, line, col),
-                address,
-                json_path(path),
-                severity(code),
-            )
-        )
+        self.diags.append(diagnostic(Issue(code, path, message), file, pos, address))
+
+    def _report(self, root: Any, shown: str, issue: Issue) -> None:
+        """An issue of store.yaml outside its resources, at its place in `root`."""
+        path = issue.path
+        address = format_address(str(path[0]), None, path[1:]) if path else "-"
+        pos = position_of(root, path, key=issue.at_key)
+        self.diags.append(diagnostic(issue, shown, pos, address))
 
     # -------------------------------------------------------------- stages
 
@@ -269,6 +130,7 @@ class _Compiler:
             self.files[0] = shown
             return self._result(None)
         root, root_sites = self._load(self.store_file, root_display)
+        self.targets = root.get("targets") if isinstance(root, dict) else None
         if root is None:
             if not self.diags:  # read fine but holds nothing
                 self.diag(
@@ -317,17 +179,8 @@ class _Compiler:
         self._render([s for s in root_sites if s.path[0] != "store"], root_display, root)
         store_issues = validate_store_file(root)
         for issue in store_issues:
-            if (root_display, issue.path) in self.failed:
-                continue
-            address = format_address(issue.path[0], None, issue.path[1:]) if issue.path else "-"
-            self.diag(
-                issue.code,
-                root_display,
-                position_of(root, issue.path, key=issue.at_key),
-                issue.message,
-                address,
-                issue.path,
-            )
+            if (root_display, issue.path) not in self.failed:
+                self._report(root, root_display, issue)
         policy = Policy.from_json(root.get("policy"))
         self._check_policy(root, root_display, policy)
         # a malformed targets mapping or target is reported once, by the schema
@@ -373,33 +226,30 @@ class _Compiler:
         return self._result(desired)
 
     def _result(self, desired: DesiredState | None) -> CompileResult:
+        self._hint_targets()
         result = CompileResult(
             desired, self.diags, self.files, self.inputs, self.digests, self.globs
         )
         result.store_id = self.store_id
         return result
 
+    def _hint_targets(self) -> None:
+        """Undefined variables, compiled without a target: say how to choose one."""
+        if not any(d.code == "SC201" for d in self.diags):
+            return
+        hint = target_hint(self.targets, self.root_dir, self.var_files)
+        if hint:
+            self.diags[:] = [
+                dataclasses.replace(d, message=clipped(d.message + hint))
+                if d.code == "SC201"
+                else d
+                for d in self.diags
+            ]
+
     def _check_targets(self, root: dict[str, Any], shown: str) -> None:
         """Every var file a target names exists inside the store directory (SC114)."""
-        from .targets import var_file_problem
-
-        targets = root.get("targets")
-        if not isinstance(targets, dict):
-            return
-        for name, target in targets.items():
-            files = target.get("var_files") if isinstance(target, dict) else None
-            for i, rel in enumerate(files if isinstance(files, list) else []):
-                problem = var_file_problem(self.root_dir, rel)
-                if problem:
-                    path = ("targets", name, "var_files", i)
-                    self.diag(
-                        "SC114",
-                        shown,
-                        position_of(root, path),
-                        problem,
-                        format_address("targets", None, path[1:]),
-                        path,
-                    )
+        for issue in var_file_issues(self.root_dir, root.get("targets")):
+            self._report(root, shown, issue)
 
     def _has_errors(self) -> bool:
         return any(d.severity == ERROR for d in self.diags)
@@ -493,89 +343,13 @@ class _Compiler:
         patterns = root.get("include")
         if not isinstance(patterns, list):
             return []
-        base = os.path.realpath(self.root_dir)
-        seen: set[str] = {os.path.realpath(self.store_file)}
-        out: list[Path] = []
-        for i, pattern in enumerate(patterns):
-            pos = position_of(root, ("include", i))
-            if (
-                not isinstance(pattern, str)
-                or not pattern
-                or (shown, ("include", i)) in self.failed
-            ):
-                continue  # the schema or the template error reports it
-            parts = Path(pattern).parts
-            if (
-                Path(pattern).is_absolute()
-                or pattern.startswith(("/", "\\"))
-                or ".." in parts
-                or "~" in pattern[:1]
-            ):
-                self.diag(
-                    "SC107",
-                    shown,
-                    pos,
-                    f"include {quoted(pattern)} leaves the store directory; "
-                    "patterns are relative to store.yaml and may not use '..'",
-                    f"include[{i}]",
-                    ("include", i),
-                )
-                continue
-            try:
-                rels = self._tree().match(pattern)
-            except PatternError as exc:
-                self.diag(
-                    "SC107",
-                    shown,
-                    pos,
-                    f"include {quoted(pattern)} is not a valid pattern: {exc}",
-                    f"include[{i}]",
-                    ("include", i),
-                )
-                continue
-            except IncludeError as exc:
-                self.diag(
-                    exc.code,
-                    shown,
-                    pos,
-                    f"include {quoted(pattern)}: {exc.message}",
-                    f"include[{i}]",
-                    ("include", i),
-                )
-                continue
-            matches = [self.root_dir / rel for rel in rels]
-            found = len(matches)
-            self.globs.append((pattern, [os.path.realpath(m) for m in matches]))
-            for match in matches:
-                real = os.path.realpath(match)
-                if os.path.commonpath([base, real]) != base:
-                    self.diag(
-                        "SC107",
-                        shown,
-                        pos,
-                        f"include {quoted(pattern)} matches {display_path(str(match))}, "
-                        "which links outside the store directory",
-                        f"include[{i}]",
-                        ("include", i),
-                    )
-                    continue
-                if real not in seen:
-                    seen.add(real)
-                    out.append(match)
-            if not found:
-                # a plain file name that is missing is a mistake; an empty glob may be fine
-                literal = not any(c in pattern for c in "*?[")
-                self.diag(
-                    "SC111" if literal else "SC108",
-                    shown,
-                    pos,
-                    f"included file {quoted(pattern)} does not exist{did_you_mean_file(self._tree(), pattern)}"
-                    if literal
-                    else f"include {quoted(pattern)} matches no file",
-                    f"include[{i}]",
-                    ("include", i),
-                )
-        return out
+        skip = {i for i in range(len(patterns)) if (shown, ("include", i)) in self.failed}
+        found = Includes(self.root_dir, self.store_file, self._tree)
+        files = found.expand(patterns, skip)
+        self.globs.extend(found.globs)
+        for issue in found.issues:
+            self._report(root, shown, issue)
+        return files
 
     def _tree(self) -> Tree:
         """The listings of the store directory, shared by every include pattern."""
@@ -595,7 +369,7 @@ class _Compiler:
         context: str,
         raw: bytes | None,
         loaded: Loaded,
-        checked: AsyncResult[_Checked] | None = None,
+        checked: AsyncResult[workers.Checked] | None = None,
     ) -> Unit | None:
         """One included file as a Unit: from the cache when its bytes and context are
         unchanged, else loaded, rendered and checked (here, or by a worker process)."""
@@ -619,9 +393,9 @@ class _Compiler:
             ):
                 with contextlib.suppress(KeyError, TypeError, ValueError):  # damaged: parse
                     return Unit.from_cache(shown, real, cached)
-        return self._check_file(shown, real, load_bytes(raw, shown, loaded), digest, context)
+        return self.check_file(shown, real, load_bytes(raw, shown, loaded), digest, context)
 
-    def _check_file(
+    def check_file(
         self, shown: str, real: str, loaded: Loaded, digest: str, context: str
     ) -> Unit | None:
         """Render and check one parsed included file (diagnostics into `self.diags`)."""
@@ -645,7 +419,7 @@ class _Compiler:
 
     def _check_in_workers(
         self, reads: list[tuple[Path, str, bytes | None, Loaded]], context: str
-    ) -> dict[str, AsyncResult[_Checked]]:
+    ) -> dict[str, AsyncResult[workers.Checked]]:
         """Start checking the files that are not in the cache in worker processes, when
         there are enough of them to pay for starting the workers.
 
@@ -667,28 +441,8 @@ class _Compiler:
             ):
                 continue
             todo.append((shown, real, raw, digest))
-        jobs = min(_cpus(), len(todo))
-        if jobs < 2 or sum(len(t[2]) for t in todo) < PARALLEL_MIN_BYTES:
-            return {}
-        import threading
-
-        if threading.active_count() > 1:
-            return {}  # a fork copies only this thread, and any lock another one holds
-        import multiprocessing
-
-        global _FORKED
-        _FORKED = (self, context)
-        try:
-            pool = multiprocessing.get_context("fork").Pool(jobs)
-        except (OSError, ValueError):
-            return {}
-        finally:
-            _FORKED = None
+        pool, started = workers.start(self, todo, context)
         self._pool = pool
-        # the largest files first, so no worker is left with a big one at the end
-        todo.sort(key=lambda t: -len(t[2]))
-        started = {t[0]: pool.apply_async(_check_forked, t) for t in todo}
-        pool.close()
         return started
 
     def _unit(self, shown: str, real: str, data: Any, digest: str = "") -> Unit:
@@ -756,7 +510,7 @@ class _Compiler:
                         issue.message,
                         format_address(kind, rid if valid_id else None, issue.path)
                         if valid_id
-                        else label + _suffix(issue.path),
+                        else label + path_suffix(issue.path),
                         issue.path,
                     )
                 if valid_id:
@@ -883,52 +637,9 @@ class _Compiler:
             )
 
 
-#: uncached bytes of YAML from which a compile checks files in several processes
-PARALLEL_MIN_BYTES = 2**20
-
-#: what a worker answers for one file: its unit and diagnostics, or None to check it here
-_Checked = tuple["Unit | None", list[Diagnostic]] | None
-#: the compile (and its context key) that forked the workers
-_FORKED: tuple[_Compiler, str] | None = None
-
-
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def _check_forked(shown: str, real: str, raw: bytes, digest: str) -> _Checked:
-    """In a worker: check one file as the forking compile would."""
-    assert _FORKED is not None
-    compiler, context = _FORKED
-    loaded = load_bytes(raw, shown, Loaded(shown))
-    if loaded.data is not None and (
-        loaded.templates or (loaded.copied and find_templates(loaded.data))
-    ):
-        return None
-    compiler.diags = []
-    unit = compiler._check_file(shown, real, loaded, digest, context)
-    return unit, compiler.diags
-
-
-def did_you_mean_file(tree: Tree, name: str) -> str:
-    """'; did you mean catalog/plans.yaml?' for a close YAML file in the store directory."""
-    from .schema import closest
-
-    candidates = tree.files(lambda n: fnmatch.fnmatchcase(n, "*.y*ml"))[:2000]
-    match = closest(name, candidates)
-    return f"; did you mean {match!r}?" if match else ""
-
-
 def _relative(real: str, root: Path) -> str:
     """A file of the definition relative to the store directory, with forward slashes."""
     return os.path.relpath(real, root).replace(os.sep, "/")
-
-
-def _suffix(path: Iterable[Any]) -> str:
-    return format_address("", None, path)
 
 
 def compile_store(
@@ -958,4 +669,4 @@ def compile_store(
     return result
 
 
-__all__ = ["CompileResult", "PosDict", "compile_store", "format_address", "parse_var_overrides"]
+__all__ = ["compile_store"]

@@ -7,18 +7,20 @@ from functools import cache
 from pathlib import Path
 
 from .. import __version__
+from ..spec.schemas import schema_dir
 
 CACHE_FORMAT = 2
 
 
 @cache
 def tool_fingerprint() -> str:
-    """Version plus the content of the schemas and the compiler: any change invalidates."""
-    from .schema import schema_dir
-
+    """Version plus the content of the schemas, the domain layer and the compiler: any
+    change invalidates."""
     h = hashlib.sha256(f"storecfg {__version__} cache {CACHE_FORMAT}".encode())
     here = Path(__file__).resolve().parent
-    for path in sorted([*schema_dir().glob("*.schema.json"), *here.glob("*.py")]):
+    domain = here.parent / "spec"
+    sources = [*schema_dir().glob("*.schema.json"), *here.glob("*.py"), *domain.glob("*.py")]
+    for path in sorted(sources):
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()

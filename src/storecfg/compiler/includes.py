@@ -26,8 +26,14 @@ import errno
 import fnmatch
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import display_path, quoted
+from ..spec.issues import Issue
+from ..spec.suggest import closest
 
 #: entries (files and directories) the walk of one store directory may list
 MAX_ENTRIES = 100_000
@@ -211,3 +217,95 @@ def _closure(segments: list[_Segment], states: set[int]) -> frozenset[int]:
             out.add(i + 1)
             todo.append(i + 1)
     return frozenset(out)
+
+
+def did_you_mean_file(tree: Tree, name: str) -> str:
+    """'; did you mean catalog/plans.yaml?' for a close YAML file in the store directory."""
+    candidates = tree.files(lambda n: fnmatch.fnmatchcase(n, "*.y*ml"))[:2000]
+    match = closest(name, candidates)
+    return f"; did you mean {match!r}?" if match else ""
+
+
+class Includes:
+    """The files store.yaml's `include` patterns name, in order and each once, with the
+    problems found on the way as issues at ("include", INDEX)."""
+
+    def __init__(self, root_dir: Path, store_file: Path, tree: Callable[[], Tree]) -> None:
+        self.root_dir = root_dir
+        self.store_file = store_file
+        #: the listings of the store directory, made on first use
+        self.tree = tree
+        #: (include pattern, absolute paths it matched)
+        self.globs: list[tuple[str, list[str]]] = []
+        self.issues: list[Issue] = []
+
+    def expand(self, patterns: list[Any], skip: Collection[int] = ()) -> list[Path]:
+        """The files to read; `skip` holds the indexes of patterns already reported."""
+        base = os.path.realpath(self.root_dir)
+        seen: set[str] = {os.path.realpath(self.store_file)}
+        out: list[Path] = []
+        for i, pattern in enumerate(patterns):
+            if not isinstance(pattern, str) or not pattern or i in skip:
+                continue  # the schema or the template error reports it
+            where = ("include", i)
+            parts = Path(pattern).parts
+            if (
+                Path(pattern).is_absolute()
+                or pattern.startswith(("/", "\\"))
+                or ".." in parts
+                or "~" in pattern[:1]
+            ):
+                self.issues.append(
+                    Issue(
+                        "SC107",
+                        where,
+                        f"include {quoted(pattern)} leaves the store directory; "
+                        "patterns are relative to store.yaml and may not use '..'",
+                    )
+                )
+                continue
+            try:
+                rels = self.tree().match(pattern)
+            except PatternError as exc:
+                self.issues.append(
+                    Issue(
+                        "SC107", where, f"include {quoted(pattern)} is not a valid pattern: {exc}"
+                    )
+                )
+                continue
+            except IncludeError as exc:
+                self.issues.append(
+                    Issue(exc.code, where, f"include {quoted(pattern)}: {exc.message}")
+                )
+                continue
+            matches = [self.root_dir / rel for rel in rels]
+            self.globs.append((pattern, [os.path.realpath(m) for m in matches]))
+            for match in matches:
+                real = os.path.realpath(match)
+                if os.path.commonpath([base, real]) != base:
+                    self.issues.append(
+                        Issue(
+                            "SC107",
+                            where,
+                            f"include {quoted(pattern)} matches {display_path(str(match))}, "
+                            "which links outside the store directory",
+                        )
+                    )
+                    continue
+                if real not in seen:
+                    seen.add(real)
+                    out.append(match)
+            if not matches:
+                # a plain file name that is missing is a mistake; an empty glob may be fine
+                if not any(c in pattern for c in "*?["):
+                    hint = did_you_mean_file(self.tree(), pattern)
+                    self.issues.append(
+                        Issue(
+                            "SC111", where, f"included file {quoted(pattern)} does not exist{hint}"
+                        )
+                    )
+                else:
+                    self.issues.append(
+                        Issue("SC108", where, f"include {quoted(pattern)} matches no file")
+                    )
+        return out

@@ -3,14 +3,15 @@
 Documents are built straight from libyaml's event stream (no node graph), which is
 both faster than PyYAML's constructor and lets us enforce limits as we go:
 
-* YAML 1.2 core-schema meanings: only true/false are booleans (``NO`` stays a
-  string), ``0755`` and ``22:22`` are strings, there are no implicit timestamps;
+* YAML 1.2 core-schema meanings (`spec.yaml12`): only true/false are booleans
+  (``NO`` stays a string), ``0755`` and ``22:22`` are strings, there are no
+  implicit timestamps;
 * duplicate keys are errors; tabs used for indentation get their own message;
 * a file size limit, a nesting depth limit and a budget for alias expansion, so a
   billion-laughs file is refused in milliseconds with bounded memory.
 
-Mappings come back as `PosDict` and sequences as `PosList`: ordinary dict and list
-objects that also remember where each of their values started.
+Mappings come back as `PosDict` and sequences as `PosList` (see `positions`):
+ordinary dict and list objects that also remember where each of their values started.
 """
 
 from __future__ import annotations
@@ -19,12 +20,22 @@ import contextlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import yaml
 
-from ..errors import Diagnostic, SourceLocation, clipped, quoted
-from .codes import severity
+from ..errors import Diagnostic, quoted
+from ..spec.issues import Issue, diagnostic
+from ..spec.yaml12 import TAG, NumberTooLarge, explicit_scalar, resolve_plain, shown_tag
+from .positions import (
+    Pos,
+    PosDict,
+    PosList,
+    TemplateSite,
+    copy_positioned,
+    has_template,
+    is_template,
+)
 
 _Parser: Any
 try:  # libyaml's parser; the pure-Python one is a slow but equivalent fallback
@@ -38,65 +49,6 @@ MAX_ALIAS_NODES = 100_000
 #: characters (of strings, keys included) that aliases may copy in one file
 MAX_ALIAS_CHARS = 4 * 1024 * 1024
 MAX_SCALAR_CHARS = 1024 * 1024
-#: whole numbers must fit in 64 bits, signed (the store keeps them as such)
-MAX_INT = 2**63 - 1
-MIN_INT = -(2**63)
-
-Pos = tuple[int, int]  # 1-based line, column
-
-
-class PosDict(dict[str, Any]):
-    """A mapping that remembers where it, each key and each value started."""
-
-    __slots__ = ("kpos", "start", "vpos")
-
-    def __init__(self, start: Pos = (0, 0)) -> None:
-        super().__init__()
-        self.start = start
-        self.kpos: dict[str, Pos] = {}
-        self.vpos: dict[str, Pos] = {}
-
-
-class PosList(list[Any]):
-    """A sequence that remembers where it and each item started."""
-
-    __slots__ = ("ipos", "start")
-
-    def __init__(self, start: Pos = (0, 0)) -> None:
-        super().__init__()
-        self.start = start
-        self.ipos: list[Pos] = []
-
-
-def position_of(root: Any, path: tuple[Any, ...], *, key: bool = False) -> Pos | None:
-    """Where the value at `path` starts (or its key, with key=True).
-
-    A path that runs past what exists (a missing field) gives the position of the
-    deepest container that does exist.
-    """
-    node = root
-    pos: Pos | None = getattr(root, "start", None)
-    for i, step in enumerate(path):
-        last = i == len(path) - 1
-        if isinstance(node, PosDict) and isinstance(step, str) and step in node:
-            pos = node.kpos[step] if (last and key) else node.vpos[step]
-            node = node[step]
-        elif isinstance(node, PosList) and isinstance(step, int) and 0 <= step < len(node):
-            pos = node.ipos[step]
-            node = node[step]
-        else:
-            break
-    return pos
-
-
-class TemplateSite(NamedTuple):
-    container: Any
-    key: Any
-    line: int
-    column: int
-    path: tuple[Any, ...]
-    #: a literal block scalar ('|'): its lines map one to one to the file's lines
-    literal: bool = False
 
 
 @dataclass
@@ -116,19 +68,6 @@ class _Stop(Exception):
     """Loading cannot go on; the diagnostic is already recorded."""
 
 
-_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z")
-_OCT = re.compile(r"0o[0-7]+\Z")
-_HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
-_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*|[0-9]+(?=[eE]))(?:[eE][-+]?[0-9]+)?\Z")
-_INF = re.compile(r"[-+]?\.(?:inf|Inf|INF)\Z")
-_NAN = re.compile(r"\.(?:nan|NaN|NAN)\Z")
-_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
-_TRUE = frozenset(("true", "True", "TRUE"))
-_FALSE = frozenset(("false", "False", "FALSE"))
-_NUMERIC_START = frozenset("0123456789+-.")
-
-_TAG = "tag:yaml.org,2002:"
-
 #: libyaml's wording -> the usual cause, in a reseller's terms
 _HINTS = {
     "mapping values are not allowed in this context": "put quotes around a value that contains ': '",
@@ -143,101 +82,6 @@ _UNCLOSED = {
     "while parsing a flow mapping": "'{' is never closed",
     "while scanning a quoted scalar": "quoted string is never closed",
 }
-
-
-class NumberTooLarge(ValueError):
-    """A plain scalar reads as a whole number outside the signed 64-bit range."""
-
-    def __init__(self, text: str) -> None:
-        shown = text if len(text) <= 30 else text[:12] + "..." + text[-12:]
-        small = text.startswith("-")
-        super().__init__(
-            f"number {shown} is too {'small' if small else 'large'} (the limit is "
-            f"{MIN_INT if small else MAX_INT:,}); quote it if it is text"
-        )
-
-
-def _checked_int(text: str, digits: str, base: int) -> int:
-    if len(digits) > 64:  # far past 2**63 in any base; also avoids int() on huge strings
-        raise NumberTooLarge(text)
-    value = int(digits, base)
-    if not MIN_INT <= value <= MAX_INT:
-        raise NumberTooLarge(text)
-    return value
-
-
-class SourceFloat(float):
-    """A float that remembers how it was written, so messages can quote `12.00`, not 12.0."""
-
-    text: str
-
-    def __new__(cls, text: str) -> SourceFloat:
-        obj = super().__new__(cls, text)
-        obj.text = text
-        return obj
-
-
-def source_text(value: Any) -> str:
-    """How a number was written in the file (falls back to repr), for messages: a
-    number written with more than 40 characters is cut to a prefix."""
-    text: str = getattr(value, "text", None) or repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def resolve_plain(value: str) -> Any:
-    """The meaning of a plain (unquoted) scalar under the YAML 1.2 core schema.
-
-    Raises `NumberTooLarge` for whole numbers outside the 64-bit range."""
-    if not value or value[0] in "~nNtTfF":
-        if value in _NULLS:
-            return None
-        if value in _TRUE:
-            return True
-        if value in _FALSE:
-            return False
-        return value
-    if value[0] in _NUMERIC_START:
-        if _INT.match(value):
-            return _checked_int(value, value, 10)
-        if _FLOAT.match(value):
-            return SourceFloat(value)
-        if _OCT.match(value):
-            return _checked_int(value, value[2:], 8)
-        if _HEX.match(value):
-            return _checked_int(value, value[2:], 16)
-        if _INF.match(value):
-            return float("-inf") if value[0] == "-" else float("inf")
-        if _NAN.match(value):
-            return float("nan")
-    return value
-
-
-_EXPLICIT_TYPES: dict[str, type | tuple[type, ...]] = {
-    "int": int,
-    "float": (int, float),
-    "bool": bool,
-    "null": type(None),
-}
-
-
-def _explicit(tag: str, value: str) -> Any:
-    """A scalar with an explicit standard tag (``!!str 10``)."""
-    name = tag[len(_TAG) :] if tag.startswith(_TAG) else tag
-    if name == "str":
-        return value
-    resolved: Any = resolve_plain(value)
-    expected = _EXPLICIT_TYPES.get(name)
-    if expected is None:
-        raise ValueError(f"unsupported tag {_shown_tag(tag)}")
-    fits = isinstance(resolved, expected) and (name == "bool" or not isinstance(resolved, bool))
-    if not fits:
-        raise ValueError(f"{quoted(value)} is not a valid !!{name}")
-    return float(resolved) if name == "float" else resolved
-
-
-def _shown_tag(tag: str) -> str:
-    """A tag as written: `!!python/object` rather than `tag:yaml.org,2002:python/object`."""
-    return quoted("!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag)
 
 
 def read_source(path: Path, display: str | None = None) -> tuple[bytes | None, Loaded]:
@@ -306,9 +150,7 @@ def load_bytes(raw: bytes, display: str, out: Loaded | None = None) -> Loaded:
 def _diag(
     code: str, file: str, line: int, col: int, message: str, address: str = "-"
 ) -> Diagnostic:
-    return Diagnostic(
-        code, clipped(message), SourceLocation(file, line, col), address, "$", severity(code)
-    )
+    return diagnostic(Issue(code, (), message), file, (line, col), address)
 
 
 class _Frame:
@@ -394,9 +236,9 @@ class _Builder:
         probe = Loaded(self.display)
         with contextlib.suppress(_Stop):
             _Builder(self.text[: mark.index], self.display, probe, probing=True).build()
-        for diagnostic in probe.diagnostics:
-            if diagnostic.code == "SC106":
-                self.out.diagnostics.append(diagnostic)
+        for found in probe.diagnostics:
+            if found.code == "SC106":
+                self.out.diagnostics.append(found)
                 raise _Stop()
 
     def _offset_position(self, offset: int) -> Pos:
@@ -564,9 +406,9 @@ class _Builder:
                         value = resolve_plain(value)
                     except NumberTooLarge as exc:
                         raise self.fail("SC110", line, col, str(exc)) from None
-                elif tag is not None and tag != "!" and tag != _TAG + "str":
+                elif tag is not None and tag != "!" and tag != TAG + "str":
                     try:
-                        value = _explicit(tag, value)
+                        value = explicit_scalar(tag, value)
                     except ValueError as exc:
                         raise self.fail("SC110", line, col, str(exc)) from None
                 if type(value) is str:
@@ -583,7 +425,7 @@ class _Builder:
                             templates.append(self._site(line, col, event.style == "|"))
                 if event.anchor is not None:
                     self._check_name("&", event.anchor, event)
-                    self.anchors[event.anchor] = (value, 1, _is_template(value))
+                    self.anchors[event.anchor] = (value, 1, is_template(value))
                     self.anchor_chars.pop(event.anchor, None)
                 self._emit(value, line, col, 1, plain_key=plain)
             elif t is map_t or t is seq_t:
@@ -597,13 +439,13 @@ class _Builder:
                     )
                 if event.tag is not None and event.tag not in (
                     "!",
-                    _TAG + ("map" if t is map_t else "seq"),
+                    TAG + ("map" if t is map_t else "seq"),
                 ):
                     raise self.fail(
                         "SC110",
                         mark.line + 1,
                         mark.column + 1,
-                        f"unsupported tag {_shown_tag(event.tag)}",
+                        f"unsupported tag {shown_tag(event.tag)}",
                     )
                 start = (mark.line + 1, mark.column + 1)
                 container = PosDict(start) if t is map_t else PosList(start)
@@ -618,7 +460,7 @@ class _Builder:
                 if frame.merges:
                     # merged values move into this mapping: their recorded template sites
                     # would point at the old place, so a rescan is needed
-                    if any(_has_template(value) for value, _ in frame.merges):
+                    if any(has_template(value) for value, _ in frame.merges):
                         self.out.copied = True
                     self._merge(container, frame.merges)
                 weight = frame.count + 1
@@ -658,7 +500,7 @@ class _Builder:
                     )
                 if has_templates:  # a copy's templates are not in the recorded sites
                     self.out.copied = True
-                self._emit(_copy(value), line, col, weight)
+                self._emit(copy_positioned(value), line, col, weight)
             elif t is doc_start_t:
                 self.documents += 1
                 if self.documents > 1:
@@ -751,74 +593,3 @@ class _Builder:
 
 
 _MERGE = object()
-
-
-def plain(value: Any) -> Any:
-    """Plain dict and list copies of loaded values (no position-tracking subclasses)."""
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
-
-
-def _is_template(value: Any) -> bool:
-    return type(value) is str and ("{{" in value or "{%" in value)
-
-
-def _has_template(value: Any) -> bool:
-    """Whether a value holds a template string anywhere."""
-    todo = [value]
-    while todo:
-        item = todo.pop()
-        if isinstance(item, dict):
-            todo.extend(item.values())
-        elif isinstance(item, list):
-            todo.extend(item)
-        elif _is_template(item):
-            return True
-    return False
-
-
-def _copy(value: Any) -> Any:
-    """A deep copy keeping positions, so an aliased value is never shared."""
-    if type(value) is PosDict:
-        new = PosDict(value.start)
-        new.kpos = dict(value.kpos)
-        new.vpos = dict(value.vpos)
-        for k, v in value.items():
-            new[k] = _copy(v)
-        return new
-    if type(value) is PosList:
-        newl = PosList(value.start)
-        newl.ipos = list(value.ipos)
-        newl.extend(_copy(v) for v in value)
-        return newl
-    return value
-
-
-def find_templates(root: Any) -> list[TemplateSite]:
-    """Every template string in a tree (used when aliases or merges copied values)."""
-    sites: list[TemplateSite] = []
-    todo: list[tuple[Any, tuple[Any, ...]]] = [(root, ())]
-    while todo:
-        node, path = todo.pop()
-        if isinstance(node, dict):
-            items: Any = node.items()
-        elif isinstance(node, list):
-            items = enumerate(node)
-        else:
-            continue
-        for key, value in items:
-            if isinstance(value, str):
-                if "{{" in value or "{%" in value:
-                    pos = (
-                        node.vpos.get(key, node.start)
-                        if isinstance(node, PosDict)
-                        else (node.ipos[key] if isinstance(node, PosList) else (0, 0))
-                    )
-                    sites.append(TemplateSite(node, key, pos[0], pos[1], (*path, key)))
-            elif isinstance(value, (dict, list)):
-                todo.append((value, (*path, key)))
-    sites.sort(key=lambda s: (s.line, s.column))
-    return sites

@@ -25,8 +25,10 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from ..errors import Diagnostic, SourceLocation, clipped, quoted
-from .codes import severity
-from .load import TemplateSite, plain
+from ..spec.codes import severity
+from ..spec.normalize import plain
+from ..spec.paths import json_path
+from .positions import TemplateSite
 
 MAX_OUTPUT_CHARS = 64 * 1024
 MAX_TOTAL_OUTPUT = 16 * 1024 * 1024
@@ -618,7 +620,7 @@ class _Renderer:
 
     def _missing(self, obj: dict[str, Any], name: str) -> Any:
         """The undefined value for a missing key, with a message in the user's terms."""
-        from .schema import closest
+        from ..spec.suggest import closest
 
         if obj is self.variables:
             match = closest(name, obj)
@@ -839,7 +841,7 @@ class _Renderer:
             raise TemplateProblem("SC203", f"template cannot be read: {exc}") from None
 
     def _check(self, tree: Any) -> None:
-        from .schema import did_you_mean
+        from ..spec.suggest import did_you_mean
 
         nodes = self.nodes
         for node in tree.find_all(self._forbidden_statements):
@@ -923,13 +925,6 @@ def render_templates(
                 )
             )
     return failed
-
-
-def json_path(path: tuple[Any, ...]) -> str:
-    out = "$"
-    for step in path:
-        out += f"[{step}]" if isinstance(step, int) else f".{step}"
-    return out
 
 
 def make_renderer(variables: Mapping[str, Any], currency_digits: int = 2) -> _Renderer:

@@ -14,10 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import DefinitionError, Diagnostic, SourceLocation, UsageError, display_path
-from .codes import severity
-from .load import load_file, position_of
-from .schema import closest, validate_store_file
+from ..errors import DefinitionError, Diagnostic, UsageError, display_path
+from ..spec.issues import Issue, diagnostic
+from ..spec.paths import format_address
+from ..spec.suggest import closest
+from ..spec.validation import validate_store_file
+from .includes import IncludeError, Tree, did_you_mean_file
+from .load import load_file
+from .positions import position_of
 
 TARGETS_KEY = "targets"
 
@@ -73,15 +77,47 @@ def var_file_problem(root: Path, rel: Any) -> str | None:
     if path.is_file() and os.path.commonpath([base, os.path.realpath(path)]) != base:
         return f"var file {rel!r} links outside the store directory"
     if not path.is_file():
-        from .compile import did_you_mean_file
-        from .includes import IncludeError, Tree
-
         try:
             hint = did_you_mean_file(Tree(str(root), display_path), rel)
         except IncludeError:  # a directory too big or unreadable to search: no hint
             hint = ""
         return f"var file {rel!r} does not exist{hint}"
     return None
+
+
+def var_file_issues(root: Path, targets: Any) -> list[Issue]:
+    """SC114 for each var file a target names that cannot be used, at
+    ("targets", NAME, "var_files", INDEX)."""
+    issues: list[Issue] = []
+    for name, target in targets.items() if isinstance(targets, dict) else ():
+        files = target.get("var_files") if isinstance(target, dict) else None
+        for i, rel in enumerate(files if isinstance(files, list) else []):
+            problem = var_file_problem(root, rel)
+            if problem:
+                issues.append(Issue("SC114", (TARGETS_KEY, name, "var_files", i), problem))
+    return issues
+
+
+def target_hint(targets: Any, root: Path, var_files: Sequence[Path]) -> str:
+    """What to add to an undefined-variable message when the definition has targets
+    whose var files set variables and none of them was given ("" otherwise)."""
+    if not isinstance(targets, dict):
+        return ""
+    target_files = {
+        os.path.realpath(root / rel)
+        for target in targets.values()
+        if isinstance(target, dict) and isinstance(target.get("var_files"), list)
+        for rel in target["var_files"]
+        if isinstance(rel, str)
+    }
+    if not target_files or target_files & {os.path.realpath(f) for f in var_files}:
+        return ""  # no target sets variables, or one was chosen
+    names = [str(n) for n in targets]
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    return (
+        f"; store.yaml defines targets ({shown}) whose var files set variables: "
+        "give --target NAME or --all-targets"
+    )
 
 
 def read_targets(store_file: Path) -> dict[str, Target]:
@@ -106,24 +142,21 @@ def read_targets(store_file: Path) -> dict[str, Target]:
             shown,
             position_of(root, issue.path, key=issue.at_key) or (1, 1),
             issue.message,
-            ".".join(str(p) for p in issue.path),
+            _addr(issue.path),
         )
         for issue in validate_store_file({TARGETS_KEY: root[TARGETS_KEY]})
         if issue.path[:1] == (TARGETS_KEY,)
     ]
     base = store_file.parent
+    diags += [
+        _diag(i.code, shown, position_of(root, i.path) or (1, 1), i.message, _addr(i.path))
+        for i in var_file_issues(base, root[TARGETS_KEY])
+    ]
     targets: dict[str, Target] = {}
     for name, spec in root[TARGETS_KEY].items():
         if not isinstance(spec, dict):
             continue
         files = [f for f in spec.get("var_files") or [] if isinstance(f, str)]
-        for i, rel in enumerate(files):
-            problem = var_file_problem(base, rel)
-            if problem:
-                path = (TARGETS_KEY, name, "var_files", i)
-                diags.append(
-                    _diag("SC114", shown, position_of(root, path) or (1, 1), problem, _addr(path))
-                )
         targets[str(name)] = Target(
             str(name),
             tuple(base / f for f in files),
@@ -160,10 +193,8 @@ def select_targets(store_file: Path, names: Sequence[str], all_targets: bool) ->
 
 
 def _addr(path: tuple[Any, ...]) -> str:
-    return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[")
+    return format_address(str(path[0]), None, path[1:]) if path else "-"
 
 
 def _diag(code: str, file: str, pos: tuple[int, int], message: str, address: str) -> Diagnostic:
-    return Diagnostic(
-        code, message, SourceLocation(file, pos[0], pos[1]), address, "$", severity(code)
-    )
+    return diagnostic(Issue(code, (), message), file, pos, address)

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from .._fs import atomic_write
-from ..compiler.schema import raw_schema
 from ..errors import UsageError
 from ..model import KINDS
+from ..spec.schemas import raw_schema
 
 #: per-kind files, in the order they are written
 NAMES: tuple[str, ...] = ("store", "definition", "common", *KINDS)

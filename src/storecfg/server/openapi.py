@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from ..compiler.schema import raw_schema, schema_dir
+from ..spec.schemas import raw_schema, schema_dir
 
 
 def _name(file: str) -> str:

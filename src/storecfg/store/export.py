@@ -16,11 +16,11 @@ from typing import Any
 import yaml
 
 from .._fs import atomic_write
-from ..compiler.iso import currency_digits
-from ..compiler.load import resolve_plain
-from ..compiler.schema import normalize
 from ..errors import UsageError, display_path
 from ..model import KINDS, LiveState
+from ..spec.iso import currency_digits
+from ..spec.normalize import normalize
+from ..spec.yaml12 import resolve_plain
 
 
 class _Dumper(yaml.SafeDumper):

@@ -40,7 +40,7 @@ class DanglingReference(StoreError):
 
 
 def _ref_paths(kind: str) -> list[tuple[tuple[str, ...], str]]:
-    from ..compiler.schema import kind_info
+    from ..spec.fields import kind_info
 
     return kind_info(kind).ref_paths
 
@@ -54,7 +54,7 @@ def _field(path: Iterable[Any]) -> str:
 
 def refs_of(kind: str, spec: Any) -> list[tuple[str, str, str]]:
     """(field, target kind, target ID) of every reference in a spec."""
-    from ..compiler.schema import values_at
+    from ..spec.fields import values_at
 
     out: list[tuple[str, str, str]] = []
     for path, target in _ref_paths(kind):

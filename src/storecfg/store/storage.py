@@ -944,8 +944,8 @@ class Storage(HistoryStore):
                 raise InvalidSpec(
                     f"invalid store settings: {diags[0]['message']}", 422, diagnostics=diags
                 )
-            from ..compiler.iso import currency_digits
-            from ..compiler.schema import normalize
+            from ..spec.iso import currency_digits
+            from ..spec.normalize import normalize
 
             spec = normalize("store", spec, currency_digits(spec["currency"]))
             if if_match != "*" and if_match != str(settings_rev):
@@ -1231,7 +1231,7 @@ def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
 
 def _check_kind(kind: str) -> None:
     if kind not in KINDS:
-        from ..compiler.schema import did_you_mean
+        from ..spec.suggest import did_you_mean
 
         raise StoreError(f"unknown resource kind {kind!r}{did_you_mean(kind, KINDS)}", 404)
 

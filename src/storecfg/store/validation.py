@@ -10,27 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..compiler import rules
-from ..compiler.codes import severity
-from ..compiler.compile import format_address
-from ..compiler.iso import CURRENCY_DIGITS, currency_digits
-from ..compiler.render import json_path
-from ..compiler.schema import normalize, validate_resource, validate_settings
+from ..spec import rules
+from ..spec.iso import CURRENCY_DIGITS, currency_digits
+from ..spec.issues import Issue, diagnostic
+from ..spec.normalize import normalize
+from ..spec.paths import format_address
+from ..spec.validation import validate_resource, validate_settings
 
 _SOURCE = "<request>"
 
 
-def _diag(code: str, address: str, path: tuple[Any, ...], message: str) -> dict[str, Any]:
-    return {
-        "file": _SOURCE,
-        "line": 0,
-        "column": 0,
-        "code": code,
-        "severity": severity(code),
-        "address": address,
-        "path": json_path(path),
-        "message": message,
-    }
+def _diag(issue: Issue, address: str) -> dict[str, Any]:
+    return diagnostic(issue, _SOURCE, None, address).to_json()
 
 
 def check_resource(
@@ -39,42 +30,23 @@ def check_resource(
     """(errors, normalized spec). Errors empty means the spec is accepted."""
     issues = validate_resource(kind, spec)
     if issues:
-        return [
-            _diag(i.code, format_address(kind, rid, i.path), i.path, i.message) for i in issues
-        ], spec
+        return [_diag(i, format_address(kind, rid, i.path)) for i in issues], spec
     currency = settings.get("currency", "USD")
     normalized = normalize(kind, spec, currency_digits(currency))
     found = [
         f
         for f in rules.check({kind: {rid: normalized}}, {}, settings, single_resource=True)
-        if severity(f.code) == "error"
+        if f.severity == "error"
     ]
-    return [
-        _diag(f.code, format_address(kind, rid, f.path), f.path, f.message) for f in found
-    ], normalized
+    return [_diag(f, f.address) for f in found], normalized
 
 
 def check_settings(store_id: str, settings: dict[str, Any]) -> list[dict[str, Any]]:
-    out = [
-        _diag(i.code, format_address("store", None, i.path), i.path, i.message)
-        for i in validate_settings(settings)
-    ]
+    out = [_diag(i, format_address("store", None, i.path)) for i in validate_settings(settings)]
     if not out and settings.get("id") != store_id:
-        out.append(
-            _diag(
-                "SC304",
-                "store.id",
-                ("id",),
-                f"settings id {settings.get('id')!r} is not the store {store_id!r}",
-            )
-        )
+        message = f"settings id {settings.get('id')!r} is not the store {store_id!r}"
+        out.append(_diag(Issue("SC304", ("id",), message), "store.id"))
     if not out and settings.get("currency") not in CURRENCY_DIGITS:
-        out.append(
-            _diag(
-                "SC018",
-                "store.currency",
-                ("currency",),
-                f"{settings.get('currency')} is not an ISO 4217 currency code",
-            )
-        )
+        message = f"{settings.get('currency')} is not an ISO 4217 currency code"
+        out.append(_diag(Issue("SC018", ("currency",), message), "store.currency"))
     return out

@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
+from .schemas import ecma_pattern, raw_schema
+
 Check = Callable[[Any], bool]
 #: a document name (as written before '#' in a $ref) -> the schema it holds
 Loader = Callable[[str], Any]
@@ -409,8 +411,6 @@ def _enum(values: list[Any]) -> Check:
 
 
 def _string(schema: dict[str, Any], strict: bool) -> Check:
-    from .schema import ecma_pattern
-
     try:
         pattern = (
             re.compile(ecma_pattern(schema["pattern"])).search if "pattern" in schema else None
@@ -455,8 +455,6 @@ def compile_schema(schema: Any, loader: Loader | None = None, name: str = "") ->
 
 
 def _storecfg_schema(name: str) -> Any:
-    from .schema import raw_schema
-
     if not name.endswith(".schema.json"):
         raise KeyError(name)
     return raw_schema(name.removesuffix(".schema.json"))
@@ -464,8 +462,6 @@ def _storecfg_schema(name: str) -> Any:
 
 @cache
 def _kind_check(kind: str) -> Check:
-    from .schema import raw_schema
-
     try:
         return compile_schema(raw_schema(kind), _storecfg_schema, f"{kind}.schema.json")
     except (Unsupported, KeyError):
