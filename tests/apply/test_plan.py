@@ -749,7 +749,7 @@ def test_an_update_that_drops_a_reference_runs_before_the_delete_it_enables(
 
 
 def test_settings_never_set_are_set_not_changed(tmp_path: Path) -> None:
-    from storecfg.store.storage import default_settings
+    from storecfg.store.records import default_settings
 
     desired = base_desired(tmp_path)
     desired.store = {**desired.store, "currency": "EUR", "name": "Euro Shop"}

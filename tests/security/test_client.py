@@ -28,7 +28,8 @@ from storecfg.errors import StoreError
 from storecfg.escape import escape
 from storecfg.server.app import create_app
 from storecfg.store.driver import MAX_PAGES, open_store, plaintext_to_remote, same_store_url
-from storecfg.store.http import HttpDriver, RetryPolicy
+from storecfg.store.http import HttpDriver
+from storecfg.store.http_transport import RetryPolicy
 from storecfg.store.storage import Storage
 from support.faults import FaultyTransport
 from support.hostile import Exchange, hostile_server

@@ -141,7 +141,7 @@ def test_every_code_has_help_text_from_the_reference() -> None:
         match = re.search(rf"^### {code} — .*?\n\n(.*?)\n\n", docs, re.M | re.S)
         assert match, f"{code} has no entry in docs/reference.md"
         paragraph = re.sub(r"\[([^\]]+)\]\(#[^)]*\)", r"\1", " ".join(match.group(1).split()))
-        assert HELP.get(code) == paragraph, f"{code}: update compiler/codehelp.py"
+        assert HELP.get(code) == paragraph, f"{code}: update spec/codehelp.py"
 
 
 def test_sarif_log_reads_as_sarif_2_1_0() -> None:

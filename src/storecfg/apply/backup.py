@@ -24,7 +24,7 @@ from ..clock import utc_compact, utc_iso
 from ..errors import StorecfgError, StoreError, UsageError, display_path
 from ..model import ID_PATTERN, KINDS, DesiredState, LiveResource, LiveState, address
 from ..store.driver import StoreDriver, check_store_id
-from ..store.history import state_sha256
+from ..store.records import state_sha256
 
 SNAPSHOT_FORMAT = 1
 _ID = re.compile(r"^(\d{8}T\d{6}Z)-r(\d+)(?:-(\d+))?$")
@@ -244,8 +244,8 @@ def check_restorable(info: SnapshotInfo | Backup, doc: dict[str, Any]) -> None:
     and the settings of this snapshot, checked as the store checks a write (schemas,
     single-resource rules, integer range): a restore then never stops half way, and
     nothing is locked or written before this passes."""
-    from ..store.storage import check_values
     from ..store.validation import check_resource, check_settings
+    from ..store.values import check_values
 
     problems: list[str] = []
     try:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..model import KIND_RANK, LiveState, split_address
 from ..store.driver import HistoryUnsupported, StoreDriver
-from ..store.history import DriftItem
+from ..store.records import DriftItem
 from .plandoc import DriftEntry, Plan
 
 CHANGED, CREATED, DELETED = "changed", "created", "deleted"

@@ -28,7 +28,8 @@ from typing import Any
 
 from ..errors import ConflictError, StoreError
 from ..model import LiveState
-from ..store.driver import StoreDriver, WriteOp, WriteResult
+from ..store.driver import StoreDriver
+from ..store.records import WriteOp, WriteResult
 from .history import ApplyRecorder, SnapshotRef
 from .journal import Journal
 from .lock import HeldLock

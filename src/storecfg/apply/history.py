@@ -21,7 +21,7 @@ from .._fs import atomic_write
 from ..errors import StorecfgError, StoreError
 from ..model import LiveState
 from ..store.driver import HistoryUnsupported, StoreDriver, check_store_id
-from ..store.history import SNAPSHOT_ID, ApplyRecord, state_sha256
+from ..store.records import SNAPSHOT_ID, ApplyRecord, state_sha256
 from . import journal
 from .backup import write_snapshot
 from .order import writes_of

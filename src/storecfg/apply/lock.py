@@ -27,7 +27,7 @@ from .. import __version__
 from ..clock import utc_iso
 from ..errors import LockedError, StoreError
 from ..store.driver import StoreDriver
-from ..store.storage import LockInfo
+from ..store.records import LockInfo
 
 LOCK_TTL = 60.0
 

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from ..model import KIND_RANK, address
 from ..spec.fields import kind_info, values_at
-from ..store.driver import WriteOp
+from ..store.records import WriteOp
 from .plandoc import Change, Plan, Spec
 
 #: writes per batch, and the text size (in characters) a batch aims to stay under

@@ -12,10 +12,9 @@ from functools import cache
 from typing import Any
 
 from ..errors import quoted
+from .paths import Path_
 from .schemas import raw_schema, resolve
 from .suggest import did_you_mean
-
-Path_ = tuple[Any, ...]
 
 
 @dataclass

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import Any
 
+from .paths import Path_
 from .schemas import raw_schema, resolve
-
-Path_ = tuple[Any, ...]
 
 
 def plain(value: Any) -> Any:

@@ -13,6 +13,9 @@ from typing import Any
 
 from ..model import address
 
+#: keys and list indexes, from a value's root down
+Path_ = tuple[Any, ...]
+
 
 def path_suffix(path: Iterable[Any]) -> str:
     """`.price.recurring`, `.categories[0]`: the steps of a path after what it starts from."""

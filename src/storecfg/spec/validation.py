@@ -16,11 +16,10 @@ from ..errors import quoted
 from ..model import KINDS
 from .fastcheck import is_valid
 from .issues import Issue
+from .paths import Path_
 from .schemas import BASE_URI, ecma_pattern, registry
 from .suggest import did_you_mean, field_hint
 from .yaml12 import source_text
-
-Path_ = tuple[Any, ...]
 
 
 @cache
@@ -286,6 +285,3 @@ def _rate_message(value: Any) -> str:
     return (
         f'tax rate {_shown(value)} must be a percent from "0" to "100" written as a decimal string'
     )
-
-
-# ---------------------------------------------------------------- normalization
