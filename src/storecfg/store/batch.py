@@ -145,9 +145,7 @@ class Batches(Writes):
         )
         return {"status": status}
 
-    def _prefetch(
-        self, conn: Connection, state: WriteState, ops: list[dict[str, Any]]
-    ) -> None:
+    def _prefetch(self, conn: Connection, state: WriteState, ops: list[dict[str, Any]]) -> None:
         """Read what a batch's writes will look up (revisions, idempotency keys) in a few
         statements rather than one per write: a database across a network answers each
         statement in a round trip. The store is locked, so what is read stays true."""
