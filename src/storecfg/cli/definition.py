@@ -29,6 +29,7 @@ from .options import (
 )
 
 if TYPE_CHECKING:
+    from ..apply.plandoc import PlanOrFailure
     from ..apply.workflow import ApplyReport
     from ..workflows.targets import Run, StoreChoice, Targets, Variables
 
@@ -220,16 +221,17 @@ def plan(
         return _plan_failed(exc, directory)
     planned = []
     for p in plan_runs(directory, chosen, choice, scope.variables):
-        if p.error is not None and not several:
-            if fmt != "markdown":
-                raise p.error
-            return _plan_failed(p.error, directory)
-        if p.error is not None:
-            print_error(p.error, f"target {p.name}: ")
+        if isinstance(p.result, StorecfgError):
+            if not several:
+                if fmt != "markdown":
+                    raise p.result
+                return _plan_failed(p.result, directory)
+            print_error(p.result, f"target {p.name}: ")
         else:
             print_diagnostics(p.warnings)
-            if p.doc.get("interrupted_apply"):  # wherever the plan runs, and whatever its format
-                print_interrupted(p.doc, p.name if several else None)
+            interrupted = p.result["interrupted_apply"]
+            if interrupted:  # wherever the plan runs, and whatever its format
+                print_interrupted(interrupted["message"], p.name if several else None)
         planned.append(p)
     saved = save_plans(out, planned, several=several) if out else []
     note = (
@@ -237,15 +239,20 @@ def plan(
         if fmt == "markdown"
         else None
     )
-    docs = [
-        (p.name, p.doc if p.error is None else failed_plan_document(p.error, directory))
+    docs: list[tuple[str | None, PlanOrFailure]] = [
+        (
+            p.name,
+            failed_plan_document(p.result, directory)
+            if isinstance(p.result, StorecfgError)
+            else p.result,
+        )
         for p in planned
     ]
     print_plans(docs, fmt, color(scope.no_color), several=several, full_plan=note)
     print_saved(saved)
-    if any(p.error is not None for p in planned):
+    if any(isinstance(p.result, StorecfgError) for p in planned):
         return 1
-    changed = any(doc["has_changes"] for _, doc in docs)
+    changed = any(doc["has_changes"] for _, doc in docs if "error" not in doc)
     return 2 if detailed_exitcode and changed else 0
 
 
@@ -294,7 +301,7 @@ def apply(
     each target is applied in turn (asking for each on a terminal, and with --reviewed
     checked against its own plan file); the first that fails stops the rest.
     """
-    from ..apply.plan import read_plan
+    from ..apply.planfile import read_plan
     from ..apply.workflow import apply_directory, apply_planfile, apply_reviewed
     from ..views.apply_report import print_reviewed_match, print_unchanged
     from ..views.diagnostics import print_diagnostics
@@ -382,7 +389,7 @@ def _apply_target(
     variables: Variables,
 ) -> bool:
     """Apply one target of several in turn; False (and the targets left) when it failed."""
-    from ..apply.plan import read_plan
+    from ..apply.planfile import read_plan
     from ..apply.workflow import apply_directory, apply_reviewed
     from ..views.apply_report import (
         blank_line,

@@ -51,10 +51,12 @@ _SAFE = ("GET", "HEAD")
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, error: str, message: str, **extra: Any) -> None:
+    """A request the API refuses before the storage sees it: `status`, a message, and
+    what else the error body (or, for retry_after and allow, a header) carries."""
+
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
         super().__init__(message)
         self.status = status
-        self.error = error
         self.message = message
         self.extra = extra
 
@@ -88,7 +90,7 @@ class RateLimiter:
 class BodyTimeout(ApiError):
     def __init__(self, seconds: float) -> None:
         super().__init__(
-            408, "timeout", f"the request body did not arrive within {seconds:g} s of its headers"
+            408, f"the request body did not arrive within {seconds:g} s of its headers"
         )
 
 
@@ -184,23 +186,22 @@ def authorize(request: Request, store: str | None) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "unauthorized", "missing bearer token")
+        raise ApiError(401, "missing bearer token")
     server = _server(request)
     info = server.storage.token_info(token.strip(), touch=True)
     if info is None:
-        raise ApiError(401, "unauthorized", "invalid token")
+        raise ApiError(401, "invalid token")
     owner = info.store
     if server.limiter is not None:
         wait = server.limiter.check(owner + token[-8:])
         if wait is not None:
-            raise ApiError(429, "rate_limited", "too many requests", retry_after=math.ceil(wait))
+            raise ApiError(429, "too many requests", retry_after=math.ceil(wait))
     if store is not None and store != owner:
-        raise ApiError(403, "forbidden", f"this token is not valid for store {store}")
+        raise ApiError(403, f"this token is not valid for store {store}")
     if info.read_only and request.method not in _SAFE:
         # every write, lock and restore: a read-only token plans, never applies
         raise ApiError(
             403,
-            "forbidden",
             f"token {info.id} is read-only: it can read store {owner} but not write, "
             "lock or restore it",
             read_only=True,
@@ -229,7 +230,7 @@ async def read_json(
     Integers past 64 bits, lone surrogates and infinities are JSON, but nothing to
     store: refused (400) here, by field; `numbers=False` leaves the integers of
     specs to the storage engine, which checks every spec it writes."""
-    too_large = ApiError(413, "too_large", f"request body is over {limit} bytes")
+    too_large = ApiError(413, f"request body is over {limit} bytes")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise too_large  # refused before reading a byte of it
@@ -246,16 +247,16 @@ async def read_json(
     try:
         return json_body(body, numbers=numbers)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "bad_request", f"request body is not JSON: {exc}") from None
+        raise ApiError(400, f"request body is not JSON: {exc}") from None
     except RecursionError:
-        raise ApiError(400, "bad_request", "request body nests too deeply") from None
+        raise ApiError(400, "request body nests too deeply") from None
 
 
 def page(request: Request) -> tuple[int, str | None]:
     try:
         limit = int(request.query_params.get("limit", DEFAULT_PAGE))
     except ValueError:
-        raise ApiError(400, "bad_request", "limit must be a whole number") from None
+        raise ApiError(400, "limit must be a whole number") from None
     return limit, request.query_params.get("page_token")
 
 
@@ -319,34 +320,34 @@ async def lock(request: Request) -> Response:
     if request.method in _SAFE:
         held = storage.get_lock(store_id)
         if held is None:
-            raise ApiError(404, "not_found", f"store {store_id} is not locked")
+            raise ApiError(404, f"store {store_id} is not locked")
         return JSONResponse(held.to_json())
     if request.method == "DELETE":
         force = request.query_params.get("force", "false")
         if force not in ("true", "false"):
-            raise ApiError(400, "bad_request", "force must be true or false")
+            raise ApiError(400, "force must be true or false")
         lock_id = request.query_params.get("lock_id") or None
         if "lock_id" not in request.query_params:
             # the lock may also be named as POST names it to renew: in the body
             named = await read_json(request, empty={})
             named = named.get("lock_id") if isinstance(named, dict) else None
             if named is not None and (not isinstance(named, str) or not named):
-                raise ApiError(400, "bad_request", "lock_id must be a non-empty string")
+                raise ApiError(400, "lock_id must be a non-empty string")
             lock_id = named
         storage.release_lock(store_id, lock_id, force=force == "true")
         return Response(status_code=204)
     body = await read_json(request, empty={})
     if not isinstance(body, dict):
-        raise ApiError(400, "bad_request", "lock request body must be a JSON object")
+        raise ApiError(400, "lock request body must be a JSON object")
     owner = body.get("owner", {})
     if not isinstance(owner, dict):
-        raise ApiError(400, "bad_request", "owner must be a JSON object")
+        raise ApiError(400, "owner must be a JSON object")
     ttl = body.get("ttl_seconds", DEFAULT_LOCK_TTL)
     if isinstance(ttl, bool) or not isinstance(ttl, int | float) or abs(ttl) > 1e9:
-        raise ApiError(400, "bad_request", "ttl_seconds must be a number from 1 to 3600")
+        raise ApiError(400, "ttl_seconds must be a number from 1 to 3600")
     lock_id = body.get("lock_id")
     if lock_id is not None and (not isinstance(lock_id, str) or not lock_id):
-        raise ApiError(400, "bad_request", "lock_id must be a non-empty string")
+        raise ApiError(400, "lock_id must be a non-empty string")
     status, info = storage.acquire_lock(store_id, owner, float(ttl), lock_id=lock_id)
     return JSONResponse(info.to_json(), status_code=status)
 
@@ -359,10 +360,10 @@ async def batch(request: Request) -> Response:
         or "operations" not in body
         or set(body) - {"operations", "apply_id"}
     ):
-        raise ApiError(400, "bad_request", 'a batch body is {"operations": [...], "apply_id"?: ID}')
+        raise ApiError(400, 'a batch body is {"operations": [...], "apply_id"?: ID}')
     apply_id = body.get("apply_id")
     if "apply_id" in body and not isinstance(apply_id, str):
-        raise ApiError(400, "bad_request", "apply_id must be a string")
+        raise ApiError(400, "apply_id must be a string")
     results = _storage(request).batch(store_id, body["operations"], apply_id=apply_id)
     return JSONResponse({"results": results})
 
@@ -370,17 +371,17 @@ async def batch(request: Request) -> Response:
 async def collection(request: Request) -> Response:
     store_id, kind = request.path_params["store"], request.path_params["kind"]
     if kind == "batch":  # the batch route takes POST only; not a kind to list
-        raise ApiError(405, "method_not_allowed", "Method Not Allowed", allow="POST")
+        raise ApiError(405, "Method Not Allowed", allow="POST")
     authorize(request, store_id)
     try:
         limit = int(request.query_params.get("limit", DEFAULT_PAGE))
     except ValueError:
-        raise ApiError(400, "bad_request", "limit must be a whole number") from None
+        raise ApiError(400, "limit must be a whole number") from None
     if limit < 1:
-        raise ApiError(400, "bad_request", "limit must be at least 1")
+        raise ApiError(400, "limit must be at least 1")
     view = request.query_params.get("view", "full")
     if view not in ("full", "meta"):
-        raise ApiError(400, "bad_request", "view must be full or meta")
+        raise ApiError(400, "view must be full or meta")
     items, token = _storage(request).list(
         store_id,
         kind,
@@ -408,7 +409,7 @@ async def resource(request: Request) -> Response:
     # history paths take other methods than resources: the rest are 405, not kinds
     allow = _HISTORY_METHODS.get(kind if kind != "drift" else f"drift/{rid}")
     if allow is not None:
-        raise ApiError(405, "method_not_allowed", "Method Not Allowed", allow=allow)
+        raise ApiError(405, "Method Not Allowed", allow=allow)
     authorize(request, store_id)
     storage = _storage(request)
     if request.method in _SAFE:
@@ -450,7 +451,7 @@ async def snapshots(request: Request) -> Response:
         return _page_response(*storage.list_snapshots(store_id, limit=limit, page_token=token))
     body = await read_json(request, empty={})
     if not isinstance(body, dict) or set(body) - {"reason", "apply_id"}:
-        raise ApiError(400, "bad_request", 'a snapshot request is {"reason"?, "apply_id"?}')
+        raise ApiError(400, 'a snapshot request is {"reason"?, "apply_id"?}')
     status, meta = storage.create_snapshot(
         store_id, reason=body.get("reason", "snapshot"), apply_id=body.get("apply_id")
     )
@@ -500,7 +501,7 @@ async def acknowledge(request: Request) -> Response:
     store_id = _authorized_store(request)
     body = await read_json(request, limit=MAX_BATCH_BODY)
     if not isinstance(body, dict) or "items" not in body or set(body) - {"items", "apply_id"}:
-        raise ApiError(400, "bad_request", 'an acknowledgement is {"items": [...], "apply_id"?}')
+        raise ApiError(400, 'an acknowledgement is {"items": [...], "apply_id"?}')
     done = _storage(request).acknowledge(store_id, body["items"], apply_id=body.get("apply_id"))
     return JSONResponse({"acknowledged": done})
 

@@ -8,7 +8,6 @@ batch body may hold and how each result reads is the wire format's (wire.py).
 
 from __future__ import annotations
 
-import builtins
 from typing import Any
 
 from ..errors import StoreError
@@ -38,7 +37,7 @@ class Batches(Writes):
     @retried
     def batch(
         self, store_id: str, operations: Any, *, apply_id: str | None = None
-    ) -> builtins.list[dict[str, Any]]:
+    ) -> list[dict[str, Any]]:
         """Several writes in order, in one transaction, each exactly as `put` or `delete`
         would do it (preconditions, validation, idempotency key).
 
@@ -61,9 +60,9 @@ class Batches(Writes):
             return rolled_back.results
 
     def _batch(
-        self, store_id: str, ops: builtins.list[dict[str, Any]], apply_id: str | None
-    ) -> builtins.list[dict[str, Any]]:
-        results: builtins.list[dict[str, Any]] = []
+        self, store_id: str, ops: list[dict[str, Any]], apply_id: str | None
+    ) -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = []
         with self._tx(write=True, store=store_id) as conn:
             check_marker(conn, store_id, apply_id)
             state = self._write_state(conn, store_id)
@@ -146,9 +145,7 @@ class Batches(Writes):
         )
         return {"status": status}
 
-    def _prefetch(
-        self, conn: Connection, state: WriteState, ops: builtins.list[dict[str, Any]]
-    ) -> None:
+    def _prefetch(self, conn: Connection, state: WriteState, ops: list[dict[str, Any]]) -> None:
         """Read what a batch's writes will look up (revisions, idempotency keys) in a few
         statements rather than one per write: a database across a network answers each
         statement in a round trip. The store is locked, so what is read stays true."""

@@ -3,7 +3,6 @@ with the time each was last used (part of `Storage`)."""
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import hashlib
 import secrets
@@ -73,7 +72,7 @@ class Tokens(StorageBase):
         return info
 
     @retried
-    def list_tokens(self, store_id: str | None = None) -> builtins.list[TokenInfo]:
+    def list_tokens(self, store_id: str | None = None) -> list[TokenInfo]:
         query = f"SELECT {_TOKEN_COLUMNS} FROM tokens"
         args: tuple[str, ...] = ()
         if store_id is not None:

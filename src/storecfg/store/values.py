@@ -9,7 +9,6 @@ for the definition file a write names (`valid_source`).
 
 from __future__ import annotations
 
-import builtins
 import json
 import math
 import re
@@ -51,7 +50,7 @@ def bad_value(value: Any) -> tuple[str, str] | None:
     """The first value (in document order) that JSON can carry but the store cannot
     keep, as (path such as `.resources[0].max`, what is wrong), or None: integers
     outside the signed 64-bit range, non-finite numbers, text with lone surrogates."""
-    stack: builtins.list[tuple[Any, str]] = [(value, "")]
+    stack: list[tuple[Any, str]] = [(value, "")]
     while stack:  # no recursion: the nesting is as deep as the JSON parser allowed
         node, path = stack.pop()
         if isinstance(node, dict):
@@ -109,7 +108,7 @@ def json_body(raw: bytes, *, numbers: bool = True) -> Any:
     a lone surrogate, a non-finite number or (with `numbers`) an integer outside the
     signed 64-bit range. `numbers=False` leaves the integers of specs to the write that
     stores them. ValueError when it is not JSON."""
-    huge: builtins.list[str] = []
+    huge: list[str] = []
 
     def number(text: str) -> float:
         value = float(text)

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ..apply.plandoc import DriftEntry
 from ..escape import escape
 from .markdown import drift_section
 from .md_text import code as md_code
@@ -19,7 +20,7 @@ MAX_ROWS = 500
 NO_DRIFT = "No drift: nothing was changed outside storecfg since the last apply."
 
 
-def drift_document(store: dict[str, Any], drift: list[dict[str, Any]]) -> dict[str, Any]:
+def drift_document(store: dict[str, Any], drift: list[DriftEntry]) -> dict[str, Any]:
     return {"store": store, "has_drift": bool(drift), "drift": drift}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import decimal
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from ..escape import escape
@@ -103,7 +104,7 @@ def amount(currency: Any, value: Any) -> str:
     return f"{currency} {value}" if currency else str(value)
 
 
-def per_words(item: dict[str, Any]) -> str:
+def per_words(item: Mapping[str, Any]) -> str:
     """ "per user per month", "per month", "per user (one-time)", "(one-time)"."""
     parts = []
     if item.get("unit"):
@@ -122,7 +123,7 @@ def per_words(item: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def fee_words(item: dict[str, Any]) -> str:
+def fee_words(item: Mapping[str, Any]) -> str:
     """ "recurring price", or "add-on **Extra users** setup fee"."""
     words = _FEE_WORDS.get(str(item.get("fee")), f"{item.get('fee')} price")
     addon = item.get("addon")
@@ -136,7 +137,7 @@ def pct_text(change: Any) -> str:
     return str(change) if change else ""
 
 
-def is_decrease(item: dict[str, Any]) -> bool:
+def is_decrease(item: Mapping[str, Any]) -> bool:
     try:
         return decimal.Decimal(str(item["new"])) < decimal.Decimal(str(item["old"]))
     except (decimal.InvalidOperation, KeyError):
@@ -159,7 +160,7 @@ def short(value: Any) -> str | None:
     return None
 
 
-def fact(d: dict[str, Any]) -> str:
+def fact(d: Mapping[str, Any]) -> str:
     """One field-level difference in words (values shown when short)."""
     op, path = d["op"], code(d["path"])
     if op == "change":

@@ -12,18 +12,21 @@ import re
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import DefinitionError, StorecfgError, display_path
 from .diagnostics import warning
 
+if TYPE_CHECKING:
+    from ..apply.plandoc import Plan, PlanFailure, PlanOrFailure
+
 #: lines of a text plan printed at once
 CHUNK = 1000
 
 
-def print_plan(plan: dict[str, Any], fmt: str, color: bool) -> None:
+def print_plan(plan: Plan, fmt: str, color: bool) -> None:
     """One plan as text, json or markdown, on standard output."""
     if fmt == "json":
         from .json import render_plan as render_json
@@ -47,7 +50,7 @@ def print_plan(plan: dict[str, Any], fmt: str, color: bool) -> None:
 
 
 def print_plans(
-    docs: Sequence[tuple[str | None, dict[str, Any]]],
+    docs: Sequence[tuple[str | None, PlanOrFailure]],
     fmt: str,
     color: bool,
     *,
@@ -62,7 +65,9 @@ def print_plans(
 
             click.echo(render_plans(docs, full_plan=full_plan), nl=False)
         else:
-            print_plan(docs[0][1], fmt, color)
+            doc = docs[0][1]
+            assert "error" not in doc  # a single plan that failed is shown as an error
+            print_plan(doc, fmt, color)
     elif fmt == "json":
         from .json import render_targets
 
@@ -84,7 +89,7 @@ def print_plans(
         click.echo("Targets: " + "; ".join(f"{name}: {target_outcome(doc)}" for name, doc in docs))
 
 
-def failed_plan_document(exc: StorecfgError, directory: Path) -> dict[str, Any]:
+def failed_plan_document(exc: StorecfgError, directory: Path) -> PlanFailure:
     """What Markdown shows of a plan that could not be made: the error, with the
     definition's diagnostics."""
     from .markdown import failure_document
@@ -99,17 +104,17 @@ def failed_plan_document(exc: StorecfgError, directory: Path) -> dict[str, Any]:
     )
 
 
-def print_failed_plan(doc: dict[str, Any]) -> None:
+def print_failed_plan(doc: PlanFailure) -> None:
     """A plan that could not be made, as Markdown (for the pull request)."""
     from .markdown import render_plans
 
     click.echo(render_plans([(None, doc)]), nl=False)
 
 
-def print_interrupted(doc: dict[str, Any], target: str | None) -> None:
+def print_interrupted(message: str, target: str | None) -> None:
     """The warning about an interrupted last apply, wherever a plan runs."""
     where = f"target {target}: " if target is not None else ""
-    warning(f"{where}{doc['interrupted_apply']['message']}")
+    warning(f"{where}{message}")
 
 
 def print_saved(paths: Sequence[Path]) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from ..escape import escape
 from .plans import print_plan
+
+if TYPE_CHECKING:
+    from ..apply.plandoc import Plan
 
 
 class Confirmation:
@@ -21,7 +24,7 @@ class Confirmation:
         self.auto_approve = auto_approve
         self.what = what
 
-    def __call__(self, plan_doc: dict[str, Any]) -> bool:
+    def __call__(self, plan_doc: Plan) -> bool:
         print_plan(plan_doc, "text", self.color)
         if self.auto_approve:
             return True

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..apply.backup import Backup
+    from ..apply.plandoc import Plan
     from ..apply.workflow import Settings
 
 
@@ -53,7 +54,7 @@ class Backups:
         url = self.driver.url if info.in_store else doc["store"].get("url") or doc.get("store_url")
         return info, doc, str(url)
 
-    def diff(self, backup_id: str, other_id: str | None) -> dict[str, Any]:
+    def diff(self, backup_id: str, other_id: str | None) -> Plan:
         """What changed from `backup_id` to `other_id` (or to the live store), as a plan
         document: the changes that turned the first into the second."""
         from ..apply.backup import live_as_desired, snapshot_desired, snapshot_live

@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import StorecfgError
 from .targets import Run, StoreChoice, Variables
+
+if TYPE_CHECKING:
+    from ..apply.plandoc import DriftEntry
 
 
 @dataclass
@@ -19,7 +22,7 @@ class Drifted:
 
     name: str | None
     store: dict[str, Any] = field(default_factory=dict)
-    drift: list[dict[str, Any]] = field(default_factory=list)
+    drift: list[DriftEntry] = field(default_factory=list)
     error: StorecfgError | None = None
 
 

@@ -6,20 +6,23 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from ..errors import Diagnostic, StorecfgError
 from .targets import Run, StoreChoice, Variables, target_path
 
+if TYPE_CHECKING:
+    from ..apply.plandoc import Plan, PlanTarget
+
 
 @dataclass
 class Planned:
-    """One target's plan, or the error that kept it from being made."""
+    """One target's plan (with the definition's warnings), or the error that kept it
+    from being made."""
 
     name: str | None
-    doc: dict[str, Any] = field(default_factory=dict)
+    result: Plan | StorecfgError
     warnings: list[Diagnostic] = field(default_factory=list)
-    error: StorecfgError | None = None
 
 
 def plan_runs(
@@ -40,15 +43,18 @@ def plan_runs(
         except StorecfgError as exc:
             if exc.store_id is None:  # failed before the definition was read
                 exc.store_id = store_id_of(directory, run.var_files, variables)
-            yield Planned(run.name, error=exc)
+            yield Planned(run.name, exc)
             continue
         if run.target is not None:
             # which target the plan is for (informational: apply never follows it)
-            doc["target"] = {
-                "name": run.target.name,
-                "store_url_env": run.target.store_url_env,
-                "token_env": run.target.token_env,
-            }
+            doc["target"] = cast(
+                "PlanTarget",
+                {
+                    "name": run.target.name,
+                    "store_url_env": run.target.store_url_env,
+                    "token_env": run.target.token_env,
+                },
+            )
         yield Planned(run.name, doc, warnings)
 
 
@@ -70,12 +76,12 @@ def store_id_of(directory: Path, var_files: Sequence[Path], variables: Variables
 def save_plans(out: Path, planned: Sequence[Planned], *, several: bool) -> list[Path]:
     """Write each plan that was made: to `out`, or with several targets to `out` with
     the target's name before its extension."""
-    from ..apply.plan import write_plan
+    from ..apply.planfile import write_plan
 
     saved = []
     for p in planned:
-        if p.error is None:
+        if not isinstance(p.result, StorecfgError):
             path = target_path(out, p.name) if several and p.name else out
-            write_plan(path, p.doc)
+            write_plan(path, p.result)
             saved.append(path)
     return saved
