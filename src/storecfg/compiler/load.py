@@ -26,7 +26,14 @@ import yaml
 
 from ..errors import Diagnostic, quoted
 from ..spec.issues import Issue, diagnostic
-from ..spec.yaml12 import TAG, NumberTooLarge, explicit_scalar, resolve_plain, shown_tag
+from ..spec.yaml12 import (
+    MAY_RESOLVE,
+    TAG,
+    NumberTooLarge,
+    explicit_scalar,
+    resolve_plain,
+    shown_tag,
+)
 from .positions import (
     Pos,
     PosDict,
@@ -397,15 +404,17 @@ class _Builder:
             t = type(event)
             if t is scalar_t:
                 mark = event.start_mark
-                line, col = mark.line + 1, mark.column + 1
+                line = mark.line + 1
+                col = mark.column + 1
                 value = event.value
                 tag = event.tag
-                plain = not event.style  # libyaml says '' where PyYAML says None
-                if plain and tag is None and event.implicit[0]:
-                    try:
-                        value = resolve_plain(value)
-                    except NumberTooLarge as exc:
-                        raise self.fail("SC110", line, col, str(exc)) from None
+                style = event.style  # libyaml says '' where PyYAML says None: plain
+                if not style and tag is None and event.implicit[0]:
+                    if value[:1] in MAY_RESOLVE:  # any other plain scalar is a string
+                        try:
+                            value = resolve_plain(value)
+                        except NumberTooLarge as exc:
+                            raise self.fail("SC110", line, col, str(exc)) from None
                 elif tag is not None and tag != "!" and tag != TAG + "str":
                     try:
                         value = explicit_scalar(tag, value)
@@ -422,12 +431,39 @@ class _Builder:
                     if "{" in value and ("{{" in value or "{%" in value) and stack:
                         frame = stack[-1]
                         if frame.key is not _NOKEY or type(frame.container) is PosList:
-                            templates.append(self._site(line, col, event.style == "|"))
+                            templates.append(self._site(line, col, style == "|"))
                 if event.anchor is not None:
                     self._check_name("&", event.anchor, event)
                     self.anchors[event.anchor] = (value, 1, is_template(value))
                     self.anchor_chars.pop(event.anchor, None)
-                self._emit(value, line, col, 1, plain_key=plain)
+                # what `_emit` does, inline for the common cases (most events are scalars)
+                if stack:
+                    frame = stack[-1]
+                    container = frame.container
+                    if type(container) is PosList:
+                        frame.count += 1
+                        container.append(value)
+                        container.ipos.append((line, col))
+                        continue
+                    key = frame.key
+                    if key is _NOKEY:
+                        if (
+                            type(value) is str
+                            and value not in container
+                            and (style or value != "<<")
+                        ):
+                            frame.count += 1
+                            frame.key = value
+                            frame.key_pos = (line, col)
+                            continue
+                    elif key is not _MERGE:
+                        frame.count += 1
+                        frame.key = _NOKEY
+                        container[key] = value
+                        container.kpos[key] = frame.key_pos
+                        container.vpos[key] = (line, col)
+                        continue
+                self._emit(value, line, col, 1, plain_key=not style)
             elif t is map_t or t is seq_t:
                 mark = event.start_mark
                 if len(stack) >= MAX_DEPTH:
@@ -467,6 +503,22 @@ class _Builder:
                 if frame.anchor is not None:
                     has_templates = len(templates) > frame.templates_at or self.out.copied
                     self.anchors[frame.anchor] = (container, weight, has_templates)
+                if stack:  # as in the scalar case: a list item or a mapping's value, inline
+                    parent = stack[-1]
+                    into = parent.container
+                    key = parent.key
+                    if type(into) is PosList:
+                        parent.count += weight
+                        into.append(container)
+                        into.ipos.append(container.start)
+                        continue
+                    if key is not _NOKEY and key is not _MERGE:
+                        parent.count += weight
+                        parent.key = _NOKEY
+                        into[key] = container
+                        into.kpos[key] = parent.key_pos
+                        into.vpos[key] = container.start
+                        continue
                 self._emit(container, container.start[0], container.start[1], weight)
             elif t is alias_t:
                 mark = event.start_mark
