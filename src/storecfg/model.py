@@ -113,11 +113,15 @@ class DesiredState:
 
 @dataclass(slots=True)
 class LiveResource:
+    """One resource as a live store holds it (in a LiveState, a page, a write's result)."""
+
     spec: Spec
     revision: int
     hash: str = ""
     #: the definition file (relative to store.yaml) that apply last wrote it from
     source: str | None = None
+    #: its ID, where the record travels without its key (a page, an answer to a write)
+    id: str = field(default="", kw_only=True, compare=False)
 
     def spec_digest(self) -> str:
         if not self.hash:

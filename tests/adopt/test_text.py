@@ -9,16 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storecfg.adopt.text import (
-    Layout,
-    New,
-    NotBlock,
-    Source,
-    Unsafe,
-    block_scalar_lines,
-    infer_layout,
-    scalar_text,
-)
+from storecfg.adopt.emit import Layout
+from storecfg.adopt.layout import infer_layout
+from storecfg.adopt.scalars import NotBlock, Unsafe, block_scalar_lines, scalar_text
+from storecfg.adopt.text import New, Source
 from storecfg.compiler.load import load_bytes
 from storecfg.compiler.positions import PosDict
 from storecfg.spec.normalize import plain

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from storecfg.cli import cli
 from storecfg.model import LiveState
 from storecfg.store.driver import StoreDriver, open_store
-from storecfg.store.history import ApplyRecord, SnapshotMeta
+from storecfg.store.records import ApplyRecord, SnapshotMeta
 from support.server import Server, running_server, storecfg
 
 from .stores import BASE, STORE_YAML, write_store

@@ -16,8 +16,8 @@ import pytest
 from storecfg.apply import execute
 from storecfg.compiler.compile import compile_store
 from storecfg.errors import StoreError
-from storecfg.store.driver import WriteOp
 from storecfg.store.http import HttpDriver
+from storecfg.store.records import WriteOp
 from storecfg.store.sqlite import SqliteDriver
 
 from .conftest import Result, Target, make_target

@@ -16,7 +16,8 @@ from storecfg.apply.backup import list_snapshots
 from storecfg.apply.workflow import Settings, apply_directory, plan_directory
 from storecfg.server.app import create_app
 from storecfg.store.driver import StoreDriver, register
-from storecfg.store.http import HttpDriver, RetryPolicy
+from storecfg.store.http import HttpDriver
+from storecfg.store.http_transport import RetryPolicy
 from storecfg.store.storage import Storage
 
 from .stores import BASE, STORE_ID, edit, write_store

@@ -8,13 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storecfg.compiler.render import (
-    MAX_OUTPUT_CHARS,
-    TemplateProblem,
-    _Renderer,
-    bounded_str_method,
-    make_renderer,
-)
+from storecfg.compiler.render import make_renderer
+from storecfg.compiler.sandbox.budget import MAX_OUTPUT_CHARS
+from storecfg.compiler.sandbox.problem import TemplateProblem
+from storecfg.compiler.sandbox.renderer import TemplateRenderer
+from storecfg.compiler.sandbox.strings import bounded_str_method
 
 VARS = {
     "name": "contoso",
@@ -29,7 +27,7 @@ VARS = {
 
 
 @pytest.fixture
-def renderer() -> _Renderer:
+def renderer() -> TemplateRenderer:
     return make_renderer(VARS, 2)
 
 
@@ -73,7 +71,7 @@ def renderer() -> _Renderer:
         ("{{ 9223372036854775807 }}", 2**63 - 1),
     ],
 )
-def test_allowed_templates(renderer: _Renderer, source: str, expected: Any) -> None:
+def test_allowed_templates(renderer: TemplateRenderer, source: str, expected: Any) -> None:
     value = renderer.render(source)
     assert value == expected
     assert type(value) is type(expected)
@@ -133,14 +131,16 @@ def test_money_rounds_to_the_store_currency() -> None:
         ),
     ],
 )
-def test_refused_templates(renderer: _Renderer, source: str, code: str, message: str) -> None:
+def test_refused_templates(
+    renderer: TemplateRenderer, source: str, code: str, message: str
+) -> None:
     with pytest.raises(TemplateProblem) as info:
         renderer.render(source)
     assert info.value.code == code
     assert message in info.value.message
 
 
-def test_templates_cannot_change_vars(renderer: _Renderer) -> None:
+def test_templates_cannot_change_vars(renderer: TemplateRenderer) -> None:
     for source in ("{{ vars.regions.append('MX') }}", "{{ vars.clear() }}"):
         with pytest.raises(TemplateProblem):
             renderer.render(source)
@@ -148,13 +148,13 @@ def test_templates_cannot_change_vars(renderer: _Renderer) -> None:
     assert renderer.render("{{ vars | length }}") == len(VARS)
 
 
-def test_syntax_error_names_the_template_line(renderer: _Renderer) -> None:
+def test_syntax_error_names_the_template_line(renderer: TemplateRenderer) -> None:
     with pytest.raises(TemplateProblem) as info:
         renderer.render("line one\nline two {{ 1 + }}\n")
     assert (info.value.code, info.value.line_offset) == ("SC203", 1)
 
 
-def test_output_limit_and_work_budget(renderer: _Renderer) -> None:
+def test_output_limit_and_work_budget(renderer: TemplateRenderer) -> None:
     assert len(renderer.render("{{ vars.big }}")) == 60_000
     # ~ joins count every piece: 20 copies of 60,000 characters are over the 1 MiB budget
     with pytest.raises(TemplateProblem, match="template builds more than 1,048,576 characters"):
@@ -171,19 +171,21 @@ def test_printing_vars_is_charged_too() -> None:
         renderer.render("{{ (vars ~ vars ~ vars) | length }}")
 
 
-def test_same_source_is_compiled_once(renderer: _Renderer) -> None:
+def test_same_source_is_compiled_once(renderer: TemplateRenderer) -> None:
     renderer.render("{{ vars.n + 1 }}")
-    compiled = renderer._cache["{{ vars[__k0] + __k1 }}"]
+    compiled = renderer.templates.cache["{{ vars[__k0] + __k1 }}"]
     assert renderer.render("{{ vars.n + 1 }}") == 4
-    assert renderer._cache["{{ vars[__k0] + __k1 }}"] is compiled
+    assert renderer.templates.cache["{{ vars[__k0] + __k1 }}"] is compiled
 
 
-def test_templates_that_differ_in_literals_share_one_compiled_shape(renderer: _Renderer) -> None:
+def test_templates_that_differ_in_literals_share_one_compiled_shape(
+    renderer: TemplateRenderer,
+) -> None:
     prices = [
         f"{{{{ ('{p}' | decimal * '1.15' | decimal) | money }}}}" for p in ("8.00", "9.50", "12.25")
     ]
     assert [renderer.render(p) for p in prices] == ["9.20", "10.93", "14.09"]
-    assert len(renderer._cache) == 1
+    assert len(renderer.templates.cache) == 1
     # literals that are syntax, not values, are left alone: still right
     assert renderer.render("{{ 'a' 'b' }}") == "ab"
     assert (
@@ -205,7 +207,7 @@ def test_rendering_has_a_time_limit_per_compile() -> None:
 
     r = make_renderer({"n": 3}, 2)
     assert r.render("{{ vars.n + 1 }}") == 4
-    r.deadline = time.monotonic() - 1  # as if 30 s of templates had run already
+    r.budget.deadline = time.monotonic() - 1  # as if 30 s of templates had run already
     with pytest.raises(TemplateProblem) as info:
         r.render("{{ vars.n + 2 }}")
     assert info.value.code == "SC204" and "seconds in all" in info.value.message
@@ -260,7 +262,7 @@ SHAPE_TEMPLATES = [
 ]
 
 
-def _outcome(renderer: _Renderer, source: str) -> tuple[Any, ...]:
+def _outcome(renderer: TemplateRenderer, source: str) -> tuple[Any, ...]:
     try:
         value = renderer.render(source)
     except TemplateProblem as exc:
@@ -274,7 +276,7 @@ def test_a_shape_renders_exactly_like_the_template_as_written(source: str) -> No
     result, the error and its line are those of the template compiled as written."""
     shaped = make_renderer(SHAPE_VARS)
     as_written = make_renderer(SHAPE_VARS)
-    as_written._shape = lambda s: (s, {})  # type: ignore[method-assign]
+    as_written.templates.shape = lambda s: (s, {})  # type: ignore[method-assign]
     assert _outcome(shaped, source) == _outcome(as_written, source)
 
 

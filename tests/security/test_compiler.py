@@ -33,10 +33,12 @@ from click.testing import CliRunner
 from compiler.conftest import BASE_YAML, STORE_YAML, Store
 from storecfg.cli import cli
 from storecfg.compiler import cache as cache_mod
-from storecfg.compiler import includes, load, render
+from storecfg.compiler import includes, load
 from storecfg.compiler.cache import compile_cached
 from storecfg.compiler.load import load_bytes
-from storecfg.compiler.render import TemplateProblem, make_renderer
+from storecfg.compiler.render import make_renderer
+from storecfg.compiler.sandbox import budget, strings
+from storecfg.compiler.sandbox.problem import TemplateProblem
 from storecfg.errors import MAX_MESSAGE_CHARS
 from storecfg.model import KINDS
 from storecfg.spec import fastcheck
@@ -405,7 +407,7 @@ def test_a_template_of_too_many_tokens_is_refused(store: Store) -> None:
 def test_too_many_different_templates_are_refused(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(render, "MAX_SHAPES", 3)
+    monkeypatch.setattr(budget, "MAX_SHAPES", 3)
     store.write("store.yaml", STORE_YAML + "vars: {x: X}\n")
     names = ["{{ vars.x }}", "{{ vars.x | lower }}", "{{ vars.x | upper }}", "{{ vars.x | e }}"]
     store.write(
@@ -428,13 +430,13 @@ def test_templates_differing_in_text_literals_and_keys_compile_once(
     costs = {f"plan_{i}": f"{i}.00" for i in range(200)}
     renderer = make_renderer({"cost": costs, "brand": "Contoso", "markup": "1.10"})
     compiled: list[str] = []
-    real = renderer._compile_new
+    real = renderer.templates.compile_new
 
     def counting(source: str) -> Any:
         compiled.append(source)
         return real(source)
 
-    monkeypatch.setattr(renderer, "_compile_new", counting)
+    monkeypatch.setattr(renderer.templates, "compile_new", counting)
     for i in range(200):
         name = f"{{{{ vars.brand }}}} plan {i}\n(line two)"
         assert renderer.render(name) == f"Contoso plan {i}\n(line two)"
@@ -446,12 +448,12 @@ def test_templates_differing_in_text_literals_and_keys_compile_once(
 def test_compiling_runs_under_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
     renderer = make_renderer({"x": 1})
     assert renderer.render("{{ vars.x + 1 }}") == 2
-    renderer.deadline = 0.0  # long past
+    renderer.budget.deadline = 0.0  # long past
 
     def never(source: str) -> Any:
         raise AssertionError("compiled after the deadline")
 
-    monkeypatch.setattr(renderer, "_compile_new", never)
+    monkeypatch.setattr(renderer.templates, "compile_new", never)
     with pytest.raises(TemplateProblem) as caught:
         renderer.render("{{ vars.x - 1 }}")
     assert (caught.value.code, caught.value.message) == (
@@ -483,7 +485,7 @@ def test_reverse_searches_and_strip_take_linear_time(
         "chars": "".join(chr(0x100 + i) for i in range(size // 2)) + "a",
     }
     used: list[str] = []
-    real = render.bounded_str_method
+    real = strings.bounded_str_method
 
     def spy(owner: str, name: str, args: Any, kwargs: Any) -> Any:
         done = real(owner, name, args, kwargs)
@@ -491,7 +493,7 @@ def test_reverse_searches_and_strip_take_linear_time(
             used.append(name)
         return done
 
-    monkeypatch.setattr(render, "bounded_str_method", spy)
+    monkeypatch.setattr(strings, "bounded_str_method", spy)
     assert make_renderer(variables).render(template) == expected
     assert used
 

@@ -37,8 +37,10 @@ from store.samples import plan, sku
 from storecfg.apply.execute import execute
 from storecfg.apply.lock import host_id
 from storecfg.errors import StoreError
-from storecfg.store.http import HttpDriver, RetryPolicy
-from storecfg.store.storage import INT64_MAX, INT64_MIN, Storage
+from storecfg.store.http import HttpDriver
+from storecfg.store.http_transport import RetryPolicy
+from storecfg.store.storage import Storage
+from storecfg.store.values import INT64_MAX, INT64_MIN
 from support.server import Server, running_server, storecfg
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "stores" / "o365-reseller"

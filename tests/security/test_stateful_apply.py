@@ -41,7 +41,8 @@ from storecfg.errors import StorecfgError
 from storecfg.model import KINDS, DesiredState, LiveState
 from storecfg.server.app import create_app
 from storecfg.store.driver import StoreDriver, register
-from storecfg.store.http import HttpDriver, RetryPolicy
+from storecfg.store.http import HttpDriver
+from storecfg.store.http_transport import RetryPolicy
 from storecfg.store.storage import Storage
 from support.faults import FAULTS, RETRIED, FaultyTransport, ProcessKilled, close_files_under
 from support.inprocess import LoopASGITransport

@@ -3,26 +3,19 @@ the first failure, idempotent per write; the same answers from both drivers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from storecfg.errors import ConflictError, StoreError
 from storecfg.server.app import create_app
-from storecfg.store.driver import StoreDriver, WriteOp
+from storecfg.store.driver import StoreDriver
+from storecfg.store.records import WriteOp
 from storecfg.store.storage import Storage
 
 from .asgi import asgi_client
+from .conftest import STORE
 from .samples import plan, sku
-from .test_sqlite_driver import DRIVERS, STORE
-
-
-@pytest.fixture(params=sorted(DRIVERS))
-def driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreDriver]:
-    d = DRIVERS[request.param](tmp_path, request)
-    yield d
-    d.close()
 
 
 def create(kind: str, rid: str, spec: dict[str, object], key: str | None = None) -> WriteOp:
@@ -137,7 +130,7 @@ def test_the_batch_endpoint_checks_the_token_and_the_body(tmp_path: Path) -> Non
 
 
 def test_a_failure_without_an_error_object_is_still_a_failure() -> None:
-    from storecfg.store.driver import results_from_json
+    from storecfg.store.wire import results_from_json
 
     results = results_from_json(
         [

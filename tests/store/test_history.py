@@ -12,61 +12,22 @@ import json
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from storecfg.errors import StoreError
-from storecfg.server.app import create_app
-from storecfg.store.driver import StoreDriver, WriteOp, open_store
-from storecfg.store.history import state_sha256
-from storecfg.store.http import HttpDriver, RetryPolicy
-from storecfg.store.storage import SCHEMA_VERSION, Storage
+from storecfg.store.driver import StoreDriver
+from storecfg.store.migrations import SCHEMA_VERSION
+from storecfg.store.records import WriteOp, state_sha256
+from storecfg.store.storage import Storage
 
-from .asgi import asgi_client
+from .conftest import STORE
 from .samples import plan, sku
 
-STORE = "shop"
 OWNER = {"user": "alice", "host": "ci-7", "pid": 4242}
 FIXTURE_V1 = Path(__file__).parents[1] / "data" / "store-v1.db"
-
-
-def _sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> StoreDriver:
-    return open_store(f"sqlite:///{tmp_path / 'store.db'}")
-
-
-def _server(db: str) -> StoreDriver:
-    storage = Storage(db)
-    token = storage.create_token(STORE)
-    client = asgi_client(create_app(storage, access_log=False), "http://testserver/v1/")
-    return HttpDriver(
-        "http://testserver", token=token, client=client, retry=RetryPolicy(attempts=1)
-    )
-
-
-def _http(request: pytest.FixtureRequest, tmp_path: Path) -> StoreDriver:
-    return _server(str(tmp_path / "server.db"))
-
-
-def _http_postgresql(request: pytest.FixtureRequest, tmp_path: Path) -> StoreDriver:
-    return _server(str(request.getfixturevalue("pg_url")))
-
-
-#: the embedded store, and the server on each engine
-DRIVERS: dict[str, Callable[[pytest.FixtureRequest, Path], StoreDriver]] = {
-    "sqlite": _sqlite,
-    "http": _http,
-    "http-postgresql": _http_postgresql,
-}
-
-
-@pytest.fixture(params=sorted(DRIVERS))
-def driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreDriver]:
-    d = DRIVERS[request.param](request, tmp_path)
-    yield d
-    d.close()
 
 
 def start(d: StoreDriver, apply_id: str = "a1", *, lock: bool = True, **extra: Any) -> str:

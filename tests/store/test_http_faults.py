@@ -14,7 +14,8 @@ import pytest
 
 from storecfg.errors import StorecfgError, StoreError, UsageError
 from storecfg.server.app import create_app
-from storecfg.store.http import HttpDriver, RetryPolicy
+from storecfg.store.http import HttpDriver
+from storecfg.store.http_transport import RetryPolicy
 from storecfg.store.storage import Storage
 
 from .asgi import SyncASGITransport

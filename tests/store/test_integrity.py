@@ -9,28 +9,18 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from storecfg.errors import StoreError
-from storecfg.store import storage as storage_module
-from storecfg.store.integrity import DanglingReference
+from storecfg.store.migrations import MIGRATIONS
 from storecfg.store.storage import Storage
+from storecfg.store.wire import DanglingReference
 
+from .conftest import STORE
 from .samples import plan, sku
-
-STORE = "shop"
-
-
-@pytest.fixture
-def storage(engine_db: str) -> Iterator[Storage]:
-    """The storage on each engine (SQLite, PostgreSQL): every test taking it runs on both."""
-    s = Storage(engine_db)
-    yield s
-    s.close()
 
 
 def create(storage: Storage, kind: str, rid: str, spec: dict[str, Any], **kw: Any) -> Any:
@@ -232,7 +222,7 @@ def test_an_existing_database_gets_its_references_indexed(tmp_path: Path) -> Non
     and its references indexed, so its first delete is already checked."""
     db = tmp_path / "old.db"
     with sqlite3.connect(db) as conn:
-        conn.executescript(storage_module._MIGRATIONS[0])
+        conn.executescript(MIGRATIONS[0])
         conn.execute("PRAGMA user_version = 1")
         conn.execute("INSERT INTO stores (id, revision, created_at) VALUES (?, 3, 0)", (STORE,))
         conn.execute(
@@ -316,7 +306,7 @@ def test_last_use_is_recorded_at_most_once_a_minute(
 ) -> None:
     token = storage.create_token(STORE)
     now = [1_000_000.0]
-    monkeypatch.setattr(storage_module.time, "time", lambda: now[0])
+    monkeypatch.setattr(time, "time", lambda: now[0])
     assert storage.token_info(token) is not None
     assert storage.list_tokens()[0].last_used_at is None  # a plain lookup is no use
     storage.token_info(token, touch=True)

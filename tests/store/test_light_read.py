@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,15 +13,8 @@ from storecfg.store.driver import StoreDriver
 from storecfg.store.storage import Storage
 
 from .asgi import asgi_client
+from .conftest import STORE
 from .samples import sku
-from .test_sqlite_driver import DRIVERS, STORE
-
-
-@pytest.fixture(params=sorted(DRIVERS))
-def driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreDriver]:
-    d = DRIVERS[request.param](tmp_path, request)
-    yield d
-    d.close()
 
 
 def test_a_light_read_has_revisions_and_hashes_but_no_specs(driver: StoreDriver) -> None:

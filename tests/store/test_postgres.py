@@ -19,8 +19,9 @@ import pytest
 
 from storecfg.errors import StoreError
 from storecfg.store import engine as engine_module
+from storecfg.store.migrations import SCHEMA_VERSION
 from storecfg.store.postgres import redact, translate_ddl
-from storecfg.store.storage import SCHEMA_VERSION, Storage
+from storecfg.store.storage import Storage
 from support.server import storecfg
 
 from .samples import sku

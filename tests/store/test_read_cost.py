@@ -10,7 +10,8 @@ import httpx
 from storecfg.model import KINDS
 from storecfg.server.app import create_app
 from storecfg.store.driver import PAGE_SIZE
-from storecfg.store.http import HttpDriver, RetryPolicy
+from storecfg.store.http import HttpDriver
+from storecfg.store.http_transport import RetryPolicy
 from storecfg.store.storage import Storage
 
 from .asgi import SyncASGITransport

@@ -4,69 +4,23 @@ three and compares their answers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from storecfg.errors import ConflictError, LockedError, StoreError, UsageError
-from storecfg.server.app import create_app
 from storecfg.store import driver as driver_module
 from storecfg.store.driver import StoreDriver, open_store, read_all_paged
-from storecfg.store.http import HttpDriver, RetryPolicy
+from storecfg.store.http import HttpDriver
+from storecfg.store.records import StoreInfo
 from storecfg.store.sqlite import SqliteDriver
-from storecfg.store.storage import Storage, StoreInfo
 
-from .asgi import asgi_client
+from .conftest import DRIVERS, STORE, ServedDriver
 from .samples import DIAGNOSTIC_FIELDS, plan, sku, terms
 
-STORE = "shop"
 OWNER = {"user": "alice", "host": "ci-7", "pid": 4242}
-
-
-def _sqlite(tmp_path: Path, request: pytest.FixtureRequest) -> StoreDriver:
-    return open_store(f"sqlite:///{tmp_path / 'store.db'}")
-
-
-def _http_on(db: str | Path) -> StoreDriver:
-    storage = Storage(db)
-    token = storage.create_token(STORE)
-    client = asgi_client(create_app(storage, access_log=False), "http://testserver/v1/")
-    driver = HttpDriver(
-        "http://testserver", token=token, client=client, retry=RetryPolicy(attempts=1)
-    )
-    close = driver.close
-
-    def close_both() -> None:
-        close()
-        storage.close()
-
-    driver.close = close_both  # type: ignore[method-assign]
-    return driver
-
-
-def _http(tmp_path: Path, request: pytest.FixtureRequest) -> StoreDriver:
-    return _http_on(tmp_path / "server.db")
-
-
-def _http_postgresql(tmp_path: Path, request: pytest.FixtureRequest) -> StoreDriver:
-    cluster = request.getfixturevalue("pg_cluster")
-    return _http_on(cluster.url(cluster.create_database()))
-
-
-DRIVERS: dict[str, Callable[[Path, pytest.FixtureRequest], StoreDriver]] = {
-    "sqlite": _sqlite,
-    "http": _http,
-    "http-postgresql": _http_postgresql,
-}
-
-
-@pytest.fixture(params=sorted(DRIVERS))
-def driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreDriver]:
-    d = DRIVERS[request.param](tmp_path, request)
-    yield d
-    d.close()
 
 
 def outcome(call: Callable[[], Any]) -> Any:
@@ -186,11 +140,8 @@ def transcripts(
 ) -> dict[str, dict[str, Any]]:
     out = {}
     for name, make in DRIVERS.items():
-        d = make(tmp_path_factory.mktemp(name), request)
-        try:
+        with make(tmp_path_factory.mktemp(name), request) as d:
             out[name] = scenario(d)
-        finally:
-            d.close()
     return out
 
 
@@ -389,3 +340,18 @@ def test_errors_keep_their_types(driver: StoreDriver) -> None:
     with pytest.raises(LockedError) as err:
         driver.acquire_lock(STORE, {}, 60)
     assert err.value.details["lock"]["owner"] == OWNER
+
+
+def test_a_driver_is_a_context_manager_that_closes_on_every_way_out(tmp_path: Path) -> None:
+    with ServedDriver(tmp_path / "server.db") as served:
+        assert served.store_info(STORE).revision == 0
+    assert served.client.is_closed
+    with pytest.raises(RuntimeError), ServedDriver(tmp_path / "other.db") as failed:
+        raise RuntimeError("the block failed")
+    assert failed.client.is_closed
+    closed: list[str] = []
+    with open_store(f"sqlite:///{tmp_path / 'store.db'}") as embedded:
+        assert isinstance(embedded, SqliteDriver)
+        embedded.put(STORE, "skus", "a", sku(), create=True)
+        embedded.storage.close = lambda: closed.append("storage")  # type: ignore[method-assign]
+    assert closed == ["storage"]

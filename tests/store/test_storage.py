@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,26 +13,14 @@ import pytest
 
 from storecfg.compiler.compile import compile_store
 from storecfg.errors import ConflictError, LockedError, StoreError
-from storecfg.store import storage as storage_module
-from storecfg.store.storage import (
-    IDEMPOTENCY_TTL,
-    SCHEMA_VERSION,
-    InvalidSpec,
-    PreconditionRequired,
-    Storage,
-)
+from storecfg.model import canonical_json
+from storecfg.store.migrations import SCHEMA_VERSION
+from storecfg.store.storage import Storage
+from storecfg.store.wire import InvalidSpec, PreconditionRequired, encode_page_token
+from storecfg.store.writes import IDEMPOTENCY_TTL
 
+from .conftest import STORE
 from .samples import DIAGNOSTIC_FIELDS, plan, sku, terms
-
-STORE = "shop"
-
-
-@pytest.fixture
-def storage(engine_db: str) -> Iterator[Storage]:
-    """The storage on each engine (SQLite, PostgreSQL): every test taking it runs on both."""
-    s = Storage(engine_db)
-    yield s
-    s.close()
 
 
 @pytest.fixture
@@ -48,7 +35,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Any:
 
     clock = Clock()
     real = time.time
-    monkeypatch.setattr(storage_module.time, "time", lambda: real() + clock.offset)
+    monkeypatch.setattr(time, "time", lambda: real() + clock.offset)
     return clock
 
 
@@ -356,9 +343,7 @@ def test_list_items_carry_revision_and_spec_hash(storage: Storage) -> None:
     _, item = create(storage, "skus", "a", sku("a"))
     (listed,), _ = storage.list(STORE, "skus")
     assert (listed.id, listed.spec, listed.revision) == ("a", item.spec, 1)
-    assert (
-        listed.hash == hashlib.sha256(storage_module.canonical_json(item.spec).encode()).hexdigest()
-    )
+    assert listed.hash == hashlib.sha256(canonical_json(item.spec).encode()).hexdigest()
 
 
 @pytest.mark.parametrize(
@@ -366,7 +351,7 @@ def test_list_items_carry_revision_and_spec_hash(storage: Storage) -> None:
     [
         "not-a-token!",
         "eyJrIjoic2t1cyJ9",  # {"k":"skus"}: no cursor
-        storage_module.encode_page_token("terms", "a"),  # another kind's token
+        encode_page_token("terms", "a"),  # another kind's token
         "",
     ],
 )

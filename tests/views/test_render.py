@@ -18,7 +18,7 @@ import pytest
 
 from apply.stores import STORE_ID, live_of, plan_of
 from storecfg.model import DesiredState
-from storecfg.store.storage import default_settings
+from storecfg.store.records import default_settings
 from storecfg.views import json as json_view
 from storecfg.views import markdown, text
 

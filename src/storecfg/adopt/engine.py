@@ -21,9 +21,10 @@ from typing import Any
 
 from ..apply.diff import list_key, same
 from ..compiler.positions import PosDict, PosList
-from ..spec.normalize import Shape as _Shape
-from ..spec.normalize import kind_shape as _kind_shape
-from .text import Edit, Layout, New, Source, Unsafe, flow_item_text, is_template_text
+from ..spec.normalize import Shape, kind_shape
+from .emit import Layout, emit_item, flow_text
+from .scalars import Unsafe, is_template_text
+from .text import Edit, New, Source
 
 #: `{{ vars.name }}`, `{{ vars.a.b }}`, `{{ vars['a'] }}`: one variable, nothing else
 _ONE_VAR = re.compile(
@@ -150,9 +151,9 @@ class VarTable:
         return source, container, key
 
 
-def shape_at(kind: str, path: tuple[Any, ...]) -> _Shape | None:
+def shape_at(kind: str, path: tuple[Any, ...]) -> Shape | None:
     """The schema shape of the object at a spec path (list indices skipped)."""
-    shape: _Shape | None = _kind_shape(kind)
+    shape: Shape | None = kind_shape(kind)
     names = [p for p in path if isinstance(p, str)]
     for name in names:
         if shape is None:
@@ -161,7 +162,7 @@ def shape_at(kind: str, path: tuple[Any, ...]) -> _Shape | None:
     return shape
 
 
-def _is_default(shape: _Shape, name: str, value: Any) -> bool:
+def _is_default(shape: Shape, name: str, value: Any) -> bool:
     if name not in shape.defaults:
         return False
     default = shape.defaults[name]
@@ -173,7 +174,7 @@ def _is_default(shape: _Shape, name: str, value: Any) -> bool:
     return same(default, value)
 
 
-def strip_defaults(shape: _Shape | None, value: Any) -> Any:
+def strip_defaults(shape: Shape | None, value: Any) -> Any:
     """A value without the fields that equal their schema default (compiling fills
     them in again), so what is written is what a person would write."""
     if shape is None or not isinstance(value, dict):
@@ -256,7 +257,7 @@ class Adopter:
     def created(self, address: str, kind: str, target: Source, spec: dict[str, Any]) -> Plan:
         """Edits that add a resource made outside storecfg to `target`."""
         plan = Plan(address)
-        value = strip_defaults(_kind_shape(kind), spec)
+        value = strip_defaults(kind_shape(kind), spec)
         if "id" in value:
             value = {"id": value["id"], **{k: v for k, v in value.items() if k != "id"}}
         try:
@@ -274,8 +275,6 @@ class Adopter:
         if data is None:
             if target.text.strip():
                 raise Unsafe("the file holds no mapping of resource kinds", 1)
-            from .text import emit_item
-
             lines = [f"{kind}:", *emit_item(value, layout.seq_offset, layout, (kind,))]
             return Edit(len(target.text), len(target.text), nl.join(lines) + nl), 1
         if not isinstance(data, PosDict):
@@ -291,14 +290,12 @@ class Adopter:
             keep: list[int | New] = [*range(len(items)), New(value)]
             edits = target.edit_block_sequence(items, keep, layout, (data, kind), (kind,))
             return edits[-1], target.line_of(edits[-1].start) + 1
-        from .text import emit_item
-
         if kind in data:  # `kind:` with nothing, or `kind: []`
             kspan = target.key_span(data, kind)
             target.check_free(kspan.start, kspan.end)
             col = data.kpos[kind][1] - 1
             lines = emit_item(value, col + layout.seq_offset, layout, (kind,))
-            end = target._line_end(kspan.end)
+            end = target.line_end(kspan.end)
             return Edit(kspan.end, end, ":" + nl + nl.join(lines) + nl), kspan.line + 1
         lines = [f"{kind}:", *emit_item(value, layout.seq_offset, layout, (kind,))]
         text = target.text
@@ -500,7 +497,7 @@ class Adopter:
             parts: list[str] = []
             for entry in layout_items:
                 if isinstance(entry, New):
-                    parts.append(flow_item_text(entry.value, self.layout))
+                    parts.append(flow_text(entry.value, self.layout))
                 else:
                     parts.append(source.node_text(source.value_span(raw, entry)))
             plan.edits.append((source, source.rewrite_flow(span, parts)))

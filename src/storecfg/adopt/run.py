@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .._fs import atomic_write
-from ..apply.plan import _effective
+from ..apply.plan import effective_spec as _effective
 from ..apply.workflow import Settings
 from ..compiler.compile import compile_store
 from ..compiler.positions import PosDict, PosList
@@ -32,7 +32,9 @@ from ..errors import DefinitionError, StorecfgError, StoreError, UsageError, dis
 from ..model import ID_PATTERN, KINDS, DesiredState, spec_hash, split_address
 from ..policy import Policy
 from .engine import Adopter, Change, Plan, Refused, VarSite, VarTable, template_sites
-from .text import Edit, Source, Unsafe, infer_layout
+from .layout import infer_layout
+from .scalars import Unsafe
+from .text import Edit, Source
 
 ADOPTED, LEFT_ALONE, SKIPPED = "adopted", "left alone", "skipped"
 #: plans verified one by one when the edited definition as a whole does not compile

@@ -8,17 +8,15 @@ style; a key or a list item is added or removed as whole lines, in the file's
 indentation and line endings. Nothing is dumped again, so comments, key order,
 quoting and layout everywhere else stay byte for byte.
 
-What cannot be edited by changing text alone without risk raises `Unsafe` with the
-reason and line: a value shared through an anchor, a key that does not start its
+What cannot be edited by changing text alone without risk raises `Unsafe`
+(`scalars.py`) with the reason and line: a value shared through an anchor, a key that does not start its
 line, a flow collection over several lines, a string the definition would read as a
 template. Callers report those and leave the value alone.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,26 +25,14 @@ import yaml
 
 from ..compiler.load import load_bytes
 from ..compiler.positions import PosDict, PosList
-from ..spec.yaml12 import resolve_plain
+from .emit import Layout, emit_entry, emit_item, flow_text, key_text
+from .scalars import NotBlock, Unsafe, block_scalar_lines, double_quoted, scalar_text
 
 _Parser: Any
 try:
     from yaml._yaml import CParser as _Parser
 except ImportError:  # pragma: no cover - libyaml is present in every supported install
     _Parser = None
-
-
-class NotBlock(Exception):
-    """A value that a block scalar cannot hold (it is written quoted instead)."""
-
-
-class Unsafe(Exception):
-    """An edit that text replacement cannot make safely; `line` is where (0: unknown)."""
-
-    def __init__(self, reason: str, line: int = 0) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.line = line
 
 
 @dataclass(eq=False)
@@ -75,29 +61,6 @@ class Edit:
     start: int
     end: int
     text: str
-
-
-@dataclass
-class Layout:
-    """How a file writes what is added to it: indentation, quotes, flow fields."""
-
-    indent: int = 2
-    #: columns a block sequence's dashes sit right of their key (0: at the key's column)
-    seq_offset: int = 2
-    quote: str = '"'
-    #: whether the files write a field in flow style ({...} or [...]): by the field
-    #: names leading to it (`("service_plans", "price")`) and by its own name (`("*",
-    #: "price")`)
-    flow: dict[tuple[str, ...], bool] = field(default_factory=dict)
-
-    def flow_for(self, names: tuple[str, ...]) -> bool | None:
-        found = self.flow.get(names)
-        if found is None and names:
-            found = self.flow.get(("*", names[-1]))
-        return found
-
-    #: a blank line between the items of the top-level resource lists
-    spaced_items: bool = False
 
 
 _NAMES = {"!": "", "'": "'", '"': '"', "|": "|", ">": ">"}
@@ -279,7 +242,7 @@ class Source:
     def _line_start(self, index: int) -> int:
         return self.text.rfind("\n", 0, index) + 1
 
-    def _line_end(self, index: int) -> int:
+    def line_end(self, index: int) -> int:
         """Past the line break of the line holding `index` (or the end of the text)."""
         at = self.text.find("\n", index)
         return len(self.text) if at < 0 else at + 1
@@ -298,7 +261,7 @@ class Source:
         return at
 
     def _is_blank_line(self, line_start: int) -> bool:
-        end = self._line_end(line_start)
+        end = self.line_end(line_start)
         return line_start < len(self.text) and not self.text[line_start:end].strip()
 
     def _need_lines(self, line: int) -> None:
@@ -333,7 +296,7 @@ class Source:
                 return self._replace_block_scalar(span, start, value)
             except NotBlock:
                 # a value a block scalar cannot hold (only line breaks, a carriage return)
-                end = self._line_end(span.content_end - 1)
+                end = self.line_end(span.content_end - 1)
                 return Edit(start, end, double_quoted(value) + self.newline)
         return Edit(start, span.end, scalar_text(value, span.style, span.in_flow, layout.quote))
 
@@ -362,7 +325,7 @@ class Source:
         if new_header.endswith("+"):  # the trailing newlines are in the lines themselves
             return Edit(start, span.end, out + nl)
         # clip or strip: blank lines after the content are not part of the value; keep them
-        return Edit(start, self._line_end(span.content_end), out + nl)
+        return Edit(start, self.line_end(span.content_end), out + nl)
 
     def insert_key(
         self,
@@ -394,7 +357,7 @@ class Source:
             if inside and self._starts_line(anchor_key.start):
                 at = self._comments_above(self._line_start(anchor_key.start))
                 return Edit(at, at, block)
-        end = self._line_end(span.content_end)
+        end = self.line_end(span.content_end)
         if end == len(self.text) and not self.text.endswith("\n"):
             block = nl + block
         return Edit(end, end, block)
@@ -412,7 +375,7 @@ class Source:
         if not self._starts_line(kspan.start):
             raise Unsafe(f"the key {key!r} does not start its line", kspan.line)
         start = self._comments_above(self._line_start(kspan.start))
-        end = self._line_end(max(vspan.content_end, kspan.end) - 1)
+        end = self.line_end(max(vspan.content_end, kspan.end) - 1)
         self.check_free(start, end)
         return Edit(start, end, "")
 
@@ -444,7 +407,7 @@ class Source:
         before: str | None,
     ) -> Edit:
         """`key: value` added to a {flow} mapping, next to the pairs already written."""
-        pair = f"{_key_text(key)}: {_flow_value(value, layout)}"
+        pair = f"{key_text(key)}: {flow_text(value, layout)}"
         pairs = self._flow_pairs(mapping, span)
         if not pairs:
             return Edit(self._value_start(span), span.end, "{" + pair + "}")
@@ -487,21 +450,21 @@ class Source:
         if kept != sorted(kept) or len(set(kept)) != len(kept):
             raise Unsafe("items would move within the list", span.line)
         item_spans = [self.value_span(seq, i) for i in range(len(seq))]
-        dashes = [self._dash(s) for s in item_spans]
+        dashes = [self.dash(s) for s in item_spans]
         nl = self.newline
         edits: list[Edit] = []
         if not kept and not any(isinstance(i, New) for i in layout_items):
             return [self._empty_collection(span, owner, "[]")]
         col = dashes[0] - self._line_start(dashes[0]) if dashes else 0
-        spaced = self._spaced(item_spans, dashes)
+        spaced = self.spaced(item_spans, dashes)
         # removals
         for i in range(len(seq)):
             if i in kept:
                 continue
             start = self._comments_above(self._line_start(dashes[i]))
-            end = self._line_end(item_spans[i].content_end - 1)
+            end = self.line_end(item_spans[i].content_end - 1)
             if spaced and self._is_blank_line(end):
-                end = self._line_end(end)
+                end = self.line_end(end)
             elif spaced and start > 0 and self._is_blank_line(self._line_start(start - 1)):
                 start = self._line_start(start - 1)  # the last item: the blank line before it
             edits.append(Edit(start, end, ""))
@@ -528,7 +491,7 @@ class Source:
                 edits.append(Edit(at, at, nl.join(lines) + nl))
             else:
                 last = len(seq) - 1
-                end = self._line_end(item_spans[last].content_end - 1) if seq else span.end
+                end = self.line_end(item_spans[last].content_end - 1) if seq else span.end
                 if spaced:
                     lines = ["", *lines[:-1]]
                 block = nl.join(lines) + nl
@@ -537,18 +500,18 @@ class Source:
                 edits.append(Edit(end, end, block))
         return edits
 
-    def _dash(self, item: Span) -> int:
+    def dash(self, item: Span) -> int:
         """Where the '-' of a block sequence item is (it must start its line)."""
         at = self.text.rfind("-", 0, item.start)
         if at < 0 or self.text[at + 1 : item.start].strip(" ") or not self._starts_line(at):
             raise Unsafe("a list item does not start its line with '- '", item.line)
         return at
 
-    def _spaced(self, items: list[Span], dashes: list[int]) -> bool:
+    def spaced(self, items: list[Span], dashes: list[int]) -> bool:
         """Whether the list's items are separated by blank lines."""
         if len(items) < 2:
             return False
-        end = self._line_end(items[0].content_end - 1)
+        end = self.line_end(items[0].content_end - 1)
         return any(
             self._is_blank_line(at)
             for at in _line_starts(self.text, end, self._line_start(dashes[1]))
@@ -560,7 +523,7 @@ class Source:
             raise Unsafe("the list would become empty", span.line)
         mapping, key = owner
         kspan = self.key_span(mapping, key)
-        end = self._line_end(max(span.content_end, span.start + 1) - 1)
+        end = self.line_end(max(span.content_end, span.start + 1) - 1)
         return Edit(kspan.end, end, ": " + empty + self.newline)
 
     def rewrite_flow(self, span: Span, parts: Sequence[str]) -> Edit:
@@ -620,338 +583,3 @@ def _line_starts(text: str, start: int, end: int) -> Iterable[int]:
         if nxt < 0:
             return
         at = nxt + 1
-
-
-# ---------------------------------------------------------------- layout
-
-_SEQ_ITEM = re.compile(r"^( *)- ")
-
-
-def infer_layout(sources: Iterable[Source]) -> Layout:
-    """The indentation, quotes and flow fields most used in these files."""
-    steps: Counter[int] = Counter()
-    offsets: Counter[int] = Counter()
-    quotes: Counter[str] = Counter()
-    flow: Counter[tuple[str, ...]] = Counter()
-    block: Counter[tuple[str, ...]] = Counter()
-    spaced: Counter[bool] = Counter()
-    for source in sources:
-        if source.root is None:
-            continue
-        _layout_walk(source, source.root, source.data, steps, offsets, quotes, flow, block)
-        if isinstance(source.data, PosDict):
-            for value in source.data.values():
-                if isinstance(value, PosList) and len(value) > 1:
-                    try:
-                        spans = [source.value_span(value, i) for i in range(2)]
-                        dashes = [source._dash(s) for s in spans]
-                    except Unsafe:
-                        continue
-                    spaced[source._spaced(spans, dashes)] += 1
-    layout = Layout()
-    if steps:
-        layout.indent = steps.most_common(1)[0][0]
-    if offsets:
-        layout.seq_offset = offsets.most_common(1)[0][0]
-    if quotes:
-        layout.quote = quotes.most_common(1)[0][0]
-    layout.flow = {k: flow[k] > block[k] for k in {*flow, *block}}
-    layout.spaced_items = spaced.most_common(1)[0][0] if spaced else False
-    return layout
-
-
-#: the key under which small mappings (a few scalars, like periods) are counted
-_SMALL = ("<small mapping>",)
-
-
-def _small(value: Any) -> bool:
-    return (
-        isinstance(value, dict)
-        and 0 < len(value) <= 4
-        and not any(isinstance(v, (dict, list)) for v in value.values())
-    )
-
-
-def _layout_walk(
-    source: Source,
-    span: Span,
-    data: Any,
-    steps: Counter[int],
-    offsets: Counter[int],
-    quotes: Counter[str],
-    flow: Counter[tuple[str, ...]],
-    block: Counter[tuple[str, ...]],
-) -> None:
-    todo: list[tuple[Span, Any, tuple[str, ...], int | None]] = [(span, data, (), None)]
-    while todo:
-        node, value, names, parent_col = todo.pop()
-        if node.kind == "scalar":
-            if node.style in ("'", '"') and isinstance(value, str):
-                quotes[node.style] += 1
-            continue
-        if node.kind not in ("mapping", "sequence"):
-            continue
-        if names:
-            counter = flow if node.style == "flow" else block
-            counter[names] += 1
-            counter[("*", names[-1])] += 1
-            if _small(value):
-                counter[_SMALL] += 1
-        if node.style == "flow":
-            continue
-        if node.kind == "mapping" and isinstance(value, PosDict):
-            keys = node.children[0::2]
-            values = node.children[1::2]
-            if parent_col is not None and keys and node.col > parent_col:
-                steps[node.col - parent_col] += 1
-            for vspan, key in zip(values, value, strict=False):
-                if vspan.kind == "sequence" and vspan.style == "block":
-                    offsets[max(vspan.col - node.col, 0)] += 1
-                todo.append((vspan, value.get(key), (*names, key), node.col))
-        elif node.kind == "sequence" and isinstance(value, PosList):
-            for child, item in zip(node.children, value, strict=False):
-                todo.append((child, item, names, None))
-
-
-# ---------------------------------------------------------------- scalars
-
-_PLAIN_START_BAD = set("-?:,[]{}#&*!|>'\"%@` \t")
-_FLOW_BAD = set(",[]{}")
-#: characters a YAML stream may hold as they are (besides tab, LF and CR)
-_PRINTABLE = re.compile(
-    "[\x09\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]*\\Z"
-)
-
-
-def is_template_text(value: str) -> bool:
-    return "{{" in value or "{%" in value
-
-
-def _check_not_template(value: str) -> None:
-    if is_template_text(value):
-        raise Unsafe(
-            "the live value holds '{{' or '{%', which the definition would read as a template"
-        )
-
-
-def plain_ok(value: str, flow: bool) -> bool:
-    """Whether `value` can be written without quotes and read back as the same string."""
-    if not value or value[0] in _PLAIN_START_BAD or value[-1] in " \t:":
-        return False
-    if not _PRINTABLE.match(value) or any(c in value for c in "\t\n\r"):
-        return False
-    if ": " in value or " #" in value or (flow and any(c in _FLOW_BAD for c in value)):
-        return False
-    if flow and ":" in value:
-        return False
-    try:
-        if resolve_plain(value) != value or not isinstance(resolve_plain(value), str):
-            return False
-    except ValueError:
-        return False
-    return value not in ("---", "...")
-
-
-def double_quoted(value: str) -> str:
-    out = ['"']
-    for ch in value:
-        code = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif _PRINTABLE.match(ch) and ch not in "\x85\u2028\u2029\ufeff":
-            out.append(ch)
-        elif code <= 0xFF:
-            out.append(f"\\x{code:02x}")
-        elif code <= 0xFFFF:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
-
-
-def single_quoted(value: str) -> str | None:
-    if any(c in value for c in "\n\r\t") or not _PRINTABLE.match(value):
-        return None
-    return "'" + value.replace("'", "''") + "'"
-
-
-def scalar_text(value: Any, style: str, flow: bool, quote: str) -> str:
-    """`value` as a scalar in (or as close as it gets to) `style`."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise Unsafe("the live value is not a finite number")
-        text = repr(value)
-        return text if resolve_plain(text) == value else json.dumps(value)
-    if not isinstance(value, str):
-        raise Unsafe(f"cannot write a {type(value).__name__} as a scalar")
-    _check_not_template(value)
-    if style == '"':
-        return double_quoted(value)
-    if style == "'" or (not plain_ok(value, flow) and quote == "'"):
-        single = single_quoted(value)
-        if single is not None:
-            return single
-    elif plain_ok(value, flow):
-        return value
-    return double_quoted(value)
-
-
-def block_scalar_lines(
-    value: str, style: str, indent: int, parent_indent: int
-) -> tuple[str, list[str]]:
-    """The header (`|`, `>-`, `|2+` ...) and content lines of a block scalar."""
-    _check_not_template(value)
-    body = value.rstrip("\n")
-    if "\r" in value or not _PRINTABLE.match(value.replace("\n", "")) or not body.strip():
-        raise NotBlock()
-    trailing = len(value) - len(body)
-    chomp = "-" if trailing == 0 else "" if trailing == 1 else "+"
-    lines = body.split("\n")
-    if style == ">":
-        if any(ln[:1] in (" ", "\t") for ln in lines) or any(
-            ln.endswith((" ", "\t")) for ln in lines
-        ):
-            style = "|"  # folding would change such lines: write them as they are
-        else:
-            # folding turns a single line break between two lines into a space: each
-            # break between lines of text takes one more (blank) line
-            folded: list[str] = []
-            seen_text = False
-            for ln in lines:
-                if ln and seen_text:
-                    folded.append("")
-                folded.append(ln)
-                seen_text = seen_text or bool(ln)
-            lines = folded
-    indicator = ""
-    first = next((ln for ln in lines if ln), "")
-    if first[:1] == " ":
-        indicator = str(max(indent - parent_indent, 1))
-    pad = " " * indent
-    out = [pad + ln if ln else "" for ln in lines]
-    if chomp == "+":
-        out += [""] * (trailing - 1)
-    return style + indicator + chomp, out
-
-
-# ---------------------------------------------------------------- new values
-
-_MAX_FLOW = 80
-
-
-def _flow_value(value: Any, layout: Layout) -> str:
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_flow_value(v, layout)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_flow_value(v, layout) for v in value) + "]"
-    if isinstance(value, str) and "\n" in value:
-        return double_quoted(value)
-    return scalar_text(value, "", True, layout.quote)
-
-
-def _use_flow(names: tuple[str, ...], value: Any, layout: Layout) -> bool:
-    if not value:
-        return True  # {} and []
-    known = layout.flow_for(names)
-    if known is None and _small(value):
-        known = layout.flow.get(_SMALL)
-    if known is not None:
-        return known and len(_flow_value(value, layout)) <= _MAX_FLOW
-    simple = all(not isinstance(v, (dict, list)) for v in _values(value))
-    return isinstance(value, list) and simple and len(_flow_value(value, layout)) <= _MAX_FLOW
-
-
-def _values(value: Any) -> Iterable[Any]:
-    return value.values() if isinstance(value, dict) else value
-
-
-def _key_text(key: str) -> str:
-    return key if plain_ok(key, False) else double_quoted(key)
-
-
-def emit_entry(
-    key: str, value: Any, col: int, layout: Layout, ctx: tuple[str, ...] = ()
-) -> list[str]:
-    """Lines of `key: value` in a block mapping whose keys start at column `col`
-    (0-based); `ctx` names the fields leading to the mapping (for the file's style)."""
-    pad = " " * col
-    name = _key_text(key)
-    names = (*ctx, key)
-    if isinstance(value, (dict, list)):
-        if _use_flow(names, value, layout):
-            return [f"{pad}{name}: {_flow_value(value, layout)}"]
-        if isinstance(value, dict):
-            lines = [f"{pad}{name}:"]
-            for k, v in value.items():
-                lines += emit_entry(k, v, col + layout.indent, layout, names)
-            return lines
-        lines = [f"{pad}{name}:"]
-        for item in value:
-            lines += emit_item(item, col + layout.seq_offset, layout, names)
-        return lines
-    if isinstance(value, str) and "\n" in value:
-        try:
-            header, body = block_scalar_lines(value, "|", col + layout.indent, col)
-            return [f"{pad}{name}: {header}", *body]
-        except NotBlock:
-            pass
-    return [f"{pad}{name}: {scalar_text(value, '', False, layout.quote)}"]
-
-
-def emit_item(value: Any, col: int, layout: Layout, ctx: tuple[str, ...] = ()) -> list[str]:
-    """Lines of one block sequence item whose dash is at column `col`; `ctx` names the
-    fields leading to the list."""
-    pad = " " * col
-    if isinstance(value, dict) and value:
-        lines: list[str] = []
-        for k, v in value.items():
-            lines += emit_entry(k, v, col + 2, layout, ctx)
-        lines[0] = pad + "- " + lines[0][col + 2 :]
-        return lines
-    if isinstance(value, (dict, list)):
-        return [f"{pad}- {_flow_value(value, layout)}"]
-    if isinstance(value, str) and "\n" in value:
-        try:
-            header, body = block_scalar_lines(value, "|", col + 2, col)
-            return [f"{pad}- {header}", *body]
-        except NotBlock:
-            pass
-    return [f"{pad}- {scalar_text(value, '', False, layout.quote)}"]
-
-
-def flow_item_text(value: Any, layout: Layout) -> str:
-    """A value as an item of a flow collection."""
-    return _flow_value(value, layout)
-
-
-__all__ = [
-    "Edit",
-    "Layout",
-    "New",
-    "Source",
-    "Span",
-    "Unsafe",
-    "block_scalar_lines",
-    "double_quoted",
-    "emit_entry",
-    "emit_item",
-    "flow_item_text",
-    "infer_layout",
-    "plain_ok",
-    "scalar_text",
-]

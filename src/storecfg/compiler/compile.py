@@ -40,13 +40,15 @@ from .fingerprint import tool_fingerprint
 from .includes import Includes, Tree
 from .load import Loaded, load_bytes, load_file, read_source
 from .positions import TemplateSite, find_templates, position_of
-from .render import _Renderer, make_renderer, render_templates
+from .render import make_renderer, render_templates
 from .result import CompileResult, Unit, find_store_file
 from .targets import target_hint, var_file_issues
 from .variables import parse_var_overrides
 
 if TYPE_CHECKING:
     from multiprocessing.pool import AsyncResult, Pool
+
+    from .sandbox.renderer import TemplateRenderer
 
 #: codes after which a file's resources are missing from the compile
 _UNREADABLE = frozenset(
@@ -82,7 +84,7 @@ class _Compiler:
         self.variables: dict[str, Any] = {}
         self.digits = 2
         self.files: list[str] = []
-        self._renderer: _Renderer | None = None
+        self._renderer: TemplateRenderer | None = None
         #: (file, path) of values whose template failed: no second error for them
         self.failed: set[tuple[str, tuple[Any, ...]]] = set()
         self.inputs: list[str] = []
@@ -321,7 +323,7 @@ class _Compiler:
             )
             self.failed.update((shown, path) for path in failed)
 
-    def _get_renderer(self) -> _Renderer:
+    def _get_renderer(self) -> TemplateRenderer:
         """One sandbox for the whole run, so its limits count every template."""
         if self._renderer is None:
             self._renderer = make_renderer(self.variables, self.digits)

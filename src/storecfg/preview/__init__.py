@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from .render import Written, render_pages, write_site, write_sites
-from .site import Site, build_site
+from .site import build_site
+from .views import Site
 
 __all__ = [
     "PreviewResult",

@@ -19,7 +19,7 @@ from .. import __version__
 from .._fs import atomic_write
 from ..errors import UsageError
 from .sanitize import text_on
-from .site import DEFAULT_ACCENT, DEFAULT_PRIMARY, Branding, Site
+from .views import DEFAULT_ACCENT, DEFAULT_PRIMARY, Branding, Site
 
 MANIFEST = ".storecfg-preview.json"
 

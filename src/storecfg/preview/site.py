@@ -11,243 +11,32 @@ Nothing here reads files or writes HTML.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
-from markupsafe import Markup
-
-from ..model import KINDS, DesiredState, LiveState, spec_hash
-from . import text
+from ..model import KINDS, DesiredState, LiveState
+from .plans import PlanViews
 from .sanitize import color, safe_html, text_on
+from .text import PAYMENT_TYPES, SCREEN_TYPES, eligibility, mapping, name_of, rate
+from .views import (
+    DEFAULT_ACCENT,
+    DEFAULT_PRIMARY,
+    Branding,
+    CartLine,
+    CategoryView,
+    Comparison,
+    Difference,
+    OrderFields,
+    PaymentView,
+    PlanView,
+    RegionPayments,
+    ScenarioView,
+    ScreenView,
+    Site,
+    TaxView,
+    TermsView,
+)
 
 Spec = dict[str, Any]
-
-DEFAULT_PRIMARY = "#1f4e79"
-DEFAULT_ACCENT = "#c27c0e"
-
-#: how many regions a plan's tax note names before it says "and N more"
-TAX_NOTE_REGIONS = 4
-
-
-@dataclass
-class AddonView:
-    id: str
-    name: str
-    unit: str
-    quantity: str
-    price: str
-    setup: str = ""
-    category: str = ""
-    visible: bool = True
-    old_price: str = ""
-    status: str = ""  # "", "new" or "changed"
-    #: what a new subscription starts with, e.g. "1 user"
-    start: str = ""
-
-
-@dataclass
-class OrderField:
-    """What the buyer fills in at checkout (service_plans[].order_fields)."""
-
-    id: str
-    label: str
-    type: str  # text, domain, email or checkbox
-    required: bool = False
-    pattern: str = ""
-
-
-@dataclass
-class PlanView:
-    id: str
-    name: str
-    description: Markup
-    price: str
-    per: str
-    term: str
-    setup: str = ""
-    #: one-time fees beside the price: setup, renewal, early cancellation
-    fees: list[str] = field(default_factory=list)
-    trial: str = ""
-    tax_note: str = ""
-    billing: str = ""
-    sku: str = ""
-    vendor: str = ""
-    published: bool = True
-    addons: list[AddonView] = field(default_factory=list)
-    upgrades: list[tuple[str, str]] = field(default_factory=list)
-    rules: list[str] = field(default_factory=list)
-    order_fields: list[OrderField] = field(default_factory=list)
-    #: "" (as live), "new", "removed", "changed" (prices or term) or "edited" (other fields)
-    status: str = ""
-    old_price: str = ""
-    changes: list[str] = field(default_factory=list)
-
-    @property
-    def visible_addons(self) -> list[AddonView]:
-        return [a for a in self.addons if a.visible]
-
-
-@dataclass
-class CategoryView:
-    id: str
-    name: str
-    description: Markup
-    type: str
-    plans: list[PlanView] = field(default_factory=list)
-    children: list[CategoryView] = field(default_factory=list)
-    removed_plans: list[PlanView] = field(default_factory=list)
-    max_upsell: int | None = None
-    status: str = ""
-
-
-@dataclass
-class TermsView:
-    id: str
-    title: str
-    version: str
-    url: str = ""
-    body: Markup = field(default_factory=Markup)
-    required: bool = True
-    applies_to: str = ""
-    #: False when applies_to names none of the products this scenario sells
-    shown: bool = True
-
-
-@dataclass
-class PaymentView:
-    id: str
-    name: str
-    type: str
-    autopay: bool = False
-    eligibility: str = ""
-
-
-@dataclass
-class RegionPayments:
-    region: str
-    methods: list[PaymentView]
-
-
-@dataclass
-class CartLine:
-    plan: str
-    quantity: str
-    recurring: str
-    setup: str = ""
-
-
-@dataclass
-class OrderFields:
-    plan: str
-    fields: list[OrderField]
-
-
-@dataclass
-class ScreenView:
-    number: int
-    id: str
-    type: str
-    kind_label: str
-    title: str
-    description: Markup
-    anchor: str
-    categories: list[CategoryView] = field(default_factory=list)
-    terms: list[TermsView] = field(default_factory=list)
-    payments: list[RegionPayments] = field(default_factory=list)
-    cart: list[CartLine] = field(default_factory=list)
-    order_fields: list[OrderFields] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class ScenarioView:
-    id: str
-    name: str
-    description: Markup
-    default: bool
-    page: str
-    screens: list[ScreenView]
-    applies_to: str = ""
-
-
-@dataclass
-class TaxView:
-    id: str
-    name: str
-    region: str
-    rate: str
-    flags: list[str]
-    applies_to: str
-    status: str = ""
-    old_rate: str = ""
-
-
-@dataclass
-class Difference:
-    address: str
-    name: str
-    status: str  # "new", "removed" or "changed"
-
-
-@dataclass
-class Comparison:
-    store_url: str
-    revision: int
-    new_plans: list[PlanView] = field(default_factory=list)
-    removed_plans: list[PlanView] = field(default_factory=list)
-    changed_plans: list[PlanView] = field(default_factory=list)
-    edited_plans: list[PlanView] = field(default_factory=list)
-    others: list[Difference] = field(default_factory=list)
-    settings: list[str] = field(default_factory=list)
-
-    @property
-    def empty(self) -> bool:
-        return not (
-            self.new_plans
-            or self.removed_plans
-            or self.changed_plans
-            or self.edited_plans
-            or self.others
-            or self.settings
-        )
-
-
-@dataclass
-class Branding:
-    title: str
-    primary: str
-    accent: str
-    on_primary: str
-    on_accent: str
-    logo_url: str = ""
-    support_email: str = ""
-    support_phone: str = ""
-    footer: Markup = field(default_factory=Markup)
-    has_custom_css: bool = False
-
-
-@dataclass
-class Site:
-    store_id: str
-    store_name: str
-    currency: str
-    locale: str
-    prices_include_tax: bool
-    tax_summary: str
-    branding: Branding
-    headline: str
-    scenarios: list[ScenarioView]
-    catalog: list[CategoryView]
-    uncategorized: list[PlanView]
-    taxes: list[TaxView]
-    payments: list[RegionPayments]
-    comparison: Comparison | None = None
-
-
-def _name(spec: Spec | None, fallback: str) -> str:
-    if not spec:
-        return fallback
-    return str(spec.get("name") or spec.get("title") or fallback)
 
 
 def _sort_key(spec: Spec) -> tuple[int, str, str]:
@@ -288,7 +77,9 @@ class _Builder:
             self.live_categories = {
                 rid: r.spec for rid, r in live.resources.get("sales_categories", {}).items()
             }
-        self._plan_cache: dict[str, PlanView] = {}
+        self.plan_views = PlanViews(
+            desired, self.live_plans if live is not None else None, self.plan_categories
+        )
 
     # ------------------------------------------------------------------ lookups
 
@@ -314,190 +105,15 @@ class _Builder:
         for key, ids in applies_to.items():
             kind = "service_plans" if key == "plans" else str(key)
             for rid in ids if isinstance(ids, list) else []:
-                names.append(_name(self.res.get(kind, {}).get(rid), str(rid)))
+                names.append(name_of(self.res.get(kind, {}).get(rid), str(rid)))
         return ", ".join(names)
 
     def _text(self, key_prefix: str) -> list[str]:
         """The store's text placeholders for this locale whose name starts with key_prefix."""
         custom = next(iter(self.res.get("customization", {}).values()), {})
-        texts = text.mapping(custom.get("texts"))
-        by_locale = text.mapping(texts.get(self.locale) or next(iter(texts.values()), None))
+        texts = mapping(custom.get("texts"))
+        by_locale = mapping(texts.get(self.locale) or next(iter(texts.values()), None))
         return [str(v) for k, v in sorted(by_locale.items()) if str(k).startswith(key_prefix + ".")]
-
-    def _rules_for(self, plan_id: str) -> list[Spec]:
-        cats = self.plan_categories.get(plan_id, set())
-        out = []
-        for spec in self.res.get("tax_rules", {}).values():
-            applies = spec.get("applies_to")
-            wanted = applies.get("sales_categories") if isinstance(applies, dict) else None
-            if not wanted or cats.intersection(wanted):
-                out.append(spec)
-        return sorted(out, key=lambda s: (str(s.get("region")), s.get("priority", 0)))
-
-    def _tax_note(self, plan_id: str) -> str:
-        rules = self._rules_for(plan_id)
-        if not rules:
-            return "tax included" if self.include_tax else "no tax rules apply"
-        regions = [f"{r.get('region')} {text.rate(r.get('rate'))}" for r in rules]
-        shown = ", ".join(regions[:TAX_NOTE_REGIONS])
-        if len(regions) > TAX_NOTE_REGIONS:
-            shown += f" and {len(regions) - TAX_NOTE_REGIONS} more"
-        if self.include_tax or all(r.get("inclusive") for r in rules):
-            return f"tax included ({shown})"
-        return f"plus tax: {shown}"
-
-    # ------------------------------------------------------------------ plans
-
-    def _addon(self, spec: Spec) -> AddonView:
-        price = text.mapping(spec.get("price"))
-        unit = str(spec.get("unit") or "unit")
-        category = self.res.get("resource_categories", {}).get(str(spec.get("category")))
-        return AddonView(
-            id=str(spec.get("id", "")),
-            name=str(spec.get("name", spec.get("id", ""))),
-            unit=unit,
-            quantity=text.quantity(spec),
-            price=text.money(self.currency, price.get("recurring", "0")),
-            setup=""
-            if text.is_zero(price.get("setup"))
-            else text.money(self.currency, price.get("setup")),
-            category=_name(category, "") if category else "",
-            visible=spec.get("visible", True) is not False,
-            start=text.start_quantity(spec),
-        )
-
-    def plan_view(self, plan_id: str, spec: Spec, *, status: str = "") -> PlanView:
-        price = text.mapping(spec.get("price"))
-        sku = self.res.get("skus", {}).get(str(spec.get("sku")))
-        fields = spec.get("order_fields")
-        view = PlanView(
-            id=plan_id,
-            name=_name(spec, plan_id),
-            description=safe_html(spec.get("description")),
-            price=text.money(self.currency, price.get("recurring", "0")),
-            per=text.per_period(spec.get("billing_period")),
-            term=text.term(spec.get("subscription_period"), spec.get("billing_period")),
-            setup=""
-            if text.is_zero(price.get("setup"))
-            else text.money(self.currency, price.get("setup")),
-            fees=[
-                f"{label} {text.money(self.currency, price.get(key))}"
-                for key, label in (
-                    ("setup", "setup fee"),
-                    ("renewal", "renewal fee"),
-                    ("cancellation", "early cancellation fee"),
-                )
-                if not text.is_zero(price.get(key))
-            ],
-            trial=f"{text.duration(spec.get('trial'))} free trial" if spec.get("trial") else "",
-            tax_note=self._tax_note(plan_id),
-            billing=text.BILLING_MODELS.get(str(spec.get("billing_model")), ""),
-            sku=_name(sku, str(spec.get("sku", ""))),
-            vendor=str(sku.get("vendor", "")) if sku else "",
-            published=spec.get("published", True) is not False,
-            addons=[self._addon(a) for a in spec.get("resources") or [] if isinstance(a, dict)],
-            upgrades=[
-                (str(t), _name(self.plans.get(t), str(t))) for t in spec.get("upgrades_to") or []
-            ],
-            rules=text.rule_notes(spec, self.currency),
-            order_fields=[
-                OrderField(
-                    id=str(f.get("id", "")),
-                    label=str(f.get("label") or f.get("id", "")),
-                    type=str(f.get("type") or "text"),
-                    required=f.get("required") is True,
-                    pattern=str(f.get("pattern") or ""),
-                )
-                for f in (fields if isinstance(fields, list) else [])
-                if isinstance(f, dict)
-            ],
-            status=status,
-        )
-        if status == "":
-            self._compare(view, spec)
-        return view
-
-    def plan(self, plan_id: str) -> PlanView:
-        if plan_id not in self._plan_cache:
-            self._plan_cache[plan_id] = self.plan_view(plan_id, self.plans[plan_id])
-        return self._plan_cache[plan_id]
-
-    def _compare(self, view: PlanView, spec: Spec) -> None:
-        """Mark what differs from the live store: new plan, prices, term, add-ons."""
-        if self.live is None:
-            return
-        old = self.live_plans.get(view.id)
-        if old is None:
-            view.status = "new"
-            return
-        cur = self.currency
-        new_price = text.mapping(spec.get("price"))
-        old_price = text.mapping(old.get("price"))
-        later = (
-            " (existing subscriptions: from their next renewal)"
-            if new_price.get("effective") == "next_renewal"
-            else ""
-        )
-        changes = []
-        if old_price.get("recurring") != new_price.get("recurring"):
-            view.old_price = text.money(cur, old_price.get("recurring", "0"))
-            pct = text.percent_change(old_price.get("recurring"), new_price.get("recurring"))
-            changes.append(
-                f"Price {view.old_price} → {new_price.get('recurring')} {view.per}"
-                + (f" ({pct})" if pct else "")
-                + later
-            )
-        if old_price.get("setup") != new_price.get("setup"):
-            changes.append(
-                f"Setup fee {text.money(cur, old_price.get('setup', '0'))} → "
-                f"{new_price.get('setup', '0')}"
-            )
-        old_term = text.term(old.get("subscription_period"), old.get("billing_period"))
-        if old_term != view.term:
-            changes.append(f"Term: {old_term} → {view.term}")
-        old_addons = {
-            str(a.get("id")): a for a in old.get("resources") or [] if isinstance(a, dict)
-        }
-        for addon in view.addons:
-            before = old_addons.pop(addon.id, None)
-            if before is None:
-                addon.status = "new"
-                changes.append(f"New add-on: {addon.name} ({addon.price} per {addon.unit})")
-                continue
-            before_price = text.mapping(before.get("price"))
-            now: Spec = next(
-                (
-                    a
-                    for a in spec.get("resources") or []
-                    if isinstance(a, dict) and str(a.get("id")) == addon.id
-                ),
-                {},
-            )
-            now_price = text.mapping(now.get("price"))
-            if before_price.get("recurring") != now_price.get("recurring"):
-                addon.status = "changed"
-                addon.old_price = text.money(cur, before_price.get("recurring", "0"))
-                pct = text.percent_change(before_price.get("recurring"), now_price.get("recurring"))
-                changes.append(
-                    f"{addon.name}: {addon.old_price} → {now_price.get('recurring')} "
-                    f"per {addon.unit} {view.per}" + (f" ({pct})" if pct else "") + later
-                )
-            if before_price.get("setup", "0") != now_price.get("setup", "0"):
-                addon.status = "changed"
-                changes.append(
-                    f"{addon.name} setup fee: {text.money(cur, before_price.get('setup', '0'))} → "
-                    f"{now_price.get('setup', '0')}"
-                )
-        for gone in old_addons.values():
-            changes.append(f"Add-on removed: {_name(gone, str(gone.get('id')))}")
-        view.changes = changes
-        if changes:
-            view.status = "changed"
-        elif spec_hash(old) != self.desired.digest("service_plans", view.id):
-            view.status = "edited"
-
-    def removed_plan(self, plan_id: str) -> PlanView:
-        return self.plan_view(plan_id, self.live_plans[plan_id], status="removed")
 
     # ------------------------------------------------------------------ categories
 
@@ -507,7 +123,7 @@ class _Builder:
         spec = self.categories.get(cid, {})
         view = CategoryView(
             id=cid,
-            name=_name(spec, cid),
+            name=name_of(spec, cid),
             description=safe_html(spec.get("description")),
             type=str(spec.get("type", "")),
             max_upsell=spec.get("max_upsell_subscriptions"),
@@ -516,13 +132,13 @@ class _Builder:
             view.status = "new"
         for pid in spec.get("plans") or []:
             if pid in self.plans:
-                plan = self.plan(pid)
+                plan = self.plan_views.plan(pid)
                 if plan.published or not published_only:
                     view.plans.append(plan)
         if self.live is not None:
             listed = self.live_categories.get(cid, {}).get("plans") or []
             view.removed_plans = [
-                self.removed_plan(pid)
+                self.plan_views.removed(pid)
                 for pid in listed
                 if pid not in self.plans and pid in self.live_plans
             ]
@@ -541,7 +157,7 @@ class _Builder:
         ]
         tree = [self.category(cid, published_only=False) for cid in roots]
         loose = [
-            self.plan(pid)
+            self.plan_views.plan(pid)
             for pid, spec in sorted(
                 self.plans.items(), key=lambda kv: (kv[1].get("sort_order") or 1 << 30, kv[0])
             )
@@ -570,10 +186,10 @@ class _Builder:
                 continue
             view = PaymentView(
                 id=pid,
-                name=str(spec.get("name") or text.PAYMENT_TYPES.get(str(spec.get("type")), pid)),
-                type=text.PAYMENT_TYPES.get(str(spec.get("type")), str(spec.get("type", ""))),
+                name=str(spec.get("name") or PAYMENT_TYPES.get(str(spec.get("type")), pid)),
+                type=PAYMENT_TYPES.get(str(spec.get("type")), str(spec.get("type", ""))),
                 autopay=bool(spec.get("autopay", False)),
-                eligibility=text.eligibility(spec.get("eligibility")),
+                eligibility=eligibility(spec.get("eligibility")),
             )
             for region in spec.get("regions") or []:
                 by_region.setdefault(str(region), []).append(view)
@@ -618,7 +234,7 @@ class _Builder:
 
     def _terms_shown(self, tid: str, offered: set[str]) -> bool:
         """Whether buyers of the offered plans see these terms (terms[].applies_to)."""
-        applies = text.mapping(self.res.get("terms", {}).get(tid, {}).get("applies_to"))
+        applies = mapping(self.res.get("terms", {}).get(tid, {}).get("applies_to"))
         if not applies or not offered:
             return True
         categories = {c for p in offered for c in self.plan_categories.get(p, set())}
@@ -638,7 +254,7 @@ class _Builder:
                 number=number,
                 id=str(screen_id),
                 type=kind,
-                kind_label=text.SCREEN_TYPES.get(kind, kind),
+                kind_label=SCREEN_TYPES.get(kind, kind),
                 title=str(s.get("title", screen_id)),
                 description=safe_html(s.get("description")),
                 anchor=f"step-{number}",
@@ -663,7 +279,7 @@ class _Builder:
             screens.append(view)
         return ScenarioView(
             id=sid,
-            name=_name(spec, sid),
+            name=name_of(spec, sid),
             description=safe_html(spec.get("description")),
             default=bool(spec.get("default")) or _is_default(spec, self.res),
             page=f"scenario-{sid}.html",
@@ -697,7 +313,7 @@ class _Builder:
                 id=rid,
                 name=str(spec.get("name") or rid),
                 region=str(spec.get("region", "")),
-                rate=text.rate(spec.get("rate")),
+                rate=rate(spec.get("rate")),
                 flags=flags,
                 applies_to=self._names(spec.get("applies_to")) or "everything",
             )
@@ -707,7 +323,7 @@ class _Builder:
                     view.status = "new"
                 elif old.get("rate") != spec.get("rate"):
                     view.status = "changed"
-                    view.old_rate = text.rate(old.get("rate"))
+                    view.old_rate = rate(old.get("rate"))
             out.append(view)
         return out
 
@@ -733,7 +349,7 @@ class _Builder:
             return None
         comp = Comparison(store_url=self.live_url, revision=self.live.revision)
         for pid in sorted(self.plans):
-            view = self.plan(pid)
+            view = self.plan_views.plan(pid)
             if view.status == "new":
                 comp.new_plans.append(view)
             elif view.status == "changed":
@@ -741,7 +357,7 @@ class _Builder:
             elif view.status == "edited":
                 comp.edited_plans.append(view)
         comp.removed_plans = [
-            self.removed_plan(pid) for pid in sorted(self.live_plans) if pid not in self.plans
+            self.plan_views.removed(pid) for pid in sorted(self.live_plans) if pid not in self.plans
         ]
         for kind in KINDS:
             if kind == "service_plans":
@@ -758,7 +374,7 @@ class _Builder:
                 else:
                     continue
                 spec = mine.get(rid) or theirs[rid].spec
-                comp.others.append(Difference(f"{kind}.{rid}", _name(spec, rid), status))
+                comp.others.append(Difference(f"{kind}.{rid}", name_of(spec, rid), status))
         settings = self.live.settings or {}
         for key, label in (
             ("name", "Store name"),

@@ -13,6 +13,13 @@ from typing import Any
 _UNIT_ADVERB = {"day": "daily", "month": "monthly", "year": "yearly"}
 
 
+def name_of(spec: dict[str, Any] | None, fallback: str) -> str:
+    """What a resource is called: its name, else its title, else `fallback`."""
+    if not spec:
+        return fallback
+    return str(spec.get("name") or spec.get("title") or fallback)
+
+
 def money(currency: str, amount: Any) -> str:
     """`USD 10.00`: the store's currency code and the amount as the definition writes it."""
     return f"{currency} {amount}"

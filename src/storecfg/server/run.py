@@ -311,41 +311,37 @@ def run_server(
     log.propagate = False
     sock = _listen(host, port)  # fails here, plainly, when the port is taken
     port = sock.getsockname()[1]  # the real one when --port 0 asked for any free port
-    try:
-        storage = Storage(db, keep_snapshots=keep_snapshots)
-    except BaseException:
-        sock.close()
-        raise
-    limits = ConnectionLimits(_fit_fd_limit(max_connections), header_timeout)
-    app = create_app(
-        storage, rate_limit=rate_limit, access_log=access_log, body_timeout=body_timeout
-    )
-    shown = f"[{host}]" if ":" in host else host
-    # the database as the engine shows it: a PostgreSQL URL without its password
-    log.info(
-        "storecfg store server on http://%s:%d (database %s)", shown, port, storage.engine.display
-    )
-    if keep_snapshots is not None:
-        log.info("keeping the newest %d snapshots of each store", keep_snapshots)
-    config = uvicorn.Config(
-        limits.watch(app),
-        host=host,
-        port=port,
-        http=_protocol_class(limits),
-        access_log=False,  # our own access log is token-free by construction
-        # the client address is the peer's: ConnectionLimits finds connections by it,
-        # and nothing here trusts X-Forwarded-For
-        proxy_headers=False,
-        ws="none",  # no WebSocket routes: an upgrade request is a plain request
-        log_level="warning",
-        lifespan="on",
-        timeout_graceful_shutdown=10,
-        server_header=False,
-    )
-    try:
+    with contextlib.closing(sock), Storage(db, keep_snapshots=keep_snapshots) as storage:
+        limits = ConnectionLimits(_fit_fd_limit(max_connections), header_timeout)
+        app = create_app(
+            storage, rate_limit=rate_limit, access_log=access_log, body_timeout=body_timeout
+        )
+        shown = f"[{host}]" if ":" in host else host
+        # the database as the engine shows it: a PostgreSQL URL without its password
+        log.info(
+            "storecfg store server on http://%s:%d (database %s)",
+            shown,
+            port,
+            storage.engine.display,
+        )
+        if keep_snapshots is not None:
+            log.info("keeping the newest %d snapshots of each store", keep_snapshots)
+        config = uvicorn.Config(
+            limits.watch(app),
+            host=host,
+            port=port,
+            http=_protocol_class(limits),
+            access_log=False,  # our own access log is token-free by construction
+            # the client address is the peer's: ConnectionLimits finds connections by it,
+            # and nothing here trusts X-Forwarded-For
+            proxy_headers=False,
+            ws="none",  # no WebSocket routes: an upgrade request is a plain request
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=10,
+            server_header=False,
+        )
         _server_class()(config).run(sockets=[sock])
-    finally:
-        sock.close()
     log.info("storecfg store server stopped")
 
 

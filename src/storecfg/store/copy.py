@@ -24,7 +24,8 @@ from typing import Any
 
 from ..errors import StoreError
 from .engine import Connection
-from .storage import Storage, migrations
+from .migrations import MIGRATIONS
+from .storage import Storage
 
 #: tables that are bookkeeping of one database, not data to copy
 _SKIP = {"meta"}
@@ -35,7 +36,7 @@ _MOD = 2**256
 def data_tables() -> list[str]:
     """Every table the migrations create, in the order they create them."""
     names: list[str] = []
-    for script in migrations():
+    for script in MIGRATIONS:
         for name in re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", script):
             if name not in names and name not in _SKIP:
                 names.append(name)

@@ -2,7 +2,9 @@
 
 Drivers are registered by URL scheme: `sqlite:///PATH` is the embedded store,
 `http://` and `https://` the store API. Every driver speaks in the same terms
-(`Item`, `StoreInfo`, `LockInfo`, `LiveState`) and raises only `StoreError`.
+(`LiveResource`, `LiveState` and the records of records.py) and raises only
+`StoreError`. A driver is a context manager: `with open_store(url) as driver:` closes
+its connections (or its HTTP client) on every way out of the block.
 """
 
 from __future__ import annotations
@@ -12,14 +14,13 @@ import ipaddress
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from types import TracebackType
+from typing import Any, Protocol, Self
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import ConflictError, StoreError, UsageError
-from ..model import ID_PATTERN, KINDS, LiveResource, LiveState
-from .history import ApplyRecord, DriftItem, SnapshotMeta
-from .storage import Item, LockInfo, StoreInfo
+from ..errors import StoreError, UsageError
+from ..model import ID_PATTERN, KINDS, LiveResource, LiveState, address, split_address
+from .records import ApplyRecord, DriftItem, LockInfo, SnapshotMeta, StoreInfo, WriteOp, WriteResult
 
 DEFAULT_URL = "sqlite:///.storecfg/store.db"
 PAGE_SIZE = 500
@@ -32,93 +33,6 @@ MAX_PAGES = 2_000
 class HistoryUnsupported(StoreError):
     """The store keeps no history (a store API from before snapshots, apply records
     and drift lived in the store)."""
-
-
-@dataclass(slots=True)
-class WriteOp:
-    """One write of a batch: a put (create or update) or a delete."""
-
-    action: str  # "put" | "delete"
-    kind: str
-    id: str
-    spec: dict[str, Any] | None = None
-    if_match: int | None = None
-    create: bool = False
-    idempotency_key: str | None = None
-    #: consecutive writes with the same group are all or nothing (a replace's two)
-    group: str | None = None
-    #: the definition file the resource comes from (recorded by the store)
-    source: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"op": self.action, "kind": self.kind, "id": self.id}
-        if self.action == "put":
-            out["spec"] = self.spec
-            if self.source is not None:
-                out["source"] = self.source
-        if self.create:
-            out["if_none_match"] = "*"
-        elif self.if_match is not None:
-            out["if_match"] = str(self.if_match)
-        if self.idempotency_key:
-            out["idempotency_key"] = self.idempotency_key
-        if self.group:
-            out["group"] = self.group
-        return out
-
-
-@dataclass(slots=True)
-class WriteResult:
-    """What became of one write: an item (put: id, revision and hash; the spec is not
-    sent back), nothing (delete), or an error. `status` 0 means the write was not
-    attempted because an earlier one failed."""
-
-    status: int
-    item: Item | None = None
-    error: StoreError | None = None
-
-
-def results_from_json(raw: list[dict[str, Any]], where: str) -> list[WriteResult]:
-    """Batch results as the store API answers them -> WriteResults with typed errors."""
-    out: list[WriteResult] = []
-    for result in raw:
-        status = int(result.get("status", 0))
-        if "error" in result or status == 0 or status >= 300:
-            # a failure, even one a store reports without an "error" object
-            raw_error = result.get("error")
-            error: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
-            default = "not attempted" if status == 0 else f"write failed (status {status})"
-            message = str(error.get("message") or default)
-            cls = ConflictError if status == 412 else StoreError
-            out.append(
-                WriteResult(
-                    status,
-                    error=cls(
-                        message,
-                        status,
-                        diagnostics=list(error.get("diagnostics") or []),
-                        details=error,
-                    ),
-                )
-            )
-        elif "item" in result:
-            data = result["item"]
-            out.append(
-                WriteResult(
-                    status,
-                    item=Item(
-                        str(data["id"]),
-                        dict(data.get("spec") or {}),
-                        int(data["revision"]),
-                        str(data.get("hash") or ""),
-                    ),
-                )
-            )
-        else:
-            out.append(WriteResult(status))
-    if not out:
-        raise StoreError(f"{where}: the store answered a batch with no results", 502)
-    return out
 
 
 class StoreDriver(Protocol):
@@ -139,9 +53,9 @@ class StoreDriver(Protocol):
         limit: int = PAGE_SIZE,
         page_token: str | None = None,
         specs: bool = True,
-    ) -> tuple[list[Item], str | None]: ...
+    ) -> tuple[list[LiveResource], str | None]: ...
 
-    def get(self, store_id: str, kind: str, rid: str) -> Item | None: ...
+    def get(self, store_id: str, kind: str, rid: str) -> LiveResource | None: ...
 
     def put(
         self,
@@ -153,7 +67,7 @@ class StoreDriver(Protocol):
         if_match: int | None = None,
         create: bool = False,
         idempotency_key: str | None = None,
-    ) -> Item: ...
+    ) -> LiveResource: ...
 
     def delete(
         self,
@@ -173,7 +87,7 @@ class StoreDriver(Protocol):
         if_match: int,
         idempotency_key: str | None = None,
         apply_id: str | None = None,
-    ) -> Item: ...
+    ) -> LiveResource: ...
 
     def write_batch(
         self, store_id: str, ops: list[WriteOp], apply_id: str | None = None
@@ -256,6 +170,33 @@ class StoreDriver(Protocol):
 
     def close(self) -> None: ...
 
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class Closing:
+    """What makes a driver a context manager: `close()` on the way out of the block."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
 
 _REGISTRY: dict[str, Callable[..., StoreDriver]] = {}
 #: where the built-in drivers live, by URL scheme
@@ -330,14 +271,16 @@ def plaintext_to_remote(url: str) -> bool:
         return True
 
 
-def assign_specs(live: LiveState, items: dict[str, Item], wanted: list[str] | None = None) -> None:
+def assign_specs(
+    live: LiveState, items: dict[str, LiveResource], wanted: list[str] | None = None
+) -> None:
     """Put fetched specs (by address) into a LiveState read without them. A wanted
     resource that is gone, or at another revision, was changed while it was read."""
     for addr in wanted or []:
         if addr not in items:
             raise StoreError(f"{addr} was deleted while the store was read; try again", 409)
     for addr, item in items.items():
-        kind, rid = addr.split(".", 1)
+        kind, rid = split_address(addr)
         current = live.resources.get(kind, {}).get(rid)
         if current is not None and current.revision == item.revision:
             current.spec = item.spec
@@ -397,11 +340,11 @@ def read_all_paged(
                 for item in items:
                     if item.id in bucket:
                         raise StoreError(
-                            f"the store listed {kind}.{item.id} twice while store {store_id} "
+                            f"the store listed {address(kind, item.id)} twice while store {store_id} "
                             "was read; a listing that repeats itself cannot be trusted",
                             502,
                         )
-                    bucket[item.id] = LiveResource(item.spec, item.revision, item.hash, item.source)
+                    bucket[item.id] = item
                 if not token:
                     break
                 if token in tokens:

@@ -16,8 +16,8 @@ the last apply got, and tell what was changed outside storecfg since.
   resource whose hash differs, that exists without such a record, or that has a record
   but is gone, has drifted: it was changed outside storecfg.
 
-The methods here are mixed into `storage.Storage`, which owns the connection and the
-transactions.
+`History` is one part of `storage.Storage`; the hooks at the end are what a write
+(writes.py, batch.py) calls inside its own transaction.
 """
 
 from __future__ import annotations
@@ -27,248 +27,38 @@ import re
 import time
 import uuid
 import zlib
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import Any
 
+from ..clock import utc_compact
 from ..errors import StoreError
-from ..model import KIND_RANK, canonical_json, spec_hash
+from ..model import KIND_RANK, address, canonical_json, spec_hash, split_address
+from .base import StorageBase, store_row
 from .engine import Connection, retried
+from .records import ADDRESS, CHANGE_KEYS, ApplyRecord, DriftItem, SnapshotMeta, iso
+from .wire import DEFAULT_PAGE, check_limit, decode_page_token, encode_page_token
 
-#: the schema migration that adds history (see storage._MIGRATIONS)
-MIGRATION = """
-    CREATE TABLE snapshots (
-        store TEXT NOT NULL,
-        id TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        created_at REAL NOT NULL,
-        revision INTEGER NOT NULL,
-        resource_count INTEGER NOT NULL,
-        sha256 TEXT NOT NULL,
-        reason TEXT NOT NULL,
-        apply_id TEXT,
-        size INTEGER NOT NULL,
-        content BLOB NOT NULL,
-        PRIMARY KEY (store, id)
-    );
-    CREATE UNIQUE INDEX snapshots_order ON snapshots (store, seq);
-    CREATE INDEX snapshots_apply ON snapshots (store, apply_id);
-    CREATE TABLE applies (
-        store TEXT NOT NULL,
-        id TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        started_at REAL NOT NULL,
-        finished_at REAL,
-        status TEXT NOT NULL,
-        plan_id TEXT,
-        changes TEXT NOT NULL,
-        writes_done INTEGER NOT NULL DEFAULT 0,
-        writes_total INTEGER NOT NULL DEFAULT 0,
-        source TEXT NOT NULL,
-        lock_id TEXT,
-        PRIMARY KEY (store, id)
-    );
-    CREATE UNIQUE INDEX applies_order ON applies (store, seq);
-    CREATE INDEX applies_plan ON applies (store, plan_id);
-    CREATE TABLE last_applied (
-        store TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        id TEXT NOT NULL,
-        hash TEXT NOT NULL,
-        revision INTEGER NOT NULL,
-        apply_id TEXT,
-        written_at REAL NOT NULL,
-        deleted_revision INTEGER,
-        deleted_at REAL,
-        PRIMARY KEY (store, kind, id)
-    ) WITHOUT ROWID;
-    INSERT INTO last_applied (store, kind, id, hash, revision, apply_id, written_at)
-        SELECT store, kind, id, hash, revision, NULL, updated_at FROM resources
-"""
-# A database from before history has no record of who wrote what: the store as it is
-# at the upgrade becomes the baseline, so upgrading does not report every resource as
-# drifted. Drift is told from then on.
-
-SNAPSHOT_FORMAT = 1
 STATUSES = ("running", "complete", "failed", "interrupted")
 FINAL_STATUSES = ("complete", "failed", "interrupted")
-CHANGE_KEYS = ("create", "update", "delete", "replace")
-DRIFT_KINDS = ("changed", "created", "deleted")
-STATE_KEYS = ("store", "settings", "settings_revision", "resources")
+SNAPSHOT_FORMAT = 1
 
 APPLY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-#: snapshot IDs: UTC time and store revision (they name local copies: nothing else passes)
-SNAPSHOT_ID = re.compile(r"^\d{8}T\d{6}Z-r\d+(?:-\d+)?$")
-_ADDRESS = re.compile(r"^[a-z_]+\.[a-z0-9][a-z0-9._-]{0,62}$")
 #: what storecfg's API tokens look like: never kept in a record, wherever it appears
 TOKEN_PATTERN = re.compile(r"sct_[A-Za-z0-9_-]{16,}")
 MAX_SOURCE_KEYS = 50
 MAX_TEXT = 2000
-MAX_PAGE = 1000
-DEFAULT_PAGE = 100
-
-
-def iso(ts: float | None) -> str | None:
-    return None if ts is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
-
-
-def state_sha256(doc: dict[str, Any]) -> str:
-    """The sha256 of a snapshot: over the canonical JSON of its state members."""
-    return spec_hash({key: doc.get(key) for key in STATE_KEYS})
 
 
 def redact(text: str) -> str:
     return TOKEN_PATTERN.sub("sct_***", text)
 
 
-@dataclass(slots=True)
-class SnapshotMeta:
-    id: str
-    created_at: str
-    revision: int
-    resource_count: int
-    sha256: str
-    reason: str
-    apply_id: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "created_at": self.created_at,
-            "revision": self.revision,
-            "resource_count": self.resource_count,
-            "sha256": self.sha256,
-            "reason": self.reason,
-            "apply_id": self.apply_id,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> SnapshotMeta:
-        """From a store's answer; ValueError when it is not what a store sends."""
-        apply_id = data.get("apply_id")
-        if not SNAPSHOT_ID.fullmatch(str(data["id"])):
-            raise ValueError(f"not a snapshot ID: {data['id']!r}")
-        return cls(
-            str(data["id"]),
-            str(data["created_at"]),
-            int(data["revision"]),
-            int(data["resource_count"]),
-            str(data["sha256"]),
-            str(data.get("reason") or ""),
-            None if apply_id is None else str(apply_id),
-        )
-
-
-@dataclass(slots=True)
-class ApplyRecord:
-    id: str
-    started_at: str
-    finished_at: str | None
-    status: str
-    plan_id: str | None
-    changes: dict[str, int]
-    writes_done: int
-    writes_total: int
-    source: dict[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "status": self.status,
-            "plan_id": self.plan_id,
-            "changes": dict(self.changes),
-            "writes_done": self.writes_done,
-            "writes_total": self.writes_total,
-            "source": dict(self.source),
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ApplyRecord:
-        changes = data.get("changes") or {}
-        finished = data.get("finished_at")
-        plan_id = data.get("plan_id")
-        return cls(
-            str(data["id"]),
-            str(data["started_at"]),
-            None if finished is None else str(finished),
-            str(data["status"]),
-            None if plan_id is None else str(plan_id),
-            {k: int(changes.get(k) or 0) for k in CHANGE_KEYS},
-            int(data.get("writes_done") or 0),
-            int(data.get("writes_total") or 0),
-            dict(data.get("source") or {}),
-        )
-
-
-@dataclass(slots=True)
-class DriftItem:
-    """A resource changed outside storecfg: `kind` is changed, created or deleted;
-    `revision` and `changed_at` say when (for a delete: the store revision it made)."""
-
-    address: str
-    kind: str
-    revision: int | None
-    changed_at: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "address": self.address,
-            "kind": self.kind,
-            "revision": self.revision,
-            "changed_at": self.changed_at,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> DriftItem:
-        """From a store's answer; ValueError when it is not what a store sends."""
-        revision = data.get("revision")
-        changed = data.get("changed_at")
-        address = str(data["address"])
-        kind, _, _ = address.partition(".")
-        if not _ADDRESS.fullmatch(address) or kind not in KIND_RANK:
-            raise ValueError(f"not a resource address: {address!r}")
-        if data["kind"] not in DRIFT_KINDS:
-            raise ValueError(f"not a kind of drift: {data['kind']!r}")
-        return cls(
-            str(data["address"]),
-            str(data["kind"]),
-            None if revision is None else int(revision),
-            None if changed is None else str(changed),
-        )
-
-
-def drift_sort_key(item: DriftItem) -> tuple[int, str]:
-    kind, _, rid = item.address.partition(".")
-    return KIND_RANK.get(kind, 99), rid
-
-
 # ---------------------------------------------------------------- page tokens
 
 
-def _page_token(what: str, after: str) -> str:
-    from .storage import encode_page_token
-
-    return encode_page_token(what, after)
-
-
-def _after(what: str, token: str | None) -> str | None:
-    from .storage import decode_page_token
-
-    return decode_page_token(what, token) if token else None
-
-
-def _check_limit(limit: int) -> None:
-    if not 1 <= limit <= MAX_PAGE:
-        raise StoreError(f"limit must be between 1 and {MAX_PAGE}, not {limit}", 400)
-
-
 def _seq_after(what: str, token: str | None) -> int | None:
-    after = _after(what, token)
-    if after is None:
+    if not token:
         return None
+    after = decode_page_token(what, token)
     if not after.isdigit():
         raise StoreError("invalid page_token", 400)
     return int(after)
@@ -337,12 +127,8 @@ def _changes(value: Any) -> dict[str, int]:
     return {k: _count(value.get(k, 0), f"changes.{k}") for k in CHANGE_KEYS}
 
 
-class HistoryStore:
-    """Snapshots, apply records and last-applied hashes (mixed into `Storage`)."""
-
-    #: snapshots kept per store (oldest pruned first); None keeps them all
-    keep_snapshots: int | None = None
-    _tx: Callable[..., AbstractContextManager[Connection]]
+class History(StorageBase):
+    """Snapshots, apply records, drift and last-applied hashes."""
 
     # ------------------------------------------------------------ snapshots
 
@@ -371,7 +157,7 @@ class HistoryStore:
             digest = spec_hash(state)
             count = sum(len(v) for v in state["resources"].values())
             revision = state["store"]["revision"]
-            base = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now)) + f"-r{revision}"
+            base = utc_compact(now) + f"-r{revision}"
             sid, n = base, 1
             while conn.execute(
                 "SELECT 1 FROM snapshots WHERE store = ? AND id = ?", (store_id, sid)
@@ -408,7 +194,7 @@ class HistoryStore:
         self, store_id: str, *, limit: int = DEFAULT_PAGE, page_token: str | None = None
     ) -> tuple[list[SnapshotMeta], str | None]:
         """One page of a store's snapshots, newest first."""
-        _check_limit(limit)
+        check_limit(limit)
         before = _seq_after("snapshots", page_token)
         with self._tx(write=False) as conn:
             rows = conn.execute(
@@ -417,7 +203,9 @@ class HistoryStore:
                 (store_id, before if before is not None else 2**62, limit + 1),
             ).fetchall()
         items = [_snapshot_meta(r) for r in rows[:limit]]
-        token = _page_token("snapshots", str(rows[limit - 1][-1])) if len(rows) > limit else None
+        token = (
+            encode_page_token("snapshots", str(rows[limit - 1][-1])) if len(rows) > limit else None
+        )
         return items, token
 
     def get_snapshot(self, store_id: str, snapshot_id: str) -> dict[str, Any]:
@@ -523,7 +311,7 @@ class HistoryStore:
         plan_id: str | None = None,
     ) -> tuple[list[ApplyRecord], str | None]:
         """One page of a store's apply records, newest first (only one plan's with plan_id)."""
-        _check_limit(limit)
+        check_limit(limit)
         before = _seq_after("applies", page_token)
         where = "store = ? AND seq < ?"
         params: list[Any] = [store_id, before if before is not None else 2**62]
@@ -536,7 +324,9 @@ class HistoryStore:
                 (*params, limit + 1),
             ).fetchall()
             items = [_apply_record(conn, store_id, r) for r in rows[:limit]]
-        token = _page_token("applies", str(rows[limit - 1][-1])) if len(rows) > limit else None
+        token = (
+            encode_page_token("applies", str(rows[limit - 1][-1])) if len(rows) > limit else None
+        )
         return items, token
 
     def get_apply(self, store_id: str, apply_id: str) -> ApplyRecord:
@@ -552,8 +342,8 @@ class HistoryStore:
         self, store_id: str, *, limit: int = DEFAULT_PAGE, page_token: str | None = None
     ) -> tuple[list[DriftItem], str | None]:
         """One page of the resources changed outside storecfg, by address."""
-        _check_limit(limit)
-        after = _after("drift", page_token) or ""
+        check_limit(limit)
+        after = decode_page_token("drift", page_token) if page_token else ""
         with self._tx(write=False) as conn:
             rows = conn.execute(
                 """
@@ -577,7 +367,7 @@ class HistoryStore:
             DriftItem(r[0], r[1], None if r[2] is None else int(r[2]), iso(r[3]))
             for r in rows[:limit]
         ]
-        token = _page_token("drift", items[-1].address) if len(rows) > limit else None
+        token = encode_page_token("drift", items[-1].address) if len(rows) > limit else None
         return items, token
 
     @retried
@@ -593,9 +383,9 @@ class HistoryStore:
             if not isinstance(item, dict) or set(item) - {"address", "hash"}:
                 raise StoreError(f'items[{i}] must be {{"address", "hash"}}', 400)
             addr = item.get("address")
-            if not isinstance(addr, str) or not _ADDRESS.fullmatch(addr):
+            if not isinstance(addr, str) or not ADDRESS.fullmatch(addr):
                 raise StoreError(f"items[{i}].address must be KIND.ID", 400)
-            kind, _, rid = addr.partition(".")
+            kind, rid = split_address(addr)
             if kind not in KIND_RANK:
                 raise StoreError(f"items[{i}].address must be KIND.ID", 400)
             digest = item.get("hash")
@@ -618,70 +408,56 @@ class HistoryStore:
                         (store_id, kind, rid),
                     )
                 elif digest is not None and row is not None and row[0] == digest:
-                    _remember_write(conn, store_id, kind, rid, digest, int(row[1]), now, apply_id)
+                    remember_write(conn, store_id, kind, rid, digest, int(row[1]), now, apply_id)
                 else:
                     continue
-                done.append(f"{kind}.{rid}")
+                done.append(address(kind, rid))
         return done
 
-    # ------------------------------------------------------------ hooks for writes
 
-    def _check_marker(self, conn: Connection, store_id: str, apply_id: str | None) -> None:
-        """A write that says it is storecfg's must name a running apply of this store."""
-        if apply_id is None:
-            return
-        check_apply_id(apply_id)
-        row = _apply_row(conn, store_id, apply_id)
-        if row is None:
-            raise StoreError(f"there is no apply {apply_id} in store {store_id}", 409)
-        if row[3] != "running":
-            raise StoreError(f"apply {apply_id} already ended ({row[3]})", 409)
+# ---------------------------------------------------------------- hooks for writes
 
-    @staticmethod
-    def _record_put(
-        conn: Connection,
-        store_id: str,
-        kind: str,
-        rid: str,
-        digest: str,
-        revision: int,
-        now: float,
-        apply_id: str | None,
-    ) -> None:
-        if apply_id is not None:
-            _remember_write(conn, store_id, kind, rid, digest, revision, now, apply_id)
 
-    @staticmethod
-    def _record_delete(
-        conn: Connection,
-        store_id: str,
-        kind: str,
-        rid: str,
-        revision: int,
-        now: float,
-        apply_id: str | None,
-    ) -> None:
-        if apply_id is not None:
-            conn.execute(
-                "DELETE FROM last_applied WHERE store = ? AND kind = ? AND id = ?",
-                (store_id, kind, rid),
-            )
-        else:  # storecfg wrote it and somebody else deleted it: remember when
-            conn.execute(
-                "UPDATE last_applied SET deleted_revision = ?, deleted_at = ? "
-                "WHERE store = ? AND kind = ? AND id = ?",
-                (revision, now, store_id, kind, rid),
-            )
+def check_marker(conn: Connection, store_id: str, apply_id: str | None) -> None:
+    """A write that says it is storecfg's must name a running apply of this store."""
+    if apply_id is None:
+        return
+    check_apply_id(apply_id)
+    row = _apply_row(conn, store_id, apply_id)
+    if row is None:
+        raise StoreError(f"there is no apply {apply_id} in store {store_id}", 409)
+    if row[3] != "running":
+        raise StoreError(f"apply {apply_id} already ended ({row[3]})", 409)
 
-    @staticmethod
-    def _record_progress(
-        conn: Connection, store_id: str, apply_id: str | None, writes: int
-    ) -> None:
-        if apply_id is not None and writes:
-            conn.execute(
-                "UPDATE applies SET writes_done = writes_done + ? WHERE store = ? AND id = ?",
-                (writes, store_id, apply_id),
-            )
+
+def record_delete(
+    conn: Connection,
+    store_id: str,
+    kind: str,
+    rid: str,
+    revision: int,
+    now: float,
+    apply_id: str | None,
+) -> None:
+    if apply_id is not None:
+        conn.execute(
+            "DELETE FROM last_applied WHERE store = ? AND kind = ? AND id = ?",
+            (store_id, kind, rid),
+        )
+    else:  # storecfg wrote it and somebody else deleted it: remember when
+        conn.execute(
+            "UPDATE last_applied SET deleted_revision = ?, deleted_at = ? "
+            "WHERE store = ? AND kind = ? AND id = ?",
+            (revision, now, store_id, kind, rid),
+        )
+
+
+def record_progress(conn: Connection, store_id: str, apply_id: str | None, writes: int) -> None:
+    if apply_id is not None and writes:
+        conn.execute(
+            "UPDATE applies SET writes_done = writes_done + ? WHERE store = ? AND id = ?",
+            (writes, store_id, apply_id),
+        )
 
 
 _SNAP_COLS = "id, created_at, revision, resource_count, sha256, reason, apply_id"
@@ -729,7 +505,7 @@ def _next_seq(conn: Connection, table: str, store_id: str) -> int:
     return int(row[0] or 0) + 1
 
 
-def _remember_write(
+def remember_write(
     conn: Connection,
     store_id: str,
     kind: str,
@@ -739,6 +515,8 @@ def _remember_write(
     now: float,
     apply_id: str | None,
 ) -> None:
+    """Record `digest` as what storecfg last wrote to a resource (a write of a running
+    apply, or a live resource acknowledged as storecfg's)."""
     conn.execute(
         "INSERT INTO last_applied (store, kind, id, hash, revision, apply_id, written_at) "
         "VALUES (?,?,?,?,?,?,?) ON CONFLICT (store, kind, id) DO UPDATE SET "
@@ -750,16 +528,7 @@ def _remember_write(
 
 def _state(conn: Connection, store_id: str) -> dict[str, Any]:
     """The store's content as a snapshot holds it, read inside the caller's transaction."""
-    from .storage import default_settings
-
-    row = conn.execute(
-        "SELECT revision, settings, settings_revision FROM stores WHERE id = ?", (store_id,)
-    ).fetchone()
-    revision, settings, settings_revision = (
-        (int(row[0]), json.loads(row[1]) if row[1] else default_settings(store_id), int(row[2]))
-        if row is not None
-        else (0, default_settings(store_id), 0)
-    )
+    info = store_row(conn, store_id)
     resources: dict[str, dict[str, Any]] = {}
     for kind, rid, spec, rev in conn.execute(
         "SELECT kind, id, spec, revision FROM resources WHERE store = ? ORDER BY kind, id",
@@ -767,8 +536,8 @@ def _state(conn: Connection, store_id: str) -> dict[str, Any]:
     ):
         resources.setdefault(kind, {})[rid] = {"spec": json.loads(spec), "revision": int(rev)}
     return {
-        "store": {"id": store_id, "revision": revision},
-        "settings": settings,
-        "settings_revision": settings_revision,
+        "store": {"id": store_id, "revision": info.revision},
+        "settings": info.settings,
+        "settings_revision": info.settings_revision,
         "resources": resources,
     }

@@ -1,245 +1,68 @@
 """The HTTP driver: the store API (SPEC section 3) over one keep-alive httpx.Client.
 
-Reads are retried on connection errors and on 429/502/503/504 with exponential
-backoff, full jitter and `Retry-After` (capped). Writes are retried only when they
-carry an Idempotency-Key, so a retry can never apply a change twice. The token
-comes from STORECFG_TOKEN and never appears in messages.
+Requests go through http_transport.py: reads are retried on connection errors and on
+429/502/503/504, writes only when they carry an Idempotency-Key, so a retry can never
+apply a change twice; one answer is read within a size limit and one deadline. The
+token comes from STORECFG_TOKEN and never appears in messages.
 
-The server is not trusted to be well-behaved: one answer is read up to
-MAX_RESPONSE_BYTES and within one deadline (`timeout`, for the whole request, not
-per read), and an answer about another store than the one asked for is refused.
+The server is not trusted to be well-behaved: an answer that is not the JSON the API
+promises is a clear error, and an answer about another store (or another resource)
+than the one asked for is refused. The wire format itself is wire.py's.
 """
 
 from __future__ import annotations
 
-import json as _json
-import math
 import os
-import random
 import re
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
-import httpcore
 import httpx
 
 from .. import __version__
 from ..errors import ConflictError, LockedError, StoreError, UsageError
-from ..model import ID_PATTERN, LiveState, spec_hash
+from ..model import ID_PATTERN, LiveResource, LiveState, address, spec_hash, split_address
 from .driver import (
+    Closing,
     HistoryUnsupported,
-    WriteOp,
-    WriteResult,
     assign_specs,
     read_all_paged,
     register,
-    results_from_json,
     safe_url,
 )
-from .history import ApplyRecord, DriftItem, SnapshotMeta
-from .storage import InvalidSpec, Item, LockInfo, PreconditionRequired, StoreInfo
+from .http_transport import (
+    DEFAULT_TIMEOUT,
+    MAX_RESPONSE_BYTES,
+    Answer,
+    Requester,
+    RetryPolicy,
+    bound_by_deadlines,
+    json_object,
+    retry_after,
+)
+from .records import (
+    ApplyRecord,
+    DriftItem,
+    LockInfo,
+    SnapshotMeta,
+    StoreInfo,
+    WriteOp,
+    WriteResult,
+    default_settings,
+)
+from .wire import InvalidSpec, PreconditionRequired, etag, results_from_json
 
 T = TypeVar("T")
 
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
-#: answers a gateway gives when it may have passed the request on before failing:
-#: the server may have acted on it
-_MAYBE_ACTED = frozenset({502, 504})
 _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")
 _ID = re.compile(ID_PATTERN)
-
-#: the most one answer may hold (after decompression)
-MAX_RESPONSE_BYTES = 64 * 1024 * 1024
-#: seconds one request may take, from sending it to the last byte of its answer
-DEFAULT_TIMEOUT = 30.0
 #: the longest next_page_token taken from an answer (it is sent back in a URL)
 MAX_PAGE_TOKEN = 2048
 
 
-class _DeadlineExceeded(Exception):
-    """The request's deadline passed (raised inside the network layer, caught in _send)."""
-
-
-_deadlines = threading.local()
-
-
-@contextmanager
-def _deadline(seconds: float) -> Iterator[float]:
-    """Every network operation of this thread, until the block ends, finishes by then."""
-    previous = getattr(_deadlines, "at", None)
-    at = time.monotonic() + seconds
-    _deadlines.at = at
-    try:
-        yield at
-    finally:
-        _deadlines.at = previous
-
-
-def _bounded(timeout: float | None) -> float | None:
-    """A network operation's timeout, shortened to what is left of the deadline."""
-    at: float | None = getattr(_deadlines, "at", None)
-    if at is None:
-        return timeout
-    left = at - time.monotonic()
-    if left <= 0:
-        raise _DeadlineExceeded
-    return left if timeout is None else min(timeout, left)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A connection whose every read and write ends by the current request's deadline:
-    httpx's own timeouts bound each read, so a server sending a byte at a time could
-    otherwise hold a request for ever."""
-
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _bounded(timeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _bounded(timeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
-        return _DeadlineStream(
-            self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout))
-        )
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
-        self._inner = inner
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.NetworkStream:
-        stream = self._inner.connect_tcp(
-            host,
-            port,
-            _bounded(timeout),
-            local_address=local_address,
-            socket_options=socket_options,
-        )
-        return _DeadlineStream(stream)
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Any = None
-    ) -> httpcore.NetworkStream:
-        stream = self._inner.connect_unix_socket(
-            path, _bounded(timeout), socket_options=socket_options
-        )
-        return _DeadlineStream(stream)
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-def bound_by_deadlines(client: httpx.Client) -> bool:
-    """Make the connections of `client`'s own transports (the direct one and those for
-    proxies from the environment) honour the per-request deadline. httpx offers no
-    public hook for its network backend, so this reaches into its transports; it
-    returns False when it found none to change (then only the body is bounded)."""
-    transports = [getattr(client, "_transport", None)]
-    transports += list(getattr(client, "_mounts", {}).values())
-    found = False
-    for transport in transports:
-        pool = getattr(transport, "_pool", None)
-        backend = getattr(pool, "_network_backend", None)
-        if isinstance(backend, httpcore.NetworkBackend):
-            if not isinstance(backend, _DeadlineBackend):
-                pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
-            found = True
-    return found
-
-
-def _size(n: int) -> str:
-    return (
-        f"{n // (1024 * 1024)} MiB" if n >= 1024 * 1024 and n % (1024 * 1024) == 0 else f"{n} bytes"
-    )
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-@dataclass(slots=True)
-class Answer:
-    """A whole answer of the store, read within the limits."""
-
-    status_code: int
-    headers: httpx.Headers
-    content: bytes
-    reason_phrase: str = ""
-
-    def json(self) -> Any:
-        return _json.loads(self.content, parse_constant=_reject_constant)
-
-
-class RetryPolicy:
-    def __init__(
-        self,
-        attempts: int = 6,
-        base: float = 0.2,
-        cap: float = 8.0,
-        max_retry_after: float = 60.0,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.attempts = attempts
-        self.base = base
-        self.cap = cap
-        self.max_retry_after = max_retry_after
-        self.sleep = sleep
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_retry_after)
-        return random.uniform(0, min(self.cap, self.base * (2**attempt)))
-
-
-def _json_object(response: Answer) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except (ValueError, RecursionError):
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _retry_after(response: Answer) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-        return seconds if math.isfinite(seconds) else None  # "nan" would break sleep()
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
-
-
 @register("http", "https")
-class HttpDriver:
+class HttpDriver(Closing):
     default_parallelism = 8
 
     def __init__(
@@ -296,6 +119,9 @@ class HttpDriver:
         if client is not None:
             client.headers.update(headers)
         bound_by_deadlines(self.client)
+        self._requester = Requester(
+            self.client, url, self.retry, timeout, max_response_bytes, self._scrub
+        )
 
     # ------------------------------------------------------------ plumbing
 
@@ -313,126 +139,13 @@ class HttpDriver:
             return [self._scrub_json(v) for v in data]
         return data
 
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        headers: dict[str, str] | None = None,
-        params: dict[str, Any] | None = None,
-        retry: bool = True,
-    ) -> Answer:
-        return self._send(method, path, json=json, headers=headers, params=params, retry=retry)[0]
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        headers: dict[str, str] | None = None,
-        params: dict[str, Any] | None = None,
-        retry: bool = True,
-    ) -> tuple[Answer, bool]:
-        """(answer, whether an earlier attempt may have reached the server: lost to a
-        transport error, or answered 502/504 by a gateway).
-
-        After such an attempt the server may have acted on the request already.
-        """
-        last: str = ""
-        lost = False
-        for attempt in range(self.retry.attempts):
-            try:
-                response = self._attempt(method, path, json=json, headers=headers, params=params)
-            except (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL) as exc:
-                raise UsageError(
-                    f"store URL {self.url} cannot be used: {self._scrub(str(exc))}"
-                ) from None
-            except _DeadlineExceeded:
-                # not retried: a store this slow would only make the wait longer
-                raise StoreError(
-                    f"the store at {self.url} did not answer {method} {path} within "
-                    f"{self.timeout:g} s; giving up",
-                    504,
-                ) from None
-            except httpx.TransportError as exc:
-                text = self._scrub(str(exc))
-                last = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-                if not retry or attempt == self.retry.attempts - 1:
-                    raise StoreError(f"cannot reach the store at {self.url} ({last})", 0) from None
-                lost = True
-                self.retry.sleep(self.retry.delay(attempt, None))
-                continue
-            if (
-                response.status_code in RETRY_STATUSES
-                and retry
-                and attempt < self.retry.attempts - 1
-            ):
-                last = f"HTTP {response.status_code}"
-                if response.status_code in _MAYBE_ACTED:
-                    lost = True
-                self.retry.sleep(self.retry.delay(attempt, _retry_after(response)))
-                continue
-            return response, lost
-        raise StoreError(f"the store at {self.url} kept failing ({last})", 503)  # pragma: no cover
-
-    def _attempt(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any,
-        headers: dict[str, str] | None,
-        params: dict[str, Any] | None,
-    ) -> Answer:
-        """One request and its whole answer, within the deadline and the size limit."""
-        request = self.client.build_request(method, path, json=json, headers=headers, params=params)
-        with _deadline(self.timeout) as deadline:
-            try:
-                response = self.client.send(request, stream=True)
-            except httpx.TimeoutException:
-                if time.monotonic() >= deadline:
-                    raise _DeadlineExceeded from None
-                raise
-            try:
-                return Answer(
-                    response.status_code,
-                    response.headers,
-                    self._body(response, method, path, deadline),
-                    response.reason_phrase,
-                )
-            except httpx.TimeoutException:
-                if time.monotonic() >= deadline:
-                    raise _DeadlineExceeded from None
-                raise
-            finally:
-                response.close()
-
-    def _body(self, response: httpx.Response, method: str, path: str, deadline: float) -> bytes:
-        limit = self.max_response_bytes
-        too_large = StoreError(
-            f"the store at {self.url} answered {method} {path} with more than "
-            f"{_size(limit)}; storecfg reads at most that much of one answer",
-            502,
-        )
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise too_large  # refused before reading a byte of it
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > limit:
-                raise too_large
-            chunks.append(chunk)
-            if time.monotonic() >= deadline:
-                raise _DeadlineExceeded
-        return b"".join(chunks)
+    def _request(self, method: str, path: str, **options: Any) -> Answer:
+        """The answer to a request (see Requester.send for the options)."""
+        return self._requester.send(method, path, **options)[0]
 
     def _error(self, response: Answer, what: str) -> StoreError:
         status = response.status_code
-        body = self._scrub_json(_json_object(response))
+        body = self._scrub_json(json_object(response))
         message = self._scrub(str(body.get("message") or response.reason_phrase or "error"))
         # the server's message usually names the resource already; do not say it twice
         prefix = "" if message.startswith(what) else f"{what}: "
@@ -466,7 +179,7 @@ class HttpDriver:
             return StoreError(
                 f"{prefix}rate limited by the store (429); try again later",
                 429,
-                retry_after=_retry_after(response),
+                retry_after=retry_after(response),
             )
         return StoreError(
             f"{prefix}{message} (HTTP {status})", status, diagnostics=diagnostics, details=body
@@ -487,7 +200,7 @@ class HttpDriver:
     def _path(*parts: str) -> str:
         return "/".join(quote(p, safe="") for p in parts)
 
-    def _item(self, data: dict[str, Any], what: str, expected: str | None = None) -> Item:
+    def _item(self, data: dict[str, Any], what: str, expected: str | None = None) -> LiveResource:
         """An item of an answer; its id must be a valid ID, and `expected` when given (the
         resource asked for: an answer about another one is not taken for it)."""
         rid = data["id"]
@@ -505,13 +218,15 @@ class HttpDriver:
         # GET and PUT answers carry no hash; the embedded driver's items always do
         digest = str(data.get("hash") or spec_hash(spec))
         source = data.get("source")
-        return Item(
-            rid, spec, int(data["revision"]), digest, source if isinstance(source, str) else None
+        return LiveResource(
+            spec,
+            int(data["revision"]),
+            digest,
+            source if isinstance(source, str) else None,
+            id=rid,
         )
 
     def _store_info(self, data: dict[str, Any], store_id: str) -> StoreInfo:
-        from .storage import default_settings
-
         if data["id"] != store_id:
             # a server (or a proxy) answering for another store: planning against it
             # would delete our resources and write someone else's settings
@@ -560,7 +275,7 @@ class HttpDriver:
         limit: int = 500,
         page_token: str | None = None,
         specs: bool = True,
-    ) -> tuple[list[Item], str | None]:
+    ) -> tuple[list[LiveResource], str | None]:
         params: dict[str, Any] = {"limit": limit}
         if not specs:
             params["view"] = "meta"  # id, revision and hash only: a fraction of the bytes
@@ -578,14 +293,14 @@ class HttpDriver:
             ),
         )
 
-    def get(self, store_id: str, kind: str, rid: str) -> Item | None:
+    def get(self, store_id: str, kind: str, rid: str) -> LiveResource | None:
         response = self._request("GET", self._path("stores", store_id, kind, rid))
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            raise self._error(response, f"{kind}.{rid}")
+            raise self._error(response, address(kind, rid))
         return self._read(
-            response, f"{kind}.{rid}", lambda data: self._item(data, f"{kind}.{rid}", rid)
+            response, address(kind, rid), lambda data: self._item(data, address(kind, rid), rid)
         )
 
     def put(
@@ -598,12 +313,12 @@ class HttpDriver:
         if_match: int | None = None,
         create: bool = False,
         idempotency_key: str | None = None,
-    ) -> Item:
+    ) -> LiveResource:
         headers: dict[str, str] = {}
         if create:
             headers["If-None-Match"] = "*"
         elif if_match is not None:
-            headers["If-Match"] = f'"{if_match}"'
+            headers["If-Match"] = etag(if_match)
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         response = self._request(
@@ -614,9 +329,9 @@ class HttpDriver:
             retry=bool(idempotency_key),
         )
         if response.status_code not in (200, 201):
-            raise self._error(response, f"{kind}.{rid}")
+            raise self._error(response, address(kind, rid))
         return self._read(
-            response, f"{kind}.{rid}", lambda data: self._item(data, f"{kind}.{rid}", rid)
+            response, address(kind, rid), lambda data: self._item(data, address(kind, rid), rid)
         )
 
     def delete(
@@ -630,7 +345,7 @@ class HttpDriver:
     ) -> None:
         headers: dict[str, str] = {}
         if if_match is not None:
-            headers["If-Match"] = f'"{if_match}"'
+            headers["If-Match"] = etag(if_match)
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         response = self._request(
@@ -640,7 +355,7 @@ class HttpDriver:
             retry=bool(idempotency_key),
         )
         if response.status_code not in (200, 204):
-            raise self._error(response, f"{kind}.{rid}")
+            raise self._error(response, address(kind, rid))
 
     def put_settings(
         self,
@@ -650,8 +365,8 @@ class HttpDriver:
         if_match: int,
         idempotency_key: str | None = None,
         apply_id: str | None = None,
-    ) -> Item:
-        headers = {"If-Match": f'"{if_match}"'}
+    ) -> LiveResource:
+        headers = {"If-Match": etag(if_match)}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         if apply_id:
@@ -700,16 +415,16 @@ class HttpDriver:
                 raise StoreError(f"store {live.store_id} changed while it was read; try again", 409)
             live.resources = full.resources
             return
-        found: dict[str, Item] = {}
+        found: dict[str, LiveResource] = {}
         for addr in addresses:
-            kind, _, rid = addr.partition(".")
+            kind, rid = split_address(addr)
             item = self.get(live.store_id, kind, rid)
             if item is not None:
                 found[addr] = item
         assign_specs(live, found, addresses)
 
     def acquire_lock(self, store_id: str, owner: dict[str, Any], ttl: float) -> LockInfo:
-        response, lost = self._send(
+        response, lost = self._requester.send(
             "POST",
             self._path("stores", store_id, "lock"),
             json={"owner": owner, "ttl_seconds": ttl},
@@ -717,7 +432,7 @@ class HttpDriver:
         if response.status_code == 423 and lost:
             # the lost attempt may have taken the lock: if it is held by exactly this
             # owner (user, host, pid, start time), it is ours
-            held = _json_object(response).get("lock")
+            held = json_object(response).get("lock")
             if isinstance(held, dict) and held.get("owner") == owner:
                 return LockInfo.from_json(held)
         if response.status_code not in (200, 201):
@@ -736,7 +451,9 @@ class HttpDriver:
 
     def release_lock(self, store_id: str, lock_id: str) -> None:
         params = {"lock_id": lock_id}
-        response, lost = self._send("DELETE", self._path("stores", store_id, "lock"), params=params)
+        response, lost = self._requester.send(
+            "DELETE", self._path("stores", store_id, "lock"), params=params
+        )
         if response.status_code == 404 and lost:
             return  # the lost attempt released it
         if response.status_code not in (200, 204):

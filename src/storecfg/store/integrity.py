@@ -16,8 +16,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import StoreError
+from ..model import address, split_address
 from .engine import Connection
+from .wire import DanglingReference
 
 #: how many dangling references one refusal names
 MAX_NAMED = 20
@@ -33,10 +34,6 @@ class Dangling:
 
     def to_json(self) -> dict[str, str]:
         return {"referring": self.referring, "field": self.field, "missing": self.missing}
-
-
-class DanglingReference(StoreError):
-    """A write would leave a reference dangling (409)."""
 
 
 def _ref_paths(kind: str) -> list[tuple[tuple[str, ...], str]]:
@@ -99,7 +96,7 @@ def dangling_from(conn: Connection, store: str, kind: str, rid: str) -> list[Dan
         "AND t.kind = r.to_kind AND t.id = r.to_id) ORDER BY r.field LIMIT ?",
         (store, kind, rid, MAX_NAMED),
     ).fetchall()
-    return [Dangling(f"{kind}.{rid}", f, f"{tk}.{tid}") for f, tk, tid in rows]
+    return [Dangling(address(kind, rid), f, address(tk, tid)) for f, tk, tid in rows]
 
 
 def dangling_to(conn: Connection, store: str, kind: str, rid: str) -> list[Dangling]:
@@ -109,7 +106,7 @@ def dangling_to(conn: Connection, store: str, kind: str, rid: str) -> list[Dangl
         "ORDER BY from_kind, from_id, field LIMIT ?",
         (store, kind, rid, MAX_NAMED),
     ).fetchall()
-    return [Dangling(f"{fk}.{fid}", f, f"{kind}.{rid}") for fk, fid, f in rows]
+    return [Dangling(address(fk, fid), f, address(kind, rid)) for fk, fid, f in rows]
 
 
 def exists(conn: Connection, store: str, kind: str, rid: str) -> bool:
@@ -149,7 +146,7 @@ def check_written(conn: Connection, store: str, addresses: Iterable[str]) -> lis
         return []  # the usual answer, in a few statements rather than two per address
     found: list[Dangling] = []
     for addr in addresses:
-        kind, _, rid = addr.partition(".")
+        kind, rid = split_address(addr)
         if exists(conn, store, kind, rid):
             found.extend(dangling_from(conn, store, kind, rid))
         else:
@@ -168,7 +165,7 @@ def _any_dangling(conn: Connection, store: str, addresses: list[str]) -> bool:
     `check_written` looks for, asked for many addresses at once. The statements are
     what a database on the other side of a network wants: few, whatever the batch."""
     for start in range(0, len(addresses), _CHUNK):
-        pairs = [tuple(a.partition(".")[::2]) for a in addresses[start : start + _CHUNK]]
+        pairs = [split_address(a) for a in addresses[start : start + _CHUNK]]
         values = ", ".join("(?, ?)" for _ in pairs)
         flat = [part for pair in pairs for part in pair]
         present = {

@@ -6,14 +6,15 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError, UsageError
-from ..model import LiveState
-from .driver import WriteOp, WriteResult, assign_specs, register, results_from_json
-from .history import ApplyRecord, DriftItem, SnapshotMeta
-from .storage import Item, LockInfo, Storage, StoreInfo
+from ..model import LiveResource, LiveState
+from .driver import Closing, assign_specs, register
+from .records import ApplyRecord, DriftItem, LockInfo, SnapshotMeta, StoreInfo, WriteOp, WriteResult
+from .storage import Storage
+from .wire import results_from_json
 
 
 @register("sqlite")
-class SqliteDriver:
+class SqliteDriver(Closing):
     """Talks to a SQLite store database directly; no server needed."""
 
     default_parallelism = 1  # SQLite serializes writers; threads would only contend
@@ -62,10 +63,10 @@ class SqliteDriver:
         limit: int = 500,
         page_token: str | None = None,
         specs: bool = True,
-    ) -> tuple[list[Item], str | None]:
+    ) -> tuple[list[LiveResource], str | None]:
         return self.storage.list(store_id, kind, limit=limit, page_token=page_token, specs=specs)
 
-    def get(self, store_id: str, kind: str, rid: str) -> Item | None:
+    def get(self, store_id: str, kind: str, rid: str) -> LiveResource | None:
         try:
             return self.storage.get(store_id, kind, rid)
         except StoreError as exc:
@@ -83,7 +84,7 @@ class SqliteDriver:
         if_match: int | None = None,
         create: bool = False,
         idempotency_key: str | None = None,
-    ) -> Item:
+    ) -> LiveResource:
         _, item = self._writer().put(
             store_id,
             kind,
@@ -120,7 +121,7 @@ class SqliteDriver:
         if_match: int,
         idempotency_key: str | None = None,
         apply_id: str | None = None,
-    ) -> Item:
+    ) -> LiveResource:
         _, item = self._writer().put_settings(
             store_id,
             settings,
