@@ -9,7 +9,7 @@ from typing import Any
 
 from storecfg.model import DesiredState
 from storecfg.views import drift as drift_view
-from storecfg.views import markdown, text
+from storecfg.views import markdown, md_drift, text
 
 from .test_render import BASE_STORE, _fixed, live_of, plan_of
 
@@ -51,7 +51,7 @@ Made in the store by something other than storecfg (the control panel, the API) 
 
 | resource | what happened | revision | when |
 |---|---|---:|---|
-| `service_plans.pro` | changed | 31 | 2026-11-21T22:45:00Z |
+| **Pro** (`service_plans.pro`) | changed | 31 | 2026-11-21T22:45:00Z |
 | `payment_methods.card` | deleted | 35 | 2026-11-21T22:47:00Z |
 | `payment_methods.interac` | created | 33 | 2026-11-21T22:46:10Z |
 
@@ -86,9 +86,8 @@ def test_the_markdown_plan_shows_drift_before_the_summary_outside_the_diff(
     rendered = markdown.render_plan(_plan(with_changes=True))
     start = rendered.index(MARKDOWN_SECTION)
     assert 0 < start < rendered.index("**Plan: ") < rendered.index("```diff")
-    assert "Pro" not in rendered[start : rendered.index("**Plan: ")].replace(
-        "`service_plans.pro`", ""
-    )
+    # the drift names the resource, never the plan's own change to it
+    assert "44.00" not in rendered[start : rendered.index("**Plan: ")]
     rendered = markdown.render_plan(_plan(with_changes=False))
     assert rendered.endswith(
         MARKDOWN_SECTION + "**No changes.** The live store matches the definition.\n"
@@ -97,9 +96,9 @@ def test_the_markdown_plan_shows_drift_before_the_summary_outside_the_diff(
 
 def test_a_long_drift_list_is_cut_in_markdown_and_counted() -> None:
     many = [dict(DRIFT[0], address=f"skus.s{n:03d}") for n in range(120)]
-    lines = markdown.drift_section(many)
+    lines = md_drift.drift_section(many)
     rows = [line for line in lines if line.startswith("| `skus.")]
-    assert len(rows) == markdown.DRIFT_ROWS == 50
+    assert len(rows) == md_drift.DRIFT_ROWS == 50
     assert "_… and 70 more: `storecfg drift` lists them all._" in "\n".join(lines)
 
 
@@ -137,3 +136,31 @@ def test_the_drift_report() -> None:
     assert drift_view.render_markdown(empty).endswith(
         "**No drift.** Nothing was changed outside storecfg since the last apply.\n"
     )
+
+
+def test_drift_deleted_by_the_plan_keeps_every_delete_within_the_limit(tmp_path: Path) -> None:
+    """1,500 plans with long names created outside storecfg, which the plan deletes: the
+    drift table is counted past its rows and every delete is still listed (by ID)."""
+    store, resources = copy.deepcopy(BASE_STORE["store"]), copy.deepcopy(BASE_STORE["resources"])
+    outside = copy.deepcopy(resources)
+    template = outside["service_plans"]["pro"]
+    for n in range(1500):
+        rid = f"outside-{n:04d}"
+        name = f"Microsoft 365 Business Basic for nonprofit organisations, annual, seat {n:04d}"
+        outside["service_plans"][rid] = {**copy.deepcopy(template), "id": rid, "name": name}
+        outside["service_plans"][rid]["upgrades_to"] = []
+    plan = _fixed(plan_of(DesiredState(store, resources), live_of(DesiredState(store, outside))))
+    plan["drift"] = [
+        {"address": f"service_plans.outside-{n:04d}", "kind": "created", "revision": n,
+         "changed_at": None}
+        for n in range(1500)
+    ]  # fmt: skip
+    rendered = markdown.render_plan(plan)
+    assert len(rendered.encode("utf-16-le")) // 2 < 65_536
+    assert (
+        "| **Microsoft 365 Business Basic for nonprofit organisations, annual, seat 0000** ("
+        in (rendered)
+    )
+    deleted = rendered[rendered.index("Deleted (1,500)") :]
+    assert all(f"outside-{n:04d}" in deleted for n in range(1500))
+    assert "more deletes" not in rendered

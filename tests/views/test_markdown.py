@@ -217,17 +217,30 @@ def test_any_budget_is_kept_with_deletes_and_taxes_whole(tmp_path: Path, limit: 
 
 
 def test_deletes_beyond_any_budget_are_counted(tmp_path: Path) -> None:
-    """Tens of thousands of deletes cannot all be named in one comment: as many as fit
-    are, and the note says how many are not."""
+    """Tens of thousands of deletes cannot all be listed in one comment, even by ID only:
+    as many as fit are, and the note says how many are not (and claims no more)."""
     live = live_of(_with_plans(base_desired(tmp_path), 6000, prefix="old-plan-with-a-long-id"))
     desired = base_desired(tmp_path)
     md = markdown.render_plan(_fixed(plan_of(desired, live)))
     assert _size(md) < GITHUB_LIMIT
     assert "**Plan: 0 to create, 0 to update, 6000 to delete.**" in md
-    shown = sum(f"(`old-plan-with-a-long-id-{n:05d}`)" in md for n in range(6000))
-    assert 500 < shown < 6000
+    assert "_Listed by ID only, to fit the comment._" in md
+    assert "(`old-plan-with-a-long-id-00000`)" not in md  # no names: IDs only
+    shown = sum(f"old-plan-with-a-long-id-{n:05d}" in md for n in range(6000))
+    assert 1000 < shown < 6000
     assert f"_… and {6000 - shown:,} more deletes, cut to fit" in md
-    assert f"{6000 - shown:,} deletes and the field-level details of 6,000 changes" in md
+    note = md[md.rindex("**Cut to stay under") :]
+    assert f"{6000 - shown:,} deletes and the field-level details of 6,000 changes" in note
+    assert "every delete" not in note
+
+
+def test_thousands_of_deletes_are_listed_by_id_rather_than_cut(tmp_path: Path) -> None:
+    live = live_of(_with_plans(base_desired(tmp_path), 3000, prefix="old-plan"))
+    md = markdown.render_plan(_fixed(plan_of(base_desired(tmp_path), live)))
+    assert _size(md) < GITHUB_LIMIT
+    assert "more deletes" not in md
+    assert all(f"old-plan-{n:05d}" in md for n in range(3000))
+    assert "Everything above the cut is complete: the summary, every delete" in md
 
 
 def test_nothing_is_cut_when_it_fits(tmp_path: Path) -> None:

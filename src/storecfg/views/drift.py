@@ -10,7 +10,7 @@ import click
 
 from ..apply.plandoc import DriftEntry
 from ..escape import escape
-from .markdown import drift_section
+from .md_drift import drift_section
 from .md_text import code as md_code
 from .md_text import text as md_text
 from .text import DRIFT_TITLE, Style, drift_lines

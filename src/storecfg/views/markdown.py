@@ -26,7 +26,8 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from ..apply.plandoc import Change, DriftEntry, Plan, PlanFailure, PlanOrFailure
+from ..apply.plandoc import Change, Plan, PlanFailure, PlanOrFailure
+from .md_drift import drift_blocks, resource_names
 from .md_fit import ALWAYS, DECREASES, DETAILS, MAX_CHARS, REST, Block, Item, fit
 from .md_text import (
     amount,
@@ -46,9 +47,6 @@ from .md_text import (
     text,
 )
 from .text import (
-    DRIFT_NOTE,
-    DRIFT_PLAN_NOTE,
-    DRIFT_TITLE,
     TAX_SUMMARY_TITLE,
     Entry,
     create_entries,
@@ -79,13 +77,15 @@ def _names(members: list[tuple[Any, str]], limit: int | None) -> str:
     return out
 
 
-def _deletes(changes: list[Change]) -> list[Item]:
+def _deletes(changes: list[Change], compact: bool = False) -> list[Item]:
     by_kind: dict[str, list[Change]] = {}
     for c in changes:
         by_kind.setdefault(c["kind"], []).append(c)
-    items = []
+    items = [_BY_ID] if compact else []
     for kind, group in by_kind.items():
-        if len(group) <= HANDFUL:
+        if compact:
+            items += _all_ids(f"**{len(group):,} {kind_word(kind, len(group))}**", group)
+        elif len(group) <= HANDFUL:
             items += [Item(f"- {kind_word(kind)} {named(c.get('name'), c['id'])}") for c in group]
         else:
             items += _all_named(f"**{len(group):,} {kind_word(kind, 2)}**", group)
@@ -109,15 +109,40 @@ def _all_named(title: str, group: list[Change]) -> list[Item]:
     return lines
 
 
-def _replaces(changes: list[Change]) -> list[Item]:
+#: IDs per line of a list by ID only
+_IDS_PER_LINE = 100
+#: the first line of a section listed by ID only
+_BY_ID = Item("_Listed by ID only, to fit the comment._", 0)
+
+
+def _all_ids(title: str, group: list[Change]) -> list[Item]:
+    """One bullet listing every member by ID alone, comma-separated (the compact form
+    of a section that must never be cut), in lines of a hundred IDs."""
+    return _id_lines(title, sorted(c["id"] for c in group))
+
+
+def _id_lines(title: str, ids: list[str]) -> list[Item]:
+    lines = []
+    for start in range(0, len(ids), _IDS_PER_LINE):
+        chunk = ids[start : start + _IDS_PER_LINE]
+        last = start + _IDS_PER_LINE >= len(ids)
+        body = ", ".join(text(i) for i in chunk) + ("" if last else ",")
+        lines.append(Item(f"- {title}: {body}" if start == 0 else f"  {body}", len(chunk)))
+    return lines
+
+
+def _replaces(changes: list[Change], compact: bool = False) -> list[Item]:
     groups: dict[tuple[str, tuple[str, ...]], list[Change]] = {}
     for c in changes:
         groups.setdefault((c["kind"], tuple(c.get("replace_reasons") or [])), []).append(c)
-    items = []
+    items = [_BY_ID] if compact else []
     for (kind, reasons), group in groups.items():
         why = ", ".join(code(r) for r in reasons)
         because = f" because {why} cannot change in place" if why else ""
-        if len(group) <= HANDFUL:
+        if compact:
+            n = len(group)
+            items += _all_ids(f"**{n:,} {kind_word(kind, n)}** deleted and created again", group)
+        elif len(group) <= HANDFUL:
             for c in group:
                 facts = "; ".join(fact(d) for d in c.get("diff") or [] if d["path"] in reasons)
                 items.append(
@@ -132,7 +157,7 @@ def _replaces(changes: list[Change]) -> list[Item]:
     return items
 
 
-def _tax(plan: Plan) -> list[Item]:
+def _tax(plan: Plan, compact: bool = False) -> list[Item]:
     rates = {i["address"]: i for i in plan.get("impact") or [] if i.get("type") == "tax_rate"}
     entries: list[tuple[Any, Any, str, str]] = []  # (key, name, id, words)
     for c in plan["changes"]:
@@ -168,22 +193,32 @@ def _tax(plan: Plan) -> list[Item]:
     groups: dict[Any, list[tuple[Any, str, str]]] = {}
     for key, name, rid, words in entries:
         groups.setdefault(key, []).append((name, rid, words))
-    items = []
+    items = [_BY_ID] if compact else []
     for key, group in groups.items():
+        if compact:
+            ids = sorted(r for _, r, _ in group)
+            n = len(group)
+            items += _id_lines(f"**{plural(n, 'tax rule')}: {_tax_words(key, group)}**", ids)
+            continue
         if len(group) <= HANDFUL or (key[0] == "update" and key[1] is None):
             items += [Item(f"- {named(n, r)}: {w}") for n, r, w in group]
             continue
-        what = {"create": "new", "delete": "removed"}.get(key[0])
-        if what is None:
-            first = group[0][2].split(" in ", 1)[0]
-            what = first
-        elif key[1] is not None:
-            what = f"{what}, {key[1]}%"
         members = [(n, r) for n, r, _ in group]
         items.append(
-            Item(f"- **{len(group):,} tax rules: {what}**: {_names(members, None)}", len(group))
+            Item(
+                f"- **{len(group):,} tax rules: {_tax_words(key, group)}**: {_names(members, None)}",
+                len(group),
+            )
         )
     return items
+
+
+def _tax_words(key: Any, group: list[tuple[Any, str, str]]) -> str:
+    """What a group of tax rules with the same change has in common."""
+    what = {"create": "new", "delete": "removed"}.get(key[0])
+    if what is None:
+        return group[0][2].split(" in ", 1)[0] if key[1] is not None else "changed"
+    return f"{what}, {key[1]}%" if key[1] is not None else what
 
 
 def _settings(plan: Mapping[str, Any]) -> list[Item]:
@@ -402,7 +437,7 @@ def _plan_blocks(plan: Plan, level: str) -> list[Block]:
     interrupted = plan.get("interrupted_apply")
     if interrupted:
         head += ["", f"> [!WARNING]\n> {text(interrupted.get('message', ''))}"]
-    drift = _drift(plan.get("drift") or [], level)
+    drift = drift_blocks(plan.get("drift") or [], level, resource_names(plan))
     if drift:  # its own section, before anything about the plan's own changes
         blocks += [Block(ALWAYS, head, fixed=True), *drift]
         head = []
@@ -420,26 +455,26 @@ def _plan_blocks(plan: Plan, level: str) -> list[Block]:
     changes = [c for c in plan["changes"] if c["action"] != "no-op"]
     currency = store.get("currency")
 
-    def section(tier: int, title: str, items: list[Item], noun: str) -> None:
+    def section(
+        tier: int, title: str, items: list[Item], noun: str, compact: list[Item] | None = None
+    ) -> None:
         if items:
             total = sum(i.count for i in items)
             heading = f"{level} {title} ({total:,})"
-            blocks.append(Block(tier, [heading, ""], items, noun=noun))
+            blocks.append(Block(tier, [heading, ""], items, noun=noun, compact=compact))
 
     section(ALWAYS, ":warning: Store settings", _settings(plan), "changes")
-    section(
-        ALWAYS,
-        ":x: Deleted",
-        _deletes([c for c in changes if c["action"] == "delete"]),
-        "deletes",
-    )
+    deletes = [c for c in changes if c["action"] == "delete"]
+    section(ALWAYS, ":x: Deleted", _deletes(deletes), "deletes", _deletes(deletes, True))
+    replaces = [c for c in changes if c["action"] == "replace"]
     section(
         ALWAYS,
         ":recycle: Deleted and created again",
-        _replaces([c for c in changes if c["action"] == "replace"]),
+        _replaces(replaces),
         "changes",
+        _replaces(replaces, True),
     )
-    section(ALWAYS, ":receipt: Tax changes", _tax(plan), "changes")
+    section(ALWAYS, ":receipt: Tax changes", _tax(plan), "changes", _tax(plan, True))
     taxes = tax_summary_lines(plan)
     if taxes:  # never cut: the rate a customer pays where it changed
         title = TAX_SUMMARY_TITLE.rstrip(":")
@@ -477,61 +512,6 @@ def _plan_blocks(plan: Plan, level: str) -> list[Block]:
             )
         )
     return blocks
-
-
-#: drift rows shown in a comment; the rest are counted
-DRIFT_ROWS = 50
-
-
-def drift_parts(
-    drift: Sequence[Mapping[str, Any]], level: str = "####", *, in_plan: bool = True
-) -> tuple[list[str], list[str]]:
-    """The drift section: its heading and note (with the table's header), and one table
-    row per drifted resource."""
-    note = f"{DRIFT_NOTE} {DRIFT_PLAN_NOTE}" if in_plan else DRIFT_NOTE
-    head = [
-        f"{level} {DRIFT_TITLE} ({len(drift):,})",
-        "",
-        text(note),
-        "",
-        "| resource | what happened | revision | when |",
-        "|---|---|---:|---|",
-    ]
-    rows = [
-        f"| {code(d['address'])} | {text(d['kind'])} | "
-        f"{'' if d.get('revision') is None else int(d['revision'])} | "
-        f"{text(d.get('changed_at') or '')} |"
-        for d in drift
-    ]
-    return head, rows
-
-
-def drift_section(
-    drift: list[dict[str, Any]], rows: int = DRIFT_ROWS, *, in_plan: bool = True
-) -> list[str]:
-    """The drift section as lines, at most `rows` rows (the rest are counted)."""
-    if not drift:
-        return []
-    head, lines = drift_parts(drift, in_plan=in_plan)
-    more = (
-        ["", f"_… and {len(drift) - rows:,} more: `storecfg drift` lists them all._"]
-        if len(drift) > rows
-        else []
-    )
-    return [*head, *lines[:rows], *more, ""]
-
-
-def _drift(drift: list[DriftEntry], level: str) -> list[Block]:
-    """Drift in a comment: never cut (it is what a reviewer must not take for the pull
-    request's change), and so at most DRIFT_ROWS rows."""
-    if not drift:
-        return []
-    head, rows = drift_parts(drift, level)
-    items = [Item(row) for row in rows[:DRIFT_ROWS]]
-    tail = []
-    if len(rows) > DRIFT_ROWS:
-        tail = ["", f"_… and {len(rows) - DRIFT_ROWS:,} more: `storecfg drift` lists them all._"]
-    return [Block(ALWAYS, head, items, tail, noun="changes")]
 
 
 def _unmanaged(plan: Mapping[str, Any]) -> list[Block]:

@@ -48,6 +48,8 @@ class Block:
     noun: str = ""
     #: shown even without items (titles, summaries)
     fixed: bool = False
+    #: the same items in fewer characters (IDs only), used before any of them is cut
+    compact: list[Item] | None = None
     shown: int = 0
 
     def head_text(self) -> str:
@@ -107,6 +109,13 @@ def _choose(blocks: list[Block], max_chars: int, full_plan: str | None, reserve:
             b.shown = len(b.items)
     budget = max_chars - reserve - sum(size(b.render()) for b in blocks if b.tier == ALWAYS)
     if budget < 0:
+        # deletes and tax changes by ID only before any of them is cut
+        for b in blocks:
+            if b.tier == ALWAYS and b.compact is not None:
+                b.items, b.compact = b.compact, None
+                b.shown = len(b.items)
+        budget = max_chars - reserve - sum(size(b.render()) for b in blocks if b.tier == ALWAYS)
+    if budget < 0:
         _squeeze(blocks, max_chars - reserve)
         budget = 0
     cut = False
@@ -127,10 +136,17 @@ def _choose(blocks: list[Block], max_chars: int, full_plan: str | None, reserve:
     hidden = _hidden(blocks)
     if hidden:
         where = full_plan or "Run `storecfg plan --format text` for the whole plan."
+        if any(b.tier == ALWAYS and b.shown < len(b.items) for b in blocks):
+            # even by ID only, the deletes (or tax changes) are too many for one comment
+            complete = "The summary counts every change, including those not shown."
+        else:
+            complete = (
+                "Everything above the cut is complete: the summary, every delete, every tax "
+                "change and every section before it."
+            )
         out = out.rstrip("\n") + (
             f"\n\n---\n\n**Cut to stay under GitHub's {GITHUB_LIMIT:,}-character comment limit:** "
-            f"{hidden} not shown. Everything above the cut is complete: the summary, every "
-            f"delete, every tax change and every section before it. {where}\n"
+            f"{hidden} not shown. {complete} {where}\n"
         )
     return out.rstrip("\n") + "\n"
 
