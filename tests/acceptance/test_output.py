@@ -25,3 +25,24 @@ def test_a_reader_that_goes_away_is_no_internal_error(store_dir: Path) -> None:
         assert "internal error" not in stderr and "Traceback" not in stderr, stderr
         assert "BrokenPipe" not in stderr, stderr
         assert code == 1, (args, code, stderr)
+
+
+def test_drift_on_a_terminal_is_coloured_not_escaped(store_dir: Path) -> None:
+    import pexpect
+
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "storecfg", "drift", "store"],
+        cwd=str(store_dir.parent),
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+    )
+    child.expect(pexpect.EOF)
+    child.close()
+    out = str(child.before)
+    assert child.exitstatus == 0, out
+    assert "\\x1b" not in out  # no escape code shown as text
+    assert "\x1b[1mstorecfg drift for store acme-eu\x1b[0m" in out
+    assert "\x1b[32mNo drift" in out

@@ -31,9 +31,10 @@ def render_json(doc: dict[str, Any]) -> str:
 def render_text(doc: dict[str, Any], *, color: bool = False) -> str:
     style = Style(color)
     store = doc["store"]
+    # values are escaped before they are coloured: the colour codes are meant
     lines = [
-        style(f"storecfg drift for store {store['id']}", "bold")
-        + f" ({store['url']}, revision {store['revision']})",
+        style(escape(f"storecfg drift for store {store['id']}"), "bold")
+        + escape(f" ({store['url']}, revision {store['revision']})"),
         "",
     ]
     if doc["drift"]:
@@ -45,13 +46,13 @@ def render_text(doc: dict[str, Any], *, color: bool = False) -> str:
         )
     else:
         lines.append(style(NO_DRIFT, "green"))
-    return escape("\n".join(lines) + "\n", keep_newlines=True)
+    return "\n".join(lines) + "\n"
 
 
 def render_markdown(doc: dict[str, Any]) -> str:
     store = doc["store"]
     lines = [
-        f"### storecfg drift for `{store['id']}`",
+        f"### storecfg drift for {md_code(store['id'])}",
         "",
         f"Store revision {store['revision']}.",
         "",
