@@ -146,7 +146,7 @@ def backup_diff(
 
     Rendered like a plan: `backup diff A B` shows the changes that turned A into B.
     """
-    from ..views.plans import print_plan
+    from ..views.backups import print_backup_diff as print_plan
     from ..workflows.backups import Backups
 
     with Backups(settings(store_url), store_id, backup_dir) as b:

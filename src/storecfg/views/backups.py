@@ -1,5 +1,5 @@
-"""Backups on the terminal: the list (a table), one backup's content, and a restore
-that had nothing to do."""
+"""Backups on the terminal: the list (a table), one backup's content, the difference
+between two backups (rendered like a plan), and a restore that had nothing to do."""
 
 from __future__ import annotations
 
@@ -15,6 +15,23 @@ from .tables import table_lines
 
 if TYPE_CHECKING:
     from ..apply.backup import Backup
+    from ..apply.plandoc import Plan
+
+#: the title of a backup diff in Markdown (never "storecfg plan", and no plan marker:
+#: a CI job that updates its plan comment must not take a diff for it)
+DIFF_TITLE = "storecfg backup diff"
+
+
+def print_backup_diff(doc: Plan, fmt: str, color: bool) -> None:
+    """What changed between two backups (or a backup and the live store), like a plan."""
+    if fmt == "markdown":
+        from .markdown import render_plans
+
+        click.echo(render_plans([(None, doc)], title=DIFF_TITLE, marker=False), nl=False)
+    else:
+        from .plans import print_plan
+
+        print_plan(doc, fmt, color)
 
 
 def print_backup_list(found: Sequence[Backup], root: Path) -> None:

@@ -602,16 +602,21 @@ def render_plans(
     *,
     max_chars: int = MAX_CHARS,
     full_plan: str | None = None,
+    title: str = "storecfg plan",
+    marker: bool = True,
 ) -> str:
     """Plans of several targets (name, plan or failure document) as one comment.
 
     `full_plan` says, in Markdown, where the whole plan is (a plan file, a CI run); it is
-    named when something had to be cut.
+    named when something had to be cut. Another document rendered like a plan (a backup
+    diff) has its own `title` and no `marker`, so that a CI job never takes it for the
+    plan comment it updates.
     """
     multi = len(docs) > 1
     markers = [
         f"<!-- storecfg-plan: {comment_safe(str(doc.get('store', {}).get('id') or name or 'unknown'))} -->"
         for name, doc in docs
+        if marker
     ]
     # a plan that deletes a whole kind or file says so in the first line (one per target)
     warnings = []
@@ -623,29 +628,29 @@ def render_plans(
             warnings.append(deletion_warning(line))
     blocks: list[Block] = [Block(ALWAYS, warnings, fixed=True)] if warnings else []
     if multi:
-        title = [*dict.fromkeys(markers), f"## storecfg plan: {plural(len(docs), 'target')}", ""]
-        title += ["| target | store | plan |", "|---|---|---|"]
+        head = [*dict.fromkeys(markers), f"## {title}: {plural(len(docs), 'target')}", ""]
+        head += ["| target | store | plan |", "|---|---|---|"]
         for name, doc in docs:
-            title.append(
+            head.append(
                 f"| {code(name)} | {store_title(doc.get('store') or {})} | {_outcome(doc)} |"
             )
         failed = sum(1 for _, d in docs if "error" in d)
         changed = sum(1 for _, d in docs if "error" not in d and d.get("has_changes"))
-        title += [
+        head += [
             "",
             f"**{plural(changed, 'target')} with changes"
             + (f", {failed:,} failed" if failed else "")
             + ".**",
         ]
-        blocks.append(Block(ALWAYS, title, fixed=True))
+        blocks.append(Block(ALWAYS, head, fixed=True))
         for name, doc in docs:
             heading = f"### Target {code(name)}: {store_title(doc.get('store') or {})}"
             blocks.append(Block(ALWAYS, ["---", "", heading], fixed=True))
             blocks += _failure_blocks(doc) if "error" in doc else _plan_blocks(doc, "####")
     else:
         doc = docs[0][1]
-        heading = f"## storecfg plan: {store_title(doc.get('store') or {})}"
-        blocks.append(Block(ALWAYS, [markers[0], heading], fixed=True))
+        heading = f"## {title}: {store_title(doc.get('store') or {})}"
+        blocks.append(Block(ALWAYS, [*markers, heading], fixed=True))
         blocks += _failure_blocks(doc) if "error" in doc else _plan_blocks(doc, "###")
     return fit(blocks, max_chars, full_plan)
 
