@@ -240,7 +240,10 @@ def test_thousands_of_deletes_are_listed_by_id_rather_than_cut(tmp_path: Path) -
     assert _size(md) < GITHUB_LIMIT
     assert "more deletes" not in md
     assert all(f"old-plan-{n:05d}" in md for n in range(3000))
-    assert "Everything above the cut is complete: the summary, every delete" in md
+    assert "_Listed by ID only, to fit the comment._" in md
+    # the rest fits after them: the field-level details group the identical deletes
+    assert "Cut to stay under" not in md
+    assert "- 3,000 plans: service_plans.old-plan-" in md
 
 
 def test_nothing_is_cut_when_it_fits(tmp_path: Path) -> None:

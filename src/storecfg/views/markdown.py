@@ -377,32 +377,59 @@ def _diagnostic(d: dict[str, Any]) -> str:
 
 
 def _detail_blocks(plan: Mapping[str, Any]) -> list[Item]:
-    """The field-level changes, one text block per change, deletes first."""
+    """The field-level changes, one text block per change (identical changes of one kind
+    in one block), deletes first."""
     changes = [c for c in plan["changes"] if c["action"] != "no-op"]
-    blocks = [_detail(c) for c in changes if c["action"] == "delete"]
+    blocks = _grouped_details([c for c in changes if c["action"] == "delete"])
     settings = plan.get("settings") or {}
     if settings.get("action") == "create":
-        blocks.append("\n".join(["+ store settings", *_details(create_entries(settings["after"]))]))
+        lines = ["+ store settings", *_details(create_entries(settings["after"]))]
+        blocks.append(Item("\n".join(lines)))
     elif settings.get("action") not in (None, "no-op"):
-        blocks.append("\n".join(["! store settings", *_details(diff_entries(settings["diff"]))]))
-    blocks += [_detail(c) for c in changes if c["action"] != "delete"]
-    return [Item(b) for b in blocks]
+        lines = ["! store settings", *_details(diff_entries(settings["diff"]))]
+        blocks.append(Item("\n".join(lines)))
+    return blocks + _grouped_details([c for c in changes if c["action"] != "delete"])
 
 
-def _detail(change: Change) -> str:
-    action, addr = change["action"], change["address"]
+def _grouped_details(changes: list[Change]) -> list[Item]:
+    """Changes of the same kind with the same field-level lines are one block past a
+    handful: `! 300 plans: service_plans.a, service_plans.b, ... and 297 more`."""
+    groups: dict[tuple[str, str, str, tuple[str, ...]], list[Change]] = {}
+    for c in changes:
+        note, lines = _detail(c)
+        groups.setdefault((c["action"], c["kind"], note, tuple(lines)), []).append(c)
+    items = []
+    for (action, kind, note, body), group in groups.items():
+        if len(group) <= HANDFUL:
+            items += [Item("\n".join([_detail_label(c) + note, *body])) for c in group]
+            continue
+        shown = ", ".join(c["address"] for c in group[:_EXAMPLES])
+        label = (
+            f"{_ACTION_MARK[action]} {len(group):,} {kind_word(kind, 2)}: {shown} "
+            f"and {len(group) - _EXAMPLES:,} more{note}"
+        )
+        items.append(Item("\n".join([label, *body]), len(group)))
+    return items
+
+
+def _detail_label(change: Change) -> str:
     name = change.get("name")
-    label = f"{_ACTION_MARK[action]} {addr}" + (f"  ({clean(str(name))})" if name else "")
-    lines = [label]
+    label = f"{_ACTION_MARK[change['action']]} {change['address']}"
+    return label + (f"  ({clean(str(name))})" if name else "")
+
+
+def _detail(change: Change) -> tuple[str, list[str]]:
+    """What follows a change's label on its first line, and its field-level lines."""
+    action = change["action"]
     if action == "create":
-        lines += _details(create_entries(change["after"]))
-    elif action == "update":
-        lines += _details(diff_entries(change["diff"]))
-    elif action == "replace":
+        return "", _details(create_entries(change["after"]))
+    if action == "update":
+        return "", _details(diff_entries(change["diff"]))
+    if action == "replace":
         reasons = change.get("replace_reasons", [])
-        lines[0] += f"  (replace: {', '.join(reasons)} cannot change in place)"
-        lines += _details(diff_entries(change["diff"], set(reasons)))
-    return "\n".join(lines)
+        note = f"  (replace: {', '.join(reasons)} cannot change in place)"
+        return note, _details(diff_entries(change["diff"], set(reasons)))
+    return "", []
 
 
 def _details(entries: Iterator[Entry]) -> list[str]:
@@ -497,12 +524,13 @@ def _plan_blocks(plan: Plan, level: str) -> list[Block]:
     details = _detail_blocks(plan)
     if details:
         fence = _fence(details)
-        noun = "change" if len(details) == 1 else "changes"
+        total = sum(i.count for i in details)
+        noun = "change" if total == 1 else "changes"
         blocks.append(
             Block(
                 DETAILS,
                 [
-                    f"<details><summary>Field-level details ({len(details):,} {noun})</summary>",
+                    f"<details><summary>Field-level details ({total:,} {noun})</summary>",
                     "",
                     f"{fence}diff",
                 ],
