@@ -28,6 +28,32 @@ def _pct(old: str, new: str) -> str:
     return f"{'+' if change >= 0 else ''}{change.quantize(decimal.Decimal('0.1'), rounding=decimal.ROUND_HALF_UP)}%"
 
 
+#: months in one unit of a period
+_MONTHS = {
+    "day": decimal.Decimal(12) / decimal.Decimal(365),
+    "month": decimal.Decimal(1),
+    "year": decimal.Decimal(12),
+}
+
+
+def per_month(amount: Any, period: Any) -> decimal.Decimal | None:
+    """What `amount` charged once per `period` comes to per month (None when unknown)."""
+    if not isinstance(period, dict) or period.get("unit") not in _MONTHS:
+        return None
+    try:
+        months = decimal.Decimal(period["length"]) * _MONTHS[period["unit"]]
+        return decimal.Decimal(str(amount)) / months if months else None
+    except (decimal.InvalidOperation, TypeError, ValueError, KeyError):
+        return None
+
+
+def _period_words(period: Any) -> str:
+    if not isinstance(period, dict):
+        return ""
+    length, unit = period.get("length"), period.get("unit")
+    return f"per {unit}" if length == 1 else f"every {length} {unit}s"
+
+
 def _points(old: str, new: str) -> str:
     """A rate change in percentage points: "+1 percentage point", "-0.5 percentage points"."""
     try:
@@ -213,6 +239,17 @@ def _service_plan_changed(change: Change, currency: str | None) -> list[ImpactIt
             continue
         pct = _pct(old, new)
         context = _price_context(after or {}, label)
+        old_period = (before or {}).get("billing_period") if context["fee"] == "recurring" else None
+        amounts = f"{old} -> {new}"
+        if old_period is not None and old_period != context["period"]:
+            # amounts of different periods: compared by what they come to per month
+            a, b = per_month(old, old_period), per_month(new, context["period"])
+            pct = _pct(str(a), str(b)) + " per month" if a is not None and b is not None else ""
+            amounts = (
+                f"{old} {_period_words(old_period)} -> {new} {_period_words(context['period'])}"
+            )
+        else:
+            old_period = None
         item: ImpactItem = {
             "type": "price",
             "risk": "high",
@@ -227,9 +264,10 @@ def _service_plan_changed(change: Change, currency: str | None) -> list[ImpactIt
             "period": context["period"],
             "addon": context["addon"],
             "unit": context["unit"],
-            "message": f"{addr} {_price_label(label)} {old} -> {new}"
-            + (f" ({pct})" if pct else ""),
+            "message": f"{addr} {_price_label(label)} {amounts}" + (f" ({pct})" if pct else ""),
         }
+        if old_period is not None:
+            item["old_period"] = old_period
         # the plan's own fees (not add-ons'); a setup fee concerns new orders only
         if label.startswith("price.") and label != "price.setup":
             item["effective"] = effective

@@ -120,6 +120,8 @@ class ImpactItem(TypedDict):
     currency: NotRequired[str | None]
     fee: NotRequired[str]
     period: NotRequired[Any]
+    #: the billing period `old` was charged per, when the change also changes it
+    old_period: NotRequired[Any]
     addon: NotRequired[dict[str, Any] | None]
     unit: NotRequired[str | None]
     effective: NotRequired[str]

@@ -36,12 +36,12 @@ from .md_text import (
     comment_safe,
     fact,
     fee_words,
+    from_to,
     is_decrease,
     is_price_path,
     kind_word,
     named,
     pct_text,
-    per_words,
     period_words,
     plural,
     text,
@@ -258,6 +258,7 @@ def _prices(plan: Mapping[str, Any], decreases: bool) -> list[Item]:
             i.get("fee"),
             i.get("change"),
             i.get("effective"),
+            str(i.get("old_period")),
         )
         groups.setdefault(key, []).append(i)
     items = []
@@ -267,12 +268,9 @@ def _prices(plan: Mapping[str, Any], decreases: bool) -> list[Item]:
         if len(group) <= HANDFUL:
             for i in group:
                 rid = str(i["address"]).partition(".")[2]
-                per = per_words(i)
                 items.append(
                     Item(
-                        f"- {named(i.get('name'), rid)}: {fee_words(i)} "
-                        f"{amount(i.get('currency'), i['old'])} → {i['new']}"
-                        + (f" {per}" if per else "")
+                        f"- {named(i.get('name'), rid)}: {fee_words(i)} {from_to(i)}"
                         + (f" ({pct})" if pct else "")
                         + _effective(i)
                     )
@@ -281,11 +279,7 @@ def _prices(plan: Mapping[str, Any], decreases: bool) -> list[Item]:
         examples = []
         for i in group[:_EXAMPLES]:
             rid = str(i["address"]).partition(".")[2]
-            per = per_words(i)
-            examples.append(
-                f"{named(i.get('name'), rid)} {amount(i.get('currency'), i['old'])} → {i['new']}"
-                + (f" {per}" if per else "")
-            )
+            examples.append(f"{named(i.get('name'), rid)} {from_to(i)}")
         more = f" and {len(group) - _EXAMPLES:,} more" if len(group) > _EXAMPLES else ""
         items.append(
             Item(

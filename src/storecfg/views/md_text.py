@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ..apply.impact import per_month
 from ..escape import escape
 
 #: kind -> (singular, plural) as a store manager says it
@@ -138,10 +139,28 @@ def pct_text(change: Any) -> str:
 
 
 def is_decrease(item: Mapping[str, Any]) -> bool:
+    """A lower price; when the billing period changes too, lower per month."""
+    if item.get("old_period") is not None:
+        old = per_month(item.get("old"), item["old_period"])
+        new = per_month(item.get("new"), item.get("period"))
+        return old is not None and new is not None and new < old
     try:
         return decimal.Decimal(str(item["new"])) < decimal.Decimal(str(item["old"]))
     except (decimal.InvalidOperation, KeyError):
         return False
+
+
+def from_to(item: Mapping[str, Any]) -> str:
+    """ "USD 20.00 → 22.00 per user per month", or with a new billing period each amount
+    with its own ("USD 13.00 per month → USD 150.00 per year")."""
+    currency, per = item.get("currency"), per_words(item)
+    if item.get("old_period") is not None:
+        was = per_words({**item, "period": item["old_period"]})
+        return (
+            f"{amount(currency, item['old'])}" + (f" {was}" if was else "")
+            + f" → {amount(currency, item['new'])}" + (f" {per}" if per else "")
+        )  # fmt: skip
+    return f"{amount(currency, item['old'])} → {item['new']}" + (f" {per}" if per else "")
 
 
 def short(value: Any) -> str | None:
