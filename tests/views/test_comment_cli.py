@@ -3,6 +3,7 @@ applied into the embedded store, then edited, then planned as a pull-request com
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -66,3 +67,46 @@ def test_every_delete_survives_a_long_comment(applied: Path) -> None:
     deleted = set(re.findall(r"plan-\d{4}", out.split("Deleted (700)", 1)[1]))
     assert {f"plan-{i:04d}" for i in range(800, 1500)} <= deleted
     assert "more deletes" not in out and "cut to fit" not in out.split("Deleted (700)")[1][:40000]
+
+
+def test_a_backup_diff_is_not_a_plan_comment(tmp_path: Path) -> None:
+    assert storecfg("init", "s", cwd=tmp_path).returncode == 0
+    assert storecfg("apply", "s", "--auto-approve", cwd=tmp_path).returncode == 0
+    plans = tmp_path / "s" / "catalog" / "plans.yaml"
+    plans.write_text(plans.read_text().replace('recurring: "6.00"}', 'recurring: "7.00"}', 1))
+    assert storecfg("apply", "s", "--auto-approve", cwd=tmp_path).returncode == 0
+    listed = json.loads(storecfg("backup", "list", "--json", cwd=tmp_path).stdout)
+    result = storecfg("backup", "diff", listed[0]["id"], "--format", "markdown", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("## storecfg backup diff: ")
+    assert "storecfg-plan" not in result.stdout and "storecfg plan:" not in result.stdout
+    assert "USD 6.00 → 7.00 per month" in result.stdout
+
+
+def test_a_new_billing_period_is_no_percentage_between_periods(applied: Path) -> None:
+    many = applied / "s" / "catalog" / "many.yaml"
+    text = many.read_text()
+    head, sep, rest = text.partition("  - id: plan-0001\n")
+    head = head.replace(
+        "billing_period: {length: 1, unit: month}", "billing_period: {length: 1, unit: year}"
+    )
+    head = head.replace('recurring: "13.00"', 'recurring: "150.00"')
+    many.write_text(head + sep + rest)
+    out = markdown(applied)
+    assert "1053.8%" not in out and "+1053" not in out
+    assert "USD 13.00 per month → USD 150.00 per year" in out
+    # 150.00 a year is 12.50 a month: less than 13.00 a month
+    decreases = out[out.index("Price decreases") : out.index("Other changes")]
+    assert "plan-0000" in decreases
+    text_plan = storecfg("plan", "s", cwd=applied).stdout
+    assert "1053.8%" not in text_plan and "13.00 per month -> 150.00 per year" in text_plan
+
+
+def test_identical_field_changes_are_grouped_in_the_details(applied: Path) -> None:
+    many = applied / "s" / "catalog" / "many.yaml"
+    many.write_text(many.read_text().replace('recurring: "13.00"', 'recurring: "14.00"', 300))
+    out = markdown(applied)
+    details = out[out.index("<details><summary>Field-level details") :]
+    assert details.count("service_plans.plan-") < 20
+    assert "300 plans" in details
+    assert "and 297 more" in details
