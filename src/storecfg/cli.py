@@ -14,13 +14,16 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
 import click
 
 from . import __version__
 from .errors import DefinitionError, StorecfgError
 from .escape import escape
+
+if TYPE_CHECKING:
+    from .apply.plandoc import Plan, PlanFailure, PlanOrFailure
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -545,7 +548,7 @@ def _notice(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _echo_plan(plan: dict[str, Any], fmt: str, color: bool) -> None:
+def _echo_plan(plan: Plan, fmt: str, color: bool) -> None:
     if fmt == "json":
         from .views.json import render_plan as render_json
 
@@ -626,7 +629,7 @@ def plan(
     """
 
     def body() -> int:
-        from .apply.plan import write_plan
+        from .apply.planfile import write_plan
         from .apply.workflow import plan_directory
         from .errors import StorecfgError
 
@@ -651,7 +654,8 @@ def plan(
                 for t in targets
             ]
         )
-        docs: list[tuple[str | None, dict[str, Any]]] = []
+        docs: list[tuple[str | None, PlanOrFailure]] = []
+        doc: PlanOrFailure
         for t, settings, files in jobs:
             name = t.name if t is not None else None
             try:
@@ -676,7 +680,7 @@ def plan(
                 docs.append((name, _failure_document(exc, directory)))
                 continue
             _print_diagnostics(warnings, err=True)
-            if doc.get("interrupted_apply"):  # wherever the plan runs, and whatever its format
+            if doc["interrupted_apply"]:  # wherever the plan runs, and whatever its format
                 where = f"target {name}: " if several else ""
                 message = str(doc["interrupted_apply"]["message"])
                 click.echo(escape(f"Warning: {where}{message}"), err=True)
@@ -691,6 +695,7 @@ def plan(
         color = _color(no_color)
         if not several:
             doc = docs[0][1]
+            assert "error" not in doc  # with one target, a failure has returned above
             if fmt_ == "markdown":
                 from .views.markdown import render_plans
 
@@ -724,7 +729,7 @@ def plan(
             click.echo(f"Saved the plan to {path}; apply it with: storecfg apply {path}", err=True)
         if any("error" in doc for _, doc in docs):
             return 1
-        changed = any(doc["has_changes"] for _, doc in docs)
+        changed = any(doc["has_changes"] for _, doc in docs if "error" not in doc)
         return 2 if detailed_exitcode and changed else 0
 
     _run(body)
@@ -783,7 +788,7 @@ def _echo_error(exc: Any, prefix: str = "") -> None:
         click.echo(f"  {escape(exc.hint)}", err=True)
 
 
-def _failure_document(exc: Any, directory: Path) -> dict[str, Any]:
+def _failure_document(exc: Any, directory: Path) -> PlanFailure:
     from .errors import DefinitionError, display_path
     from .views.markdown import failure_document
 
@@ -1069,10 +1074,8 @@ class _Progress:
             click.echo("\r" + " " * 120 + "\r", err=True, nl=False)
 
 
-def _confirm_factory(
-    color: bool, auto_approve: bool, what: str
-) -> Callable[[dict[str, Any]], bool]:
-    def confirm(plan_doc: dict[str, Any]) -> bool:
+def _confirm_factory(color: bool, auto_approve: bool, what: str) -> Callable[[Plan], bool]:
+    def confirm(plan_doc: Plan) -> bool:
         _echo_plan(plan_doc, "text", color)
         if auto_approve:
             return True
@@ -1207,7 +1210,7 @@ def apply(
     """
 
     def body() -> int:
-        from .apply.plan import read_plan
+        from .apply.planfile import read_plan
         from .apply.workflow import apply_directory, apply_planfile, apply_reviewed
         from .errors import UsageError
 

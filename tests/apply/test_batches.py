@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from storecfg.apply.execute import BATCH_CHARS, _ops, batches, idempotency_key
+from storecfg.apply.order import BATCH_CHARS, batches, change_writes, idempotency_key
 
 
 def change(rid: str, action: str = "create", kind: str = "skus", text: str = "") -> dict[str, Any]:
@@ -29,7 +29,7 @@ def test_batches_hold_at_most_the_batch_size_in_writes() -> None:
 def test_a_replace_counts_as_two_writes_and_is_never_split() -> None:
     group = [change("a"), change("b", "replace"), change("c")]
     assert [[c["id"] for c in b] for b in batches(group, 2)] == [["a"], ["b"], ["c"]]
-    [(first_phase, first), (second_phase, second)] = _ops("plan-1", group[1])
+    [(first_phase, first), (second_phase, second)] = change_writes("plan-1", group[1])
     assert (first_phase, first.action, first.if_match) == ("delete", "delete", 7)
     assert (second_phase, second.action, second.create) == ("create", "put", True)
     assert first.idempotency_key == idempotency_key("plan-1", "skus.b", "delete")

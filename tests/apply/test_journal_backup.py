@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -119,3 +121,40 @@ def test_an_apply_stopped_with_ctrl_c_was_interrupted(tmp_path: Path) -> None:
     _journal(tmp_path, "dddddddd-4444", end="interrupted", done=1)
     found = journal.last_interrupted(tmp_path, "shop")
     assert found is not None and found["done"] == 1
+
+
+def _open_files() -> set[str]:
+    fds = Path("/proc/self/fd")
+    out = set()
+    for fd in fds.iterdir():
+        with contextlib.suppress(OSError):  # closed since it was listed
+            out.add(os.readlink(fd))
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+def test_the_journal_is_closed_when_an_apply_stops_on_any_error(tmp_path: Path) -> None:
+    """Not only Ctrl-C: an error in the middle of an apply (here, from whatever shows
+    its progress) leaves no journal file open."""
+    from storecfg.apply.execute import Progress, execute
+    from storecfg.store.sqlite import SqliteDriver
+
+    from .stores import plan_of
+
+    driver = SqliteDriver(f"sqlite:///{tmp_path / 'live.db'}")
+    try:
+        live = driver.read_all("test-store")
+        plan = plan_of(base_desired(tmp_path), live)
+
+        def broken(event: Progress) -> None:
+            if event.event == "done":
+                raise RuntimeError("the terminal went away")
+
+        with pytest.raises(RuntimeError):
+            execute(plan, driver, live, state_dir=tmp_path / "state", progress=broken)
+        [path] = (tmp_path / "state" / "journal" / "test-store").glob("*.jsonl")
+        assert str(path) not in _open_files()
+        events = [json.loads(line)["event"] for line in path.read_text().splitlines()]
+        assert events[0] == "start" and "done" in events
+    finally:
+        driver.close()

@@ -14,14 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storecfg.apply import plan as plan_mod
-from storecfg.apply.execute import levels
-from storecfg.apply.plan import (
-    FORMAT_VERSION,
-    check_plan_document,
-    read_plan,
-    stale_details,
-    write_plan,
-)
+from storecfg.apply import planfile
+from storecfg.apply.order import levels
+from storecfg.apply.plandoc import FORMAT_VERSION
+from storecfg.apply.planfile import check_plan_document, read_plan, stale_details, write_plan
 from storecfg.errors import PlanError, UsageError
 from storecfg.model import KIND_RANK, KINDS, DesiredState, LiveResource, LiveState, split_address
 from storecfg.spec.fields import kind_info
@@ -778,19 +774,19 @@ def test_a_plan_file_edited_after_it_was_made_is_refused(tmp_path: Path) -> None
     desired = base_desired(tmp_path)
     plan = plan_of(desired, live_of({}))
     path = tmp_path / "plan.json"
-    plan_mod.write_plan(path, plan)
-    assert plan_mod.read_plan(path)["checksum"].startswith("sha256:")
+    planfile.write_plan(path, plan)
+    assert planfile.read_plan(path)["checksum"].startswith("sha256:")
     edited = json.loads(path.read_text())
     first = next(c for c in edited["changes"] if c["action"] == "create")
     first["after"]["name"] = "Not what was reviewed"
     path.write_text(json.dumps(edited))
     with pytest.raises(UsageError) as info:
-        plan_mod.read_plan(path)
+        planfile.read_plan(path)
     assert "was changed after it was made" in info.value.message
     del edited["checksum"]
     path.write_text(json.dumps(edited))
     with pytest.raises(UsageError):
-        plan_mod.read_plan(path)
+        planfile.read_plan(path)
 
 
 def test_changes_say_where_their_resource_is_defined(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from apply.stores import BASE, STORE_YAML, edit, write_store
-from storecfg.apply.plan import _legacy_checksum, plan_checksum, seal
+from storecfg.apply.planfile import legacy_checksum, plan_checksum, seal
 from storecfg.compiler.cache_key import entry_mac
 from storecfg.errors import StoreError
 from storecfg.escape import escape
@@ -630,7 +630,7 @@ def test_the_plan_checksum_covers_the_whole_document(tmp_path: Path) -> None:
         assert "changed after it was made" in refused({**honest, key: value})
     # a plan sealed the old way (over part of the document only)
     legacy = {**honest, "summary": {**honest["summary"], "delete": 0}}
-    legacy["checksum"] = _legacy_checksum(legacy)
+    legacy["checksum"] = legacy_checksum(legacy)
     assert "older storecfg" in refused(legacy)
 
 

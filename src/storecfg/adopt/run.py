@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .._fs import atomic_write
-from ..apply.plan import _effective
+from ..apply.plan import effective_spec as _effective
 from ..apply.workflow import Settings
 from ..compiler.compile import compile_store
 from ..compiler.positions import PosDict, PosList

@@ -10,18 +10,19 @@ name without `.json` is the backup ID, in the store and in files alike.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
 from .._fs import atomic_write
+from ..clock import utc_compact, utc_iso
 from ..errors import StorecfgError, StoreError, UsageError, display_path
-from ..model import ID_PATTERN, KINDS, DesiredState, LiveResource, LiveState
+from ..model import ID_PATTERN, KINDS, DesiredState, LiveResource, LiveState, address
 from ..store.driver import StoreDriver, check_store_id
 from ..store.records import state_sha256
 
@@ -55,24 +56,25 @@ class SnapshotInfo:
         }
 
 
-def snapshot_document(live: LiveState, store_url: str) -> dict[str, Any]:
+def snapshot_document(live: LiveState, store_url: str, now: float | None = None) -> dict[str, Any]:
     doc = live.to_json()
     doc["store"]["url"] = store_url
     return {
         "format_version": SNAPSHOT_FORMAT,
         "tool": {"name": "storecfg", "version": __version__},
-        "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created_at": utc_iso(now),
         **doc,
     }
 
 
 def write_snapshot(live: LiveState, root: Path, store_url: str) -> SnapshotInfo:
     """Write the whole live store atomically; raise StorecfgError if that fails."""
-    doc = snapshot_document(live, store_url)
+    now = time.time()
+    doc = snapshot_document(live, store_url, now)
     data = (json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode()
     digest = hashlib.sha256(data).hexdigest()
     folder = root / live.store_id
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = utc_compact(now)
     name = f"{stamp}-r{live.revision}"
     n = 1
     while (folder / f"{name}.json").exists():
@@ -259,10 +261,10 @@ def check_restorable(info: SnapshotInfo | Backup, doc: dict[str, Any]) -> None:
             for rid, entry in items.items():
                 spec = entry["spec"]
                 if not isinstance(spec, dict):
-                    problems.append(f"{kind}.{rid}: the spec is not an object")
+                    problems.append(f"{address(kind, rid)}: the spec is not an object")
                     continue
                 try:
-                    check_values(spec, f"{kind}.{rid}")
+                    check_values(spec, address(kind, rid))
                 except StoreError as exc:
                     problems.append(exc.message)
                     continue

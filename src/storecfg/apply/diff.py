@@ -19,15 +19,15 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import Any
 
-Diff = dict[str, Any]
+from .plandoc import DiffEntry
 
 
 def join(path: str, step: str) -> str:
     return f"{path}.{step}" if path else step
 
 
-def diff_specs(old: Any, new: Any, path: str = "") -> list[Diff]:
-    out: list[Diff] = []
+def diff_specs(old: Any, new: Any, path: str = "") -> list[DiffEntry]:
+    out: list[DiffEntry] = []
     _diff(old, new, path, out)
     return out
 
@@ -43,7 +43,7 @@ def same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _diff(old: Any, new: Any, path: str, out: list[Diff]) -> None:
+def _diff(old: Any, new: Any, path: str, out: list[DiffEntry]) -> None:
     if same(old, new):
         return
     if isinstance(old, dict) and isinstance(new, dict):
@@ -75,7 +75,7 @@ def list_key(items: list[Any]) -> str | None:
     return None
 
 
-def _diff_list(old: list[Any], new: list[Any], path: str, out: list[Diff]) -> None:
+def _diff_list(old: list[Any], new: list[Any], path: str, out: list[DiffEntry]) -> None:
     old_mode, new_mode = list_key(old), list_key(new)
     # an empty list takes the other side's mode: [] -> [{id: seats}] is an insertion
     mode = new_mode if not old else old_mode if not new or old_mode == new_mode else None
@@ -95,7 +95,7 @@ def _diff_list(old: list[Any], new: list[Any], path: str, out: list[Diff]) -> No
     for i, item in enumerate(old):
         k = key(item)
         if k not in new_pos:
-            entry: Diff = {"op": "remove", "path": path, "item": k, "from": i + 1}
+            entry: DiffEntry = {"op": "remove", "path": path, "item": k, "from": i + 1}
             if mode == "id":
                 entry["old"] = item
             out.append(entry)

@@ -17,6 +17,7 @@ from typing import Any
 from ..model import KIND_RANK, LiveState, split_address
 from ..store.driver import HistoryUnsupported, StoreDriver
 from ..store.records import DriftItem
+from .plandoc import DriftEntry, Plan
 
 CHANGED, CREATED, DELETED = "changed", "created", "deleted"
 #: past this many specs to fetch one by one, one whole read is cheaper
@@ -43,7 +44,7 @@ class Drift:
     def resource_id(self) -> str:
         return split_address(self.address)[1]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> DriftEntry:
         """As plans and `storecfg drift --format json` show it."""
         return {
             "address": self.address,
@@ -120,7 +121,7 @@ def _live(live: LiveState | None, address: str) -> Any:
     return live.resources.get(kind, {}).get(rid)
 
 
-def acknowledgeable(plan: dict[str, Any], live: LiveState) -> list[dict[str, Any]]:
+def acknowledgeable(plan: Plan, live: LiveState) -> list[dict[str, Any]]:
     """What an apply of `plan` may record as storecfg's own without writing it: the
     drifted resources (the plan's `drift`) that the definition now agrees with — the
     plan leaves them as they are, or does not name a deleted one at all. Items for

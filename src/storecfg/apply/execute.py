@@ -1,26 +1,25 @@
 """Execute a plan: record and snapshot first, then journaled writes in dependency order.
 
-Writes go level by level, in an order that never leaves a reference dangling (the
-store refuses such writes): a create comes before the writes that refer to it, and
-the delete of a resource comes after every change that stops referring to it (an
-update that drops the reference, the delete of what refers to it). Writes within a
-level are independent: they are sent in batches (`StoreDriver.write_batch`, one round trip
-and one transaction per batch), and over HTTP several batches run at once. Every
-write carries the revision the plan saw (If-Match / If-None-Match) and an
-Idempotency-Key derived from the plan and the address, so retries — and a re-run
-after a crash — never duplicate anything; each is journaled before it is sent and
-after its result. On the first failure nothing new is started; batches already
-running finish, and the outcome says what succeeded, failed and was not attempted.
+The order (levels, batches, a replace's delete and create) is order.py's. Within a
+level, batches are sent with `StoreDriver.write_batch` (one round trip and one
+transaction each), and over HTTP several run at once. Every write carries the
+revision the plan saw (If-Match / If-None-Match) and an Idempotency-Key derived from
+the plan and the address, so retries — and a re-run after a crash — never duplicate
+anything; each is journaled before it is sent and after its result. On the first
+failure nothing new is started; batches already running finish, and the outcome
+says what succeeded, failed and was not attempted.
 
 Before the first write the apply is recorded in the store and the store snapshots
 itself (`history.ApplyRecorder`); every write carries the apply's ID, which marks it as
 storecfg's and moves the record's progress in the same store transaction.
+
+`Executor` is one run: its state (the outcome, the stop flag, the progress count) is
+its attributes, and its steps are its methods.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
-import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,14 +33,18 @@ from ..store.records import WriteOp, WriteResult
 from .history import ApplyRecorder, SnapshotRef
 from .journal import Journal
 from .lock import HeldLock
-from .plan import _dependencies, graph_levels
+from .order import BATCH_SIZE, batches, change_writes, idempotency_key, levels
+from .plandoc import Change, Plan, WriteAction
+
+#: what the store settings are called in the journal, the outcome and progress
+SETTINGS_ADDRESS = "store.settings"
 
 
 @dataclass
 class Progress:
     event: str  # "write" | "done" | "failed"
     address: str
-    action: str
+    action: WriteAction
     done: int
     total: int
     error: str = ""
@@ -51,9 +54,9 @@ class Progress:
 class Outcome:
     snapshot: SnapshotRef | None = None
     journal: Path | None = None
-    succeeded: list[tuple[str, str]] = field(default_factory=list)  # (address, action)
+    succeeded: list[tuple[str, WriteAction]] = field(default_factory=list)
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # (address, action, error)
-    not_attempted: list[tuple[str, str]] = field(default_factory=list)
+    not_attempted: list[tuple[str, WriteAction]] = field(default_factory=list)
     conflict: bool = False
 
     @property
@@ -67,128 +70,244 @@ class Outcome:
         return out
 
 
-def idempotency_key(plan_id: str, address: str, phase: str) -> str:
-    return "storecfg-" + hashlib.sha256(f"{plan_id}:{address}:{phase}".encode()).hexdigest()[:40]
+class _Target:
+    """What a failure is about: a change of the plan, or the store settings."""
+
+    def __init__(self, address: str, action: WriteAction, revision: int | None) -> None:
+        self.address, self.action, self.revision = address, action, revision
+
+    @classmethod
+    def of(cls, change: Change) -> _Target:
+        action = change["action"]
+        assert action != "no-op"  # no-ops are never executed
+        return cls(change["address"], action, change["revision"])
 
 
-def levels(changes: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Group changes into levels that can run in parallel, in execution order.
+class ProgressCounter:
+    """Tells `progress` (if any) about each write, counting the finished ones; safe to
+    call from the threads that run batches."""
 
-    After every level (and every batch of one) the store's references all resolve:
-    - a write comes after the creates, replaces and updates of what it refers to;
-    - a delete comes after every change that stops referring to what it deletes
-      (updates and replaces that drop the reference, deletes of the referrers).
-    A replace deletes and creates again in one batch, so what keeps referring to it
-    never sees it missing.
-    """
-    action = {c["address"]: c["action"] for c in changes}
-    deps: dict[str, list[str]] = {a: [] for a in action}
-    for c in changes:
-        addr, kind = c["address"], c["kind"]
-        after = set(_dependencies(kind, c["after"] or {})) if c["action"] != "delete" else set()
-        for target in after:  # (updates too: what a write names is written first)
-            if target != addr and action.get(target) in ("create", "update", "replace"):
-                deps[addr].append(target)
-        if c["action"] in ("update", "replace", "delete"):
-            for target in set(_dependencies(kind, c["before"] or {})) - after:
-                if target != addr and action.get(target) == "delete":
-                    deps[target].append(addr)
-    level = graph_levels(deps)
-    groups: dict[int, list[dict[str, Any]]] = {}
-    for c in changes:  # keep plan order inside a level
-        groups.setdefault(level[c["address"]], []).append(c)
-    return [groups[k] for k in sorted(groups)]
+    def __init__(self, progress: Callable[[Progress], None] | None, total: int) -> None:
+        self.progress = progress
+        self.total = total
+        self.done = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, event: str, address: str, action: WriteAction, error: str = "") -> None:
+        if self.progress is None:
+            return
+        with self._lock:
+            if event in ("done", "failed"):
+                self.done += 1
+            done = self.done
+        self.progress(Progress(event, address, action, done, self.total, error))
 
 
-#: writes per batch, and the text size (in characters) a batch aims to stay under
-BATCH_SIZE = 100
-BATCH_CHARS = 4 * 1024 * 1024
+class Executor:
+    """One run of a plan's writes against one store, journaled, after its snapshot."""
 
+    def __init__(
+        self,
+        plan: Plan,
+        driver: StoreDriver,
+        store_id: str,
+        journal: Journal,
+        outcome: Outcome,
+        *,
+        apply_id: str | None,
+        lock: HeldLock | None,
+        report: ProgressCounter,
+        parallelism: int | None,
+        batch_size: int,
+    ) -> None:
+        self.plan = plan
+        self.plan_id = plan["plan_id"]
+        self.driver = driver
+        self.store_id = store_id
+        self.journal = journal
+        self.outcome = outcome
+        self.apply_id = apply_id
+        self.lock = lock
+        self.report = report
+        self.workers = max(1, parallelism or driver.default_parallelism)
+        self.batch_size = batch_size
+        #: set on the first failure (and on Ctrl-C): nothing new is started
+        self.stop = threading.Event()
 
-def _ops(plan_id: str, change: dict[str, Any]) -> list[tuple[str, WriteOp]]:
-    """The writes one change needs, each with its journal phase: a replace is a
-    delete then a create, in the same batch and one group (all or nothing)."""
-    address, action, kind, rid = change["address"], change["action"], change["kind"], change["id"]
-    group = address if action == "replace" else None
-    out: list[tuple[str, WriteOp]] = []
-    if action in ("delete", "replace"):
-        key = idempotency_key(plan_id, address, "delete")
-        out.append(
-            (
-                "delete",
-                WriteOp(
-                    "delete",
-                    kind,
-                    rid,
-                    if_match=change["revision"],
-                    idempotency_key=key,
-                    group=group,
-                ),
+    def halted(self) -> bool:
+        return self.stop.is_set() or (self.lock is not None and self.lock.lost.is_set())
+
+    def run(self, changes: list[Change]) -> None:
+        """The settings first, then the changes level by level (batches of a level at
+        once on a pool when there are several workers)."""
+        if self.plan["settings"]["action"] != "no-op":
+            self.run_settings()
+        pool = (
+            cf.ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="storecfg-apply")
+            if self.workers > 1
+            else None
+        )
+        try:
+            for group in levels(changes):
+                chunks = batches(group, self.batch_size)
+                if self.halted():
+                    self.outcome.not_attempted.extend(_pairs(group))
+                    continue
+                if pool is None or len(chunks) == 1:
+                    for chunk in chunks:
+                        self.run_batch(chunk)
+                else:
+                    futures = [pool.submit(self.run_batch, chunk) for chunk in chunks]
+                    for fut in cf.as_completed(futures):
+                        fut.result()
+        except BaseException:
+            self.stop.set()  # Ctrl-C: the batches still queued in this level are not started
+            raise
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=False)
+
+    def fail(
+        self,
+        target: _Target,
+        exc: StoreError,
+        *,
+        unknown: bool = False,
+        note: str = "",
+        after: str = "",
+    ) -> None:
+        """Record a write that failed (`unknown`: the store may have applied it) and stop."""
+        self.stop.set()
+        if isinstance(exc, ConflictError):
+            self.outcome.conflict = True
+        message = failure_message(target.address, target.revision, exc)
+        if unknown:
+            message += " (the store may or may not have applied it; `storecfg plan` tells)"
+        if note:
+            message = f"{note}: {message}"
+        if after:
+            message = f"{message} {after}"
+        self.journal.write(
+            "failed",
+            address=target.address,
+            action=target.action,
+            status=exc.status,
+            error=message,
+            outcome="unknown" if unknown else "refused",
+        )
+        self.outcome.failed.append((target.address, target.action, message))
+        self.report("failed", target.address, target.action, message)
+
+    def run_settings(self) -> None:
+        address, settings = SETTINGS_ADDRESS, self.plan["settings"]
+        if self.halted():
+            self.outcome.not_attempted.append((address, "settings"))
+            return
+        key = idempotency_key(self.plan_id, address, "settings")
+        self.journal.write("begin", address=address, action="settings", key=key)
+        self.report("write", address, "settings")
+        try:
+            item = self.driver.put_settings(
+                self.store_id,
+                settings["after"],
+                if_match=settings["revision"],
+                idempotency_key=key,
+                apply_id=self.apply_id,
             )
+        except StoreError as exc:
+            self.fail(_Target(address, "settings", settings["revision"]), exc)
+            return
+        self.journal.write("done", address=address, action="settings", revision=item.revision)
+        self.outcome.succeeded.append((address, "settings"))
+        self.report("done", address, "settings")
+
+    def run_batch(self, chunk: list[Change]) -> None:
+        """One batch: journaled, sent, and each change's result journaled and counted."""
+        if self.halted():
+            self.outcome.not_attempted.extend(_pairs(chunk))
+            return
+        planned = [(_Target.of(change), change_writes(self.plan_id, change)) for change in chunk]
+        self.journal.write_many(
+            [
+                {
+                    "event": "begin",
+                    "address": target.address,
+                    "action": target.action,
+                    "phase": phase,
+                    "key": op.idempotency_key,
+                    "revision": target.revision,
+                }
+                for target, ops in planned
+                for phase, op in ops
+            ]
         )
-    source = change.get("file")
-    if action in ("create", "replace"):
-        key = idempotency_key(plan_id, address, "create")
-        op = WriteOp(
-            "put", kind, rid, change["after"], create=True, idempotency_key=key, group=group
-        )
-        op.source = source
-        out.append(("create", op))
-    elif action == "update":
-        key = idempotency_key(plan_id, address, "update")
-        out.append(
-            (
-                "update",
-                WriteOp(
-                    "put",
-                    kind,
-                    rid,
-                    change["after"],
-                    if_match=change["revision"],
-                    idempotency_key=key,
-                    source=source,
-                ),
+        for target, _ in planned:
+            self.report("write", target.address, target.action)
+        try:
+            results = iter(
+                _send(
+                    self.driver,
+                    self.store_id,
+                    [op for _, ops in planned for _, op in ops],
+                    self.apply_id,
+                )
             )
+        except StoreError as exc:
+            # the request as a whole failed: what the store did is unknown, plan will tell
+            for target, _ in planned:
+                self.fail(target, exc, unknown=exc.status in (0, 500, 502, 503, 504))
+            return
+        events: list[dict[str, Any]] = []
+        for target, ops in planned:
+            outcomes = [next(results, WriteResult(0)) for _ in ops]
+            events = self._settle(target, outcomes, events)
+        self.journal.write_many(events)
+
+    def _settle(
+        self, target: _Target, outcomes: list[WriteResult], events: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Take in the results of one change's writes; returns the journal events still
+        to write (a failure writes those before it at once, to keep their order)."""
+        address, action = target.address, target.action
+        # the first write that failed for itself: not one rolled back with it (424)
+        error = next(
+            (r.error for r in outcomes if r.error is not None and r.status not in (0, 424)),
+            None,
         )
-    return out
+        # a replace whose delete held and whose create did not: the resource is gone
+        # (a store that keeps a group all or nothing never answers so; say it loudly)
+        deleted = action == "replace" and outcomes[0].error is None and outcomes[0].status != 0
+        if error is not None or (deleted and outcomes[-1].status == 0):
+            if deleted:
+                events.append({"event": "deleted", "address": address, "action": action})
+            self.journal.write_many(events)
+            if error is None:  # the store did not answer for the create
+                error = StoreError("the store did not report the create", 502)
+            note = after = ""
+            if deleted:
+                note = f"{address} was deleted and NOT re-created"
+            elif action == "replace" and outcomes[0].status == 424:
+                after = f"Nothing changed: the delete of {address} was rolled back with it."
+            self.fail(target, error, note=note, after=after)
+            return []
+        if any(r.status == 0 for r in outcomes):
+            self.outcome.not_attempted.append((address, action))
+            return events
+        revision = outcomes[-1].item.revision if outcomes[-1].item is not None else None
+        if action == "replace":
+            events.append({"event": "deleted", "address": address, "action": action})
+        events.append({"event": "done", "address": address, "action": action, "revision": revision})
+        self.outcome.succeeded.append((address, action))
+        self.report("done", address, action)
+        return events
 
 
-def _text_size(value: Any) -> int:
-    """About how many characters a spec serializes to (strings dominate)."""
-    if isinstance(value, str):
-        return len(value) + 2
-    if isinstance(value, dict):
-        return sum(len(k) + 4 + _text_size(v) for k, v in value.items()) + 2
-    if isinstance(value, list):
-        return sum(_text_size(v) + 1 for v in value) + 2
-    return 8
-
-
-#: kinds whose resources can hold long texts (terms bodies, custom CSS)
-_LONG_TEXT_KINDS = frozenset({"terms", "customization", "service_plans"})
-
-
-def batches(group: list[dict[str, Any]], size: int = BATCH_SIZE) -> list[list[dict[str, Any]]]:
-    """A level's changes cut into batches of at most `size` writes and ~BATCH_CHARS."""
-    out: list[list[dict[str, Any]]] = []
-    current: list[dict[str, Any]] = []
-    writes = chars = 0
-    for change in group:
-        n = 2 if change["action"] == "replace" else 1
-        weight = _text_size(change.get("after")) if change["kind"] in _LONG_TEXT_KINDS else 0
-        if current and (writes + n > size or chars + weight > BATCH_CHARS):
-            out.append(current)
-            current, writes, chars = [], 0, 0
-        current.append(change)
-        writes += n
-        chars += weight
-    if current:
-        out.append(current)
-    return out
+def _pairs(changes: list[Change]) -> list[tuple[str, WriteAction]]:
+    return [(t.address, t.action) for t in map(_Target.of, changes)]
 
 
 def execute(
-    plan: dict[str, Any],
+    plan: Plan,
     driver: StoreDriver,
     live: LiveState,
     *,
@@ -220,201 +339,48 @@ def execute(
         )
     # Record and snapshot first: if either cannot be done, nothing is applied.
     outcome.snapshot = recorder.begin(live)
-    apply_id = recorder.apply_id
-    journal = Journal(state_dir / "journal", store_id, plan_id)
-    outcome.journal = journal.path
     total = len(changes) + (1 if settings["action"] != "no-op" else 0)
-    journal.write(
-        "start",
-        sync=True,
-        plan_id=plan_id,
-        store=store_id,
-        revision=live.revision,
-        total=total,
-        snapshot=outcome.snapshot.id,
-    )
-    stop = threading.Event()
-    counter = [0]
-    count_lock = threading.Lock()
-
-    def report(event: str, address: str, action: str, error: str = "") -> None:
-        if progress is not None:
-            with count_lock:
-                if event in ("done", "failed"):
-                    counter[0] += 1
-                done = counter[0]
-            progress(Progress(event, address, action, done, total, error))
-
-    def halted() -> bool:
-        return stop.is_set() or (lock is not None and lock.lost.is_set())
-
-    def fail(
-        change: dict[str, Any],
-        exc: StoreError,
-        *,
-        unknown: bool = False,
-        note: str = "",
-        after: str = "",
-    ) -> None:
-        stop.set()
-        if isinstance(exc, ConflictError):
-            outcome.conflict = True
-        address, action = change["address"], change["action"]
-        message = _failure_message(change, exc)
-        if unknown:
-            message += " (the store may or may not have applied it; `storecfg plan` tells)"
-        if note:
-            message = f"{note}: {message}"
-        if after:
-            message = f"{message} {after}"
+    with Journal(state_dir / "journal", store_id, plan_id) as journal:
+        outcome.journal = journal.path
         journal.write(
-            "failed",
-            address=address,
-            action=action,
-            status=exc.status,
-            error=message,
-            outcome="unknown" if unknown else "refused",
+            "start",
+            sync=True,
+            plan_id=plan_id,
+            store=store_id,
+            revision=live.revision,
+            total=total,
+            snapshot=outcome.snapshot.id,
         )
-        outcome.failed.append((address, action, message))
-        report("failed", address, action, message)
-
-    def run_settings() -> None:
-        address = "store.settings"
-        if halted():
-            outcome.not_attempted.append((address, "settings"))
-            return
-        key = idempotency_key(plan_id, address, "settings")
-        journal.write("begin", address=address, action="settings", key=key)
-        report("write", address, "settings")
-        try:
-            item = driver.put_settings(
-                store_id,
-                settings["after"],
-                if_match=settings["revision"],
-                idempotency_key=key,
-                apply_id=apply_id,
-            )
-        except StoreError as exc:
-            fail({"address": address, "action": "settings", "revision": settings["revision"]}, exc)
-            return
-        journal.write("done", address=address, action="settings", revision=item.revision)
-        outcome.succeeded.append((address, "settings"))
-        report("done", address, "settings")
-
-    def run_batch(chunk: list[dict[str, Any]]) -> None:
-        if halted():
-            outcome.not_attempted.extend((c["address"], c["action"]) for c in chunk)
-            return
-        planned = [(change, _ops(plan_id, change)) for change in chunk]
-        journal.write_many(
-            [
-                {
-                    "event": "begin",
-                    "address": c["address"],
-                    "action": c["action"],
-                    "phase": phase,
-                    "key": op.idempotency_key,
-                    "revision": c["revision"],
-                }
-                for c, ops in planned
-                for phase, op in ops
-            ]
-        )
-        for change in chunk:
-            report("write", change["address"], change["action"])
-        try:
-            results = iter(
-                _send(driver, store_id, [op for _, ops in planned for _, op in ops], apply_id)
-            )
-        except StoreError as exc:
-            # the request as a whole failed: what the store did is unknown, plan will tell
-            for change in chunk:
-                fail(change, exc, unknown=exc.status in (0, 500, 502, 503, 504))
-            return
-        events: list[dict[str, Any]] = []
-        for change, ops in planned:
-            address, action = change["address"], change["action"]
-            outcomes = [next(results, WriteResult(0)) for _ in ops]
-            # the first write that failed for itself: not one rolled back with it (424)
-            error = next(
-                (r.error for r in outcomes if r.error is not None and r.status not in (0, 424)),
-                None,
-            )
-            # a replace whose delete held and whose create did not: the resource is gone
-            # (a store that keeps a group all or nothing never answers so; say it loudly)
-            deleted = action == "replace" and outcomes[0].error is None and outcomes[0].status != 0
-            if error is not None or (deleted and outcomes[-1].status == 0):
-                if deleted:
-                    events.append({"event": "deleted", "address": address, "action": action})
-                journal.write_many(events)
-                events = []
-                if error is None:  # the store did not answer for the create
-                    error = StoreError("the store did not report the create", 502)
-                note = after = ""
-                if deleted:
-                    note = f"{address} was deleted and NOT re-created"
-                elif action == "replace" and outcomes[0].status == 424:
-                    after = f"Nothing changed: the delete of {address} was rolled back with it."
-                fail(change, error, note=note, after=after)
-            elif any(r.status == 0 for r in outcomes):
-                outcome.not_attempted.append((address, action))
-            else:
-                revision = outcomes[-1].item.revision if outcomes[-1].item is not None else None
-                if action == "replace":
-                    events.append({"event": "deleted", "address": address, "action": action})
-                events.append(
-                    {"event": "done", "address": address, "action": action, "revision": revision}
-                )
-                outcome.succeeded.append((address, action))
-                report("done", address, action)
-        journal.write_many(events)
-
-    try:
-        if settings["action"] != "no-op":
-            run_settings()
-        workers = max(1, parallelism or driver.default_parallelism)
-        pool = (
-            cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="storecfg-apply")
-            if workers > 1
-            else None
+        executor = Executor(
+            plan,
+            driver,
+            store_id,
+            journal,
+            outcome,
+            apply_id=recorder.apply_id,
+            lock=lock,
+            report=ProgressCounter(progress, total),
+            parallelism=parallelism,
+            batch_size=batch_size,
         )
         try:
-            for group in levels(changes):
-                chunks = batches(group, batch_size)
-                if halted():
-                    outcome.not_attempted.extend((c["address"], c["action"]) for c in group)
-                    continue
-                if pool is None or len(chunks) == 1:
-                    for chunk in chunks:
-                        run_batch(chunk)
-                else:
-                    futures = [pool.submit(run_batch, chunk) for chunk in chunks]
-                    for fut in cf.as_completed(futures):
-                        fut.result()
-        except BaseException:
-            stop.set()  # Ctrl-C: the batches still queued in this level are not started
+            executor.run(changes)
+        except KeyboardInterrupt:
+            journal.write("end", sync=True, status="interrupted", succeeded=len(outcome.succeeded))
+            journal.close()
+            recorder.finish("interrupted")
             raise
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=False)
-    except KeyboardInterrupt:
-        stop.set()
-        journal.write("end", sync=True, status="interrupted", succeeded=len(outcome.succeeded))
-        journal.close()
-        recorder.finish("interrupted")
-        raise
-    if lock is not None and lock.lost.is_set() and not outcome.failed:
-        outcome.failed.append(("-", "lock", f"lost the apply lock: {lock.lost_reason}"))
-    status = "complete" if outcome.ok else "failed"
-    journal.write(
-        "end",
-        sync=True,
-        status=status,
-        succeeded=len(outcome.succeeded),
-        failed=len(outcome.failed),
-        not_attempted=len(outcome.not_attempted),
-    )
-    journal.close()
+        if lock is not None and lock.lost.is_set() and not outcome.failed:
+            outcome.failed.append(("-", "lock", f"lost the apply lock: {lock.lost_reason}"))
+        status = "complete" if outcome.ok else "failed"
+        journal.write(
+            "end",
+            sync=True,
+            status=status,
+            succeeded=len(outcome.succeeded),
+            failed=len(outcome.failed),
+            not_attempted=len(outcome.not_attempted),
+        )
     recorder.finish(status)
     return outcome
 
@@ -426,10 +392,11 @@ def _send(
     return driver.write_batch(store_id, ops, apply_id)
 
 
-def _failure_message(change: dict[str, Any], exc: StoreError) -> str:
+def failure_message(address: str, revision: int | None, exc: StoreError) -> str:
+    """Why the write of `address` (planned at `revision`) failed, for people."""
     if isinstance(exc, ConflictError):
         if "current_revision" in exc.details:
-            saw = change.get("revision")
+            saw = revision
             now = exc.details["current_revision"]
             detail = (
                 f"the plan saw it {'absent' if saw is None else f'at revision {saw}'}, "
@@ -438,7 +405,7 @@ def _failure_message(change: dict[str, Any], exc: StoreError) -> str:
         else:
             detail = exc.message
         return (
-            f"conflict: {change['address']} changed in the store since the plan was made "
+            f"conflict: {address} changed in the store since the plan was made "
             f"({detail}); nothing was forced. Run `storecfg plan` again."
         )
     if exc.diagnostics:

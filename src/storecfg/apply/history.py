@@ -24,6 +24,8 @@ from ..store.driver import HistoryUnsupported, StoreDriver, check_store_id
 from ..store.records import SNAPSHOT_ID, ApplyRecord, state_sha256
 from . import journal
 from .backup import write_snapshot
+from .order import writes_of
+from .plandoc import InterruptedApply, Plan
 from .provenance import describe
 
 #: apply records looked at to find a plan that was applied already
@@ -41,13 +43,6 @@ class SnapshotRef:
     local_copy: Path | None = None
 
 
-def writes_of(plan: dict[str, Any]) -> int:
-    """How many store writes a plan takes (a replace is a delete and a create)."""
-    per = {"create": 1, "update": 1, "delete": 1, "replace": 2}
-    total = sum(per.get(c["action"], 0) for c in plan["changes"])
-    return total + (1 if plan["settings"]["action"] != "no-op" else 0)
-
-
 class ApplyRecorder:
     """The record of one apply in the store, from before its first write to its end."""
 
@@ -55,7 +50,7 @@ class ApplyRecorder:
         self,
         driver: StoreDriver,
         store_id: str,
-        plan: dict[str, Any],
+        plan: Plan,
         *,
         source: dict[str, Any],
         lock_id: str | None,
@@ -178,7 +173,7 @@ def _snapshot_of(driver: StoreDriver, store_id: str, apply_id: str) -> str | Non
     return next((s.id for s in items if s.apply_id == apply_id), None)
 
 
-def last_unfinished(driver: StoreDriver, store_id: str, state_dir: Path) -> dict[str, Any] | None:
+def last_unfinished(driver: StoreDriver, store_id: str, state_dir: Path) -> InterruptedApply | None:
     """The newest apply of this store if it did not finish (interrupted, or still
     holding the lock), for a plan to warn about: who, when, how far it got. From the
     store; from the local journal when the store keeps no history."""

@@ -9,9 +9,12 @@ store settings that change. Each entry is plain data plus a ready message, and a
 from __future__ import annotations
 
 import decimal
+from collections.abc import Callable
 from typing import Any
 
+from ..model import address
 from .diff import get_path
+from .plandoc import Action, Change, ImpactItem, Plan, SettingsChange
 
 
 def _pct(old: str, new: str) -> str:
@@ -92,10 +95,17 @@ def _price_label(label: str) -> str:
     return f"{fee} price"
 
 
-def impact_of(plan: dict[str, Any]) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    changes = plan["changes"]
-    currency = (plan.get("store") or {}).get("currency")
+def _plural(n: int, what: str) -> str:
+    return f"{n} {what}{'s' if n != 1 else ''}"
+
+
+def _listed(addresses: list[str]) -> str:
+    more = f" and {len(addresses) - 10} more" if len(addresses) > 10 else ""
+    return ", ".join(addresses[:10]) + more
+
+
+def _deletes_and_replaces(changes: list[Change]) -> list[ImpactItem]:
+    items: list[ImpactItem] = []
     deleted = [c["address"] for c in changes if c["action"] == "delete"]
     replaced = [c["address"] for c in changes if c["action"] == "replace"]
     if deleted:
@@ -104,9 +114,8 @@ def impact_of(plan: dict[str, Any]) -> list[dict[str, Any]]:
                 "type": "delete",
                 "risk": "high",
                 "addresses": deleted,
-                "message": f"{len(deleted)} resource{'s' if len(deleted) != 1 else ''} will be deleted: "
-                + ", ".join(deleted[:10])
-                + (f" and {len(deleted) - 10} more" if len(deleted) > 10 else ""),
+                "message": f"{_plural(len(deleted), 'resource')} will be deleted: "
+                + _listed(deleted),
             }
         )
     if replaced:
@@ -115,165 +124,241 @@ def impact_of(plan: dict[str, Any]) -> list[dict[str, Any]]:
                 "type": "replace",
                 "risk": "high",
                 "addresses": replaced,
-                "message": f"{len(replaced)} resource{'s' if len(replaced) != 1 else ''} will be deleted and created again: "
-                + ", ".join(replaced[:10])
-                + (f" and {len(replaced) - 10} more" if len(replaced) > 10 else ""),
+                "message": f"{_plural(len(replaced), 'resource')} will be deleted and created "
+                "again: " + _listed(replaced),
             }
         )
-    settings = plan.get("settings") or {}
-    if settings.get("action") == "update":
-        before, after = settings.get("before") or {}, settings.get("after") or {}
-        if before.get("currency") != after.get("currency"):
-            items.append(
-                {
-                    "type": "currency",
-                    "risk": "high",
-                    "address": "store",
-                    "old": before.get("currency"),
-                    "new": after.get("currency"),
-                    "message": f"store currency changes {before.get('currency')} -> {after.get('currency')}: "
-                    "every price is read in the new currency",
-                }
-            )
-        if before.get("prices_include_tax") != after.get("prices_include_tax"):
-            items.append(
-                {
-                    "type": "tax_display",
-                    "risk": "high",
-                    "address": "store",
-                    "old": before.get("prices_include_tax"),
-                    "new": after.get("prices_include_tax"),
-                    "message": "prices will be shown "
-                    + ("including" if after.get("prices_include_tax") else "excluding")
-                    + " tax",
-                }
-            )
-    for change in changes:
-        action, kind, addr = change["action"], change["kind"], change["address"]
-        before, after = change.get("before"), change.get("after")
-        if action not in ("update", "replace"):
-            if kind == "tax_rules" and action in ("create", "delete"):
-                spec = after if action == "create" else before
-                items.append(
-                    {
-                        "type": "tax_rule",
-                        "risk": "high",
-                        "address": addr,
-                        "name": change.get("name"),
-                        "region": spec.get("region"),
-                        "rate": spec.get("rate"),
-                        "action": action,
-                        "message": f"{addr}: tax rule {'added' if action == 'create' else 'removed'} "
-                        f"({spec.get('region')} {spec.get('rate')}%)",
-                    }
-                )
-            if kind == "payment_methods" and action == "delete":
-                items.append(
-                    {
-                        "type": "payment_method",
-                        "risk": "high",
-                        "address": addr,
-                        "message": f"{addr}: payment method removed",
-                    }
-                )
+    return items
+
+
+def _settings(settings: SettingsChange) -> list[ImpactItem]:
+    if settings["action"] != "update":
+        return []
+    items: list[ImpactItem] = []
+    before, after = settings["before"] or {}, settings["after"] or {}
+    if before.get("currency") != after.get("currency"):
+        items.append(
+            {
+                "type": "currency",
+                "risk": "high",
+                "address": "store",
+                "old": before.get("currency"),
+                "new": after.get("currency"),
+                "message": f"store currency changes {before.get('currency')} -> "
+                f"{after.get('currency')}: every price is read in the new currency",
+            }
+        )
+    if before.get("prices_include_tax") != after.get("prices_include_tax"):
+        items.append(
+            {
+                "type": "tax_display",
+                "risk": "high",
+                "address": "store",
+                "old": before.get("prices_include_tax"),
+                "new": after.get("prices_include_tax"),
+                "message": "prices will be shown "
+                + ("including" if after.get("prices_include_tax") else "excluding")
+                + " tax",
+            }
+        )
+    return items
+
+
+# ---------------------------------------------------------------- per kind: created or deleted
+
+
+def _tax_rule_added_or_removed(change: Change, currency: str | None) -> list[ImpactItem]:
+    action, addr = change["action"], change["address"]
+    spec = (change.get("after") if action == "create" else change.get("before")) or {}
+    return [
+        {
+            "type": "tax_rule",
+            "risk": "high",
+            "address": addr,
+            "name": change.get("name"),
+            "region": spec.get("region"),
+            "rate": spec.get("rate"),
+            "action": action,
+            "message": f"{addr}: tax rule {'added' if action == 'create' else 'removed'} "
+            f"({spec.get('region')} {spec.get('rate')}%)",
+        }
+    ]
+
+
+def _payment_method_removed(change: Change, currency: str | None) -> list[ImpactItem]:
+    if change["action"] != "delete":
+        return []
+    addr = change["address"]
+    return [
+        {
+            "type": "payment_method",
+            "risk": "high",
+            "address": addr,
+            "message": f"{addr}: payment method removed",
+        }
+    ]
+
+
+# ---------------------------------------------------------------- per kind: updated or replaced
+
+
+def _service_plan_changed(change: Change, currency: str | None) -> list[ImpactItem]:
+    addr, before, after = change["address"], change.get("before"), change.get("after")
+    items: list[ImpactItem] = []
+    old_prices, new_prices = _prices(before), _prices(after)
+    effective = price_effective(after)
+    for label, new in new_prices.items():
+        old = old_prices.get(label)
+        if old is None or old == new:
             continue
-        if kind == "service_plans":
-            old_prices, new_prices = _prices(before), _prices(after)
-            effective = price_effective(after)
-            for label, new in new_prices.items():
-                old = old_prices.get(label)
-                if old is not None and old != new:
-                    pct = _pct(old, new)
-                    item = {
-                        "type": "price",
-                        "risk": "high",
-                        "address": addr,
-                        "name": change.get("name"),
-                        "field": label,
-                        "old": old,
-                        "new": new,
-                        "change": pct,
-                        "currency": currency,
-                        **_price_context(after or {}, label),
-                        "message": f"{addr} {_price_label(label)} {old} -> {new}"
-                        + (f" ({pct})" if pct else ""),
-                    }
-                    # the plan's own fees (not add-ons'); a setup fee concerns new orders only
-                    if label.startswith("price.") and label != "price.setup":
-                        item["effective"] = effective
-                        item["message"] += f", {EFFECTIVE_WORDS[effective]}"
-                    items.append(item)
-            if (before or {}).get("published", True) and not (after or {}).get("published", True):
-                items.append(
-                    {
-                        "type": "unpublished",
-                        "risk": "high",
-                        "address": addr,
-                        "message": f"{addr} is unpublished: customers can no longer buy it",
-                    }
-                )
-        elif kind == "tax_rules":
-            old_rate, new_rate = (before or {}).get("rate"), (after or {}).get("rate")
-            if old_rate != new_rate:
-                items.append(
-                    {
-                        "type": "tax_rate",
-                        "risk": "high",
-                        "address": addr,
-                        "name": change.get("name"),
-                        "region": (after or {}).get("region"),
-                        "old": old_rate,
-                        "new": new_rate,
-                        "change": _points(str(old_rate), str(new_rate)),
-                        "message": f"{addr} rate {old_rate}% -> {new_rate}% ({_points(str(old_rate), str(new_rate))})",
-                    }
-                )
-        elif kind == "sales_categories":
-            removed = [
-                d["item"] for d in change["diff"] if d["op"] == "remove" and d["path"] == "plans"
-            ]
-            for plan_id in removed:
-                items.append(
-                    {
-                        "type": "removed_from_category",
-                        "risk": "medium",
-                        "address": addr,
-                        "plan": plan_id,
-                        "message": f"service_plans.{plan_id} is removed from {addr}",
-                    }
-                )
-        elif kind == "purchase_scenarios":
-            ops = [
-                d
-                for d in change["diff"]
-                if d["path"] == "screens" and d["op"] in ("move", "insert", "remove")
-            ]
-            if ops:
-                found_b, old_screens = get_path(before, "screens")
-                found_a, new_screens = get_path(after, "screens")
-                items.append(
-                    {
-                        "type": "scenario_order",
-                        "risk": "medium",
-                        "address": addr,
-                        "old": old_screens if found_b else None,
-                        "new": new_screens if found_a else None,
-                        "message": f"{addr} screen order: {' > '.join(old_screens or [])} -> {' > '.join(new_screens or [])}",
-                    }
-                )
-        elif kind == "payment_methods":
-            old_regions, new_regions = (before or {}).get("regions"), (after or {}).get("regions")
-            if old_regions != new_regions:
-                items.append(
-                    {
-                        "type": "payment_regions",
-                        "risk": "medium",
-                        "address": addr,
-                        "old": old_regions,
-                        "new": new_regions,
-                        "message": f"{addr} regions {', '.join(old_regions or [])} -> {', '.join(new_regions or [])}",
-                    }
-                )
-    order = {"high": 0, "medium": 1}
-    items.sort(key=lambda i: order.get(i["risk"], 2))
+        pct = _pct(old, new)
+        context = _price_context(after or {}, label)
+        item: ImpactItem = {
+            "type": "price",
+            "risk": "high",
+            "address": addr,
+            "name": change.get("name"),
+            "field": label,
+            "old": old,
+            "new": new,
+            "change": pct,
+            "currency": currency,
+            "fee": context["fee"],
+            "period": context["period"],
+            "addon": context["addon"],
+            "unit": context["unit"],
+            "message": f"{addr} {_price_label(label)} {old} -> {new}"
+            + (f" ({pct})" if pct else ""),
+        }
+        # the plan's own fees (not add-ons'); a setup fee concerns new orders only
+        if label.startswith("price.") and label != "price.setup":
+            item["effective"] = effective
+            item["message"] += f", {EFFECTIVE_WORDS[effective]}"
+        items.append(item)
+    if (before or {}).get("published", True) and not (after or {}).get("published", True):
+        items.append(
+            {
+                "type": "unpublished",
+                "risk": "high",
+                "address": addr,
+                "message": f"{addr} is unpublished: customers can no longer buy it",
+            }
+        )
+    return items
+
+
+def _tax_rate_changed(change: Change, currency: str | None) -> list[ImpactItem]:
+    addr = change["address"]
+    before, after = change.get("before") or {}, change.get("after") or {}
+    old_rate, new_rate = before.get("rate"), after.get("rate")
+    if old_rate == new_rate:
+        return []
+    points = _points(str(old_rate), str(new_rate))
+    return [
+        {
+            "type": "tax_rate",
+            "risk": "high",
+            "address": addr,
+            "name": change.get("name"),
+            "region": after.get("region"),
+            "old": old_rate,
+            "new": new_rate,
+            "change": points,
+            "message": f"{addr} rate {old_rate}% -> {new_rate}% ({points})",
+        }
+    ]
+
+
+def _category_changed(change: Change, currency: str | None) -> list[ImpactItem]:
+    addr = change["address"]
+    removed = [d["item"] for d in change["diff"] if d["op"] == "remove" and d["path"] == "plans"]
+    return [
+        {
+            "type": "removed_from_category",
+            "risk": "medium",
+            "address": addr,
+            "plan": plan_id,
+            "message": f"{address('service_plans', plan_id)} is removed from {addr}",
+        }
+        for plan_id in removed
+    ]
+
+
+def _scenario_changed(change: Change, currency: str | None) -> list[ImpactItem]:
+    addr = change["address"]
+    moved = any(
+        d["path"] == "screens" and d["op"] in ("move", "insert", "remove") for d in change["diff"]
+    )
+    if not moved:
+        return []
+    found_b, old_screens = get_path(change.get("before"), "screens")
+    found_a, new_screens = get_path(change.get("after"), "screens")
+    return [
+        {
+            "type": "scenario_order",
+            "risk": "medium",
+            "address": addr,
+            "old": old_screens if found_b else None,
+            "new": new_screens if found_a else None,
+            "message": f"{addr} screen order: {' > '.join(old_screens or [])} -> "
+            f"{' > '.join(new_screens or [])}",
+        }
+    ]
+
+
+def _payment_regions_changed(change: Change, currency: str | None) -> list[ImpactItem]:
+    addr = change["address"]
+    old_regions = (change.get("before") or {}).get("regions")
+    new_regions = (change.get("after") or {}).get("regions")
+    if old_regions == new_regions:
+        return []
+    return [
+        {
+            "type": "payment_regions",
+            "risk": "medium",
+            "address": addr,
+            "old": old_regions,
+            "new": new_regions,
+            "message": f"{addr} regions {', '.join(old_regions or [])} -> "
+            f"{', '.join(new_regions or [])}",
+        }
+    ]
+
+
+#: what a change of a resource means for the business: (change, store currency) -> notes
+KindImpact = Callable[[Change, str | None], list[ImpactItem]]
+
+#: for creates and deletes, by kind
+ADDED_OR_REMOVED: dict[str, KindImpact] = {
+    "tax_rules": _tax_rule_added_or_removed,
+    "payment_methods": _payment_method_removed,
+}
+#: for updates and replaces, by kind
+CHANGED: dict[str, KindImpact] = {
+    "service_plans": _service_plan_changed,
+    "tax_rules": _tax_rate_changed,
+    "sales_categories": _category_changed,
+    "purchase_scenarios": _scenario_changed,
+    "payment_methods": _payment_regions_changed,
+}
+_BY_ACTION: dict[Action, dict[str, KindImpact]] = {
+    "create": ADDED_OR_REMOVED,
+    "delete": ADDED_OR_REMOVED,
+    "update": CHANGED,
+    "replace": CHANGED,
+}
+_RISK_ORDER = {"high": 0, "medium": 1}
+
+
+def impact_of(plan: Plan) -> list[ImpactItem]:
+    """The plan's impact notes, high risk first (otherwise in plan order)."""
+    changes = plan["changes"]
+    currency = plan["store"].get("currency")
+    items = _deletes_and_replaces(changes) + _settings(plan["settings"])
+    for change in changes:
+        table = _BY_ACTION.get(change["action"])
+        describe = table.get(change["kind"]) if table is not None else None
+        if describe is not None:
+            items += describe(change, currency)
+    items.sort(key=lambda i: _RISK_ORDER.get(i["risk"], 2))
     return items

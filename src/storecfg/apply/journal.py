@@ -15,21 +15,23 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
+from ..clock import utc_compact, utc_iso
 from ..errors import StorecfgError
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+from .plandoc import InterruptedApply
 
 
 class Journal:
+    """One apply's journal file, open from the start of the apply to its end: a context
+    manager, closed on every way out of the `with` block (an error, Ctrl-C, or none)."""
+
     def __init__(self, directory: Path, store_id: str, plan_id: str) -> None:
         self.dir = directory / store_id
         # microseconds, so that names sort in start order even within one second
         now = time.time()
-        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
+        stamp = utc_compact(now).removesuffix("Z") + f".{int(now % 1 * 1e6):06d}Z"
         self.path = self.dir / f"{stamp}-{plan_id[:8]}.jsonl"
         self._lock = threading.Lock()
         try:
@@ -40,8 +42,19 @@ class Journal:
                 f"cannot write the apply journal in {self.dir}: {exc.strerror}"
             ) from exc
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
     def write(self, event: str, sync: bool = False, **fields: Any) -> None:
-        line = json.dumps({"event": event, "time": _now(), **fields}, ensure_ascii=False) + "\n"
+        line = json.dumps({"event": event, "time": utc_iso(), **fields}, ensure_ascii=False) + "\n"
         with self._lock:
             os.write(self._fd, line.encode())
             if sync:
@@ -49,12 +62,15 @@ class Journal:
 
     def write_many(self, events: list[dict[str, Any]]) -> None:
         """Several events in one write() (each still its own line)."""
-        now = _now()
+        if not events:
+            return
+        now = utc_iso()
         text = "".join(json.dumps({**e, "time": now}, ensure_ascii=False) + "\n" for e in events)
         with self._lock:
             os.write(self._fd, text.encode())
 
     def close(self) -> None:
+        """Close the file (again: nothing happens)."""
         with self._lock:
             if self._fd >= 0:
                 os.close(self._fd)
@@ -96,7 +112,7 @@ def _last_line(path: Path) -> dict[str, Any]:
     return event if isinstance(event, dict) else {}
 
 
-def last_interrupted(directory: Path, store_id: str) -> dict[str, Any] | None:
+def last_interrupted(directory: Path, store_id: str) -> InterruptedApply | None:
     """The newest apply of this store, if it never finished."""
     files = journals(directory, store_id)
     if not files:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..clock import utc_iso
 from ..errors import LockedError, StoreError
 from ..store.driver import StoreDriver
 from ..store.records import LockInfo
@@ -53,7 +54,7 @@ def lock_owner(command: str) -> dict[str, Any]:
         "pid": os.getpid(),
         "command": command,
         "tool": f"storecfg {__version__}",
-        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "started_at": utc_iso(),
     }
 
 
@@ -156,7 +157,7 @@ def _acquire(
 
 def _who(info: LockInfo) -> str:
     o = info.owner
-    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(info.acquired_at))
+    since = utc_iso(info.acquired_at)
     return f"{o.get('user', '?')}@{o.get('host', '?')}, pid {o.get('pid', '?')}, since {since}"
 
 

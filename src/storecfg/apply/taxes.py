@@ -22,6 +22,8 @@ import decimal
 from collections.abc import Iterable
 from typing import Any
 
+from .plandoc import Change, TaxEntry
+
 Rule = dict[str, Any]
 
 _HUNDRED = decimal.Decimal(100)
@@ -94,14 +96,14 @@ def _categories(rules: Iterable[Rule]) -> set[str]:
     return out
 
 
-def tax_summary(before: list[Rule], after: list[Rule]) -> list[dict[str, Any]]:
+def tax_summary(before: list[Rule], after: list[Rule]) -> list[TaxEntry]:
     """One entry per region (and, where rules with applies_to make it differ, per sales
     category) whose effective rate changes from `before` to `after`:
     {"region", "sales_category" (null: plans in categories no rule names), "old", "new",
     "change", "rules"}. Regions are in order, each country before its subdivisions."""
     regions = _regions(before) | _regions(after)
     categories = sorted(_categories(before) | _categories(after))
-    out: list[dict[str, Any]] = []
+    out: list[TaxEntry] = []
     for region in sorted(regions, key=lambda r: (_country(r), r != _country(r), r)):
         general = (effective_rate(before, region), effective_rate(after, region))
         if general[0] != general[1]:
@@ -116,9 +118,7 @@ def tax_summary(before: list[Rule], after: list[Rule]) -> list[dict[str, Any]]:
     return out
 
 
-def _entry(
-    region: str, category: str | None, pair: tuple[str, str], after: list[Rule]
-) -> dict[str, Any]:
+def _entry(region: str, category: str | None, pair: tuple[str, str], after: list[Rule]) -> TaxEntry:
     old, new = pair
     return {
         "region": region,
@@ -130,11 +130,11 @@ def _entry(
     }
 
 
-def plan_tax_summary(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def plan_tax_summary(changes: list[Change]) -> list[TaxEntry]:
     """The tax summary of a plan's changes (empty when no tax rule changes)."""
     taxes = [c for c in changes if c.get("kind") == "tax_rules"]
     if all(c.get("action") == "no-op" for c in taxes):
         return []
-    before = [c["before"] for c in taxes if isinstance(c.get("before"), dict)]
-    after = [c["after"] for c in taxes if isinstance(c.get("after"), dict)]
+    before = [spec for c in taxes if isinstance(spec := c.get("before"), dict)]
+    after = [spec for c in taxes if isinstance(spec := c.get("after"), dict)]
     return tax_summary(before, after)

@@ -20,21 +20,18 @@ from ..errors import (
     UsageError,
     display_path,
 )
-from ..model import ID_PATTERN, DesiredState, LiveState, split_address
+from ..model import ID_PATTERN, DesiredState, LiveState, address, split_address
 from ..policy import Policy
 from ..store.driver import StoreDriver, check_store_id, open_store, safe_url, same_store_url
 from .backup import Backup, check_restorable, load_backup, snapshot_desired
 from .drift import Drift, acknowledgeable, read_drift
 from .execute import Outcome, Progress, execute
+from .guardrails import check_planfile_deletes
 from .history import ApplyRecorder, applied_at, last_unfinished
 from .lock import held_lock
-from .plan import (
-    PlanOptions,
-    check_planfile_deletes,
-    make_plan,
-    reviewed_differences,
-    stale_details,
-)
+from .plan import PlanOptions, make_plan
+from .plandoc import Plan
+from .planfile import check_fresh, reviewed_differences
 from .provenance import collect
 
 STATE_DIR = Path(".storecfg")
@@ -66,7 +63,7 @@ class Settings:
 
 @dataclass
 class ApplyReport:
-    plan: dict[str, Any]
+    plan: Plan
     outcome: Outcome | None = None
     cancelled: bool = False
     store_url: str = ""
@@ -111,7 +108,7 @@ def _plan(
     warnings: list[Any],
     *,
     restore: bool = False,
-) -> dict[str, Any]:
+) -> Plan:
     interrupted = last_unfinished(driver, live.store_id, settings.state_dir)
     drift = read_drift(driver, live.store_id) or []
     return make_plan(
@@ -136,7 +133,7 @@ def read_for_plan(driver: StoreDriver, desired: DesiredState) -> LiveState:
     that is nothing, so a no-op plan reads no specs at all)."""
     live = driver.read_all(desired.store["id"], specs=False)
     wanted = [
-        f"{kind}.{rid}"
+        address(kind, rid)
         for kind, items in live.resources.items()
         for rid, res in items.items()
         if rid not in desired.resources.get(kind, {}) or desired.digest(kind, rid) != res.hash
@@ -152,7 +149,7 @@ def plan_directory(
     var_files: Sequence[Path] = (),
     var_overrides: Sequence[str] = (),
     var_json: Sequence[str] = (),
-) -> tuple[dict[str, Any], list[Any]]:
+) -> tuple[Plan, list[Any]]:
     desired, warnings = compile_desired(directory, settings, var_files, var_overrides, var_json)
     try:
         driver = open_store(settings.store_url, token=settings.token)
@@ -172,8 +169,8 @@ def _apply_planned(
     driver: StoreDriver,
     store_id: str,
     settings: Settings,
-    make: Callable[[LiveState], dict[str, Any]],
-    confirm: Callable[[dict[str, Any]], bool] | None,
+    make: Callable[[LiveState], Plan],
+    confirm: Callable[[Plan], bool] | None,
     progress: Callable[[Progress], None] | None,
     command: str,
     *,
@@ -223,7 +220,7 @@ def _apply_planned(
 def _acknowledge(
     driver: StoreDriver,
     store_id: str,
-    plan: dict[str, Any],
+    plan: Plan,
     live: LiveState,
     report: ApplyReport,
     apply_id: str | None = None,
@@ -249,7 +246,7 @@ def apply_directory(
     var_files: Sequence[Path] = (),
     var_overrides: Sequence[str] = (),
     var_json: Sequence[str] = (),
-    confirm: Callable[[dict[str, Any]], bool] | None = None,
+    confirm: Callable[[Plan], bool] | None = None,
     progress: Callable[[Progress], None] | None = None,
 ) -> ApplyReport:
     desired, warnings = compile_desired(directory, settings, var_files, var_overrides, var_json)
@@ -274,7 +271,7 @@ def apply_directory(
 
 
 def apply_planfile(
-    plan: dict[str, Any], settings: Settings, progress: Callable[[Progress], None] | None = None
+    plan: Plan, settings: Settings, progress: Callable[[Progress], None] | None = None
 ) -> ApplyReport:
     """Apply a saved plan, refusing it if the store moved since or it was applied already.
 
@@ -295,26 +292,16 @@ def apply_planfile(
             )
 
         check_planfile_deletes(
-            plan,
-            PlanOptions(max_deletes=settings.max_deletes, allow_deletes=settings.allow_deletes),
+            plan, max_deletes=settings.max_deletes, allow_deletes=settings.allow_deletes
         )
 
-        def check(live: LiveState) -> dict[str, Any]:
+        def check(live: LiveState) -> Plan:
             when = applied_at(driver, store_id, plan["plan_id"], settings.state_dir)
             if when:
                 raise PlanError(
                     f"this plan was already applied (at {when}); a plan is applied once. Run plan again."
                 )
-            if live.revision != store["revision"]:
-                changed = stale_details(plan, live)
-                shown = "; ".join(changed[:20]) + (
-                    f"; and {len(changed) - 20} more" if len(changed) > 20 else ""
-                )
-                raise PlanError(
-                    f"the plan is stale: store {store_id} moved from revision {store['revision']} to "
-                    f"{live.revision} since it was made" + (f": {shown}" if shown else ""),
-                    hint="Run `storecfg plan` again and apply the new plan.",
-                )
+            check_fresh(plan, live)
             return plan
 
         source = plan.get("source")
@@ -335,7 +322,7 @@ def apply_planfile(
 
 def apply_reviewed(
     directory: Path,
-    reviewed: dict[str, Any],
+    reviewed: Plan,
     reviewed_name: str,
     settings: Settings,
     *,
@@ -359,7 +346,7 @@ def apply_reviewed(
         )
     driver = open_store(settings.store_url, token=settings.token)
 
-    def check(live: LiveState) -> dict[str, Any]:
+    def check(live: LiveState) -> Plan:
         plan = _plan(desired, driver, live, settings, display_path(str(directory)), warnings)
         differences = reviewed_differences(reviewed, plan)
         if differences:
@@ -417,7 +404,7 @@ def restore_backup(
     *,
     store_id: str | None = None,
     backup_dir: Path | None = None,
-    confirm: Callable[[dict[str, Any]], bool] | None = None,
+    confirm: Callable[[Plan], bool] | None = None,
     progress: Callable[[Progress], None] | None = None,
 ) -> tuple[ApplyReport, Backup]:
     """Plan the store back to a backup and apply it with the usual safety. The backup

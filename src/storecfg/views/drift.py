@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..apply.plandoc import DriftEntry
 from ..escape import escape
 from .markdown import code as md_code
 from .markdown import drift_section
@@ -16,7 +17,7 @@ MAX_ROWS = 500
 NO_DRIFT = "No drift: nothing was changed outside storecfg since the last apply."
 
 
-def drift_document(store: dict[str, Any], drift: list[dict[str, Any]]) -> dict[str, Any]:
+def drift_document(store: dict[str, Any], drift: list[DriftEntry]) -> dict[str, Any]:
     return {"store": store, "has_drift": bool(drift), "drift": drift}
 
 

@@ -6,19 +6,22 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from ..apply.plandoc import Plan, PlanOrFailure
 
-def render_plan(plan: dict[str, Any]) -> str:
-    from ..apply.plan import seal
+
+def render_plan(plan: Plan) -> str:
+    from ..apply.planfile import seal
 
     return json.dumps(seal(plan), indent=2, ensure_ascii=False) + "\n"
 
 
-def render_targets(docs: Sequence[tuple[str | None, dict[str, Any]]]) -> str:
+def render_targets(docs: Sequence[tuple[str | None, PlanOrFailure]]) -> str:
     """Several targets' plans as one document: each target with its plan document, or
     with the error that kept it from being made."""
-    from ..apply.plan import FORMAT_VERSION, seal
+    from ..apply.plandoc import FORMAT_VERSION
+    from ..apply.planfile import seal
 
-    targets = []
+    targets: list[dict[str, Any]] = []
     for name, doc in docs:
         if "error" in doc:
             targets.append({"target": name, "store": doc.get("store"), "error": doc["error"]})

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import decimal
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..apply.plandoc import Change, DriftEntry, Plan, PlanFailure, PlanOrFailure
 from ..escape import escape
 from .text import (
     DRIFT_NOTE,
@@ -153,7 +154,7 @@ def amount(currency: Any, value: Any) -> str:
     return f"{currency} {value}" if currency else str(value)
 
 
-def per_words(item: dict[str, Any]) -> str:
+def per_words(item: Mapping[str, Any]) -> str:
     """ "per user per month", "per month", "per user (one-time)", "(one-time)"."""
     parts = []
     if item.get("unit"):
@@ -172,7 +173,7 @@ def per_words(item: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def fee_words(item: dict[str, Any]) -> str:
+def fee_words(item: Mapping[str, Any]) -> str:
     """ "recurring price", or "add-on **Extra users** setup fee"."""
     words = _FEE_WORDS.get(str(item.get("fee")), f"{item.get('fee')} price")
     addon = item.get("addon")
@@ -186,7 +187,7 @@ def _pct_text(change: Any) -> str:
     return str(change) if change else ""
 
 
-def _is_decrease(item: dict[str, Any]) -> bool:
+def _is_decrease(item: Mapping[str, Any]) -> bool:
     try:
         return decimal.Decimal(str(item["new"])) < decimal.Decimal(str(item["old"]))
     except (decimal.InvalidOperation, KeyError):
@@ -209,7 +210,7 @@ def _short(value: Any) -> str | None:
     return None
 
 
-def _fact(d: dict[str, Any]) -> str:
+def _fact(d: Mapping[str, Any]) -> str:
     """One field-level difference in words (values shown when short)."""
     op, path = d["op"], code(d["path"])
     if op == "change":
@@ -313,8 +314,8 @@ def _names(members: list[tuple[Any, str]], limit: int | None) -> str:
     return out
 
 
-def _deletes(changes: list[dict[str, Any]]) -> list[Item]:
-    by_kind: dict[str, list[dict[str, Any]]] = {}
+def _deletes(changes: list[Change]) -> list[Item]:
+    by_kind: dict[str, list[Change]] = {}
     for c in changes:
         by_kind.setdefault(c["kind"], []).append(c)
     items = []
@@ -330,7 +331,7 @@ def _deletes(changes: list[dict[str, Any]]) -> list[Item]:
 _PER_LINE = 40
 
 
-def _all_named(title: str, group: list[dict[str, Any]]) -> list[Item]:
+def _all_named(title: str, group: list[Change]) -> list[Item]:
     """One bullet naming every member, in lines of a few dozen names (so that a group
     too long for any comment is cut at a line, and the cut counts what it hides)."""
     members = [named(c.get("name"), c["id"]) for c in sorted(group, key=lambda c: c["id"])]
@@ -343,8 +344,8 @@ def _all_named(title: str, group: list[dict[str, Any]]) -> list[Item]:
     return lines
 
 
-def _replaces(changes: list[dict[str, Any]]) -> list[Item]:
-    groups: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
+def _replaces(changes: list[Change]) -> list[Item]:
+    groups: dict[tuple[str, tuple[str, ...]], list[Change]] = {}
     for c in changes:
         groups.setdefault((c["kind"], tuple(c.get("replace_reasons") or [])), []).append(c)
     items = []
@@ -366,7 +367,7 @@ def _replaces(changes: list[dict[str, Any]]) -> list[Item]:
     return items
 
 
-def _tax(plan: dict[str, Any]) -> list[Item]:
+def _tax(plan: Plan) -> list[Item]:
     rates = {i["address"]: i for i in plan.get("impact") or [] if i.get("type") == "tax_rate"}
     entries: list[tuple[Any, Any, str, str]] = []  # (key, name, id, words)
     for c in plan["changes"]:
@@ -420,7 +421,7 @@ def _tax(plan: dict[str, Any]) -> list[Item]:
     return items
 
 
-def _settings(plan: dict[str, Any]) -> list[Item]:
+def _settings(plan: Mapping[str, Any]) -> list[Item]:
     settings = plan.get("settings") or {}
     if settings.get("action") in (None, "no-op"):
         return []
@@ -442,7 +443,7 @@ def _settings(plan: dict[str, Any]) -> list[Item]:
     return items
 
 
-def _prices(plan: dict[str, Any], decreases: bool) -> list[Item]:
+def _prices(plan: Mapping[str, Any], decreases: bool) -> list[Item]:
     prices = [
         i
         for i in plan.get("impact") or []
@@ -505,13 +506,13 @@ _EFFECTIVE = {
 }
 
 
-def _effective(item: dict[str, Any]) -> str:
+def _effective(item: Mapping[str, Any]) -> str:
     words = _EFFECTIVE.get(str(item.get("effective")))
     return f", {words}" if words else ""
 
 
-def _creates(changes: list[dict[str, Any]], currency: Any) -> list[Item]:
-    by_kind: dict[str, list[dict[str, Any]]] = {}
+def _creates(changes: list[Change], currency: Any) -> list[Item]:
+    by_kind: dict[str, list[Change]] = {}
     for c in changes:
         by_kind.setdefault(c["kind"], []).append(c)
     items = []
@@ -540,9 +541,9 @@ def _creates(changes: list[dict[str, Any]], currency: Any) -> list[Item]:
     return items
 
 
-def _others(changes: list[dict[str, Any]]) -> list[Item]:
+def _others(changes: list[Change]) -> list[Item]:
     """Updates other than prices and taxes, resources with the same changes together."""
-    groups: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, tuple[str, ...]], list[Change]] = {}
     for c in changes:
         facts = tuple(
             _fact(d) for d in c.get("diff") or [] if not _is_price_path(c["kind"], d["path"])
@@ -575,7 +576,7 @@ def _diagnostic(d: dict[str, Any]) -> str:
     return f"- {code(where)} {d.get('code')}{address}: {text(d.get('message', ''))}"
 
 
-def _detail_blocks(plan: dict[str, Any]) -> list[Item]:
+def _detail_blocks(plan: Mapping[str, Any]) -> list[Item]:
     """The field-level changes, one text block per change, deletes first."""
     changes = [c for c in plan["changes"] if c["action"] != "no-op"]
     blocks = [_detail(c) for c in changes if c["action"] == "delete"]
@@ -588,7 +589,7 @@ def _detail_blocks(plan: dict[str, Any]) -> list[Item]:
     return [Item(b) for b in blocks]
 
 
-def _detail(change: dict[str, Any]) -> str:
+def _detail(change: Change) -> str:
     action, addr = change["action"], change["address"]
     name = change.get("name")
     label = f"{_ACTION_MARK[action]} {addr}" + (f"  ({_clean(str(name))})" if name else "")
@@ -616,14 +617,14 @@ def _fence(items: Sequence[Item]) -> str:
     return "`" * max(3, longest + 1)
 
 
-def store_title(store: dict[str, Any]) -> str:
+def store_title(store: Mapping[str, Any]) -> str:
     sid = store.get("id")
     if store.get("name") and sid:
         return f"{text(store['name'])} ({code(sid)})"
     return code(sid) if sid else "an unknown store"
 
 
-def _plan_blocks(plan: dict[str, Any], level: str) -> list[Block]:
+def _plan_blocks(plan: Plan, level: str) -> list[Block]:
     """The blocks of one target's plan; `level` is the heading level of its sections."""
     store = plan["store"]
     blocks: list[Block] = []
@@ -718,7 +719,7 @@ DRIFT_ROWS = 50
 
 
 def drift_parts(
-    drift: list[dict[str, Any]], level: str = "####", *, in_plan: bool = True
+    drift: Sequence[Mapping[str, Any]], level: str = "####", *, in_plan: bool = True
 ) -> tuple[list[str], list[str]]:
     """The drift section: its heading and note (with the table's header), and one table
     row per drifted resource."""
@@ -755,7 +756,7 @@ def drift_section(
     return [*head, *lines[:rows], *more, ""]
 
 
-def _drift(drift: list[dict[str, Any]], level: str) -> list[Block]:
+def _drift(drift: list[DriftEntry], level: str) -> list[Block]:
     """Drift in a comment: never cut (it is what a reviewer must not take for the pull
     request's change), and so at most DRIFT_ROWS rows."""
     if not drift:
@@ -768,7 +769,7 @@ def _drift(drift: list[dict[str, Any]], level: str) -> list[Block]:
     return [Block(ALWAYS, head, items, tail, noun="changes")]
 
 
-def _unmanaged(plan: dict[str, Any]) -> list[Block]:
+def _unmanaged(plan: Mapping[str, Any]) -> list[Block]:
     """The live resources policy.unmanaged leaves alone, each listed once (collapsed)."""
     items = plan.get("unmanaged") or []
     if not items:
@@ -793,7 +794,7 @@ def deletion_warning(text_: str) -> str:
     return f"**:warning: {text(body[:1].upper() + body[1:])}**"
 
 
-def _failure_blocks(doc: dict[str, Any]) -> list[Block]:
+def _failure_blocks(doc: Mapping[str, Any]) -> list[Block]:
     error = doc.get("error") or {}
     head = [
         "> [!CAUTION]",
@@ -831,7 +832,7 @@ def _failure_blocks(doc: dict[str, Any]) -> list[Block]:
     return blocks
 
 
-def _outcome(doc: dict[str, Any]) -> str:
+def _outcome(doc: PlanOrFailure) -> str:
     if "error" in doc:
         diagnostics = doc["error"].get("diagnostics") or []
         n = sum(1 for d in diagnostics if d.get("severity") != "warning")
@@ -845,14 +846,14 @@ def _outcome(doc: dict[str, Any]) -> str:
 
 
 def render_plan(
-    plan: dict[str, Any], *, max_chars: int = MAX_CHARS, full_plan: str | None = None
+    plan: PlanOrFailure, *, max_chars: int = MAX_CHARS, full_plan: str | None = None
 ) -> str:
     """One plan (or failure document) as a pull-request comment."""
     return render_plans([(None, plan)], max_chars=max_chars, full_plan=full_plan)
 
 
 def render_plans(
-    docs: Sequence[tuple[str | None, dict[str, Any]]],
+    docs: Sequence[tuple[str | None, PlanOrFailure]],
     *,
     max_chars: int = MAX_CHARS,
     full_plan: str | None = None,
@@ -870,7 +871,7 @@ def render_plans(
     # a plan that deletes a whole kind or file says so in the first line (one per target)
     warnings = []
     for name, doc in docs:
-        if doc.get("deletion_warning"):
+        if "error" not in doc and doc.get("deletion_warning"):
             line = str(doc["deletion_warning"])
             if multi:
                 line = f"Target {name}: " + line.removeprefix("Warning: ")
@@ -1007,7 +1008,7 @@ def failure_document(
     message: str,
     hint: str | None = None,
     diagnostics: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
+) -> PlanFailure:
     """The document of a plan that could not be made (rendered instead of a plan)."""
     return {
         "store": store,

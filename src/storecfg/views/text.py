@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from ..apply.plandoc import Change, DiffEntry, DriftEntry, Plan, PlanOrFailure
 from ..escape import escape
 
 _COLORS = {
@@ -93,7 +94,7 @@ def _flatten(spec: Any, path: str, out: list[tuple[str, Any]]) -> None:
         out.append((path, spec))
 
 
-def summary_line(plan: dict[str, Any]) -> str:
+def summary_line(plan: Plan) -> str:
     """`Plan: 2 to create, 3 to update, 2 to delete.` (a replace counts as a delete and a create)."""
     s = plan["summary"]
     create = s["create"] + s["replace"]
@@ -118,7 +119,7 @@ EFFECTIVE_NOTES = {
 }
 
 
-def diff_entries(diff: list[dict[str, Any]], forcing: set[str] | None = None) -> Iterator[Entry]:
+def diff_entries(diff: list[DiffEntry], forcing: set[str] | None = None) -> Iterator[Entry]:
     """The field-level differences of a change, one entry per line."""
     for d in diff:
         op, path = d["op"], d["path"]
@@ -151,20 +152,20 @@ def create_entries(spec: dict[str, Any] | None) -> Iterator[Entry]:
 
 
 def diff_lines(
-    diff: list[dict[str, Any]], style: Style, forcing: set[str] | None = None
+    diff: list[DiffEntry], style: Style, forcing: set[str] | None = None
 ) -> Iterator[str]:
     for marker, color, text, note in diff_entries(diff, forcing):
         shade = "magenta" if note == FORCES else "cyan"
         yield style(marker, color) + " " + text + (style("  " + note, shade) if note else "")
 
 
-def deleted_name(change: dict[str, Any]) -> str:
+def deleted_name(change: Change) -> str:
     before = change.get("before") or {}
     name = before.get("name") or before.get("title")
     return escape(f"  ({value(name)})") if name else ""
 
 
-def change_block(change: dict[str, Any], style: Style) -> Iterator[str]:
+def change_block(change: Change, style: Style) -> Iterator[str]:
     action = change["action"]
     marker, color = MARKERS[action]
     addr = escape(change["address"])
@@ -201,16 +202,14 @@ DRIFT_PLAN_NOTE = (
 )
 
 
-def drift_when(item: dict[str, Any]) -> str:
+def drift_when(item: DriftEntry) -> str:
     revision = item.get("revision")
     at = item.get("changed_at")
     parts = [f"revision {revision}" if revision is not None else "", at or ""]
     return ", ".join(p for p in parts if p) or "when unknown"
 
 
-def drift_lines(
-    drift: list[dict[str, Any]], style: Style, *, in_plan: bool = True
-) -> Iterator[str]:
+def drift_lines(drift: list[DriftEntry], style: Style, *, in_plan: bool = True) -> Iterator[str]:
     """The drift section: what was changed outside storecfg, apart from the changes."""
     if not drift:
         return
@@ -227,7 +226,7 @@ def drift_lines(
 TAX_SUMMARY_TITLE = "Tax summary (effective rate per region that changed):"
 
 
-def tax_summary_lines(plan: dict[str, Any]) -> list[str]:
+def tax_summary_lines(plan: Plan) -> list[str]:
     """`CA-QC: 5% -> 14.975% (+9.975 percentage points; rules ca-gst, ca-qc-qst)`, one per
     region (and sales category) whose effective rate the plan changes."""
     out = []
@@ -245,11 +244,11 @@ def tax_summary_lines(plan: dict[str, Any]) -> list[str]:
     return out
 
 
-def render_plan(plan: dict[str, Any], *, color: bool = False) -> str:
+def render_plan(plan: Plan, *, color: bool = False) -> str:
     return "".join(line + "\n" for line in plan_lines(plan, color=color))
 
 
-def plan_lines(plan: dict[str, Any], *, color: bool = False) -> Iterator[str]:
+def plan_lines(plan: Plan, *, color: bool = False) -> Iterator[str]:
     """The text plan line by line (a big plan is printed as it is rendered)."""
     style = Style(color)
     store = plan["store"]
@@ -310,7 +309,7 @@ def plan_lines(plan: dict[str, Any], *, color: bool = False) -> Iterator[str]:
     yield style(summary_line(plan), "bold")
 
 
-def unmanaged_lines(plan: dict[str, Any], style: Style, *, before: bool = False) -> Iterator[str]:
+def unmanaged_lines(plan: Plan, style: Style, *, before: bool = False) -> Iterator[str]:
     """The live resources policy.unmanaged leaves alone, each listed once."""
     items = plan.get("unmanaged") or []
     if not items:
@@ -326,7 +325,7 @@ def unmanaged_lines(plan: dict[str, Any], style: Style, *, before: bool = False)
         yield ""
 
 
-def target_outcome(doc: dict[str, Any]) -> str:
+def target_outcome(doc: PlanOrFailure) -> str:
     """One target's result in a line: its summary line, "no changes" or why it failed."""
     if "error" in doc:
         return f"plan failed: {doc['error'].get('message', 'error')}"
