@@ -55,9 +55,9 @@ SCALARS = ("<list of scalars>",)
 
 
 def shape_at(names: tuple[str, ...]) -> Shape | None:
-    """The schema shape of the object at `names` (a resource kind, then field names;
-    list positions left out), or None where no object schema describes it."""
-    if not names or names[0] not in KINDS:
+    """The schema shape of the object at `names` (a resource kind or "store", then field
+    names; list positions left out), or None where no object schema describes it."""
+    if not names or (names[0] not in KINDS and names[0] != "store"):
         return None
     shape: Shape | None = kind_shape(names[0])
     for name in names[1:]:
