@@ -36,7 +36,6 @@ from .._fs import atomic_write
 from ..errors import Diagnostic, SourceLocation
 from ..model import KINDS, DesiredState, spec_hash
 from .cache_key import cache_key, entry_mac
-from .compile import compile_store
 from .fingerprint import CACHE_FORMAT, tool_fingerprint
 from .includes import IncludeError, PatternError, Tree
 from .result import CompileResult, find_store_file
@@ -238,6 +237,8 @@ def compile_cached(
 ) -> CompileResult:
     """compile_store, answered from the cache as far as nothing it read has changed."""
     if cache_dir is None:
+        from .compile import compile_store
+
         return compile_store(
             target, var_files=var_files, var_overrides=var_overrides, var_json=var_json
         )
@@ -246,6 +247,10 @@ def compile_cached(
     cached = load_entry(entry_path)
     if cached is not None:
         return cached
+    # imported only now: an answer from the cache needs none of the compiler (YAML,
+    # schemas, rules, templates), and a warm no-op plan is mostly start-up
+    from .compile import compile_store
+
     result = compile_store(
         target,
         var_files=var_files,

@@ -26,7 +26,14 @@ import yaml
 
 from ..errors import Diagnostic, quoted
 from ..spec.issues import Issue, diagnostic
-from ..spec.yaml12 import TAG, NumberTooLarge, explicit_scalar, resolve_plain, shown_tag
+from ..spec.yaml12 import (
+    MAY_RESOLVE,
+    TAG,
+    NumberTooLarge,
+    explicit_scalar,
+    resolve_plain,
+    shown_tag,
+)
 from .positions import (
     Pos,
     PosDict,
@@ -154,16 +161,19 @@ def _diag(
 
 
 class _Frame:
-    __slots__ = ("anchor", "container", "count", "key", "key_pos", "merges", "templates_at")
+    __slots__ = ("anchor", "container", "key", "key_pos", "merges", "nodes_at", "templates_at")
 
-    def __init__(self, container: Any, anchor: str | None, templates_at: int = 0) -> None:
+    def __init__(
+        self, container: Any, anchor: str | None, templates_at: int = 0, nodes_at: int = 0
+    ) -> None:
         self.container = container
         self.anchor = anchor
         #: how many template strings were seen before this container began
         self.templates_at = templates_at
+        #: how many values were read before this container began
+        self.nodes_at = nodes_at
         self.key: Any = _NOKEY
         self.key_pos: Pos = (0, 0)
-        self.count = 0
         self.merges: list[tuple[Any, Pos]] | None = None
 
 
@@ -390,6 +400,16 @@ class _Builder:
         doc_start_t = ev.DocumentStartEvent
         stack = self.stack
         templates = self.out.templates
+        # The innermost open container is kept in locals: most events are scalars placed
+        # into it. Its frame is stack[-1]; `key` and `key_pos` are written back to the
+        # frame before anything that reads the stack (`_emit`, `_site`, a nested container).
+        top: _Frame | None = None
+        container: Any = None
+        in_list = False
+        key: Any = _NOKEY
+        key_pos: Pos = (0, 0)
+        #: values read so far, an alias counting all it copies (a container's weight)
+        nodes = 0
         while True:
             event = get_event()
             if event is None:
@@ -397,15 +417,17 @@ class _Builder:
             t = type(event)
             if t is scalar_t:
                 mark = event.start_mark
-                line, col = mark.line + 1, mark.column + 1
+                line = mark.line + 1
+                col = mark.column + 1
                 value = event.value
                 tag = event.tag
-                plain = not event.style  # libyaml says '' where PyYAML says None
-                if plain and tag is None and event.implicit[0]:
-                    try:
-                        value = resolve_plain(value)
-                    except NumberTooLarge as exc:
-                        raise self.fail("SC110", line, col, str(exc)) from None
+                style = event.style  # libyaml says '' where PyYAML says None: plain
+                if not style and tag is None and event.implicit[0]:
+                    if value[:1] in MAY_RESOLVE:  # any other plain scalar is a string
+                        try:
+                            value = resolve_plain(value)
+                        except NumberTooLarge as exc:
+                            raise self.fail("SC110", line, col, str(exc)) from None
                 elif tag is not None and tag != "!" and tag != TAG + "str":
                     try:
                         value = explicit_scalar(tag, value)
@@ -419,15 +441,47 @@ class _Builder:
                             col,
                             f"a string of {len(value):,} characters is over the limit",
                         )
-                    if "{" in value and ("{{" in value or "{%" in value) and stack:
-                        frame = stack[-1]
-                        if frame.key is not _NOKEY or type(frame.container) is PosList:
-                            templates.append(self._site(line, col, event.style == "|"))
+                    if (
+                        "{" in value
+                        and ("{{" in value or "{%" in value)
+                        and top is not None
+                        and (key is not _NOKEY or in_list)
+                    ):
+                        top.key = key
+                        templates.append(self._site(line, col, style == "|"))
                 if event.anchor is not None:
                     self._check_name("&", event.anchor, event)
                     self.anchors[event.anchor] = (value, 1, is_template(value))
                     self.anchor_chars.pop(event.anchor, None)
-                self._emit(value, line, col, 1, plain_key=plain)
+                nodes += 1
+                if in_list:
+                    container.append(value)
+                    container.ipos.append((line, col))
+                elif key is _NOKEY:
+                    if (
+                        type(value) is str
+                        and top is not None
+                        and value not in container
+                        and (style or value != "<<")
+                    ):
+                        key = value
+                        key_pos = (line, col)
+                    else:  # the root, a merge key, a key that is wrong
+                        if top is not None:
+                            top.key, top.key_pos = key, key_pos
+                        self._emit(value, line, col, plain_key=not style)
+                        if top is not None:
+                            key, key_pos = top.key, top.key_pos
+                elif key is not _MERGE:
+                    container[key] = value
+                    container.kpos[key] = key_pos
+                    container.vpos[key] = (line, col)
+                    key = _NOKEY
+                else:
+                    assert top is not None
+                    top.key, top.key_pos = key, key_pos
+                    self._emit(value, line, col)
+                    key = top.key
             elif t is map_t or t is seq_t:
                 mark = event.start_mark
                 if len(stack) >= MAX_DEPTH:
@@ -448,26 +502,52 @@ class _Builder:
                         f"unsupported tag {shown_tag(event.tag)}",
                     )
                 start = (mark.line + 1, mark.column + 1)
-                container = PosDict(start) if t is map_t else PosList(start)
                 if event.anchor is not None:
                     self._check_name("&", event.anchor, event)
                     self.anchors[event.anchor] = (_INCOMPLETE, 0, False)
                     self.anchor_chars.pop(event.anchor, None)
-                stack.append(_Frame(container, event.anchor, len(templates)))
+                if top is not None:
+                    top.key = key
+                    top.key_pos = key_pos
+                in_list = t is seq_t
+                container = PosList(start) if in_list else PosDict(start)
+                top = _Frame(container, event.anchor, len(templates), nodes)
+                stack.append(top)
+                key = _NOKEY
             elif t is map_end_t or t is seq_end_t:
                 frame = stack.pop()
-                container = frame.container
+                done = frame.container
                 if frame.merges:
                     # merged values move into this mapping: their recorded template sites
                     # would point at the old place, so a rescan is needed
                     if any(has_template(value) for value, _ in frame.merges):
                         self.out.copied = True
-                    self._merge(container, frame.merges)
-                weight = frame.count + 1
+                    self._merge(done, frame.merges)
+                nodes += 1
+                weight = nodes - frame.nodes_at
                 if frame.anchor is not None:
                     has_templates = len(templates) > frame.templates_at or self.out.copied
-                    self.anchors[frame.anchor] = (container, weight, has_templates)
-                self._emit(container, container.start[0], container.start[1], weight)
+                    self.anchors[frame.anchor] = (done, weight, has_templates)
+                if stack:
+                    top = stack[-1]
+                    container = top.container
+                    in_list = type(container) is PosList
+                    key = top.key
+                    key_pos = top.key_pos
+                else:
+                    top, container, in_list, key = None, None, False, _NOKEY
+                if in_list:
+                    container.append(done)
+                    container.ipos.append(done.start)
+                elif key is not _NOKEY and key is not _MERGE:
+                    container[key] = done
+                    container.kpos[key] = key_pos
+                    container.vpos[key] = done.start
+                    key = _NOKEY
+                else:  # the root, merged values, a mapping or list used as a key
+                    self._emit(done, done.start[0], done.start[1])
+                    if top is not None:
+                        key = top.key
             elif t is alias_t:
                 mark = event.start_mark
                 line, col = mark.line + 1, mark.column + 1
@@ -500,7 +580,12 @@ class _Builder:
                     )
                 if has_templates:  # a copy's templates are not in the recorded sites
                     self.out.copied = True
-                self._emit(copy_positioned(value), line, col, weight)
+                nodes += weight
+                if top is not None:
+                    top.key, top.key_pos = key, key_pos
+                self._emit(copy_positioned(value), line, col)
+                if top is not None:
+                    key, key_pos = top.key, top.key_pos
             elif t is doc_start_t:
                 self.documents += 1
                 if self.documents > 1:
@@ -523,13 +608,14 @@ class _Builder:
         frame = self.stack[-1]
         return TemplateSite(frame.container, path[-1], line, col, tuple(path), literal)
 
-    def _emit(self, value: Any, line: int, col: int, weight: int, plain_key: bool = False) -> None:
+    def _emit(self, value: Any, line: int, col: int, plain_key: bool = False) -> None:
+        """Place a value into the innermost open container (`_run` places the common
+        cases itself)."""
         stack = self.stack
         if not stack:
             self.root = value
             return
         frame = stack[-1]
-        frame.count += weight
         container = frame.container
         if type(container) is PosList:
             container.append(value)

@@ -27,6 +27,9 @@ _NULLS = frozenset(("", "~", "null", "Null", "NULL"))
 _TRUE = frozenset(("true", "True", "TRUE"))
 _FALSE = frozenset(("false", "False", "FALSE"))
 _NUMERIC_START = frozenset("0123456789+-.")
+#: how a plain scalar that `resolve_plain` may read as other than itself begins (a
+#: loader may skip the call for any other first character)
+MAY_RESOLVE = frozenset(("", "~", *"nNtTfF", *_NUMERIC_START))
 
 TAG = "tag:yaml.org,2002:"
 
