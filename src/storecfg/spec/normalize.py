@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import decimal
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
 from typing import Any
@@ -161,23 +160,30 @@ def _normalize(shape: Shape, spec: dict[str, Any], digits: int) -> dict[str, Any
     return out
 
 
-def money_fields(kind: str, spec: dict[str, Any]) -> Iterator[tuple[Path_, str]]:
+def money_fields(kind: str, spec: dict[str, Any]) -> list[tuple[Path_, str]]:
     """(path, value) of every money field in a spec."""
-    yield from _money_fields(kind_shape(kind), spec, ())
+    found: list[tuple[Path_, str]] = []
+    _money_fields(kind_shape(kind), spec, (), found)
+    return found
 
 
-def _money_fields(shape: Shape, spec: dict[str, Any], path: Path_) -> Iterator[tuple[Path_, str]]:
+def _money_fields(
+    shape: Shape, spec: dict[str, Any], path: Path_, found: list[tuple[Path_, str]]
+) -> None:
+    # a list, not nested generators: every resource of a store is walked by the rules
     for name in shape.money:
         value = spec.get(name)
         if isinstance(value, str):
-            yield (*path, name), value
+            found.append(((*path, name), value))
     for name, child in shape.children.items():
-        value = spec.get(name)
-        if isinstance(value, dict) and child.has_money:
-            yield from _money_fields(child, value, (*path, name))
+        if child.has_money:
+            value = spec.get(name)
+            if isinstance(value, dict):
+                _money_fields(child, value, (*path, name), found)
     for name, child in shape.items.items():
-        value = spec.get(name)
-        if isinstance(value, list) and child.has_money:
-            for i, item in enumerate(value):
-                if isinstance(item, dict):
-                    yield from _money_fields(child, item, (*path, name, i))
+        if child.has_money:
+            value = spec.get(name)
+            if isinstance(value, list):
+                for i, item in enumerate(value):
+                    if isinstance(item, dict):
+                        _money_fields(child, item, (*path, name, i), found)
