@@ -16,7 +16,7 @@ import pytest
 
 from apply.stores import live_of, plan_of
 from storecfg.model import DesiredState
-from storecfg.views import markdown
+from storecfg.views import markdown, md_text
 from views.test_render import _check, _fixed, base_desired
 
 GITHUB_LIMIT = 65_536
@@ -267,8 +267,8 @@ def test_control_characters_are_shown_not_sent(tmp_path: Path) -> None:
 
 
 def test_a_code_span_outgrows_backticks() -> None:
-    assert markdown.code("a`b") == "``a`b``"
-    assert markdown.code("`x`") == "`` `x` ``"
+    assert md_text.code("a`b") == "``a`b``"
+    assert md_text.code("`x`") == "`` `x` ``"
 
 
 def test_a_long_note_on_where_the_plan_is_still_fits(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .._fs import atomic_write
-from ..apply.plan import effective_spec as _effective
+from ..apply.plan import effective_spec
 from ..apply.workflow import Settings
 from ..compiler.compile import compile_store
 from ..compiler.positions import PosDict, PosList
@@ -266,7 +266,7 @@ def adopt_definition(
                 expect[d.address] = None
             elif found is not None and in_definition:
                 source, data, _, index = found
-                spec = _effective(desired.resources[kind][rid], d.spec)
+                spec = effective_spec(desired.resources[kind][rid], d.spec)
                 plan = adopter.changed(d.address, kind, source, data[kind], index, spec, d.spec)
                 if not plan.edits:
                     outcome.reason = "the definition already has the live values"
@@ -486,7 +486,7 @@ def _verify(
                     bad[address] = "the edited definition still has it"
             elif got is None:
                 bad[address] = "the edited definition no longer has it"
-            elif spec_hash(_effective(got, want)) != spec_hash(want):
+            elif spec_hash(effective_spec(got, want)) != spec_hash(want):
                 bad[address] = "the edited definition does not compile to the live values"
         others = [
             f"{kind}.{rid}"

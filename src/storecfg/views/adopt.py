@@ -6,6 +6,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import click
+
 from ..escape import escape
 
 _SHOWN = 40
@@ -83,4 +85,18 @@ def render_json(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-__all__ = ["render_json", "report_lines", "summary"]
+def print_adopted(doc: dict[str, Any], diff: str, *, as_json: bool, dry_run: bool) -> None:
+    """The report; under --dry-run the diff alone is on standard output (so it can be
+    saved and applied as a patch) and the report goes to standard error."""
+    if as_json:
+        if dry_run:
+            doc["diff"] = diff
+        click.echo(render_json(doc), nl=False)
+        return
+    if dry_run:
+        click.echo(diff, nl=False)
+    for line in report_lines(doc):
+        click.echo(line, err=dry_run)
+
+
+__all__ = ["print_adopted", "render_json", "report_lines", "summary"]

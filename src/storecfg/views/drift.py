@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
+
+import click
 
 from ..apply.plandoc import DriftEntry
 from ..escape import escape
-from .markdown import code as md_code
 from .markdown import drift_section
-from .markdown import text as md_text
+from .md_text import code as md_code
+from .md_text import text as md_text
 from .text import DRIFT_TITLE, Style, drift_lines
 
 #: rows of a Markdown drift report (about 40,000 characters); the rest are counted
@@ -81,9 +84,34 @@ def render_target_markdown(name: str, doc: dict[str, Any]) -> str:
     return f"## Target {md_code(name)}\n\n" + render_markdown(doc) + "\n"
 
 
+def print_drift(docs: Sequence[tuple[str | None, dict[str, Any]]], fmt: str, color: bool) -> None:
+    """The drift of one run: one store, or several targets (a failed one says so where
+    its drift would be; its error is already on standard error)."""
+    if len(docs) == 1:
+        doc = docs[0][1]
+        if fmt == "json":
+            click.echo(render_json(doc), nl=False)
+        elif fmt == "markdown":
+            click.echo(render_markdown(doc), nl=False)
+        else:
+            click.echo(render_text(doc, color=color), nl=False)
+    elif fmt == "json":
+        click.echo(render_targets_json(list(docs)), nl=False)
+    else:
+        for name, doc in docs:
+            if fmt == "markdown":
+                click.echo(render_target_markdown(str(name), doc), nl=False)
+            elif "error" in doc:
+                click.echo(f"=== target {name} ===\n\nfailed (the error is above)\n")
+            else:
+                click.echo(f"=== target {name} ===\n")
+                click.echo(render_text(doc, color=color))
+
+
 __all__ = [
     "DRIFT_TITLE",
     "drift_document",
+    "print_drift",
     "render_json",
     "render_markdown",
     "render_target_markdown",

@@ -15,20 +15,36 @@ currency and the period they are charged per, and identical changes are grouped
 what is cut says how much and where the whole plan is. Several targets make one
 document: one summary, then a section per target.
 
-Rendered only from plan documents (and failure documents, for plans that could not be
+Escaping and wording live in md_text.py, the length budget in md_fit.py. Rendered only
+from plan documents (and failure documents, for plans that could not be
 made): nothing here reads the store or the definition.
 """
 
 from __future__ import annotations
 
-import decimal
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..apply.plandoc import Change, DriftEntry, Plan, PlanFailure, PlanOrFailure
-from ..escape import escape
+from .md_fit import ALWAYS, DECREASES, DETAILS, MAX_CHARS, REST, Block, Item, fit
+from .md_text import (
+    amount,
+    clean,
+    code,
+    comment_safe,
+    fact,
+    fee_words,
+    is_decrease,
+    is_price_path,
+    kind_word,
+    named,
+    pct_text,
+    per_words,
+    period_words,
+    plural,
+    text,
+)
 from .text import (
     DRIFT_NOTE,
     DRIFT_PLAN_NOTE,
@@ -41,12 +57,6 @@ from .text import (
     tax_summary_lines,
 )
 
-#: GitHub's limit for a comment, in characters (UTF-16 code units)
-GITHUB_LIMIT = 65_536
-#: what a comment is kept under, with room to spare for a CI job's own additions
-MAX_CHARS = 65_000
-#: room kept for the notes that say what was cut
-_RESERVE = 1_500
 #: identical changes beyond this many are one line, never one line each
 HANDFUL = 5
 #: names shown as examples in a grouped line
@@ -54,253 +64,8 @@ _EXAMPLES = 3
 #: errors of a failed plan shown in full; the rest are counted
 _MAX_ERRORS = 50
 
-ALWAYS, DECREASES, REST, DETAILS = 0, 1, 2, 3
-
 _ACTION_MARK = {"create": "+", "update": "!", "delete": "-", "replace": "-/+"}
 _DETAIL_MARK = {"+": "+", "-": "-", "~": "!"}
-
-#: kind -> (singular, plural) as a store manager says it
-KIND_WORDS: dict[str, tuple[str, str]] = {
-    "skus": ("SKU", "SKUs"),
-    "resource_categories": ("resource category", "resource categories"),
-    "service_plans": ("plan", "plans"),
-    "sales_categories": ("sales category", "sales categories"),
-    "terms": ("terms document", "terms documents"),
-    "screens": ("screen", "screens"),
-    "purchase_scenarios": ("purchase scenario", "purchase scenarios"),
-    "tax_rules": ("tax rule", "tax rules"),
-    "payment_methods": ("payment method", "payment methods"),
-    "customization": ("branding", "branding"),
-}
-
-_FEE_WORDS = {
-    "recurring": "recurring price",
-    "setup": "setup fee",
-    "renewal": "renewal fee",
-    "cancellation": "cancellation fee",
-}
-
-
-# ------------------------------------------------------------------ escaping
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|~#!])")
-_SHORTCODE = re.compile(r":(?=[A-Za-z][A-Za-z0-9_+-]*:)")
-
-
-def _clean(text: str) -> str:
-    """Control characters, bidirectional overrides and line breaks as visible escapes
-    (`\\x1b`, `\\u202e`, `\\n`): a value shows what it holds and never starts a new
-    Markdown block."""
-    return escape(text)
-
-
-def text(value: Any) -> str:
-    """Text from a definition (a name, a message) as inline Markdown that shows it as it is."""
-    out = _MD_SPECIAL.sub(r"\\\1", _clean(str(value)))
-    # no @mentions, no HTML entities, no emoji shortcodes from a store's data
-    out = out.replace("&", "&amp;").replace("@", "&#64;")
-    return _SHORTCODE.sub("&#58;", out)
-
-
-def code(value: Any) -> str:
-    """A code span that holds any text (a fence longer than its own backtick runs)."""
-    body = _clean(str(value))
-    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if body.startswith("`") or body.endswith("`") or not body.strip() else ""
-    return f"{fence}{pad}{body}{pad}{fence}"
-
-
-def _comment_safe(value: str) -> str:
-    """Text that cannot end an HTML comment."""
-    return re.sub(r"[^A-Za-z0-9._/@+=, -]", "_", value).replace("--", "-_")
-
-
-def size(s: str) -> int:
-    """Length as GitHub counts it (UTF-16 code units)."""
-    return len(s) + sum(1 for ch in s if ord(ch) > 0xFFFF)
-
-
-# ------------------------------------------------------------------ words
-
-
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n:,} {one if n == 1 else (many or one + 's')}"
-
-
-def _kind(kind: str, n: int = 1) -> str:
-    one, many = KIND_WORDS.get(kind, (kind, kind))
-    return one if n == 1 else many
-
-
-def named(name: Any, rid: str) -> str:
-    """`**Office 365 E3** (`o365-e3`)`, or the ID alone for a resource without a name."""
-    if name:
-        return f"**{text(name)}** ({code(rid)})"
-    return code(rid)
-
-
-def period_words(period: Any) -> str:
-    """{length: 1, unit: month} -> "month"; {length: 3, unit: month} -> "3 months"."""
-    if not isinstance(period, dict):
-        return ""
-    length, unit = period.get("length"), period.get("unit")
-    if not isinstance(unit, str):
-        return ""
-    return unit if length == 1 else f"{length} {unit}s"
-
-
-def amount(currency: Any, value: Any) -> str:
-    return f"{currency} {value}" if currency else str(value)
-
-
-def per_words(item: Mapping[str, Any]) -> str:
-    """ "per user per month", "per month", "per user (one-time)", "(one-time)"."""
-    parts = []
-    if item.get("unit"):
-        parts.append(f"per {_clean(str(item['unit']))}")
-    fee = item.get("fee")
-    if fee == "recurring":
-        period = period_words(item.get("period"))
-        if period:
-            parts.append(f"per {period}")
-    elif fee == "setup":
-        parts.append("(one-time)")
-    elif fee == "renewal":
-        parts.append("at each renewal")
-    elif fee == "cancellation":
-        parts.append("on early cancellation")
-    return " ".join(parts)
-
-
-def fee_words(item: Mapping[str, Any]) -> str:
-    """ "recurring price", or "add-on **Extra users** setup fee"."""
-    words = _FEE_WORDS.get(str(item.get("fee")), f"{item.get('fee')} price")
-    addon = item.get("addon")
-    if isinstance(addon, dict):
-        label = text(addon["name"]) if addon.get("name") else code(addon.get("id"))
-        return f"add-on {label} {words}"
-    return words
-
-
-def _pct_text(change: Any) -> str:
-    return str(change) if change else ""
-
-
-def _is_decrease(item: Mapping[str, Any]) -> bool:
-    try:
-        return decimal.Decimal(str(item["new"])) < decimal.Decimal(str(item["old"]))
-    except (decimal.InvalidOperation, KeyError):
-        return False
-
-
-def _short(value: Any) -> str | None:
-    """A value short enough to show inline (None for long text and structures)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "none"
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, str) and len(value) <= 40 and "\n" not in value:
-        return value
-    if isinstance(value, list) and all(isinstance(v, str | int) for v in value):
-        joined = ", ".join(str(v) for v in value)
-        return joined if len(joined) <= 60 else None
-    return None
-
-
-def _fact(d: Mapping[str, Any]) -> str:
-    """One field-level difference in words (values shown when short)."""
-    op, path = d["op"], code(d["path"])
-    if op == "change":
-        old, new = _short(d.get("old")), _short(d.get("new"))
-        if old is not None and new is not None:
-            return f"{path} {code(old)} → {code(new)}"
-        return f"{path} changed"
-    if op == "add":
-        new = _short(d.get("new"))
-        return f"{path} set to {code(new)}" if new is not None else f"{path} set"
-    if op == "remove" and "item" not in d:
-        return f"{path} removed"
-    if op == "insert":
-        return f"{path}: added {code(d['item'])}"
-    if op == "remove":
-        return f"{path}: removed {code(d['item'])}"
-    if op == "move":
-        return f"{path}: moved {code(d['item'])} from {d['from']} to {d['to']}"
-    return f"{path} changed"
-
-
-def _is_price_path(kind: str, path: str) -> bool:
-    if kind != "service_plans":
-        return False
-    return (
-        path == "price"
-        or path.startswith("price.")
-        or bool(re.match(r"resources\[[^]]*\]\.price", path))
-    )
-
-
-# ------------------------------------------------------------------ blocks
-
-
-@dataclass
-class Item:
-    """One bullet (or one detail block) and how many changes it stands for."""
-
-    text: str
-    count: int = 1
-
-
-@dataclass
-class Block:
-    """A run of lines of one target: a heading and items, shown whole or cut at an item."""
-
-    tier: int
-    head: list[str] = field(default_factory=list)
-    items: list[Item] = field(default_factory=list)
-    tail: list[str] = field(default_factory=list)
-    #: what its items are, for the notes on what was cut ("price increases")
-    noun: str = ""
-    #: shown even without items (titles, summaries)
-    fixed: bool = False
-    shown: int = 0
-
-    def head_text(self) -> str:
-        return "".join(line + "\n" for line in self.head)
-
-    def tail_text(self) -> str:
-        return "".join(line + "\n" for line in self.tail)
-
-    def render(self) -> str:
-        if not self.fixed and not self.shown:
-            return ""
-        out = self.head_text() + "".join(i.text + "\n" for i in self.items[: self.shown])
-        out += self.tail_text()
-        hidden = sum(i.count for i in self.items[self.shown :])
-        if hidden and self.shown:
-            out += (
-                f"\n_… and {hidden:,} more {self.noun_one() if hidden == 1 else self.noun}, cut to fit "
-                "(see the note at the end)._\n"
-            )
-        return out.rstrip("\n") + "\n\n"
-
-    def noun_one(self) -> str:
-        return _ONE.get(self.noun, self.noun)
-
-
-_ONE = {
-    "price decreases": "price decrease",
-    "price increases": "price increase",
-    "changes": "change",
-    "new resources": "new resource",
-    "other changes": "other change",
-    "warnings": "warning",
-    "errors": "error",
-    "deletes": "delete",
-    "resources not managed here": "resource not managed here",
-}
 
 
 # ------------------------------------------------------------------ one plan
@@ -321,9 +86,9 @@ def _deletes(changes: list[Change]) -> list[Item]:
     items = []
     for kind, group in by_kind.items():
         if len(group) <= HANDFUL:
-            items += [Item(f"- {_kind(kind)} {named(c.get('name'), c['id'])}") for c in group]
+            items += [Item(f"- {kind_word(kind)} {named(c.get('name'), c['id'])}") for c in group]
         else:
-            items += _all_named(f"**{len(group):,} {_kind(kind, 2)}**", group)
+            items += _all_named(f"**{len(group):,} {kind_word(kind, 2)}**", group)
     return items
 
 
@@ -354,15 +119,15 @@ def _replaces(changes: list[Change]) -> list[Item]:
         because = f" because {why} cannot change in place" if why else ""
         if len(group) <= HANDFUL:
             for c in group:
-                facts = "; ".join(_fact(d) for d in c.get("diff") or [] if d["path"] in reasons)
+                facts = "; ".join(fact(d) for d in c.get("diff") or [] if d["path"] in reasons)
                 items.append(
                     Item(
-                        f"- {_kind(kind)} {named(c.get('name'), c['id'])}: deleted and created "
+                        f"- {kind_word(kind)} {named(c.get('name'), c['id'])}: deleted and created "
                         f"again{because}" + (f" ({facts})" if facts else "")
                     )
                 )
         else:
-            title = f"**{len(group):,} {_kind(kind, 2)}** deleted and created again{because}"
+            title = f"**{len(group):,} {kind_word(kind, 2)}** deleted and created again{because}"
             items += _all_named(title, group)
     return items
 
@@ -389,7 +154,7 @@ def _tax(plan: Plan) -> list[Item]:
                 points = f" ({rate.get('change')})" if rate.get("change") else ""
                 parts.append(f"{rate.get('old')}% → {rate.get('new')}%{points} in {region}")
             rest = [d for d in c.get("diff") or [] if d["path"] != "rate"]
-            parts += [_fact(d) for d in rest]
+            parts += [fact(d) for d in rest]
             if c["action"] == "replace":
                 parts.append("deleted and created again")
             words = "; ".join(parts) or "changed"
@@ -397,7 +162,7 @@ def _tax(plan: Plan) -> list[Item]:
                 "update",
                 rate.get("old") if rate else None,
                 rate.get("new") if rate else None,
-                tuple(_fact(d) for d in rest),
+                tuple(fact(d) for d in rest),
             )
         entries.append((key, name, rid, words))
     groups: dict[Any, list[tuple[Any, str, str]]] = {}
@@ -434,7 +199,7 @@ def _settings(plan: Mapping[str, Any]) -> list[Item]:
     }
     items = []
     for d in settings.get("diff") or []:
-        line = f"- {_fact(d)}"
+        line = f"- {fact(d)}"
         if d["path"] == "currency" and "currency" in notes:
             line += ": **every price is read in the new currency**"
         if d["path"] == "prices_include_tax" and "tax_display" in notes:
@@ -447,7 +212,7 @@ def _prices(plan: Mapping[str, Any], decreases: bool) -> list[Item]:
     prices = [
         i
         for i in plan.get("impact") or []
-        if i.get("type") == "price" and _is_decrease(i) == decreases
+        if i.get("type") == "price" and is_decrease(i) == decreases
     ]
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for i in prices:
@@ -463,7 +228,7 @@ def _prices(plan: Mapping[str, Any], decreases: bool) -> list[Item]:
     items = []
     for group in groups.values():
         first = group[0]
-        pct = _pct_text(first.get("change"))
+        pct = pct_text(first.get("change"))
         if len(group) <= HANDFUL:
             for i in group:
                 rid = str(i["address"]).partition(".")[2]
@@ -519,7 +284,7 @@ def _creates(changes: list[Change], currency: Any) -> list[Item]:
     for kind, group in by_kind.items():
         if len(group) <= HANDFUL:
             for c in group:
-                line = f"- new {_kind(kind)} {named(c.get('name'), c['id'])}"
+                line = f"- new {kind_word(kind)} {named(c.get('name'), c['id'])}"
                 after = c.get("after") or {}
                 price = after.get("price") if kind == "service_plans" else None
                 if isinstance(price, dict) and price.get("recurring") is not None:
@@ -534,7 +299,7 @@ def _creates(changes: list[Change], currency: Any) -> list[Item]:
             members = [(c.get("name"), c["id"]) for c in group]
             items.append(
                 Item(
-                    f"- **{len(group):,} new {_kind(kind, 2)}**: {_names(members, HANDFUL)}",
+                    f"- **{len(group):,} new {kind_word(kind, 2)}**: {_names(members, HANDFUL)}",
                     len(group),
                 )
             )
@@ -546,7 +311,7 @@ def _others(changes: list[Change]) -> list[Item]:
     groups: dict[tuple[str, tuple[str, ...]], list[Change]] = {}
     for c in changes:
         facts = tuple(
-            _fact(d) for d in c.get("diff") or [] if not _is_price_path(c["kind"], d["path"])
+            fact(d) for d in c.get("diff") or [] if not is_price_path(c["kind"], d["path"])
         )
         if facts:
             groups.setdefault((c["kind"], facts), []).append(c)
@@ -557,13 +322,13 @@ def _others(changes: list[Change]) -> list[Item]:
             what += " (customers can no longer buy it)"
         if len(group) <= HANDFUL:
             items += [
-                Item(f"- {_kind(kind)} {named(c.get('name'), c['id'])}: {what}") for c in group
+                Item(f"- {kind_word(kind)} {named(c.get('name'), c['id'])}: {what}") for c in group
             ]
         else:
             members = [(c.get("name"), c["id"]) for c in group]
             items.append(
                 Item(
-                    f"- **{len(group):,} {_kind(kind, 2)}**: {what}: {_names(members, _EXAMPLES)}",
+                    f"- **{len(group):,} {kind_word(kind, 2)}**: {what}: {_names(members, _EXAMPLES)}",
                     len(group),
                 )
             )
@@ -592,7 +357,7 @@ def _detail_blocks(plan: Mapping[str, Any]) -> list[Item]:
 def _detail(change: Change) -> str:
     action, addr = change["action"], change["address"]
     name = change.get("name")
-    label = f"{_ACTION_MARK[action]} {addr}" + (f"  ({_clean(str(name))})" if name else "")
+    label = f"{_ACTION_MARK[action]} {addr}" + (f"  ({clean(str(name))})" if name else "")
     lines = [label]
     if action == "create":
         lines += _details(create_entries(change["after"]))
@@ -607,7 +372,7 @@ def _detail(change: Change) -> str:
 
 def _details(entries: Iterator[Entry]) -> list[str]:
     return [
-        f"{_DETAIL_MARK[marker]}     {_clean(line)}" + (f"  {note}" if note else "")
+        f"{_DETAIL_MARK[marker]}     {clean(line)}" + (f"  {note}" if note else "")
         for marker, _, line, note in entries
     ]
 
@@ -836,7 +601,7 @@ def _outcome(doc: PlanOrFailure) -> str:
     if "error" in doc:
         diagnostics = doc["error"].get("diagnostics") or []
         n = sum(1 for d in diagnostics if d.get("severity") != "warning")
-        return ":x: plan failed" + (f" ({_plural(n, 'error')})" if n else "")
+        return ":x: plan failed" + (f" ({plural(n, 'error')})" if n else "")
     if not doc.get("has_changes"):
         return "no changes"
     return summary_line(doc).removeprefix("Plan: ").rstrip(".")
@@ -865,7 +630,7 @@ def render_plans(
     """
     multi = len(docs) > 1
     markers = [
-        f"<!-- storecfg-plan: {_comment_safe(str(doc.get('store', {}).get('id') or name or 'unknown'))} -->"
+        f"<!-- storecfg-plan: {comment_safe(str(doc.get('store', {}).get('id') or name or 'unknown'))} -->"
         for name, doc in docs
     ]
     # a plan that deletes a whole kind or file says so in the first line (one per target)
@@ -878,7 +643,7 @@ def render_plans(
             warnings.append(deletion_warning(line))
     blocks: list[Block] = [Block(ALWAYS, warnings, fixed=True)] if warnings else []
     if multi:
-        title = [*dict.fromkeys(markers), f"## storecfg plan: {_plural(len(docs), 'target')}", ""]
+        title = [*dict.fromkeys(markers), f"## storecfg plan: {plural(len(docs), 'target')}", ""]
         title += ["| target | store | plan |", "|---|---|---|"]
         for name, doc in docs:
             title.append(
@@ -888,7 +653,7 @@ def render_plans(
         changed = sum(1 for _, d in docs if "error" not in d and d.get("has_changes"))
         title += [
             "",
-            f"**{_plural(changed, 'target')} with changes"
+            f"**{plural(changed, 'target')} with changes"
             + (f", {failed:,} failed" if failed else "")
             + ".**",
         ]
@@ -902,103 +667,7 @@ def render_plans(
         heading = f"## storecfg plan: {store_title(doc.get('store') or {})}"
         blocks.append(Block(ALWAYS, [markers[0], heading], fixed=True))
         blocks += _failure_blocks(doc) if "error" in doc else _plan_blocks(doc, "###")
-    return _fit(blocks, max_chars, full_plan)
-
-
-def _fit(blocks: list[Block], max_chars: int, full_plan: str | None) -> str:
-    """The document within `max_chars`; the room kept for the notes on what was cut
-    grows until they fit (it is enough at once unless `full_plan` is very long)."""
-    reserve = _RESERVE
-    while True:
-        for b in blocks:
-            b.shown = 0
-        out = _choose(blocks, max_chars, full_plan, reserve)
-        if size(out) <= max_chars or reserve >= max_chars:
-            return out
-        reserve *= 2
-
-
-def _choose(blocks: list[Block], max_chars: int, full_plan: str | None, reserve: int) -> str:
-    """Choose what is shown: every ALWAYS block whole, then each lower tier in turn,
-    item by item, until the budget runs out; nothing of a tier after the first cut."""
-    for b in blocks:
-        if b.tier == ALWAYS:
-            b.shown = len(b.items)
-    budget = max_chars - reserve - sum(size(b.render()) for b in blocks if b.tier == ALWAYS)
-    if budget < 0:
-        _squeeze(blocks, max_chars - reserve)
-        budget = 0
-    cut = False
-    for tier in (DECREASES, REST, DETAILS):
-        for b in blocks:
-            if b.tier != tier:
-                continue
-            for item in b.items:
-                cost = size(item.text) + 1
-                if not b.shown:
-                    cost += size(b.head_text()) + size(b.tail_text()) + 1
-                if cut or cost > budget:
-                    cut = True
-                    break
-                budget -= cost
-                b.shown += 1
-    out = "".join(b.render() for b in blocks)
-    hidden = _hidden(blocks)
-    if hidden:
-        where = full_plan or "Run `storecfg plan --format text` for the whole plan."
-        out = out.rstrip("\n") + (
-            f"\n\n---\n\n**Cut to stay under GitHub's {GITHUB_LIMIT:,}-character comment limit:** "
-            f"{hidden} not shown. Everything above the cut is complete: the summary, every "
-            f"delete, every tax change and every section before it. {where}\n"
-        )
-    return out.rstrip("\n") + "\n"
-
-
-def _squeeze(blocks: list[Block], budget: int) -> None:
-    """The always-shown part alone is too long (tens of thousands of deletes): keep
-    items from the top while they fit in `budget`; the rest is counted in the note."""
-    for b in blocks:
-        if b.tier != ALWAYS:
-            continue
-        head = size(b.head_text()) + size(b.tail_text()) + 1
-        if b.fixed or not b.items:
-            budget -= head
-            continue
-        shown = 0
-        cost = head
-        for item in b.items:
-            extra = size(item.text) + 1
-            if cost + extra > budget:
-                break
-            cost += extra
-            shown += 1
-        if shown == 0 and b.items:
-            # a single item too long for what is left: keep its start
-            room = max(budget - head - 200, 0)
-            b.items[0] = Item(b.items[0].text[:room] + " …", b.items[0].count)
-            shown = 1 if room else 0
-        b.shown = shown
-        budget -= cost
-
-
-def _hidden(blocks: list[Block]) -> str:
-    """What was cut, by kind of content: "412 price increases and the field-level details"."""
-    counts: dict[str, int] = {}
-    details = 0
-    for b in blocks:
-        n = sum(i.count for i in b.items[b.shown :])
-        if not n:
-            continue
-        if b.tier == DETAILS:
-            details += n
-        else:
-            counts[b.noun] = counts.get(b.noun, 0) + n
-    parts = [_plural(n, _ONE.get(noun, noun), noun) for noun, n in counts.items()]
-    if details:
-        parts.append(f"the field-level details of {_plural(details, 'change')}")
-    if not parts:
-        return ""
-    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+    return fit(blocks, max_chars, full_plan)
 
 
 def failure_document(
