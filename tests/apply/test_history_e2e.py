@@ -355,6 +355,65 @@ def test_drift_the_definition_takes_over_stops_being_drift(server: Server, tmp_p
     r.run("drift", "s")  # exit 0: no drift
 
 
+def panel_settings(r: Runner, change: dict[str, Any]) -> None:
+    """The store settings edited in the control panel: a plain PUT through the API."""
+    path = f"/v1/stores/{r.store_id}/settings"
+    with r.api() as client:
+        current = client.get(path)
+        spec = {k: v for k, v in current.json()["spec"].items() if k != "id"}
+        response = client.put(
+            path, json={"spec": {**spec, **change}}, headers={"If-Match": current.headers["ETag"]}
+        )
+    assert response.status_code == 200, response.text
+
+
+def test_settings_changed_in_the_control_panel_are_drift(server: Server, tmp_path: Path) -> None:
+    r = Runner(server, tmp_path / "ci", store_id())
+    r.write()
+    r.run("apply", "s", "--auto-approve")
+    r.run("drift", "s")  # exit 0: storecfg wrote the settings
+    panel_settings(r, {"name": "Test Store (holiday sale)"})
+    revision = r.get()["revision"]
+
+    found = json.loads(r.run("drift", "s", "--format", "json", code=2).stdout)
+    assert [(d["address"], d["kind"], d["revision"]) for d in found["drift"]] == [
+        ("settings", "changed", revision)
+    ]
+    assert found["drift"][0]["changed_at"].endswith("Z")
+    text = r.run("drift", "s", code=2).stdout
+    assert "Changed outside storecfg since the last apply (1):\n  settings  changed  (" in text
+    markdown = r.run("drift", "s", "--format", "markdown", code=2).stdout
+    assert f"| `settings` | changed | {revision} |" in markdown
+
+    # the plan names it as drift, apart from the pull request's own change
+    plan = json.loads(r.run("plan", "s", "--format", "json").stdout)
+    assert plan["drift"] == found["drift"]
+    assert plan["settings"]["action"] == "update"  # puts the definition's name back
+    text = r.run("plan", "s").stdout
+    title = text.index("Changed outside storecfg since the last apply (1):")
+    assert "  settings  changed  (revision " in text[title:]
+    markdown = r.run("plan", "s", "--format", "markdown").stdout
+    assert "Changed outside storecfg since the last apply (1)" in markdown
+    assert f"| `settings` | changed | {revision} |" in markdown
+
+    # applying puts the definition back and ends the drift
+    r.run("apply", "s", "--auto-approve")
+    assert r.get("settings")["spec"]["name"] == "Test Store"
+    r.run("drift", "s")  # exit 0
+
+    # a change the definition takes over is recorded as storecfg's without a write
+    panel_settings(r, {"name": "Test Store Plus"})
+    edit(r.root / "s", "store.yaml", "name: Test Store,", "name: Test Store Plus,")
+    plan = json.loads(r.run("plan", "s", "--format", "json").stdout)
+    assert [d["address"] for d in plan["drift"]] == ["settings"]
+    assert plan["settings"]["action"] == "no-op"
+    revision = r.get()["revision"]
+    result = r.run("apply", "s", "--auto-approve")
+    assert "Recorded 1 resource changed outside storecfg" in result.stderr
+    assert r.get()["revision"] == revision  # nothing written
+    r.run("drift", "s")  # exit 0
+
+
 def test_drift_errors_exit_1(server: Server, tmp_path: Path) -> None:
     r = Runner(server, tmp_path / "ci", store_id())
     r.write()

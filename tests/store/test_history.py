@@ -308,6 +308,50 @@ def test_storecfg_writes_and_acknowledgements_end_drift(driver: StoreDriver) -> 
     assert drift_of(driver) == []
 
 
+def test_settings_written_outside_storecfg_are_drift(driver: StoreDriver) -> None:
+    settings = {"name": "Shop", "currency": "USD", "locales": ["en-US"]}
+    # settings nobody wrote are no drift; settings written outside storecfg are
+    assert drift_of(driver) == []
+    first = driver.put_settings(STORE, settings, if_match=0)
+    assert drift_of(driver) == [("settings", "changed", first.revision)]
+    # storecfg writes them (marked with its apply): no drift
+    lock_id = start(driver)
+    written = driver.put_settings(
+        STORE, {**settings, "name": "Shop Inc."}, if_match=first.revision, apply_id="a1"
+    )
+    driver.update_apply(STORE, "a1", status="complete")
+    driver.release_lock(STORE, lock_id)
+    assert drift_of(driver) == []
+    # the control panel renames the store: drift, with when it happened
+    changed = driver.put_settings(
+        STORE, {**settings, "name": "Shop (sale)"}, if_match=written.revision
+    )
+    driver.put(STORE, "skus", "a", sku("a"), create=True)
+    assert drift_of(driver) == [
+        ("settings", "changed", changed.revision),
+        ("skus.a", "created", changed.revision + 1),
+    ]
+    items, _ = driver.drift_page(STORE)
+    assert items[0].changed_at and items[0].changed_at.endswith("Z")
+    first_page, token = driver.drift_page(STORE, limit=1)
+    assert [i.address for i in first_page] == ["settings"] and token
+    assert [i.address for i in driver.drift_page(STORE, page_token=token)[0]] == ["skus.a"]
+    # putting them back as storecfg wrote them is no drift
+    back = driver.put_settings(STORE, {**settings, "name": "Shop Inc."}, if_match=changed.revision)
+    assert [a for a, _, _ in drift_of(driver)] == ["skus.a"]
+    # acknowledged with the hash of the live settings: storecfg's, without a write
+    renamed = driver.put_settings(STORE, {**settings, "name": "Shop Two"}, if_match=back.revision)
+    revision = driver.store_info(STORE).revision
+    assert driver.acknowledge(STORE, [{"address": "settings", "hash": "not-their-hash"}]) == []
+    done = driver.acknowledge(STORE, [{"address": "settings", "hash": renamed.hash}])
+    assert done == ["settings"]
+    assert [a for a, _, _ in drift_of(driver)] == ["skus.a"]
+    assert driver.store_info(STORE).revision == revision
+    with pytest.raises(StoreError) as err:
+        driver.acknowledge(STORE, [{"address": "settings", "hash": None}])
+    assert err.value.status == 400
+
+
 # ---------------------------------------------------------------- migration
 
 
@@ -331,7 +375,7 @@ def test_a_first_release_database_is_upgraded_in_place(tmp_path: Path) -> None:
         "idempotency": _dump(db, "SELECT store, key, fingerprint, status, body FROM idempotency"),
     }
     storage = Storage(db)
-    assert _dump(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION == 3
+    assert _dump(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION == 4
     assert before == {
         "resources": _dump(db, resources),
         "stores": _dump(db, "SELECT id, revision, settings, settings_revision FROM stores"),
@@ -350,6 +394,10 @@ def test_a_first_release_database_is_upgraded_in_place(tmp_path: Path) -> None:
     assert (meta.revision, meta.resource_count) == (5, 2)
     storage.put("contoso-us", "skus", "new", sku(), if_none_match="*")
     assert [i.address for i in storage.drift("contoso-us")[0]] == ["skus.new"]
+    # the settings as they were at the upgrade are the baseline too
+    settings = {k: v for k, v in live.settings.items() if k != "id"}
+    storage.put_settings("contoso-us", {**settings, "name": "Contoso (sale)"}, if_match="*")
+    assert [i.address for i in storage.drift("contoso-us")[0]] == ["settings", "skus.new"]
     storage.close()
     # opening it again changes nothing more
     Storage(db).close()

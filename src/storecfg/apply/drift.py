@@ -3,7 +3,8 @@
 The store remembers the spec hash of every resource as storecfg last wrote it. A
 resource whose hash differs now was `changed`, one that storecfg never wrote was
 `created`, one that storecfg wrote and is gone was `deleted` — by somebody else (the
-control panel, a script with the API). `find_drift` lists them with the live spec of
+control panel, a script with the API). The store settings, likewise remembered, are the
+item `settings` (`changed`) when somebody else wrote them; they come first, as in a plan. `find_drift` lists them with the live spec of
 each, for whatever needs to look at the values (`plan` shows the list; taking the
 values back into the definition builds on the specs).
 """
@@ -14,9 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..model import KIND_RANK, LiveState, split_address
+from ..model import KIND_RANK, LiveState, spec_hash, split_address
 from ..store.driver import HistoryUnsupported, StoreDriver
-from ..store.records import DriftItem
+from ..store.records import SETTINGS_DRIFT, DriftItem
 from .plandoc import DriftEntry, Plan
 
 CHANGED, CREATED, DELETED = "changed", "created", "deleted"
@@ -55,6 +56,8 @@ class Drift:
 
 
 def _order(address: str) -> tuple[int, str]:
+    if address == SETTINGS_DRIFT:
+        return -1, ""
     kind, rid = split_address(address)
     return KIND_RANK.get(kind, 99), rid
 
@@ -93,7 +96,10 @@ def find_drift(
     if addresses is not None:
         wanted = set(addresses)
         drift = [d for d in drift if d.address in wanted]
-    present = [d for d in drift if d.kind != DELETED]
+    for d in drift:
+        if d.address == SETTINGS_DRIFT:
+            d.spec = live.settings if live is not None else driver.store_info(store_id).settings
+    present = [d for d in drift if d.kind != DELETED and d.address != SETTINGS_DRIFT]
     missing = []
     for d in present:
         res = _live(live, d.address)
@@ -124,13 +130,16 @@ def _live(live: LiveState | None, address: str) -> Any:
 def acknowledgeable(plan: Plan, live: LiveState) -> list[dict[str, Any]]:
     """What an apply of `plan` may record as storecfg's own without writing it: the
     drifted resources (the plan's `drift`) that the definition now agrees with — the
-    plan leaves them as they are, or does not name a deleted one at all. Items for
+    plan leaves them (or the settings) as they are, or does not name a deleted one at all. Items for
     `StoreDriver.acknowledge`."""
     actions = {c["address"]: c["action"] for c in plan["changes"]}
     out: list[dict[str, Any]] = []
     for d in plan.get("drift") or []:
         address, action = d["address"], actions.get(d["address"])
-        if d["kind"] == DELETED:
+        if address == SETTINGS_DRIFT:
+            if plan["settings"]["action"] == "no-op":
+                out.append({"address": address, "hash": spec_hash(live.settings)})
+        elif d["kind"] == DELETED:
             if action is None:
                 out.append({"address": address, "hash": None})
         elif action == "no-op":

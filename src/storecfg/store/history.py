@@ -14,7 +14,9 @@ the last apply got, and tell what was changed outside storecfg since.
   the same transaction. A record still `running` whose lock is gone reads `interrupted`.
 - **Last applied** is the spec hash of each resource as storecfg last wrote it. A
   resource whose hash differs, that exists without such a record, or that has a record
-  but is gone, has drifted: it was changed outside storecfg.
+  but is gone, has drifted: it was changed outside storecfg. The same goes for the
+  store settings (`last_applied_settings`): settings written, whose hash differs from
+  what storecfg last wrote (or that storecfg never wrote), are the drift item `settings`.
 
 `History` is one part of `storage.Storage`; the hooks at the end are what a write
 (writes.py, batch.py) calls inside its own transaction.
@@ -34,7 +36,15 @@ from ..errors import StoreError
 from ..model import KIND_RANK, address, canonical_json, spec_hash, split_address
 from .base import StorageBase, store_row
 from .engine import Connection, retried
-from .records import ADDRESS, CHANGE_KEYS, ApplyRecord, DriftItem, SnapshotMeta, iso
+from .records import (
+    ADDRESS,
+    CHANGE_KEYS,
+    SETTINGS_DRIFT,
+    ApplyRecord,
+    DriftItem,
+    SnapshotMeta,
+    iso,
+)
 from .wire import DEFAULT_PAGE, check_limit, decode_page_token, encode_page_token
 
 STATUSES = ("running", "complete", "failed", "interrupted")
@@ -341,7 +351,7 @@ class History(StorageBase):
     def drift(
         self, store_id: str, *, limit: int = DEFAULT_PAGE, page_token: str | None = None
     ) -> tuple[list[DriftItem], str | None]:
-        """One page of the resources changed outside storecfg, by address."""
+        """One page of the resources (and settings) changed outside storecfg, by address."""
         check_limit(limit)
         after = decode_page_token("drift", page_token) if page_token else ""
         with self._tx(write=False) as conn:
@@ -363,19 +373,25 @@ class History(StorageBase):
                 """,
                 (store_id, store_id, after, limit + 1),
             ).fetchall()
+            settings = _settings_drift(conn, store_id) if after < SETTINGS_DRIFT else None
         items = [
-            DriftItem(r[0], r[1], None if r[2] is None else int(r[2]), iso(r[3]))
-            for r in rows[:limit]
+            DriftItem(r[0], r[1], None if r[2] is None else int(r[2]), iso(r[3])) for r in rows
         ]
-        token = encode_page_token("drift", items[-1].address) if len(rows) > limit else None
+        if settings is not None:  # in its place by address, as one more row
+            items.append(settings)
+            items.sort(key=lambda i: i.address)
+        more = len(items) > limit
+        items = items[:limit]
+        token = encode_page_token("drift", items[-1].address) if more else None
         return items, token
 
     @retried
     def acknowledge(self, store_id: str, items: Any, *, apply_id: str | None = None) -> list[str]:
         """Record live resources as what storecfg wants, without writing them: each item
         is {"address", "hash"} (the resource is there with this hash) or {"address",
-        "hash": null} (storecfg agrees that it is gone). An item whose resource no longer
-        matches is skipped. Returns the addresses recorded."""
+        "hash": null} (storecfg agrees that it is gone); {"address": "settings", "hash"}
+        for the store settings. An item whose resource no longer matches is skipped.
+        Returns the addresses recorded."""
         if not isinstance(items, list) or len(items) > 10_000:
             raise StoreError("items must be a list of at most 10000 objects", 400)
         checked: list[tuple[str, str, str | None]] = []
@@ -383,6 +399,11 @@ class History(StorageBase):
             if not isinstance(item, dict) or set(item) - {"address", "hash"}:
                 raise StoreError(f'items[{i}] must be {{"address", "hash"}}', 400)
             addr = item.get("address")
+            if addr == SETTINGS_DRIFT:
+                if not isinstance(item.get("hash"), str):
+                    raise StoreError(f"items[{i}].hash must be the hash of the settings", 400)
+                checked.append((SETTINGS_DRIFT, "", item["hash"]))
+                continue
             if not isinstance(addr, str) or not ADDRESS.fullmatch(addr):
                 raise StoreError(f"items[{i}].address must be KIND.ID", 400)
             kind, rid = split_address(addr)
@@ -398,6 +419,11 @@ class History(StorageBase):
         now = time.time()
         with self._tx(write=True, store=store_id) as conn:
             for kind, rid, digest in checked:
+                if kind == SETTINGS_DRIFT:
+                    assert digest is not None
+                    if _acknowledge_settings(conn, store_id, digest, now, apply_id):
+                        done.append(SETTINGS_DRIFT)
+                    continue
                 row = conn.execute(
                     "SELECT hash, revision FROM resources WHERE store = ? AND kind = ? AND id = ?",
                     (store_id, kind, rid),
@@ -450,6 +476,79 @@ def record_delete(
             "WHERE store = ? AND kind = ? AND id = ?",
             (revision, now, store_id, kind, rid),
         )
+
+
+def remember_settings(
+    conn: Connection,
+    store_id: str,
+    digest: str,
+    revision: int,
+    now: float,
+    apply_id: str | None,
+) -> None:
+    """A settings write: when it happened, and, for a write of a running apply, that
+    `digest` is what storecfg last wrote to the settings."""
+    conn.execute("UPDATE stores SET settings_updated_at = ? WHERE id = ?", (now, store_id))
+    if apply_id is not None:
+        _remember_settings(conn, store_id, digest, revision, now, apply_id)
+
+
+def baseline_settings(conn: Connection) -> None:
+    """Fill in the hash of the settings the schema upgrade took as the baseline (the
+    migration cannot compute it in SQL); after that, this finds nothing to do."""
+    rows = conn.execute(
+        "SELECT s.id, s.settings FROM stores s JOIN last_applied_settings la "
+        "ON la.store = s.id WHERE la.hash = ''"
+    ).fetchall()
+    for store_id, text in rows:
+        conn.execute(
+            "UPDATE last_applied_settings SET hash = ? WHERE store = ?",
+            (_settings_hash(text), store_id),
+        )
+
+
+def _settings_hash(text: str | None) -> str:
+    try:
+        return spec_hash(json.loads(text or "null"))
+    except ValueError:
+        return ""
+
+
+def _remember_settings(
+    conn: Connection, store_id: str, digest: str, revision: int, now: float, apply_id: str | None
+) -> None:
+    conn.execute(
+        "INSERT INTO last_applied_settings (store, hash, revision, apply_id, written_at) "
+        "VALUES (?,?,?,?,?) ON CONFLICT (store) DO UPDATE SET hash = excluded.hash, "
+        "revision = excluded.revision, apply_id = excluded.apply_id, "
+        "written_at = excluded.written_at",
+        (store_id, digest, revision, apply_id, now),
+    )
+
+
+def _settings_drift(conn: Connection, store_id: str) -> DriftItem | None:
+    """The settings as a drift item when somebody other than storecfg wrote them since
+    storecfg last did (settings nobody ever wrote are no drift)."""
+    row = conn.execute(
+        "SELECT s.settings, s.settings_revision, s.settings_updated_at, la.hash "
+        "FROM stores s LEFT JOIN last_applied_settings la ON la.store = s.id WHERE s.id = ?",
+        (store_id,),
+    ).fetchone()
+    if row is None or row[0] is None or row[3] == _settings_hash(row[0]):
+        return None
+    return DriftItem(SETTINGS_DRIFT, "changed", int(row[1]), iso(row[2]))
+
+
+def _acknowledge_settings(
+    conn: Connection, store_id: str, digest: str, now: float, apply_id: str | None
+) -> bool:
+    row = conn.execute(
+        "SELECT settings, settings_revision FROM stores WHERE id = ?", (store_id,)
+    ).fetchone()
+    if row is None or row[0] is None or _settings_hash(row[0]) != digest:
+        return False
+    _remember_settings(conn, store_id, digest, int(row[1]), now, apply_id)
+    return True
 
 
 def record_progress(conn: Connection, store_id: str, apply_id: str | None, writes: int) -> None:

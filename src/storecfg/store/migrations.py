@@ -126,5 +126,21 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO last_applied (store, kind, id, hash, revision, apply_id, written_at)
         SELECT store, kind, id, hash, revision, NULL, updated_at FROM resources
     """,
+    # 4: what storecfg last wrote to the store settings, and when the settings were last
+    # written by anyone, so that settings changed outside storecfg are drift too. As in 3,
+    # the settings as they are at the upgrade are the baseline: the hash, which SQL cannot
+    # compute, is left empty here and filled in by history.baseline_settings.
+    """
+    ALTER TABLE stores ADD COLUMN settings_updated_at REAL;
+    CREATE TABLE last_applied_settings (
+        store TEXT PRIMARY KEY,
+        hash TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        apply_id TEXT,
+        written_at REAL NOT NULL
+    );
+    INSERT INTO last_applied_settings (store, hash, revision, apply_id, written_at)
+        SELECT id, '', settings_revision, NULL, created_at FROM stores WHERE settings IS NOT NULL
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

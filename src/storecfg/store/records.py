@@ -26,6 +26,8 @@ _ISO = "%Y-%m-%dT%H:%M:%SZ"
 
 CHANGE_KEYS = ("create", "update", "delete", "replace")
 DRIFT_KINDS = ("changed", "created", "deleted")
+#: the address of the store settings in drift (they are no resource: no KIND.ID)
+SETTINGS_DRIFT = "settings"
 #: the members of a snapshot its sha256 is over
 STATE_KEYS = ("store", "settings", "settings_revision", "resources")
 #: snapshot IDs: UTC time and store revision (they name local copies: nothing else passes)
@@ -222,7 +224,8 @@ class ApplyRecord:
 @dataclass(slots=True)
 class DriftItem:
     """A resource changed outside storecfg: `kind` is changed, created or deleted;
-    `revision` and `changed_at` say when (for a delete: the store revision it made)."""
+    `revision` and `changed_at` say when (for a delete: the store revision it made).
+    The store settings changed outside storecfg are the item `settings` (changed)."""
 
     address: str
     kind: str
@@ -244,7 +247,10 @@ class DriftItem:
         changed = data.get("changed_at")
         address = str(data["address"])
         kind, _ = split_address(address)
-        if not ADDRESS.fullmatch(address) or kind not in KIND_RANK:
+        if address == SETTINGS_DRIFT:
+            if data["kind"] != "changed":
+                raise ValueError(f"settings cannot be {data['kind']!r}")
+        elif not ADDRESS.fullmatch(address) or kind not in KIND_RANK:
             raise ValueError(f"not a resource address: {address!r}")
         if data["kind"] not in DRIFT_KINDS:
             raise ValueError(f"not a kind of drift: {data['kind']!r}")

@@ -21,8 +21,8 @@ from ..errors import StoreError
 from ..model import LiveResource, LiveState, address, split_address
 from .base import check_kind, store_row
 from .batch import Batches
-from .engine import Engine, is_postgres_url, retried
-from .history import History
+from .engine import Connection, Engine, is_postgres_url, retried
+from .history import History, baseline_settings
 from .integrity import ensure_index
 from .locks import Locks
 from .migrations import MIGRATIONS
@@ -45,6 +45,13 @@ def open_engine(db: str | Path) -> Engine:
     return SqliteEngine(text)
 
 
+def _after_migrate(conn: Connection) -> None:
+    """What every opening checks once the schema is current: the reference index, and
+    the hash of the settings an upgrade took as the baseline."""
+    ensure_index(conn)
+    baseline_settings(conn)
+
+
 class Storage(Batches, Locks, Tokens, History):
     """A database of stores. Safe to share between threads, and on PostgreSQL between
     processes: `db` is a SQLite file path (or `sqlite:///PATH`, `:memory:`) or a
@@ -54,7 +61,7 @@ class Storage(Batches, Locks, Tokens, History):
         self, db: str | Path, *, validate: bool = True, keep_snapshots: int | None = None
     ) -> None:
         super().__init__(open_engine(db), validate=validate, keep_snapshots=keep_snapshots)
-        self.engine.migrate(MIGRATIONS, ensure_index)
+        self.engine.migrate(MIGRATIONS, _after_migrate)
 
     # ------------------------------------------------------------ stores
 

@@ -20,7 +20,13 @@ from ..errors import ConflictError, StoreError
 from ..model import ID_PATTERN, LiveResource, address, canonical_json
 from .base import StorageBase, WriteState, check_kind
 from .engine import Connection, retried
-from .history import check_marker, record_delete, record_progress, remember_write
+from .history import (
+    check_marker,
+    record_delete,
+    record_progress,
+    remember_settings,
+    remember_write,
+)
 from .integrity import check_written, index, refusal, unindex
 from .values import checked_json
 from .wire import (
@@ -293,10 +299,12 @@ class Writes(StorageBase):
                 "UPDATE stores SET settings = ?, settings_revision = ?, revision = ? WHERE id = ?",
                 (text, new_rev, new_rev, store_id),
             )
+            now = time.time()
+            remember_settings(conn, store_id, digest, new_rev, now, apply_id)
             record_progress(conn, store_id, apply_id, 1)
             item = LiveResource(spec, new_rev, digest, id="settings")
             stored = json.dumps({**resource_json(item), "hash": digest})
-            self._remember(conn, store_id, idempotency_key, fingerprint, 200, stored, time.time())
+            self._remember(conn, store_id, idempotency_key, fingerprint, 200, stored, now)
             return 200, item
 
     def _checked_spec(
