@@ -326,8 +326,10 @@ async def lock(request: Request) -> Response:
         force = request.query_params.get("force", "false")
         if force not in ("true", "false"):
             raise ApiError(400, "force must be true or false")
-        lock_id = request.query_params.get("lock_id") or None
-        if "lock_id" not in request.query_params:
+        lock_id = request.query_params.get("lock_id")
+        if lock_id == "":  # names no lock: never "whichever is held", nor another's
+            raise ApiError(400, "lock_id must be a non-empty string")
+        if lock_id is None:
             # the lock may also be named as POST names it to renew: in the body
             named = await read_json(request, empty={})
             named = named.get("lock_id") if isinstance(named, dict) else None
