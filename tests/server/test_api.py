@@ -700,8 +700,9 @@ def test_bad_lock_requests_are_400(api: Api, body: Any) -> None:
         ({"lock_id": ""}, None),
         ({"lock_id": "", "force": "true"}, None),
         ({"lock_id": ""}, {"lock_id": "x"}),
+        ({"lock_id": "x", "force": "true"}, {"lock_id": ""}),
     ],
-    ids=["body", "body-force", "query", "query-force", "query-and-body"],
+    ids=["body", "body-force", "query", "query-force", "query-and-body", "body-and-query"],
 )
 def test_an_empty_lock_id_releases_nothing_and_is_400(
     api: Api, params: dict[str, str], body: Any
