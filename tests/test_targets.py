@@ -76,6 +76,11 @@ def test_plan_and_apply_every_target_of_one_directory(tmp_path: Path) -> None:
         assert "amounts in USD" in md and "amounts in CAD" in md
         assert "new plan **Pro** (`pro`): CAD 40.00 per month" in md
         assert not (tmp_path / "plan.json").exists()
+        # the command printed for a target's plan file names that target's store and token
+        hint = (
+            'STORECFG_TOKEN="$STORE_TOKEN_CA" storecfg apply plan.ca.json --store "$STORE_URL_CA"'
+        )
+        assert hint in run.stderr
         saved = {
             name: json.loads((tmp_path / f"plan.{name}.json").read_text()) for name in ("us", "ca")
         }
@@ -94,9 +99,12 @@ def test_plan_and_apply_every_target_of_one_directory(tmp_path: Path) -> None:
         applied = storecfg("apply", "plan.us.json", cwd=tmp_path, env=us)
         assert applied.returncode == 0, applied.stderr
         applied = storecfg(
-            "apply", "store", "--target", "ca", "--auto-approve", cwd=tmp_path, env=env
-        )
+            "apply", "store", "--target", "ca", "--auto-approve", "--backup-dir", "bk",
+            cwd=tmp_path, env=env,
+        )  # fmt: skip
         assert applied.returncode == 0, applied.stderr
+        # --backup-dir holds the local copy of a target's backup too
+        assert [p.parent.name for p in (tmp_path / "bk").rglob("*.json")] == ["shop-ca"]
         assert "=== target ca (1 of 1) ===" in applied.stdout
         again = storecfg(
             "plan", "store", "--all-targets", "--detailed-exitcode", cwd=tmp_path, env=env
@@ -121,6 +129,7 @@ def test_plan_and_apply_every_target_of_one_directory(tmp_path: Path) -> None:
         )  # fmt: skip
         assert run.returncode == 1
         assert "target ca: $STORE_TOKEN_CA is not set" in run.stderr
+        assert "target ca: target ca" not in run.stderr
         assert (
             "| `us` | Test Store US (`shop-us`) | 0 to create, 1 to update, 0 to delete |"
             in run.stdout

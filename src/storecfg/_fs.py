@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -13,8 +14,13 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
 
     Temp file in the same directory, fsync, rename, fsync of the directory.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except FileExistsError as exc:  # a file where a directory of the path should be
+        raise NotADirectoryError(errno.ENOTDIR, "a file is in the way", exc.filename) from exc
+    except OSError as exc:  # the error names the file asked for, not the temp file
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import shutil
 from collections.abc import Iterator
@@ -13,47 +12,15 @@ import pytest
 
 from support.server import Server, running_server, storecfg
 
+from .live import STORE, changed_lines, create_live, edit_live
+
 DATA = Path(__file__).parent / "data" / "contoso"
-STORE = "contoso-us"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with running_server(tmp_path_factory.mktemp("server")) as srv:
         yield srv
-
-
-def _edit_live(server: Server, kind: str, rid: str, change: object) -> None:
-    """Change a resource with the store API directly, as the control panel would."""
-    with server.client(STORE) as client:
-        got = client.get(f"/v1/stores/{STORE}/{kind}/{rid}")
-        assert got.status_code == 200, got.text
-        spec = got.json()["spec"]
-        change(spec)  # type: ignore[operator]
-        put = client.put(
-            f"/v1/stores/{STORE}/{kind}/{rid}",
-            json={"spec": spec},
-            headers={"If-Match": got.headers["ETag"]},
-        )
-        assert put.status_code == 200, put.text
-
-
-def _create_live(server: Server, kind: str, spec: dict[str, object]) -> None:
-    with server.client(STORE) as client:
-        put = client.put(
-            f"/v1/stores/{STORE}/{kind}/{spec['id']}",
-            json={"spec": spec},
-            headers={"If-None-Match": "*"},
-        )
-        assert put.status_code in (200, 201), put.text
-
-
-def _changed_lines(before: str, after: str) -> list[str]:
-    return [
-        line
-        for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
-        if line[:1] in "+-" and not line.startswith(("+++", "---"))
-    ]
 
 
 def test_adopt_takes_api_changes_back_and_plan_shows_no_changes(
@@ -72,8 +39,8 @@ def test_adopt_takes_api_changes_back_and_plan_shows_no_changes(
     def e5_price(spec: dict) -> None:  # type: ignore[type-arg]
         spec["resources"][0]["price"]["recurring"] = "36.00"
 
-    _edit_live(server, "service_plans", "e5-monthly", e5_price)
-    _create_live(
+    edit_live(server, "service_plans", "e5-monthly", e5_price)
+    create_live(
         server,
         "skus",
         {"id": "teams-phone", "name": "Teams Phone", "vendor": "Microsoft", "source": "custom"},
@@ -100,11 +67,11 @@ def test_adopt_takes_api_changes_back_and_plan_shows_no_changes(
     assert "Adopted 2 resources into 2 files." in out
 
     # the smallest edit: one scalar in plans.yaml, comments and everything else intact
-    assert _changed_lines(plans_before, plans.read_text()) == [
+    assert changed_lines(plans_before, plans.read_text()) == [
         '-        price: {recurring: "34.50"}',
         '+        price: {recurring: "36.00"}',
     ]
-    added = _changed_lines(skus_before, skus.read_text())
+    added = changed_lines(skus_before, skus.read_text())
     assert added[0] == "+  - id: teams-phone"  # fields in the order the store keeps them
     assert sorted(added[1:]) == [
         "+    name: Teams Phone",
@@ -133,7 +100,7 @@ def test_adopt_leaves_a_computed_price_alone_with_its_line(server: Server, tmp_p
     def price(spec: dict) -> None:  # type: ignore[type-arg]
         spec["price"]["recurring"] = "40.00"
 
-    _edit_live(server, "service_plans", "e5-monthly", price)
+    edit_live(server, "service_plans", "e5-monthly", price)
     before = (work / "s" / "catalog" / "plans.yaml").read_text()
     adopted = storecfg("adopt", "s", "service_plans.e5-monthly", cwd=work, env=env)
     assert adopted.returncode == 0, adopted.stdout + adopted.stderr
@@ -165,7 +132,7 @@ def test_adopt_into_a_targets_var_file(server: Server, tmp_path: Path) -> None:
     def price(spec: dict) -> None:  # type: ignore[type-arg]
         spec["price"]["recurring"] = "24.00"
 
-    _edit_live(server, "service_plans", "e3-monthly", price)
+    edit_live(server, "service_plans", "e3-monthly", price)
     root_before = root.read_text()
     adopted = storecfg("adopt", "s", "--target", "us", cwd=work, env=env)
     assert adopted.returncode == 0, adopted.stdout + adopted.stderr

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storecfg.adopt.emit import Layout
+from storecfg.adopt.emit import Layout, emit_entry
 from storecfg.adopt.layout import infer_layout
 from storecfg.adopt.scalars import NotBlock, Unsafe, block_scalar_lines, scalar_text
 from storecfg.adopt.text import New, Source
@@ -76,10 +77,22 @@ def test_plain_value_that_would_read_as_another_type_is_quoted() -> None:
     assert out == "name: '12.50'\n"
 
 
-def test_norway_stays_a_string_and_plain() -> None:
+def test_norway_is_quoted_for_yaml_1_1_readers() -> None:
     out = replace("region: US\n", ("region",), "NO")
-    assert out == "region: NO\n"
+    assert out == 'region: "NO"\n'
     assert reads(out) == {"region": "NO"}
+    assert replace("region: US\n", ("region",), "Norway") == "region: Norway\n"
+
+
+def test_yaml_1_1_lookalikes_are_quoted_in_the_files_quote_style() -> None:
+    values = ["yes", "No", "ON", "off", "y", "N", "~", "0777", "1_000", "1:30", "2026-12-05", "<<"]
+    for value in values:
+        out = replace("name: Basic\n", ("name",), value, Layout(quote="'"))
+        assert out == f"name: '{value}'\n"
+        assert yaml.safe_load(out) == {"name": value}  # a YAML 1.1 reader
+        flow = replace("tags: [a, b]\n", ("tags", 1), value)
+        assert flow == f'tags: [a, "{value}"]\n'
+        assert yaml.safe_load(flow) == {"tags": ["a", value]}
 
 
 def test_numbers_and_booleans_are_written_plain() -> None:
@@ -354,6 +367,35 @@ def test_layout_is_read_from_the_files() -> None:
     assert layout.seq_offset == 0
 
 
+def test_a_field_not_written_yet_takes_the_style_of_its_schema_shape() -> None:
+    text = (
+        "service_plans:\n"
+        "  - id: a\n"
+        "    subscription_period: {length: 1, unit: year}\n"
+        "    price:\n"
+        "      recurring: '1.00'\n"
+        "    rules:\n"
+        "      cancellation: immediate\n"
+        "    upgrades_to:\n"
+        "      - b\n"
+    )
+    layout = infer_layout([src(text)])
+    # small mappings are mostly block here, but periods are written in flow style
+    assert emit_entry("trial", {"length": 14, "unit": "day"}, 4, layout, ("service_plans",)) == [
+        "    trial: {length: 14, unit: day}"
+    ]
+    assert emit_entry("setup", {"x": "1"}, 4, layout, ("skus",)) == ["    setup:", "      x: '1'"]
+    # lists of scalars are written in block style here
+    assert emit_entry("plans", ["a", "b"], 2, layout, ("sales_categories",)) == [
+        "  plans:",
+        "    - a",
+        "    - b",
+    ]
+    assert emit_entry("plans", ["a", "b"], 2, Layout(), ("sales_categories",)) == [
+        "  plans: [a, b]"
+    ]
+
+
 # ---------------------------------------------------------------- read back
 
 
@@ -400,3 +442,14 @@ def test_insert_before_a_merged_key_goes_into_the_mapping_itself() -> None:
     edit = source.insert_key(source.data["item"], "max", 5, Layout(), before="unit")
     out = source.render([edit]).decode()
     assert out == "base: &base\n  unit: user\nitem:\n  <<: *base\n  name: A\n  max: 5\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.from_regex(r"[A-Za-z0-9 ._:~<=+-]{0,12}", fullmatch=True), flow=st.booleans())
+def test_a_plain_string_reads_back_the_same_in_yaml_1_1_too(value: str, flow: bool) -> None:
+    try:
+        text = scalar_text(value, "", flow, '"')
+    except Unsafe:
+        return
+    doc = f"k: [{text}]\n" if flow else f"k: {text}\n"
+    assert yaml.safe_load(doc) == {"k": [value] if flow else value}, doc

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import click
 import pytest
 from click.testing import CliRunner
@@ -78,3 +83,28 @@ def test_usage_errors_exit_1_not_2() -> None:
     assert code == 1 and "Invalid value for '--count'" in err
     result = CliRunner().invoke(_group(None), ["nosuch"])
     assert result.exit_code == 1 and "No such command" in result.stderr
+
+
+def test_an_os_error_names_its_path_and_is_not_called_a_bug() -> None:
+    code, _, err = _invoke(PermissionError(13, "Permission denied", "/srv/plans/p.json"))
+    assert code == 1
+    assert err.startswith("Error: ") and err.endswith("srv/plans/p.json: Permission denied\n")
+    code, _, err = _invoke(OSError(28, "No space left on device"))
+    assert code == 1 and "No space left on device" in err and "bug" not in err
+
+
+def test_output_paths_the_machine_refuses_are_named(tmp_path: Path) -> None:
+    """Through the real CLI: an output path under a file, and a full device."""
+    env = {**os.environ, "NO_COLOR": "1"}
+    cli = [sys.executable, "-m", "storecfg"]
+    made = subprocess.run([*cli, "init", "s", "--store-id", "s"], cwd=tmp_path, env=env, capture_output=True, text=True)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    run = subprocess.run([*cli, "plan", "s", "-o", "s/store.yaml/p.json"], cwd=tmp_path, env=env, capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 1
+    assert "s/store.yaml" in run.stderr and "bug" not in run.stderr
+    assert "Traceback" not in run.stderr and not (tmp_path / "s" / "store.yaml").is_dir()
+    if Path("/dev/full").exists():
+        with open("/dev/full", "w") as full:
+            run = subprocess.run([*cli, "compile", "s"], cwd=tmp_path, env=env, stdout=full, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        assert run.returncode == 1
+        assert "No space left" in run.stderr and "bug" not in run.stderr

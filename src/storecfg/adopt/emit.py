@@ -2,15 +2,20 @@
 
 `Layout` says how the files indent, quote and which fields they write in flow style
 (`{...}`, `[...]`); `emit_entry` and `emit_item` give the lines of a new key or list
-item, `flow_text` a value written inline.
+item, `flow_text` a value written inline. A field the files have not written yet
+takes the style they use for objects of the same schema shape (`trial` as periods
+are written), else for small mappings or lists of scalars in general.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
+from ..model import KINDS
+from ..spec.normalize import Shape, kind_shape
 from .scalars import NotBlock, block_scalar_lines, double_quoted, plain_ok, scalar_text
 
 
@@ -28,9 +33,15 @@ class Layout:
     flow: dict[tuple[str, ...], bool] = field(default_factory=dict)
 
     def flow_for(self, names: tuple[str, ...]) -> bool | None:
+        """The style of the field at `names`: as written at that path, else as fields
+        of that name are written, else as objects of its schema shape are written."""
         found = self.flow.get(names)
         if found is None and names:
             found = self.flow.get(("*", names[-1]))
+        if found is None:
+            shape = shape_key(names)
+            if shape is not None:
+                found = self.flow.get(shape)
         return found
 
     #: a blank line between the items of the top-level resource lists
@@ -39,6 +50,37 @@ class Layout:
 
 #: the key under which small mappings (a few scalars, like periods) are counted
 SMALL = ("<small mapping>",)
+#: the key under which lists of scalars (`[a, b]`) are counted
+SCALARS = ("<list of scalars>",)
+
+
+def shape_at(names: tuple[str, ...]) -> Shape | None:
+    """The schema shape of the object at `names` (a resource kind or "store", then field
+    names; list positions left out), or None where no object schema describes it."""
+    if not names or (names[0] not in KINDS and names[0] != "store"):
+        return None
+    shape: Shape | None = kind_shape(names[0])
+    for name in names[1:]:
+        if shape is None:
+            return None
+        shape = shape.children.get(name) or shape.items.get(name)
+    return shape
+
+
+@cache
+def shape_key(names: tuple[str, ...]) -> tuple[str, ...] | None:
+    """A key naming the schema shape at `names` by its fields in schema order (every
+    period is `("<shape>", "length", "unit")`), for the style of objects of that shape."""
+    shape = shape_at(names) if len(names) > 1 else None
+    return ("<shape>", *shape.order) if shape is not None and shape.order else None
+
+
+def scalar_list(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and not any(isinstance(v, (dict, list)) for v in value)
+    )
 
 
 def small(value: Any) -> bool:
@@ -55,7 +97,8 @@ _MAX_FLOW = 80
 def flow_text(value: Any, layout: Layout) -> str:
     """`value` written inline (`{a: 1}`, `[x, y]`), as in a flow collection."""
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {flow_text(v, layout)}" for k, v in value.items()) + "}"
+        pairs = (f"{key_text(k, True)}: {flow_text(v, layout)}" for k, v in value.items())
+        return "{" + ", ".join(pairs) + "}"
     if isinstance(value, list):
         return "[" + ", ".join(flow_text(v, layout) for v in value) + "]"
     if isinstance(value, str) and "\n" in value:
@@ -69,6 +112,8 @@ def _use_flow(names: tuple[str, ...], value: Any, layout: Layout) -> bool:
     known = layout.flow_for(names)
     if known is None and small(value):
         known = layout.flow.get(SMALL)
+    if known is None and scalar_list(value):
+        known = layout.flow.get(SCALARS)
     if known is not None:
         return known and len(flow_text(value, layout)) <= _MAX_FLOW
     simple = all(not isinstance(v, (dict, list)) for v in _values(value))
@@ -79,9 +124,9 @@ def _values(value: Any) -> Iterable[Any]:
     return value.values() if isinstance(value, dict) else value
 
 
-def key_text(key: str) -> str:
-    """A mapping key, quoted only where it must be."""
-    return key if plain_ok(key, False) else double_quoted(key)
+def key_text(key: str, flow: bool = False) -> str:
+    """A mapping key (in a {flow} mapping: `flow`), quoted only where it must be."""
+    return key if plain_ok(key, flow) else double_quoted(key)
 
 
 def emit_entry(

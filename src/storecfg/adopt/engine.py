@@ -22,7 +22,7 @@ from typing import Any
 from ..apply.diff import list_key, same
 from ..compiler.positions import PosDict, PosList
 from ..spec.normalize import Shape, kind_shape
-from .emit import Layout, emit_item, flow_text
+from .emit import Layout, emit_item, flow_text, shape_at
 from .scalars import Unsafe, is_template_text
 from .text import Edit, New, Source
 
@@ -151,17 +151,6 @@ class VarTable:
         return source, container, key
 
 
-def shape_at(kind: str, path: tuple[Any, ...]) -> Shape | None:
-    """The schema shape of the object at a spec path (list indices skipped)."""
-    shape: Shape | None = kind_shape(kind)
-    names = [p for p in path if isinstance(p, str)]
-    for name in names:
-        if shape is None:
-            return None
-        shape = shape.children.get(name) or shape.items.get(name)
-    return shape
-
-
 def _is_default(shape: Shape, name: str, value: Any) -> bool:
     if name not in shape.defaults:
         return False
@@ -191,6 +180,30 @@ def strip_defaults(shape: Shape | None, value: Any) -> Any:
         elif _is_default(shape, name, item):
             continue
         out[name] = item
+    return out
+
+
+def schema_order(shape: Shape | None, keys: list[str]) -> list[str]:
+    """`keys` in the order the schema lists its properties (others after, as given)."""
+    if shape is None:
+        return keys
+    known = set(keys)
+    return [k for k in shape.order if k in known] + [k for k in keys if k not in shape.order]
+
+
+def in_schema_order(shape: Shape | None, value: Any) -> Any:
+    """A new value with its keys, and those of the objects in it, in schema order, as
+    a person writes them (the store API may answer with keys sorted)."""
+    if isinstance(value, list):
+        return [in_schema_order(shape, item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for name in schema_order(shape, list(value)):
+        sub = None
+        if shape is not None:
+            sub = shape.children.get(name) or shape.items.get(name)
+        out[name] = in_schema_order(sub, value[name])
     return out
 
 
@@ -257,7 +270,8 @@ class Adopter:
     def created(self, address: str, kind: str, target: Source, spec: dict[str, Any]) -> Plan:
         """Edits that add a resource made outside storecfg to `target`."""
         plan = Plan(address)
-        value = strip_defaults(kind_shape(kind), spec)
+        shape = kind_shape(kind)
+        value = in_schema_order(shape, strip_defaults(shape, spec))
         if "id" in value:
             value = {"id": value["id"], **{k: v for k, v in value.items() if k != "id"}}
         try:
@@ -385,7 +399,7 @@ class Adopter:
         owner: Any,
     ) -> None:
         del owner
-        live_keys = list(live)
+        live_keys = schema_order(shape_at(_names(kind, path)), list(live))
         order = live_keys + [k for k in desired if k not in live]
         for name in order:
             sub = (*path, name)
@@ -396,7 +410,7 @@ class Adopter:
                     value = minimal(desired[name], live[name])
                     self._insert(plan, kind, source, raw, sub, value, live_keys, via, desired[name])
             elif name in live:
-                value = strip_defaults(shape_at(kind, sub), live[name])
+                value = strip_defaults(shape_at(_names(kind, sub)), live[name])
                 self._insert(plan, kind, source, raw, sub, value, live_keys, via, None)
             elif name in raw:
                 line = raw.kpos[name][0]
@@ -423,6 +437,7 @@ class Adopter:
         old: Any,
     ) -> None:
         name = path[-1]
+        value = in_schema_order(shape_at(_names(kind, path)), value)
         after = live_keys[live_keys.index(name) + 1 :]
         before = next((k for k in after if k in raw), None)
         edit = source.insert_key(
@@ -528,7 +543,10 @@ class Adopter:
                 )
 
     def _new_item(self, kind: str, path: tuple[Any, ...], value: Any) -> Any:
-        return strip_defaults(shape_at(kind, path), value) if isinstance(value, dict) else value
+        if not isinstance(value, dict):
+            return value
+        shape = shape_at(_names(kind, path))
+        return in_schema_order(shape, strip_defaults(shape, value))
 
 
 def _names(kind: str, path: tuple[Any, ...]) -> tuple[str, ...]:

@@ -1,7 +1,8 @@
 """The layout a definition's files use, inferred from them for what adopt adds.
 
 The indentation, the column of list dashes, the quotes, the fields written in flow
-style and whether top-level items are spaced: the most common choice wins.
+style (by path, by field name, by schema shape, and for small mappings and lists of
+scalars in general) and whether top-level items are spaced: the most common choice wins.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..compiler.positions import PosDict, PosList
-from .emit import SMALL, Layout, small
+from .emit import SCALARS, SMALL, Layout, scalar_list, shape_key, small
 from .scalars import Unsafe
 from .text import Source, Span
 
@@ -72,8 +73,13 @@ def _layout_walk(
             counter = flow if node.style == "flow" else block
             counter[names] += 1
             counter[("*", names[-1])] += 1
+            shape = shape_key(names) if isinstance(value, dict) else None
+            if shape is not None:
+                counter[shape] += 1
             if small(value):
                 counter[SMALL] += 1
+            if scalar_list(value):
+                counter[SCALARS] += 1
         if node.style == "flow":
             continue
         if node.kind == "mapping" and isinstance(value, PosDict):

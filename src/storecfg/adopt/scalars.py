@@ -1,6 +1,8 @@
 """One value as YAML scalar text that reads back as the same value.
 
-Plain where YAML 1.2 core reads it back unchanged, else quoted in the file's style,
+Plain where YAML 1.2 core reads it back unchanged and YAML 1.1 readers would read it
+as the same string too (`yes`, `off`, `1_000`, `1:30`, `2024-01-01` are quoted), else
+quoted in the file's style,
 or as a block scalar (`|`, `>`) for text over several lines. A value the definition
 would read as a template, or that no scalar can hold, raises `Unsafe`.
 """
@@ -9,7 +11,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
+
+import yaml
 
 from ..spec.yaml12 import resolve_plain
 
@@ -46,6 +51,23 @@ def _check_not_template(value: str) -> None:
         )
 
 
+#: booleans of YAML 1.1 that PyYAML leaves out but other readers take as booleans
+_YAML11_BOOLS = frozenset({"y", "Y", "n", "N"})
+_STR_TAG = "tag:yaml.org,2002:str"
+#: YAML 1.1 implicit typing, as PyYAML (and most YAML 1.1 readers) resolve plain scalars
+_resolve_yaml11: Callable[[type[yaml.ScalarNode], str, tuple[bool, bool]], str] = (
+    yaml.resolver.Resolver().resolve
+)
+
+
+def yaml11_string(value: str) -> bool:
+    """Whether a YAML 1.1 reader reads plain `value` as a string (not `yes` -> true,
+    `0777` -> 511, `1:30` -> 90, `2024-01-01` -> a date, `~` -> null, `<<` -> merge)."""
+    if value in _YAML11_BOOLS:
+        return False
+    return _resolve_yaml11(yaml.ScalarNode, value, (True, False)) == _STR_TAG
+
+
 def plain_ok(value: str, flow: bool) -> bool:
     """Whether `value` can be written without quotes and read back as the same string."""
     if not value or value[0] in _PLAIN_START_BAD or value[-1] in " \t:":
@@ -61,7 +83,7 @@ def plain_ok(value: str, flow: bool) -> bool:
             return False
     except ValueError:
         return False
-    return value not in ("---", "...")
+    return value not in ("---", "...") and yaml11_string(value)
 
 
 def double_quoted(value: str) -> str:

@@ -407,7 +407,7 @@ class Source:
         before: str | None,
     ) -> Edit:
         """`key: value` added to a {flow} mapping, next to the pairs already written."""
-        pair = f"{key_text(key)}: {flow_text(value, layout)}"
+        pair = f"{key_text(key, True)}: {flow_text(value, layout)}"
         pairs = self._flow_pairs(mapping, span)
         if not pairs:
             return Edit(self._value_start(span), span.end, "{" + pair + "}")

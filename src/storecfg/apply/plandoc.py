@@ -180,8 +180,8 @@ class Unmanaged(TypedDict):
 
 class PlanTarget(TypedDict):
     name: str
-    store_url_env: str
-    token_env: str
+    store_url_env: str | None
+    token_env: str | None
 
 
 @final

@@ -48,6 +48,11 @@ class Boundary(click.Group):
             return INTERRUPTED
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except OSError as exc:
+            # the machine said no (a path that is a file, no space, no permission): name the
+            # path and the reason; it is not a bug in storecfg
+            print_failure(os_problem(exc))
+            return 1
         except Exception as exc:  # a bug: say so plainly; STORECFG_DEBUG=1 shows the traceback
             if os.environ.get("STORECFG_DEBUG"):
                 raise
@@ -76,3 +81,13 @@ class Boundary(click.Group):
             click.echo("Aborted!", err=True)
             sys.exit(1)
         sys.exit(result if isinstance(result, int) else 0)
+
+
+def os_problem(exc: OSError) -> str:
+    """`PATH: reason` for an error the operating system raised."""
+    from ..errors import display_path
+
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:
+        return f"cannot complete the command: {reason}"
+    return f"{display_path(os.fsdecode(exc.filename))}: {reason}"

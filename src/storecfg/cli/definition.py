@@ -249,7 +249,10 @@ def plan(
         for p in planned
     ]
     print_plans(docs, fmt, color(scope.no_color), several=several, full_plan=note)
-    print_saved(saved)
+    print_saved(
+        saved,
+        [p.result.get("target") for p in planned if not isinstance(p.result, StorecfgError)],
+    )
     if any(isinstance(p.result, StorecfgError) for p in planned):
         return 1
     changed = any(doc["has_changes"] for _, doc in docs if "error" not in doc)
@@ -330,7 +333,9 @@ def apply(
             if reviewed is None and not auto_approve:
                 check_can_confirm()
             several = scope.targets.all or len(chosen) > 1
-            choice = store_choice(scope.store_url, target_options=options)
+            choice = store_choice(
+                scope.store_url, target_options={**options, "backup_dir": backup_dir}
+            )
             for number, run in enumerate(chosen, 1):
                 if not _apply_target(
                     target, run, number, chosen, choice, reviewed, several, auto_approve,

@@ -374,10 +374,12 @@ def store_choice(
 ) -> StoreChoice:
     """The store of each run of a command: `settings(given, **options)` without a
     target, a target's store (with `target_options`, by default `options`) with one."""
+    from ..views.diagnostics import notice
     from ..workflows.targets import StoreChoice
 
+    chosen = options if target_options is None else target_options
     return StoreChoice(
         default=lambda: settings(given, **options),
         given_url=given_store_url(given),
-        target_options=options if target_options is None else target_options,
+        target_options={"notice": notice, **chosen},
     )

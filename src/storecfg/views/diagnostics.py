@@ -34,7 +34,8 @@ def print_error(exc: StorecfgError, prefix: str = "") -> None:
     """A failed command (or target): the definition's diagnostics first, then the error."""
     if isinstance(exc, DefinitionError):
         print_diagnostics(exc.diagnostics)
-    print_failure(prefix + exc.message, exc.hint, exc.lines)
+    message = exc.message if exc.message.startswith(prefix) else prefix + exc.message
+    print_failure(message, exc.hint, exc.lines)
 
 
 def warning(message: str) -> None:

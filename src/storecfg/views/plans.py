@@ -11,6 +11,7 @@ import os
 import re
 import shlex
 from collections.abc import Sequence
+from itertools import zip_longest
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ from ..errors import DefinitionError, StorecfgError, display_path
 from .diagnostics import warning
 
 if TYPE_CHECKING:
-    from ..apply.plandoc import Plan, PlanFailure, PlanOrFailure
+    from ..apply.plandoc import Plan, PlanFailure, PlanOrFailure, PlanTarget
 
 #: lines of a text plan printed at once
 CHUNK = 1000
@@ -86,7 +87,10 @@ def print_plans(
             else:
                 print_plan(doc, "text", color)
             click.echo("")
-        click.echo("Targets: " + "; ".join(f"{name}: {target_outcome(doc)}" for name, doc in docs))
+        click.echo(
+            "Targets: "
+            + "; ".join(f"{name}: {target_outcome(doc).rstrip('.')}" for name, doc in docs)
+        )
 
 
 def failed_plan_document(exc: StorecfgError, directory: Path) -> PlanFailure:
@@ -117,9 +121,18 @@ def print_interrupted(message: str, target: str | None) -> None:
     warning(f"{where}{message}")
 
 
-def print_saved(paths: Sequence[Path]) -> None:
-    for path in paths:
-        click.echo(f"Saved the plan to {path}; apply it with: storecfg apply {path}", err=True)
+def print_saved(paths: Sequence[Path], targets: Sequence[PlanTarget | None] = ()) -> None:
+    """Where each plan was saved and the command that applies it. A target's plan file
+    goes to the store named by --store / $STORECFG_STORE (the file does not choose it), so
+    its command names the target's store and token variables."""
+    for path, target in zip_longest(paths, targets[: len(paths)]):
+        command = f"storecfg apply {path}"
+        if target is not None:
+            if target["store_url_env"]:
+                command += f' --store "${target["store_url_env"]}"'
+            if target["token_env"]:
+                command = f'STORECFG_TOKEN="${target["token_env"]}" {command}'
+        click.echo(f"Saved the plan to {path}; apply it with: {command}", err=True)
 
 
 def full_plan_note(

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from ..errors import Diagnostic, StorecfgError
 from .targets import Run, StoreChoice, Variables, target_path
 
 if TYPE_CHECKING:
-    from ..apply.plandoc import Plan, PlanTarget
+    from ..apply.plandoc import Plan
 
 
 @dataclass
@@ -47,14 +47,11 @@ def plan_runs(
             continue
         if run.target is not None:
             # which target the plan is for (informational: apply never follows it)
-            doc["target"] = cast(
-                "PlanTarget",
-                {
-                    "name": run.target.name,
-                    "store_url_env": run.target.store_url_env,
-                    "token_env": run.target.token_env,
-                },
-            )
+            doc["target"] = {
+                "name": run.target.name,
+                "store_url_env": run.target.store_url_env,
+                "token_env": run.target.token_env,
+            }
         yield Planned(run.name, doc, warnings)
 
 
