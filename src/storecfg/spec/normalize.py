@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import copy
 import decimal
-from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from typing import Any
 
 from .paths import Path_
@@ -32,6 +31,9 @@ def decimal_places(value: str) -> int:
     return len(frac)
 
 
+# a store repeats its list prices, and a Decimal round trip per amount adds up; bounded,
+# as a long-running server normalizes what clients send
+@lru_cache(maxsize=4096)
 def canonical_money(value: str, digits: int) -> str:
     """ "8" -> "8.00" (for 2 digits). Values with too many digits are left alone."""
     if decimal_places(value) > digits:
@@ -43,6 +45,7 @@ def canonical_money(value: str, digits: int) -> str:
     return str(amount.quantize(decimal.Decimal(1).scaleb(-digits)))
 
 
+@lru_cache(maxsize=4096)
 def canonical_rate(value: str) -> str:
     try:
         amount = decimal.Decimal(value)
@@ -62,6 +65,22 @@ class Shape:
     items: dict[str, Shape]
     money: frozenset[str]
     rates: frozenset[str]
+
+    @cached_property
+    def fields(self) -> tuple[tuple[str, bool, bool, Shape | None, Shape | None], ...]:
+        """Per property in schema order: its name, whether it is money, whether it is a
+        rate, and the shapes of an object or of a list's items (what `_normalize` asks
+        of every field of every resource, looked up once)."""
+        return tuple(
+            (
+                name,
+                name in self.money,
+                name in self.rates,
+                self.children.get(name),
+                self.items.get(name),
+            )
+            for name in self.order
+        )
 
     @cached_property
     def has_money(self) -> bool:
@@ -114,24 +133,24 @@ def normalize(kind: str, spec: dict[str, Any], digits: int) -> dict[str, Any]:
 
 def _normalize(shape: Shape, spec: dict[str, Any], digits: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name in shape.order:
+    defaults = shape.defaults
+    for name, money, rate, child, each in shape.fields:
         if name in spec:
             value = spec[name]
-        elif name in shape.defaults:
-            value = shape.defaults[name]
+        elif name in defaults:
+            value = defaults[name]
             if isinstance(value, (dict, list)):  # never share a mutable default
                 value = copy.deepcopy(value)
         else:
             continue
-        if name in shape.money and isinstance(value, str):
+        if money and isinstance(value, str):
             value = canonical_money(value, digits)
-        elif name in shape.rates and isinstance(value, str):
+        elif rate and isinstance(value, str):
             value = canonical_rate(value)
-        elif name in shape.children and isinstance(value, dict):
-            value = _normalize(shape.children[name], value, digits)
-        elif name in shape.items and isinstance(value, list):
-            sub = shape.items[name]
-            value = [_normalize(sub, v, digits) if isinstance(v, dict) else v for v in value]
+        elif child is not None and isinstance(value, dict):
+            value = _normalize(child, value, digits)
+        elif each is not None and isinstance(value, list):
+            value = [_normalize(each, v, digits) if isinstance(v, dict) else v for v in value]
         elif isinstance(value, (dict, list)):
             value = plain(value)
         out[name] = value
@@ -141,23 +160,30 @@ def _normalize(shape: Shape, spec: dict[str, Any], digits: int) -> dict[str, Any
     return out
 
 
-def money_fields(kind: str, spec: dict[str, Any]) -> Iterator[tuple[Path_, str]]:
+def money_fields(kind: str, spec: dict[str, Any]) -> list[tuple[Path_, str]]:
     """(path, value) of every money field in a spec."""
-    yield from _money_fields(kind_shape(kind), spec, ())
+    found: list[tuple[Path_, str]] = []
+    _money_fields(kind_shape(kind), spec, (), found)
+    return found
 
 
-def _money_fields(shape: Shape, spec: dict[str, Any], path: Path_) -> Iterator[tuple[Path_, str]]:
+def _money_fields(
+    shape: Shape, spec: dict[str, Any], path: Path_, found: list[tuple[Path_, str]]
+) -> None:
+    # a list, not nested generators: every resource of a store is walked by the rules
     for name in shape.money:
         value = spec.get(name)
         if isinstance(value, str):
-            yield (*path, name), value
+            found.append(((*path, name), value))
     for name, child in shape.children.items():
-        value = spec.get(name)
-        if isinstance(value, dict) and child.has_money:
-            yield from _money_fields(child, value, (*path, name))
+        if child.has_money:
+            value = spec.get(name)
+            if isinstance(value, dict):
+                _money_fields(child, value, (*path, name), found)
     for name, child in shape.items.items():
-        value = spec.get(name)
-        if isinstance(value, list) and child.has_money:
-            for i, item in enumerate(value):
-                if isinstance(item, dict):
-                    yield from _money_fields(child, item, (*path, name, i))
+        if child.has_money:
+            value = spec.get(name)
+            if isinstance(value, list):
+                for i, item in enumerate(value):
+                    if isinstance(item, dict):
+                        _money_fields(child, item, (*path, name, i), found)
