@@ -410,6 +410,13 @@ def test_settings_changed_in_the_control_panel_are_drift(server: Server, tmp_pat
     markdown = r.run("drift", "s", "--format", "markdown", code=2).stdout
     assert f"| `settings` | changed | {revision} |" in markdown
 
+    # adopt does not take settings back: it says where to keep them, and edits nothing
+    before = (r.root / "s" / "store.yaml").read_text()
+    adopted = r.run("adopt", "s").stdout + r.run("adopt", "s").stderr
+    assert "store settings are not adopted" in adopted and "store.yaml:" in adopted
+    assert "no longer in the store" not in adopted
+    assert (r.root / "s" / "store.yaml").read_text() == before
+
     # the plan names it as drift, apart from the pull request's own change
     plan = json.loads(r.run("plan", "s", "--format", "json").stdout)
     assert plan["drift"] == found["drift"]
