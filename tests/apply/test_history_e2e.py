@@ -171,6 +171,31 @@ def test_snapshots_beyond_keep_snapshots_are_pruned(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ apply records
 
 
+@pytest.mark.parametrize("bad", ["../x", "x y", "Shop", ""])
+def test_a_malformed_store_id_is_refused_before_the_store_is_asked(
+    server: Server, tmp_path: Path, bad: str
+) -> None:
+    """As the embedded store, `lock show` and `export` do: the ID is checked here, so
+    the server never sees it (it would answer 403 for a store the token is not for)."""
+    r = Runner(server, tmp_path / "ci", store_id())
+    r.write()
+    r.run("apply", "s", "--auto-approve")
+    backup = json.loads(r.run("backup", "list", "--json").stdout)[0]["id"]
+    for args in (
+        ("backup", "list"),
+        ("backup", "list", "--json"),
+        ("backup", "show", backup),
+        ("backup", "diff", backup),
+        ("backup", "restore", backup, "--auto-approve"),
+        ("lock", "show"),
+        ("export", "-o", "out"),
+    ):
+        result = r.run(*args, "--store-id", bad, code=1)
+        assert result.stderr.startswith("Error: invalid store ID"), (args, result.stderr)
+        assert "403" not in result.stderr
+    assert not (r.root / "out").exists()
+
+
 def _git(cwd: Path, *args: str) -> str:
     done = subprocess.run(
         ["git", "-c", "user.name=CI", "-c", "user.email=ci@example.com", *args],
@@ -384,6 +409,13 @@ def test_settings_changed_in_the_control_panel_are_drift(server: Server, tmp_pat
     assert "Changed outside storecfg since the last apply (1):\n  settings  changed  (" in text
     markdown = r.run("drift", "s", "--format", "markdown", code=2).stdout
     assert f"| `settings` | changed | {revision} |" in markdown
+
+    # adopt does not take settings back: it says where to keep them, and edits nothing
+    before = (r.root / "s" / "store.yaml").read_text()
+    adopted = r.run("adopt", "s").stdout + r.run("adopt", "s").stderr
+    assert "store settings are not adopted" in adopted and "store.yaml:" in adopted
+    assert "no longer in the store" not in adopted
+    assert (r.root / "s" / "store.yaml").read_text() == before
 
     # the plan names it as drift, apart from the pull request's own change
     plan = json.loads(r.run("plan", "s", "--format", "json").stdout)

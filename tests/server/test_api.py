@@ -692,6 +692,37 @@ def test_bad_lock_requests_are_400(api: Api, body: Any) -> None:
     assert api.storage.get_lock(STORE) is None
 
 
+@pytest.mark.parametrize(
+    ("params", "body"),
+    [
+        ({}, {"lock_id": ""}),
+        ({"force": "true"}, {"lock_id": ""}),
+        ({"lock_id": ""}, None),
+        ({"lock_id": "", "force": "true"}, None),
+        ({"lock_id": ""}, {"lock_id": "x"}),
+        ({"lock_id": "x", "force": "true"}, {"lock_id": ""}),
+    ],
+    ids=["body", "body-force", "query", "query-force", "query-and-body", "body-and-query"],
+)
+def test_an_empty_lock_id_releases_nothing_and_is_400(
+    api: Api, params: dict[str, str], body: Any
+) -> None:
+    """An empty lock_id names no lock: a malformed request, never a release of
+    whichever lock is held, and not a 423 about another lock."""
+    lock = api.client.post(api.url("lock"), json={"owner": {"user": "alice"}}).json()
+    content = json.dumps(body).encode() if body is not None else b""
+    response = api.client.request(
+        "DELETE",
+        api.url("lock"),
+        params=params,
+        content=content,
+        headers={"Content-Type": "application/json"},
+    )
+    assert_error(response, 400, "bad_request", "non-empty")
+    held = api.storage.get_lock(STORE)
+    assert held is not None and held.lock_id == lock["lock_id"]
+
+
 # ---------------------------------------------------------------- rate limits, logs, internal errors
 
 

@@ -31,6 +31,7 @@ from ..compiler.result import CompileResult, find_store_file
 from ..errors import DefinitionError, StorecfgError, StoreError, UsageError, display_path
 from ..model import ID_PATTERN, KINDS, DesiredState, spec_hash, split_address
 from ..policy import Policy
+from ..store.records import SETTINGS_DRIFT
 from .engine import Adopter, Change, Plan, Refused, VarSite, VarTable, template_sites
 from .layout import infer_layout
 from .scalars import Unsafe
@@ -249,6 +250,14 @@ def adopt_definition(
         in_definition = rid in desired.resources.get(kind, {})
         pattern = policy.unmanaged_pattern(kind, rid) if policy.unmanaged else None
         try:
+            if d.address == SETTINGS_DRIFT:
+                file, line = definition.kind_place("store")
+                raise Refused(
+                    "store settings are not adopted: edit the store: block of store.yaml to "
+                    "keep them (storecfg plan shows the values changed outside storecfg)",
+                    file,
+                    line,
+                )
             if d.spec is None and d.kind != "deleted":
                 outcome.reason = "no longer in the store; run adopt again"
                 continue

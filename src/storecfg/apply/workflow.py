@@ -442,10 +442,11 @@ def restore_backup(
 
 
 def backup_store_id(driver: StoreDriver, store_id: str | None) -> str | None:
-    """The store whose backups to use: the one given, else the only one the URL holds
+    """The store whose backups to use: the one given (a valid store ID, checked here
+    before the store is asked, whichever store it is), else the only one the URL holds
     (None when it holds none: only local files can be meant)."""
-    if store_id:
-        return store_id
+    if store_id is not None:
+        return check_store_id(store_id)
     stores = driver.list_stores()
     if len(stores) > 1:
         raise UsageError(

@@ -326,14 +326,15 @@ async def lock(request: Request) -> Response:
         force = request.query_params.get("force", "false")
         if force not in ("true", "false"):
             raise ApiError(400, "force must be true or false")
-        lock_id = request.query_params.get("lock_id") or None
-        if "lock_id" not in request.query_params:
-            # the lock may also be named as POST names it to renew: in the body
-            named = await read_json(request, empty={})
-            named = named.get("lock_id") if isinstance(named, dict) else None
-            if named is not None and (not isinstance(named, str) or not named):
-                raise ApiError(400, "lock_id must be a non-empty string")
-            lock_id = named
+        # the lock may also be named as POST names it to renew: in the body. An empty
+        # lock_id, in either, names no lock: never "whichever is held", nor another's
+        body = await read_json(request, empty={})
+        if not isinstance(body, dict):
+            raise ApiError(400, "lock release body must be a JSON object")
+        lock_id, named = request.query_params.get("lock_id"), body.get("lock_id")
+        if lock_id == "" or (named is not None and (not isinstance(named, str) or not named)):
+            raise ApiError(400, "lock_id must be a non-empty string")
+        lock_id = lock_id if lock_id is not None else named
         storage.release_lock(store_id, lock_id, force=force == "true")
         return Response(status_code=204)
     body = await read_json(request, empty={})

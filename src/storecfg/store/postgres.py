@@ -46,6 +46,9 @@ if TYPE_CHECKING:
 LOCK_TIMEOUT = "30s"
 #: connections one process keeps open at most (the server uses one or two at a time)
 POOL_SIZE = 8
+#: seconds a request waits for a database connection (PostgreSQL stopped or unreachable,
+#: or every connection in use) before it is answered 503: well within a client's 30 s
+CONNECTION_WAIT = 5.0
 
 _BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED"
 _SET_TIMEOUT = f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"
@@ -163,7 +166,7 @@ class PostgresEngine:
             max_size=self._pool_size,
             open=True,
             name="storecfg",
-            timeout=30.0,
+            timeout=CONNECTION_WAIT,
         )
 
     @contextmanager
