@@ -146,12 +146,12 @@ def backup_diff(
 
     Rendered like a plan: `backup diff A B` shows the changes that turned A into B.
     """
-    from ..views.backups import print_backup_diff as print_plan
+    from ..views.backups import print_backup_diff
     from ..workflows.backups import Backups
 
     with Backups(settings(store_url), store_id, backup_dir) as b:
         doc = b.diff(backup_id, other_id)
-    print_plan(doc, "json" if as_json else fmt, color(no_color))
+    print_backup_diff(doc, "json" if as_json else fmt, color(no_color))
     return 0
 
 
