@@ -277,8 +277,9 @@ def delete_options(fn: F) -> F:
 
 def apply_options(fn: F) -> F:
     fn = backup_dir_option(
-        "Also write the snapshot taken before the apply to DIR/STORE/ID.json "
-        "($STORECFG_BACKUP_DIR); it is kept in the store either way."
+        "Write the local copy of the snapshot taken before the apply to DIR/STORE/ID.json "
+        "instead of .storecfg/snapshots/STORE/ ($STORECFG_BACKUP_DIR); the snapshot is "
+        "kept in the store either way."
     )(fn)
     fn = flag("--auto-approve", "Apply without asking for 'yes' (needed without a terminal).")(fn)
     fn = click.option(
