@@ -51,7 +51,7 @@ from .records import (
     WriteResult,
     default_settings,
 )
-from .wire import InvalidSpec, PreconditionRequired, etag, results_from_json
+from .wire import InvalidSpec, PreconditionRequired, apply_update_body, etag, results_from_json
 
 T = TypeVar("T")
 
@@ -546,11 +546,7 @@ class HttpDriver(Closing):
         status: str | None = None,
         writes_done: int | None = None,
     ) -> ApplyRecord:
-        body: dict[str, Any] = {}
-        if status is not None:
-            body["status"] = status
-        if writes_done is not None:
-            body["writes_done"] = writes_done
+        body = apply_update_body(status, writes_done)
         data = self._history(
             "PATCH", (store_id, "applies", apply_id), f"apply {apply_id}", json=body
         )

@@ -10,7 +10,7 @@ from ..model import LiveResource, LiveState
 from .driver import Closing, assign_specs, register
 from .records import ApplyRecord, DriftItem, LockInfo, SnapshotMeta, StoreInfo, WriteOp, WriteResult
 from .storage import Storage
-from .wire import results_from_json
+from .wire import apply_update_body, results_from_json
 
 
 @register("sqlite")
@@ -188,11 +188,7 @@ class SqliteDriver(Closing):
         status: str | None = None,
         writes_done: int | None = None,
     ) -> ApplyRecord:
-        body: dict[str, Any] = {}
-        if status is not None:
-            body["status"] = status
-        if writes_done is not None:
-            body["writes_done"] = writes_done
+        body = apply_update_body(status, writes_done)
         return self._writer().update_apply(store_id, apply_id, body)
 
     def list_applies(

@@ -179,6 +179,16 @@ def source_of(body: Any, given: Any) -> str | None:
 # ---------------------------------------------------------------- page tokens
 
 
+def apply_update_body(status: str | None, writes_done: int | None) -> dict[str, Any]:
+    """The body of `PATCH .../applies/{id}`: only the fields that change."""
+    body: dict[str, Any] = {}
+    if status is not None:
+        body["status"] = status
+    if writes_done is not None:
+        body["writes_done"] = writes_done
+    return body
+
+
 def encode_page_token(what: str, after: str) -> str:
     raw = json.dumps({"k": what, "a": after}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
