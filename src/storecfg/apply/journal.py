@@ -15,15 +15,15 @@ import os
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from ..clock import utc_compact, utc_iso
+from ..closing import Closing
 from ..errors import StorecfgError
 from .plandoc import InterruptedApply
 
 
-class Journal:
+class Journal(Closing):
     """One apply's journal file, open from the start of the apply to its end: a context
     manager, closed on every way out of the `with` block (an error, Ctrl-C, or none)."""
 
@@ -41,17 +41,6 @@ class Journal:
             raise StorecfgError(
                 f"cannot write the apply journal in {self.dir}: {exc.strerror}"
             ) from exc
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def write(self, event: str, sync: bool = False, **fields: Any) -> None:
         line = json.dumps({"event": event, "time": utc_iso(), **fields}, ensure_ascii=False) + "\n"

@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from ..closing import Closing
 from ..errors import StoreError
 from ..model import KINDS
 from .engine import Connection, Engine
@@ -25,7 +26,7 @@ from .records import StoreInfo, default_settings
 T = TypeVar("T")
 
 
-class StorageBase:
+class StorageBase(Closing):
     """The engine and its transactions, shared by every part of `Storage`."""
 
     def __init__(
@@ -49,12 +50,6 @@ class StorageBase:
 
     def close(self) -> None:
         self.engine.close()
-
-    def __enter__(self: T) -> T:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _write_state(self, conn: Connection, store_id: str) -> WriteState:
         """The store row, read once per write transaction (created on the first write)."""

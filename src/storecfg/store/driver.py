@@ -180,24 +180,6 @@ class StoreDriver(Protocol):
     ) -> None: ...
 
 
-class Closing:
-    """What makes a driver a context manager: `close()` on the way out of the block."""
-
-    def close(self) -> None:
-        raise NotImplementedError
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
 _REGISTRY: dict[str, Callable[..., StoreDriver]] = {}
 #: where the built-in drivers live, by URL scheme
 _MODULES = {"sqlite": ".sqlite", "http": ".http", "https": ".http"}

@@ -21,10 +21,10 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from .. import __version__
+from ..closing import Closing
 from ..errors import ConflictError, LockedError, StoreError, UsageError
 from ..model import ID_PATTERN, LiveResource, LiveState, address, spec_hash, split_address
 from .driver import (
-    Closing,
     HistoryUnsupported,
     assign_specs,
     read_all_paged,

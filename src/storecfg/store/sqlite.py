@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..closing import Closing
 from ..errors import StoreError, UsageError
 from ..model import LiveResource, LiveState
-from .driver import Closing, assign_specs, register
+from .driver import assign_specs, register
 from .records import ApplyRecord, DriftItem, LockInfo, SnapshotMeta, StoreInfo, WriteOp, WriteResult
 from .storage import Storage
 from .wire import apply_update_body, results_from_json

@@ -7,13 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..closing import Closing
+
 if TYPE_CHECKING:
     from ..apply.backup import Backup
     from ..apply.plandoc import Plan
     from ..apply.workflow import Settings
 
 
-class Backups:
+class Backups(Closing):
     """The store a backup command reads, and the files beside it; a context manager
     that closes the store's driver on every path."""
 
@@ -30,10 +32,7 @@ class Backups:
             self.driver.close()
             raise
 
-    def __enter__(self) -> Backups:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
+    def close(self) -> None:
         self.driver.close()
 
     def newest(self, limit: int | None = None) -> list[Backup]:
