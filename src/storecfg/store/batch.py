@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import StoreError
 from ..model import address
 from .base import WriteState, check_kind, chunks
-from .engine import Connection, retried
+from .engine import Connection, retried, with_pairs
 from .history import check_marker
 from .integrity import Dangling, check_written, refusal
 from .wire import (
@@ -153,11 +153,11 @@ class Batches(Writes):
         pairs = list(dict.fromkeys((op["kind"], op["id"]) for op in ops))
         known: dict[tuple[str, str], tuple[int, str | None] | None] = dict.fromkeys(pairs)
         for chunk in chunks(pairs, 400):
-            values = ", ".join("(?, ?)" for _ in chunk)
+            head, params = with_pairs(chunk)
             for kind, rid, rev, source in conn.execute(
-                "SELECT kind, id, revision, source FROM resources WHERE store = ? "
-                f"AND (kind, id) IN (VALUES {values})",
-                (store, *[part for pair in chunk for part in pair]),
+                head + "SELECT r.kind, r.id, r.revision, r.source FROM w JOIN resources r "
+                "ON r.store = ? AND r.kind = w.k AND r.id = w.i",
+                (*params, store),
             ).fetchall():
                 known[(kind, rid)] = (int(rev), source)
         keys = list(dict.fromkeys(k for op in ops if (k := op.get("idempotency_key"))))

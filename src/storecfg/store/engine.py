@@ -122,3 +122,12 @@ def retried(method: F) -> F:
 
 def is_postgres_url(text: str) -> bool:
     return text.startswith(("postgresql://", "postgres://"))
+
+
+def with_pairs(pairs: Sequence[tuple[str, str]]) -> tuple[str, list[str]]:
+    """A `WITH w(k, i) AS (VALUES ...)` clause naming these (kind, id) pairs, and its
+    parameters. Joining a table to `w` on its key columns is a key lookup per pair on
+    both engines; SQLite plans `(kind, id) IN (VALUES ...)` as a scan of the whole
+    store instead, which made every batch of an apply read every resource."""
+    values = ", ".join("(?, ?)" for _ in pairs)
+    return f"WITH w(k, i) AS (VALUES {values}) ", [part for pair in pairs for part in pair]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..model import address, split_address
-from .engine import Connection
+from .engine import Connection, with_pairs
 from .wire import DanglingReference
 
 #: how many dangling references one refusal names
@@ -166,31 +166,32 @@ def _any_dangling(conn: Connection, store: str, addresses: list[str]) -> bool:
     what a database on the other side of a network wants: few, whatever the batch."""
     for start in range(0, len(addresses), _CHUNK):
         pairs = [split_address(a) for a in addresses[start : start + _CHUNK]]
-        values = ", ".join("(?, ?)" for _ in pairs)
-        flat = [part for pair in pairs for part in pair]
+        head, params = with_pairs(pairs)
         present = {
             (k, i)
             for k, i in conn.execute(
-                f"SELECT kind, id FROM resources WHERE store = ? AND (kind, id) IN (VALUES {values})",
-                (store, *flat),
+                head + "SELECT r.kind, r.id FROM w JOIN resources r "
+                "ON r.store = ? AND r.kind = w.k AND r.id = w.i",
+                (*params, store),
             ).fetchall()
         }
         written = [p for p in pairs if p in present]
         deleted = [p for p in pairs if p not in present]
         if written:
-            rows = ", ".join("(?, ?)" for _ in written)
+            head, params = with_pairs(written)
             if conn.execute(
-                "SELECT 1 FROM refs r WHERE r.store = ? AND (r.from_kind, r.from_id) IN "
-                f"(VALUES {rows}) AND NOT EXISTS (SELECT 1 FROM resources t WHERE "
+                head + "SELECT 1 FROM w JOIN refs r ON r.store = ? AND r.from_kind = w.k "
+                "AND r.from_id = w.i WHERE NOT EXISTS (SELECT 1 FROM resources t WHERE "
                 "t.store = r.store AND t.kind = r.to_kind AND t.id = r.to_id) LIMIT 1",
-                (store, *[part for pair in written for part in pair]),
+                (*params, store),
             ).fetchone():
                 return True
         if deleted:
-            rows = ", ".join("(?, ?)" for _ in deleted)
+            head, params = with_pairs(deleted)
             if conn.execute(
-                f"SELECT 1 FROM refs WHERE store = ? AND (to_kind, to_id) IN (VALUES {rows}) LIMIT 1",
-                (store, *[part for pair in deleted for part in pair]),
+                head + "SELECT 1 FROM w JOIN refs r "
+                "ON r.store = ? AND r.to_kind = w.k AND r.to_id = w.i LIMIT 1",
+                (*params, store),
             ).fetchone():
                 return True
     return False
