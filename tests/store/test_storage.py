@@ -219,6 +219,20 @@ def test_same_key_and_same_request_returns_the_first_result_and_changes_nothing(
     assert revision(storage) == 2
 
 
+def test_a_replay_of_a_spec_stored_as_sent_returns_that_spec(storage: Storage) -> None:
+    # storecfg sends normalized specs; the store keeps the result to replay without
+    # a second copy of the spec, and must still answer with the spec first stored
+    normalized = create(storage, "skus", "n", sku("n"))[1].spec
+    sent = {**normalized, "name": "As sent"}
+    first = storage.put(STORE, "skus", "n", sent, if_match="1", idempotency_key="k-sent")
+    assert first[1].spec == sent
+    storage.put(STORE, "skus", "n", sku("n", name="Theirs"), if_match="2")
+    replay = storage.put(STORE, "skus", "n", dict(sent), if_match="1", idempotency_key="k-sent")
+    assert replay == first
+    assert replay[1].spec["name"] == "As sent"
+    assert storage.get(STORE, "skus", "n").spec["name"] == "Theirs"
+
+
 def test_replayed_update_and_delete(storage: Storage) -> None:
     create(storage, "skus", "a", sku("a"))
     update = storage.put(STORE, "skus", "a", sku("a", name="B"), if_match="1", idempotency_key="u")

@@ -144,8 +144,11 @@ class Writes(StorageBase):
         replay = self._replay(conn, store_id, key, fingerprint, state.replays)
         if replay is not None:
             status, data = replay
+            # "spec" left out: what was stored is the request itself, which the
+            # fingerprint (of the request's canonical text) says this one repeats
+            spec = data.get("spec", requested)
             return status, LiveResource(
-                data["spec"], int(data["revision"]), data.get("hash", ""), id=data["id"]
+                spec, int(data["revision"]), data.get("hash", ""), id=data["id"]
             )
         spec = self._checked_spec(kind, rid, requested, state.settings)
         row = self._current(conn, state, kind, rid)
@@ -172,7 +175,8 @@ class Writes(StorageBase):
         state.revision += 1
         new_rev = state.revision
         # a spec sent in normalized form (as storecfg sends it) needs no second serialization
-        if spec == requested:
+        as_sent = spec == requested
+        if as_sent:
             text, digest = requested_text, hashlib.sha256(requested_bytes).hexdigest()
         else:
             text = canonical_json(spec)
@@ -192,9 +196,9 @@ class Writes(StorageBase):
             remember_write(conn, store_id, kind, rid, digest, new_rev, now, apply_id)
         status = 201 if current is None else 200
         if key:
-            stored = (
-                f'{{"id":{json.dumps(rid)},"spec":{text},"revision":{new_rev},"hash":"{digest}"}}'
-            )
+            # the result to replay; a spec stored as sent is not kept twice (see above)
+            spec_part = "" if as_sent else f'"spec":{text},'
+            stored = f'{{"id":{json.dumps(rid)},{spec_part}"revision":{new_rev},"hash":"{digest}"}}'
             self._remember(conn, store_id, key, fingerprint, status, stored, now)
             if state.replays is not None:
                 state.replays[key] = (fingerprint, status, stored, now)
