@@ -375,7 +375,10 @@ def test_a_first_release_database_is_upgraded_in_place(tmp_path: Path) -> None:
         "idempotency": _dump(db, "SELECT store, key, fingerprint, status, body FROM idempotency"),
     }
     storage = Storage(db)
-    assert _dump(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION == 4
+    assert _dump(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION == 5
+    # 5: resources became an ordinary table (large specs stay in their rows)
+    table = "SELECT sql FROM sqlite_master WHERE name = 'resources'"
+    assert "WITHOUT ROWID" not in _dump(db, table)[0][0]
     assert before == {
         "resources": _dump(db, resources),
         "stores": _dump(db, "SELECT id, revision, settings, settings_revision FROM stores"),

@@ -36,10 +36,20 @@ _MOD = 2**256
 def data_tables() -> list[str]:
     """Every table the migrations create, in the order they create them."""
     names: list[str] = []
+    dropped: dict[str, int] = {}  # a table rebuilt under a new name keeps its place
+    statements = (
+        r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)|DROP TABLE (\w+)|ALTER TABLE (\w+) RENAME TO (\w+)"
+    )
     for script in MIGRATIONS:
-        for name in re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", script):
-            if name not in names and name not in _SKIP:
-                names.append(name)
+        for created, gone, old, new in re.findall(statements, script):
+            if created and created not in names and created not in _SKIP:
+                names.append(created)
+            elif gone in names:
+                dropped[gone] = names.index(gone)
+                names.remove(gone)
+            elif old in names:
+                names.remove(old)
+                names.insert(dropped.pop(new, len(names)), new)
     return names
 
 

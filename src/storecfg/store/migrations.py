@@ -142,5 +142,26 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO last_applied_settings (store, hash, revision, apply_id, written_at)
         SELECT id, '', settings_revision, NULL, created_at FROM stores WHERE settings IS NOT NULL
     """,
+    # 5: resources as an ordinary (rowid) table. Without a rowid SQLite keeps each row
+    # in the key's b-tree, where a spec over about 1,000 bytes spills into an overflow
+    # page of its own: 3.4 KiB on disk per resource of a large store instead of about 1.
+    # The key stays the primary key, so every statement reads as before.
+    """
+    CREATE TABLE resources_v5 (
+        store TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        updated_at REAL NOT NULL,
+        source TEXT,
+        PRIMARY KEY (store, kind, id)
+    );
+    INSERT INTO resources_v5 (store, kind, id, spec, hash, revision, updated_at, source)
+        SELECT store, kind, id, spec, hash, revision, updated_at, source FROM resources;
+    DROP TABLE resources;
+    ALTER TABLE resources_v5 RENAME TO resources
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
