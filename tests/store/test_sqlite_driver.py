@@ -355,3 +355,36 @@ def test_a_driver_is_a_context_manager_that_closes_on_every_way_out(tmp_path: Pa
         embedded.put(STORE, "skus", "a", sku(), create=True)
         embedded.storage.close = lambda: closed.append("storage")  # type: ignore[method-assign]
     assert closed == ["storage"]
+
+
+def test_the_embedded_store_checks_only_specs_it_was_not_vouched_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`apply DIR` vouches for the very spec objects its compile checked; the embedded
+    store skips its own check for those objects and for nothing else."""
+    from storecfg.store import validation
+    from storecfg.store.records import WriteOp
+
+    checked: list[str] = []
+    real = validation.check_resource
+
+    def counting(kind: str, rid: str, *args: Any) -> Any:
+        checked.append(rid)
+        return real(kind, rid, *args)
+
+    monkeypatch.setattr(validation, "check_resource", counting)
+    vouched = {"id": "a", **sku("a")}
+    with SqliteDriver(f"sqlite:///{tmp_path / 'store.db'}") as driver:
+        driver.vouch({"skus": {"a": vouched}})
+        ops = [
+            WriteOp("put", "skus", "a", vouched, create=True),
+            WriteOp("put", "skus", "b", {"id": "b", **sku("b")}, create=True),
+            WriteOp("put", "skus", "c", {"id": "c", **sku("c", vendor="")}, create=True),
+        ]
+        results = driver.write_batch(STORE, ops)
+        assert checked == ["b", "c"]
+        assert [r.status for r in results][:2] == [201, 201]
+        assert results[2].status == 422  # an empty vendor: checked, and refused
+        driver.vouch({"skus": {"a": dict(vouched)}})  # an equal object, not the same one
+        driver.put(STORE, "skus", "a", vouched, if_match="1")
+        assert checked == ["b", "c", "a"]

@@ -251,6 +251,7 @@ def apply_directory(
 ) -> ApplyReport:
     desired, warnings = compile_desired(directory, settings, var_files, var_overrides, var_json)
     driver = open_store(settings.store_url, token=settings.token)
+    driver.vouch(desired.resources)
     try:
         report = _apply_planned(
             driver,

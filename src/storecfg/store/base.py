@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -37,6 +37,9 @@ class StorageBase(Closing):
         self.validate = validate
         #: snapshots kept per store (oldest pruned first); None keeps them all
         self.keep_snapshots = keep_snapshots
+        #: specs (kind -> id -> spec) checked by the compile of this process: these
+        #: objects, and only these, are kept without checking them again
+        self.vouched: Mapping[str, Mapping[str, Any]] = {}
         #: per thread: whether a `retried` method is running (see engine.retried)
         self._local = threading.local()
 

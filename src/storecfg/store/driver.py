@@ -13,7 +13,7 @@ import importlib
 import ipaddress
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Protocol, Self
 from urllib.parse import urlsplit, urlunsplit
@@ -88,6 +88,11 @@ class StoreDriver(Protocol):
         idempotency_key: str | None = None,
         apply_id: str | None = None,
     ) -> LiveResource: ...
+
+    def vouch(self, specs: Mapping[str, Mapping[str, Any]]) -> None:
+        """Specs (kind -> id -> spec) this process compiled and checked against the
+        schemas and rules. A store in this process may take exactly these objects
+        without checking them again; a store elsewhere checks what it receives."""
 
     def write_batch(
         self, store_id: str, ops: list[WriteOp], apply_id: str | None = None

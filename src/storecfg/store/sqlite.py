@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ class SqliteDriver(Closing):
         self.url = f"sqlite:///{self.path.resolve()}"
         self._storage: Storage | None = Storage(self.path) if self.path.exists() else None
         self._empty: Storage | None = None
+        self._vouched: Mapping[str, Mapping[str, Any]] = {}
 
     @property
     def storage(self) -> Storage:
@@ -48,7 +50,14 @@ class SqliteDriver(Closing):
         """The database for writes, created on the first one."""
         if self._storage is None:
             self._storage = Storage(self.path)
+        self._storage.vouched = self._vouched
         return self._storage
+
+    def vouch(self, specs: Mapping[str, Mapping[str, Any]]) -> None:
+        """The compile of this process checked these very objects with the same
+        schemas and rules the store applies: writing one of them skips the second
+        check (an apply of a definition directory, not of a plan file)."""
+        self._vouched = specs
 
     def list_stores(self) -> list[str]:
         return self.storage.list_stores()
