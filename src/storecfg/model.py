@@ -49,6 +49,11 @@ def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _key(key: str) -> str:
+    """A key as canonical_json writes it."""
+    return json.dumps(key, ensure_ascii=False)
+
+
 def spec_hash(spec: Any) -> str:
     return hashlib.sha256(canonical_json(spec).encode()).hexdigest()
 
@@ -107,8 +112,26 @@ class DesiredState:
     def hash(self) -> str:
         """sha256 of the canonical JSON of the whole desired state (computed once)."""
         if not self.known_hash:
-            self.known_hash = "sha256:" + spec_hash(self.to_json())
+            self.hash_all()
         return self.known_hash
+
+    def hash_all(self) -> None:
+        """Fill `digests` for every resource and `known_hash`, serializing each spec
+        once: the canonical JSON of the whole state is the specs' canonical texts
+        joined in key order, so it is hashed as they are made, never built."""
+        whole = hashlib.sha256(b'{"resources":{')
+        kinds = sorted(k for k in KINDS if self.resources.get(k))  # as to_json()
+        for n, kind in enumerate(kinds):
+            items = self.resources[kind]
+            whole.update(f"{',' if n else ''}{_key(kind)}:{{".encode())
+            for m, rid in enumerate(sorted(items)):
+                text = canonical_json(items[rid]).encode()
+                self.digests[f"{kind}.{rid}"] = hashlib.sha256(text).hexdigest()
+                whole.update(f"{',' if m else ''}{_key(rid)}:".encode())
+                whole.update(text)
+            whole.update(b"}")
+        whole.update(f'}},"store":{canonical_json(self.store)}}}'.encode())
+        self.known_hash = "sha256:" + whole.hexdigest()
 
 
 @dataclass(slots=True)

@@ -34,7 +34,7 @@ from typing import Any
 
 from .._fs import atomic_write
 from ..errors import Diagnostic, SourceLocation
-from ..model import KINDS, DesiredState, spec_hash
+from ..model import KINDS, DesiredState
 from .cache_key import cache_key, entry_mac
 from .fingerprint import CACHE_FORMAT, tool_fingerprint
 from .includes import IncludeError, PatternError, Tree
@@ -191,12 +191,8 @@ def save_entry(path: Path, result: CompileResult, root_items: list[Any]) -> None
     if any(p not in result.digests for p in result.inputs):
         return
     inputs = [[p, result.digests[p]] for p in result.inputs]
-    digests = {
-        f"{kind}.{rid}": desired.digests.get(f"{kind}.{rid}") or spec_hash(spec)
-        for kind, items in desired.resources.items()
-        for rid, spec in items.items()
-    }
-    desired.digests.update(digests)
+    desired.hash_all()
+    digests = desired.digests
     units: dict[str, Any] = {"": {"hash": "", "context": "", "items": root_items}}
     for unit in result.units:
         units[unit.real] = unit.to_cache()
