@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from storecfg.store.driver import open_store
 from support.server import Server, running_server, storecfg
 
 from .stores import BASE, STORE_YAML, edit, write_store
@@ -329,7 +330,11 @@ def test_changes_made_in_the_control_panel_are_drift(server: Server, tmp_path: P
     assert "  service_plans.pro        changed  (revision " in text
     markdown = r.run("drift", "s", "--format", "markdown", code=2).stdout
     assert "#### Changed outside storecfg since the last apply (3)" in markdown
+    # by the definition's name, with the address beside it; without one, the address alone
+    assert f"| **Pro** (`service_plans.pro`) | changed | {revision - 2} |" in markdown
     assert f"| `payment_methods.card` | deleted | {revision} |" in markdown
+    assert f"| `payment_methods.interac` | created | {revision - 1} |" in markdown
+    drift_rows = drift_table(markdown)
 
     # the plan: drift in its own section, before (and apart from) the changes
     plan = json.loads(r.run("plan", "s", "--format", "json").stdout)
@@ -353,11 +358,62 @@ def test_changes_made_in_the_control_panel_are_drift(server: Server, tmp_path: P
     summary = markdown.index("**Plan: ")
     assert title < summary < markdown.index("<details>")
     assert "service_plans.enterprise" not in markdown[title:summary]
+    assert drift_table(markdown[title:summary]) == drift_rows  # the same rows as `drift`
 
     r.run("apply", "s", "--auto-approve")
     assert json.loads(r.run("drift", "s", "--json").stdout)["drift"] == []
     plan = json.loads(r.run("plan", "s", "--format", "json").stdout)
     assert plan["drift"] == [] and not plan["has_changes"]
+
+
+def drift_table(markdown: str) -> list[str]:
+    """The rows of the drift table in a Markdown plan or drift report."""
+    start = markdown.index("| resource | what happened | revision | when |")
+    rows = []
+    for line in markdown[start:].splitlines()[2:]:
+        if not line.startswith("| "):
+            break
+        rows.append(line)
+    return rows
+
+
+def test_drift_in_markdown_names_resources_as_the_definition_does(tmp_path: Path) -> None:
+    """An example store applied to an embedded store, one of its plans renamed there
+    behind storecfg's back: the Markdown report names it as the definition does."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "stores" / "o365-reseller"
+    shutil.copytree(example, tmp_path / "store")
+    env = {"STORECFG_STORE": f"sqlite:///{tmp_path / 'live.db'}"}
+
+    def run(*args: str, code: int = 0) -> str:
+        done = storecfg(*args, cwd=tmp_path, env=env)
+        assert done.returncode == code, done.stdout + done.stderr
+        assert "Traceback" not in done.stderr
+        return done.stdout
+
+    run("apply", "store", "--auto-approve")
+    json_before = json.loads(run("drift", "store", "--json"))
+    with open_store(env["STORECFG_STORE"]) as driver:
+        item = driver.get("contoso-cloud-us", "service_plans", "ic-storage-monthly")
+        assert item is not None
+        spec = {**item.spec, "name": "Object storage (spring offer)"}
+        driver.put(
+            "contoso-cloud-us", "service_plans", "ic-storage-monthly", spec, if_match=item.revision
+        )
+
+    markdown = run("drift", "store", "--format", "markdown", code=2)
+    [row] = drift_table(markdown)
+    assert row.startswith("| **Impossible Cloud Object Storage ")
+    assert "(`service_plans.ic-storage-monthly`) | changed |" in row
+    assert "spring offer" not in markdown  # the definition's name, not the live one
+    plan = run("plan", "store", "--format", "markdown")
+    assert drift_table(plan) == [row]
+    # JSON and text name no resource: the address is all they show
+    found = json.loads(run("drift", "store", "--json", code=2))
+    assert set(found) == set(json_before)
+    assert [set(d) for d in found["drift"]] == [{"address", "kind", "revision", "changed_at"}]
+    text = run("drift", "store", code=2)
+    assert "  service_plans.ic-storage-monthly  changed  (revision " in text
+    assert "Impossible Cloud" not in text
 
 
 def test_drift_the_definition_takes_over_stops_being_drift(server: Server, tmp_path: Path) -> None:
@@ -490,6 +546,9 @@ def test_drift_of_every_target(tmp_path: Path) -> None:
         )
         markdown = run("drift", str(store), "--target", "ca", "--format", "markdown", code=2)
         assert "storecfg drift for `shop-ca`" in markdown.stdout
+        markdown = run("drift", str(store), "--all-targets", "--format", "markdown", code=2)
+        ca_section = markdown.stdout[markdown.stdout.index("## Target `ca`") :]
+        assert "| **Pro** (`service_plans.pro`) | changed |" in ca_section
         run("drift", str(store), "--target", "us")  # exit 0: that store has none
         # a target whose store cannot be reached fails alone, and the exit code says so
         env["STORE_URL_US"] = "http://127.0.0.1:9"

@@ -23,13 +23,14 @@ from ..errors import (
 from ..model import ID_PATTERN, DesiredState, LiveState, address, split_address
 from ..policy import Policy
 from ..store.driver import StoreDriver, check_store_id, open_store, safe_url, same_store_url
+from ..store.records import SETTINGS_DRIFT
 from .backup import Backup, check_restorable, load_backup, snapshot_desired
 from .drift import Drift, acknowledgeable, read_drift
 from .execute import Outcome, Progress, execute
 from .guardrails import check_planfile_deletes
 from .history import ApplyRecorder, applied_at, last_unfinished
 from .lock import held_lock
-from .plan import PlanOptions, make_plan
+from .plan import PlanOptions, display_name, make_plan
 from .plandoc import Plan
 from .planfile import check_fresh, reviewed_differences
 from .provenance import collect
@@ -462,9 +463,11 @@ def drift_directory(
     var_files: Sequence[Path] = (),
     var_overrides: Sequence[str] = (),
     var_json: Sequence[str] = (),
-) -> tuple[dict[str, Any], list[Drift]]:
+) -> tuple[dict[str, Any], list[Drift], dict[str, str]]:
     """What was changed outside storecfg in the store DIRECTORY manages (reads only).
-    Returns the store ({"id", "url", "revision"}) and the drift, in plan order."""
+    Returns the store ({"id", "url", "revision"}), the drift, in plan order, and the
+    names the definition gives the drifted resources (by address; a resource it does
+    not define, or defines without a name, has none)."""
     desired, _ = compile_desired(directory, settings, var_files, var_overrides, var_json)
     driver = open_store(settings.store_url, token=settings.token)
     try:
@@ -478,9 +481,23 @@ def drift_directory(
             )
         policy = Policy.from_json(desired.policy)  # unmanaged resources are nobody's drift
         drift = [d for d in drift if not policy.unmanaged_pattern(*split_address(d.address))]
-        return {"id": store_id, "url": driver.url, "revision": info.revision}, drift
+        store = {"id": store_id, "url": driver.url, "revision": info.revision}
+        return store, drift, drifted_names(desired, drift)
     finally:
         driver.close()
+
+
+def drifted_names(desired: DesiredState, drift: Sequence[Drift]) -> dict[str, str]:
+    """address -> name, as a plan shows it, of each drifted resource the definition names."""
+    names: dict[str, str] = {}
+    for d in drift:
+        if d.address == SETTINGS_DRIFT:
+            continue
+        kind, rid = split_address(d.address)
+        name = display_name(desired.resources.get(kind, {}).get(rid))
+        if name:
+            names[d.address] = name
+    return names
 
 
 def resolve_store_id(driver: StoreDriver, store_id: str | None) -> str:

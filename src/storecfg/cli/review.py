@@ -58,6 +58,7 @@ def drift(
 
     chosen = runs(directory, scope.targets, scope.variables.files)
     docs = []
+    names: dict[str | None, dict[str, str]] = {}
     for d in drift_runs(
         directory, chosen, store_choice(scope.store_url, use_cache=False), scope.variables
     ):
@@ -66,7 +67,8 @@ def drift(
             docs.append((d.name, {"error": d.error.message}))
         else:
             docs.append((d.name, drift_document(d.store, d.drift)))
-    print_drift(docs, "json" if as_json else fmt, color(scope.no_color))
+            names[d.name] = d.names
+    print_drift(docs, "json" if as_json else fmt, color(scope.no_color), names)
     if any("error" in doc for _, doc in docs):
         return 1
     return 2 if any(doc["has_drift"] for _, doc in docs) else 0

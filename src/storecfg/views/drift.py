@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import click
@@ -49,7 +49,9 @@ def render_text(doc: dict[str, Any], *, color: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_markdown(doc: dict[str, Any]) -> str:
+def render_markdown(doc: dict[str, Any], names: Mapping[str, Any] | None = None) -> str:
+    """The report as Markdown: drifted resources by the name in `names` (by address, as
+    the definition gives it) with the address beside it, or by the address alone."""
     store = doc["store"]
     lines = [
         f"### storecfg drift for {md_code(store['id'])}",
@@ -58,7 +60,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
         "",
     ]
     if doc["drift"]:
-        lines += drift_section(doc["drift"], rows=MAX_ROWS, in_plan=False)
+        lines += drift_section(doc["drift"], rows=MAX_ROWS, in_plan=False, names=names)
     else:
         lines.append(f"**No drift.** {NO_DRIFT.removeprefix('No drift: ').capitalize()}")
     return escape("\n".join(lines) + "\n", keep_newlines=True)
@@ -78,22 +80,31 @@ def render_targets_json(docs: list[tuple[str | None, dict[str, Any]]]) -> str:
     return render_json(combined)
 
 
-def render_target_markdown(name: str, doc: dict[str, Any]) -> str:
+def render_target_markdown(
+    name: str, doc: dict[str, Any], names: Mapping[str, Any] | None = None
+) -> str:
     """One target's section of a Markdown drift report of several targets."""
     if "error" in doc:
         return f"## Target {md_code(name)}\n\n**Failed:** {md_text(doc['error'])}\n\n"
-    return f"## Target {md_code(name)}\n\n" + render_markdown(doc) + "\n"
+    return f"## Target {md_code(name)}\n\n" + render_markdown(doc, names) + "\n"
 
 
-def print_drift(docs: Sequence[tuple[str | None, dict[str, Any]]], fmt: str, color: bool) -> None:
+def print_drift(
+    docs: Sequence[tuple[str | None, dict[str, Any]]],
+    fmt: str,
+    color: bool,
+    names: Mapping[str | None, Mapping[str, Any]] | None = None,
+) -> None:
     """The drift of one run: one store, or several targets (a failed one says so where
-    its drift would be; its error is already on standard error)."""
+    its drift would be; its error is already on standard error). `names` holds, per
+    target, the names of its drifted resources, which only Markdown shows."""
+    names = names or {}
     if len(docs) == 1:
-        doc = docs[0][1]
+        target, doc = docs[0]
         if fmt == "json":
             click.echo(render_json(doc), nl=False)
         elif fmt == "markdown":
-            click.echo(render_markdown(doc), nl=False)
+            click.echo(render_markdown(doc, names.get(target)), nl=False)
         else:
             click.echo(render_text(doc, color=color), nl=False)
     elif fmt == "json":
@@ -101,7 +112,7 @@ def print_drift(docs: Sequence[tuple[str | None, dict[str, Any]]], fmt: str, col
     else:
         for name, doc in docs:
             if fmt == "markdown":
-                click.echo(render_target_markdown(str(name), doc), nl=False)
+                click.echo(render_target_markdown(str(name), doc, names.get(name)), nl=False)
             elif "error" in doc:
                 click.echo(f"=== target {name} ===\n\nfailed (the error is above)\n")
             else:

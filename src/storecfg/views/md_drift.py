@@ -51,12 +51,17 @@ def resource_names(plan: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def drift_section(
-    drift: list[dict[str, Any]], rows: int = DRIFT_ROWS, *, in_plan: bool = True
+    drift: list[dict[str, Any]],
+    rows: int = DRIFT_ROWS,
+    *,
+    in_plan: bool = True,
+    names: Mapping[str, Any] | None = None,
 ) -> list[str]:
-    """The drift section as lines, at most `rows` rows (the rest are counted)."""
+    """The drift section as lines, at most `rows` rows (the rest are counted); resources
+    by their name in `names` (by address) where they have one."""
     if not drift:
         return []
-    head, lines = drift_parts(drift, in_plan=in_plan)
+    head, lines = drift_parts(drift, in_plan=in_plan, names=names)
     more = (
         ["", f"_… and {len(drift) - rows:,} more: `storecfg drift` lists them all._"]
         if len(drift) > rows

@@ -17,12 +17,14 @@ if TYPE_CHECKING:
 
 @dataclass
 class Drifted:
-    """One target's store (`{"id", "url", "revision"}`) and its drift as JSON, or the
-    error that kept it from being read."""
+    """One target's store (`{"id", "url", "revision"}`) and its drift as JSON, with the
+    names the definition gives the drifted resources (by address), or the error that
+    kept it from being read."""
 
     name: str | None
     store: dict[str, Any] = field(default_factory=dict)
     drift: list[DriftEntry] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
     error: StorecfgError | None = None
 
 
@@ -38,7 +40,7 @@ def drift_runs(
 
     for run in runs:
         try:
-            store, found = drift_directory(
+            store, found, names = drift_directory(
                 directory, choice.settings(run), run.var_files, variables.overrides, variables.json
             )
         except StorecfgError as exc:
@@ -46,4 +48,4 @@ def drift_runs(
                 raise
             yield Drifted(run.name, error=exc)
             continue
-        yield Drifted(run.name, store, [d.to_json() for d in found])
+        yield Drifted(run.name, store, [d.to_json() for d in found], names)
