@@ -65,11 +65,38 @@ def pgbouncer(pg_cluster: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def pg_url(pg_cluster: Any) -> Iterator[str]:
-    """A new, empty database of the session's cluster, as a postgresql:// URL."""
+def pg_url(
+    pg_cluster: Any, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """A new, empty database of the session's cluster, as a postgresql:// URL.
+
+    A test that passes must have closed every storage it opened on it in this process.
+    A connection pool left open is otherwise closed by its `__del__`, which fails (and
+    pytest warns) when the last reference goes from one of the pool's own threads: in
+    some runs, not in others. Pools are recorded here so that such a test fails every
+    time instead."""
+    import psycopg_pool
+
     name = pg_cluster.create_database()
+    pools: list[Any] = []
+
+    class RecordedPool(psycopg_pool.ConnectionPool):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            pools.append(self)
+
+    monkeypatch.setattr(psycopg_pool, "ConnectionPool", RecordedPool)
+    failed = request.session.testsfailed
     yield pg_cluster.url(name)
+    left_open = [p for p in pools if not p.closed and name in p.conninfo]
+    for pool in left_open:
+        pool.close()
     pg_cluster.drop_database(name)
+    if left_open and request.session.testsfailed == failed:
+        pytest.fail(
+            f"{len(left_open)} connection pool(s) on the test's database were left open: "
+            "close the storage or driver the test opened"
+        )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -111,17 +111,17 @@ def test_a_snapshot_for_an_apply_is_taken_once(driver: StoreDriver) -> None:
 
 
 def test_retention_keeps_the_newest_n_and_nothing_is_pruned_by_default(engine_db: str) -> None:
-    kept = Storage(engine_db, keep_snapshots=2)
-    for n in range(4):
-        kept.put(STORE, "skus", f"s{n}", sku(), if_none_match="*")
-        kept.create_snapshot(STORE, reason=f"n{n}")
-        kept.create_snapshot("other", reason=f"o{n}")
-    assert [s.reason for s in kept.list_snapshots(STORE)[0]] == ["n3", "n2"]
-    assert [s.reason for s in kept.list_snapshots("other")[0]] == ["o3", "o2"]
-    kept.close()
-    everything = Storage(engine_db)  # the same database, served without retention
-    everything.create_snapshot(STORE, reason="n4")
-    assert [s.reason for s in everything.list_snapshots(STORE)[0]] == ["n4", "n3", "n2"]
+    with Storage(engine_db, keep_snapshots=2) as kept:
+        for n in range(4):
+            kept.put(STORE, "skus", f"s{n}", sku(), if_none_match="*")
+            kept.create_snapshot(STORE, reason=f"n{n}")
+            kept.create_snapshot("other", reason=f"o{n}")
+        assert [s.reason for s in kept.list_snapshots(STORE)[0]] == ["n3", "n2"]
+        assert [s.reason for s in kept.list_snapshots("other")[0]] == ["o3", "o2"]
+    # the same database, served without retention
+    with Storage(engine_db) as everything:
+        everything.create_snapshot(STORE, reason="n4")
+        assert [s.reason for s in everything.list_snapshots(STORE)[0]] == ["n4", "n3", "n2"]
 
 
 # ---------------------------------------------------------------- apply records
@@ -164,13 +164,13 @@ def test_a_running_apply_whose_lock_is_gone_is_interrupted(driver: StoreDriver) 
 
 
 def test_an_apply_whose_lock_expired_is_interrupted(engine_db: str) -> None:
-    storage = Storage(engine_db)
-    _, lock = storage.acquire_lock(STORE, OWNER, 1.0)
-    storage.start_apply(STORE, {"id": "a1", "lock_id": lock.lock_id})
-    assert storage.get_apply(STORE, "a1").status == "running"
-    with storage._tx(write=True, store=STORE) as conn:  # the clock moves past the expiry
-        conn.execute("UPDATE locks SET expires_at = ?", (time.time() - 1,))
-    assert storage.get_apply(STORE, "a1").status == "interrupted"
+    with Storage(engine_db) as storage:
+        _, lock = storage.acquire_lock(STORE, OWNER, 1.0)
+        storage.start_apply(STORE, {"id": "a1", "lock_id": lock.lock_id})
+        assert storage.get_apply(STORE, "a1").status == "running"
+        with storage._tx(write=True, store=STORE) as conn:  # the clock moves past the expiry
+            conn.execute("UPDATE locks SET expires_at = ?", (time.time() - 1,))
+        assert storage.get_apply(STORE, "a1").status == "interrupted"
 
 
 def test_apply_records_are_newest_first_by_plan_and_idempotent(driver: StoreDriver) -> None:
@@ -205,12 +205,10 @@ def test_a_write_marked_with_an_apply_that_is_not_running_changes_nothing(
 
 
 def test_tokens_are_never_kept_in_an_apply_record(engine_db: str) -> None:
-    storage = Storage(engine_db)
-    token = storage.create_token(STORE)
-    record = storage.start_apply(
-        STORE,
-        {"id": "a1", "source": {"ci_run_url": f"https://ci.example/run?t={token}", "user": token}},
-    )[1]
+    with Storage(engine_db) as storage:
+        token = storage.create_token(STORE)
+        source = {"ci_run_url": f"https://ci.example/run?t={token}", "user": token}
+        record = storage.start_apply(STORE, {"id": "a1", "source": source})[1]
     assert token not in json.dumps(record.to_json())
     assert record.source["user"] == "sct_***"
     assert record.source["ci_run_url"] == "https://ci.example/run?t=sct_***"
