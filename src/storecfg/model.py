@@ -70,6 +70,9 @@ class DesiredState:
     digests: dict[str, str] = field(default_factory=dict)
     #: hash() once computed (or from the compile cache)
     known_hash: str = ""
+    #: address -> depth in its kind's own references (spec.graph.kind_levels), once
+    #: computed (or from the compile cache); the plan's order is made of it
+    levels: dict[str, int] | None = None
     #: the `policy:` block of store.yaml as plain data (see storecfg.policy)
     policy: dict[str, Any] = field(default_factory=dict)
     #: the store directory (absolute) and the definition files in it (relative, with /)

@@ -12,6 +12,7 @@ from storecfg.compiler import cache as cache_mod
 from storecfg.compiler import compile as compile_mod
 from storecfg.compiler.cache import compile_cached
 from storecfg.compiler.cache_key import cache_key, entry_mac
+from storecfg.spec.graph import kind_levels
 
 STORE = """\
 apiVersion: storecfg/v1
@@ -93,6 +94,22 @@ def test_an_unchanged_store_is_not_parsed_again(
     assert spy.parsed == []
     same(first, second)
     same(second, uncached(store))
+
+
+def test_the_plan_order_depths_come_from_the_cache_as_computed(store: Path) -> None:
+    # c-0 upgrades to c-1, which upgrades to c-2: depths 2, 1 and 0 in the plan's order
+    chain = (
+        plans("c", 3)
+        .replace("    name: Plan 0\n", "    name: Plan 0\n    upgrades_to: [c-1]\n")
+        .replace("    name: Plan 1\n", "    name: Plan 1\n    upgrades_to: [c-2]\n")
+    )
+    (store / "catalog" / "c.yaml").write_text(chain)
+    first = run(store)
+    assert first.ok, [d.format() for d in first.diagnostics]
+    second = run(store)
+    expected = kind_levels(uncached(store).desired.resources)
+    assert expected == {"service_plans.c-1": 1, "service_plans.c-0": 2}
+    assert first.desired.levels == second.desired.levels == expected
 
 
 def test_editing_one_file_reparses_only_that_file(

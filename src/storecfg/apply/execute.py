@@ -33,7 +33,7 @@ from ..store.records import WriteOp, WriteResult
 from .history import ApplyRecorder, SnapshotRef
 from .journal import Journal
 from .lock import HeldLock
-from .order import BATCH_SIZE, batches, change_writes, idempotency_key, levels
+from .order import batches, change_writes, idempotency_key, levels
 from .plandoc import Change, Plan, WriteAction
 
 #: what the store settings are called in the journal, the outcome and progress
@@ -118,7 +118,7 @@ class Executor:
         lock: HeldLock | None,
         report: ProgressCounter,
         parallelism: int | None,
-        batch_size: int,
+        batch_size: int | None,
     ) -> None:
         self.plan = plan
         self.plan_id = plan["plan_id"]
@@ -130,7 +130,7 @@ class Executor:
         self.lock = lock
         self.report = report
         self.workers = max(1, parallelism or driver.default_parallelism)
-        self.batch_size = batch_size
+        self.batch_size = batch_size or driver.batch_size
         #: set on the first failure (and on Ctrl-C): nothing new is started
         self.stop = threading.Event()
 
@@ -315,7 +315,7 @@ def execute(
     parallelism: int | None = None,
     lock: HeldLock | None = None,
     progress: Callable[[Progress], None] | None = None,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
     recorder: ApplyRecorder | None = None,
 ) -> Outcome:
     """Apply `plan` to the store `live` was read from (under the apply lock)."""

@@ -12,7 +12,7 @@ from ..errors import PlanError
 from ..model import KINDS, DesiredState, LiveState, address, split_address
 from ..policy import Policy
 from ..spec.fields import kind_info, values_at
-from .order import dependencies
+from ..spec.graph import dependencies
 from .plandoc import Change, Plan, Unmanaged
 
 WARNING_PREFIX = "Warning: "

@@ -16,11 +16,11 @@ missing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from ..model import KIND_RANK, address
-from ..spec.fields import kind_info, values_at
+from ..spec.graph import dependencies, graph_levels, kind_levels
 from ..store.records import WriteOp
 from .plandoc import Change, Plan, Spec
 
@@ -32,76 +32,31 @@ BATCH_CHARS = 4 * 1024 * 1024
 Phase = Literal["delete", "create", "update", "settings"]
 
 
-def dependencies(kind: str, spec: Spec, *, same_kind: bool = False) -> Iterable[str]:
-    """Addresses this spec refers to (with `same_kind`, only those of its own kind)."""
-    for path, target in kind_info(kind).ref_paths:
-        if same_kind and target != kind:
-            continue
-        for _, value in values_at(spec, path):
-            if isinstance(value, str):
-                yield address(target, value)
-
-
-def graph_levels(edges: dict[str, list[str]]) -> dict[str, int]:
-    """Longest-path depth of each node (0 for nodes with no edges): a node comes after
-    everything its edges point to. Edges to unknown nodes and cycle edges are ignored
-    (iterative depth-first search, linear in nodes and edges)."""
-    level: dict[str, int] = {}
-    for start in edges:
-        if start in level:
-            continue
-        stack: list[tuple[str, int]] = [(start, 0)]
-        on_path: set[str] = {start}
-        while stack:
-            node, i = stack[-1]
-            targets = edges[node]
-            if i < len(targets):
-                stack[-1] = (node, i + 1)
-                nxt = targets[i]
-                if nxt in edges and nxt not in level and nxt not in on_path:
-                    on_path.add(nxt)
-                    stack.append((nxt, 0))
-                continue
-            stack.pop()
-            on_path.discard(node)
-            level[node] = 1 + max((level[t] for t in targets if t in level), default=-1)
-    return level
-
-
-def _intra_kind_levels(kind: str, specs: Mapping[str, Spec]) -> dict[str, int]:
-    """Depth of each resource in its kind's own reference graph (targets first)."""
-    prefix = len(kind) + 1
-    return graph_levels(
-        {
-            rid: [a[prefix:] for a in dependencies(kind, spec, same_kind=True) if a[prefix:] != rid]
-            for rid, spec in specs.items()
-        }
-    )
-
-
-def order_keys(specs_by_kind: Mapping[str, Mapping[str, Spec]]) -> dict[str, tuple[int, int, str]]:
-    """address -> sort key (kind rank, level within kind, id)."""
-    keys: dict[str, tuple[int, int, str]] = {}
-    for kind, specs in specs_by_kind.items():
-        self_refs = any(target == kind for _, target in kind_info(kind).ref_paths)
-        levels = _intra_kind_levels(kind, specs) if self_refs else {}
-        rank = KIND_RANK[kind]
-        for rid in specs:
-            keys[address(kind, rid)] = (rank, levels.get(rid, 0), rid)
-    return keys
+def order_keys(
+    specs_by_kind: Mapping[str, Mapping[str, Spec]], known: Mapping[str, int] | None = None
+) -> dict[str, tuple[int, int, str]]:
+    """address -> sort key (kind rank, level within kind, id). `known`: the levels of
+    these very specs as `kind_levels` gives them (from the compile cache), if at hand."""
+    levels = kind_levels(specs_by_kind) if known is None else known
+    return {
+        address(kind, rid): (KIND_RANK[kind], levels.get(address(kind, rid), 0), rid)
+        for kind, specs in specs_by_kind.items()
+        for rid in specs
+    }
 
 
 def plan_order(
     changes: list[Change],
     desired: Mapping[str, Mapping[str, Spec]],
     live: Mapping[str, Mapping[str, Spec]],
+    desired_levels: Mapping[str, int] | None = None,
 ) -> list[Change]:
     """The plan's order: deletes first, in reverse dependency order among what the live
     store holds (`live`: specs by kind), then the rest in dependency order among what
-    the definition holds (`desired`)."""
+    the definition holds (`desired`; `desired_levels`: its `kind_levels`, if known)."""
     deletes = [c for c in changes if c["action"] == "delete"]
     rest = [c for c in changes if c["action"] != "delete"]
-    forward = order_keys(desired)
+    forward = order_keys(desired, desired_levels)
     # deletes are ordered among what the live store holds of the deleted kinds only
     gone_kinds = {c["kind"] for c in deletes}
     backward = order_keys({k: v for k, v in live.items() if k in gone_kinds})

@@ -166,6 +166,7 @@ def make_plan(
         changes,
         desired.resources,
         {k: {rid: r.spec for rid, r in v.items()} for k, v in live.resources.items()},
+        desired.levels,
     )
     for change in changes:  # where to look in the definition (deletes have no place)
         location = desired.sources.get(change["address"])

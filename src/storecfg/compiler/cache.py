@@ -35,6 +35,7 @@ from typing import Any
 from .._fs import atomic_write
 from ..errors import Diagnostic, SourceLocation
 from ..model import KINDS, DesiredState
+from ..spec.graph import kind_levels
 from .cache_key import cache_key, entry_mac
 from .fingerprint import CACHE_FORMAT, tool_fingerprint
 from .includes import IncludeError, PatternError, Tree
@@ -143,6 +144,7 @@ def _desired(entry: dict[str, Any]) -> DesiredState:
         sources,
         entry["digests"],
         entry.get("desired_hash", ""),
+        levels=entry["levels"],
         policy=entry["policy"],
         root=entry["root"],
         files=entry["definition_files"],
@@ -193,6 +195,8 @@ def save_entry(path: Path, result: CompileResult, root_items: list[Any]) -> None
     inputs = [[p, result.digests[p]] for p in result.inputs]
     desired.hash_all()
     digests = desired.digests
+    if desired.levels is None:
+        desired.levels = kind_levels(desired.resources)
     units: dict[str, Any] = {"": {"hash": "", "context": "", "items": root_items}}
     for unit in result.units:
         units[unit.real] = unit.to_cache()
@@ -208,6 +212,7 @@ def save_entry(path: Path, result: CompileResult, root_items: list[Any]) -> None
         "sources": {a: [loc.file, loc.line, loc.column] for a, loc in desired.sources.items()},
         "digests": digests,
         "desired_hash": desired.hash(),
+        "levels": desired.levels,
         "policy": desired.policy,
         "definition_files": desired.files,
         "warnings": [d.to_json() for d in result.warnings],

@@ -40,6 +40,8 @@ class StoreDriver(Protocol):
     url: str
     #: how many writes apply runs at once against this kind of store
     default_parallelism: int
+    #: how many writes apply sends in one batch (one transaction of the store)
+    batch_size: int
 
     def list_stores(self) -> list[str]: ...
 

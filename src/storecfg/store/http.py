@@ -64,6 +64,7 @@ MAX_PAGE_TOKEN = 2048
 @register("http", "https")
 class HttpDriver(Closing):
     default_parallelism = 8
+    batch_size = 100  # a request of bounded size and time; several run at once
 
     def __init__(
         self,

@@ -12,7 +12,7 @@ from ..model import LiveResource, LiveState
 from .driver import assign_specs, register
 from .records import ApplyRecord, DriftItem, LockInfo, SnapshotMeta, StoreInfo, WriteOp, WriteResult
 from .storage import Storage
-from .wire import apply_update_body, results_from_json
+from .wire import MAX_BATCH, apply_update_body, results_from_json
 
 
 @register("sqlite")
@@ -20,6 +20,7 @@ class SqliteDriver(Closing):
     """Talks to a SQLite store database directly; no server needed."""
 
     default_parallelism = 1  # SQLite serializes writers; threads would only contend
+    batch_size = MAX_BATCH  # each batch is a transaction: fewer commits, fewer pages written
 
     def __init__(self, url: str, *, token: str | None = None, **_: Any) -> None:
         if not url.startswith("sqlite:///"):
