@@ -188,14 +188,20 @@ def test_the_cache_is_safe_to_delete_or_damage(store: Path) -> None:
         entry.unlink()
     same(run(store), first)
     # an entry that is authentic (its MAC is right) but damaged inside is only a miss too
+    # (the body is a line of everything but the specs, then a line of the specs)
     entry = next(Path(".storecfg/cache").glob("*.json"))
-    data = json.loads(entry.read_bytes().partition(b"\n")[2])
-    data["units"] = "garbage"
-    body = json.dumps(data).encode()
+    header, _, specs = entry.read_bytes().partition(b"\n")[2].partition(b"\n")
+    data = json.loads(header)
     key = cache_key()
     assert key is not None
-    entry.write_bytes(b"hmac-sha256:" + entry_mac(key, entry.name, body).encode() + b"\n" + body)
-    same(run(store), first)
+    for damaged in (
+        json.dumps({**data, "units": "garbage"}).encode() + b"\n" + specs,
+        header + b"\n" + b'{"garbage": []}',
+        header,
+    ):
+        mac = entry_mac(key, entry.name, damaged).encode()
+        entry.write_bytes(b"hmac-sha256:" + mac + b"\n" + damaged)
+        same(run(store), first)
 
 
 def test_positions_in_reused_files_stay_exact(store: Path) -> None:

@@ -186,7 +186,91 @@ def make_plan(
         allow_deletes=options.allow_deletes,
         warning=warning,
     )
-    settings = _settings_change(desired.store, live)
+    return _document(
+        changes,
+        desired.store,
+        desired.hash(),
+        policy,
+        live,
+        store_url=store_url,
+        source=source,
+        options=options,
+        interrupted=interrupted,
+        warnings=warnings,
+        drift=drift,
+        unmanaged=unmanaged,
+        warning=warning,
+    )
+
+
+def unchanged_plan(
+    store: Spec,
+    desired_hash: str,
+    policy_json: dict[str, Any],
+    digests: dict[str, str],
+    live: LiveState,
+    *,
+    store_url: str,
+    source: str | None = None,
+    options: PlanOptions | None = None,
+    interrupted: InterruptedApply | None = None,
+    warnings: list[dict[str, Any]] | None = None,
+    drift: list[DriftEntry] | None = None,
+) -> Plan | None:
+    """The plan of a definition the live store already matches, made from hashes alone
+    (`digests`: address -> spec hash of every resource the definition holds), or None
+    when anything differs or drifted, for `make_plan` to say what.
+
+    Its `changes` leave out the unchanged resources (`summary` counts them): it is for
+    the text view, which shows none of them. JSON, Markdown and plan files list each
+    as a no-op change with its specs, and come from `make_plan`."""
+    policy = Policy.from_json(policy_json)
+    drift = [d for d in drift or [] if not policy.unmanaged_pattern(*split_address(d["address"]))]
+    if drift or sum(len(items) for items in live.resources.values()) != len(digests):
+        return None
+    for kind, items in live.resources.items():
+        for rid, current in items.items():
+            if digests.get(address(kind, rid)) != current.spec_digest():
+                return None
+    if spec_hash(live.settings) != spec_hash(store):
+        return None
+    plan = _document(
+        [],
+        store,
+        desired_hash,
+        policy,
+        live,
+        store_url=store_url,
+        source=source,
+        options=options or PlanOptions(),
+        interrupted=interrupted,
+        warnings=warnings,
+        drift=[],
+        unmanaged=[],
+        warning=None,
+    )
+    plan["summary"]["no-op"] = len(digests)
+    return plan
+
+
+def _document(
+    changes: list[Change],
+    store: Spec,
+    desired_hash: str,
+    policy: Policy,
+    live: LiveState,
+    *,
+    store_url: str,
+    source: str | None,
+    options: PlanOptions,
+    interrupted: InterruptedApply | None,
+    warnings: list[dict[str, Any]] | None,
+    drift: list[DriftEntry] | None,
+    unmanaged: list[Unmanaged],
+    warning: str | None,
+) -> Plan:
+    """The plan document of these ordered changes."""
+    settings = _settings_change(store, live)
     summary: dict[Action, int] = dict.fromkeys(ACTIONS, 0)
     for c in changes:
         summary[c["action"]] += 1
@@ -203,10 +287,10 @@ def make_plan(
             "url": store_url,
             "revision": live.revision,
             # what the views show amounts in and the store by (the desired settings)
-            "name": desired.store.get("name"),
-            "currency": desired.store.get("currency"),
+            "name": store.get("name"),
+            "currency": store.get("currency"),
         },
-        "desired_state_hash": desired.hash(),
+        "desired_state_hash": desired_hash,
         "live_revisions": live.revisions(),
         "settings_revision": live.settings_revision,
         "summary": summary,

@@ -30,7 +30,7 @@ from .execute import Outcome, Progress, execute
 from .guardrails import check_planfile_deletes
 from .history import ApplyRecorder, applied_at, last_unfinished
 from .lock import held_lock
-from .plan import PlanOptions, display_name, make_plan
+from .plan import PlanOptions, display_name, make_plan, unchanged_plan
 from .plandoc import Plan
 from .planfile import check_fresh, reviewed_differences
 from .provenance import collect
@@ -54,6 +54,10 @@ class Settings:
     #: --allow-deletes: plan and apply deletes although store.yaml says policy.deletes: deny
     allow_deletes: bool = False
     use_cache: bool = True
+    #: whether the plan must list unchanged resources as no-op changes with their specs
+    #: (JSON, Markdown and plan files do; the text view shows none, so a text plan of a
+    #: store that already matches is made from the compile cache's hashes alone)
+    list_unchanged: bool = True
     #: also write each apply's snapshot as a file here (it is in the store either way)
     backup_dir: Path | None = None
     #: the API token (None: the HTTP driver reads STORECFG_TOKEN); set per target
@@ -117,22 +121,30 @@ def _plan(
         live,
         store_url=driver.url,
         source=source,
-        options=PlanOptions(
-            max_deletes=settings.max_deletes,
-            ignore_changes=not restore,
-            allow_deletes=settings.allow_deletes,
-        ),
+        options=_options(settings, restore=restore),
         interrupted=interrupted,
         warnings=[w.to_json() for w in warnings],
         drift=[d.to_json() for d in drift],
     )
 
 
-def read_for_plan(driver: StoreDriver, desired: DesiredState) -> LiveState:
+def _options(settings: Settings, *, restore: bool = False) -> PlanOptions:
+    return PlanOptions(
+        max_deletes=settings.max_deletes,
+        ignore_changes=not restore,
+        allow_deletes=settings.allow_deletes,
+    )
+
+
+def read_for_plan(
+    driver: StoreDriver, desired: DesiredState, live: LiveState | None = None
+) -> LiveState:
     """The live store as a plan needs it: revisions and hashes of everything, specs only
     of what differs from the definition or would be deleted (in a store that matches,
-    that is nothing, so a no-op plan reads no specs at all)."""
-    live = driver.read_all(desired.store["id"], specs=False)
+    that is nothing, so a no-op plan reads no specs at all). `live`: the revisions and
+    hashes, if already read."""
+    if live is None:
+        live = driver.read_all(desired.store["id"], specs=False)
     wanted = [
         address(kind, rid)
         for kind, items in live.resources.items()
@@ -151,18 +163,53 @@ def plan_directory(
     var_overrides: Sequence[str] = (),
     var_json: Sequence[str] = (),
 ) -> tuple[Plan, list[Any]]:
-    desired, warnings = compile_desired(directory, settings, var_files, var_overrides, var_json)
+    source = display_path(str(directory))
+    hashes = None
+    if settings.use_cache and not settings.list_unchanged:
+        from ..compiler.cache import cached_digests
+
+        hashes = cached_digests(
+            directory,
+            var_files=var_files,
+            var_overrides=var_overrides,
+            var_json=var_json,
+            cache_dir=settings.state_dir / "cache",
+        )
+    if hashes is None:
+        desired, warnings = compile_desired(directory, settings, var_files, var_overrides, var_json)
+        store = desired.store
+    else:
+        store = hashes.store
     try:
         driver = open_store(settings.store_url, token=settings.token)
         try:
-            live = read_for_plan(driver, desired)
-            return _plan(
-                desired, driver, live, settings, display_path(str(directory)), warnings
-            ), warnings
+            live = None
+            if hashes is not None:
+                live = driver.read_all(store["id"], specs=False)
+                unchanged = unchanged_plan(
+                    hashes.store,
+                    hashes.desired_hash,
+                    hashes.policy,
+                    hashes.digests,
+                    live,
+                    store_url=driver.url,
+                    source=source,
+                    options=_options(settings),
+                    interrupted=last_unfinished(driver, live.store_id, settings.state_dir),
+                    warnings=[w.to_json() for w in hashes.warnings],
+                    drift=[d.to_json() for d in read_drift(driver, live.store_id) or []],
+                )
+                if unchanged is not None:
+                    return unchanged, hashes.warnings
+                desired, warnings = compile_desired(
+                    directory, settings, var_files, var_overrides, var_json
+                )
+            live = read_for_plan(driver, desired, live)
+            return _plan(desired, driver, live, settings, source, warnings), warnings
         finally:
             driver.close()
     except StorecfgError as exc:
-        exc.store_id = exc.store_id or desired.store.get("id")
+        exc.store_id = exc.store_id or store.get("id")
         raise
 
 

@@ -212,6 +212,8 @@ def plan(
         max_deletes=max_deletes,
         allow_deletes=allow_deletes,
         use_cache=not no_cache,
+        # the text view shows no unchanged resource; every other output lists them all
+        list_unchanged=fmt != "text" or out is not None,
     )
     try:
         chosen = runs(directory, scope.targets, scope.variables.files)

@@ -29,6 +29,7 @@ import json
 import os
 import stat
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,9 +77,14 @@ def _entry_path(
 _MAC_PREFIX = b"hmac-sha256:"
 
 
-def _read(path: Path) -> dict[str, Any] | None:
+def _read(path: Path, *, specs: bool = True) -> dict[str, Any] | None:
     """The entry at `path` if it carries a valid MAC under this user's key, else None:
-    an entry edited, or written by another user or machine, is not trusted."""
+    an entry edited, or written by another user or machine, is not trusted.
+
+    The entry's body is two lines of JSON: everything but the resources' specs, then the
+    specs of each unit's items. Without `specs` the second line is not decoded (most of
+    the entry: a plan that only compares hashes needs none of it) and the items hold
+    no spec."""
     key = cache_key()
     if key is None:
         return None
@@ -92,11 +98,17 @@ def _read(path: Path) -> dict[str, Any] | None:
         return None
     if not hmac.compare_digest(head[len(_MAC_PREFIX) :], entry_mac(key, path.name, body).encode()):
         return None
+    header, _, spec_text = body.partition(b"\n")
     try:
-        entry = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(entry, dict) or entry.get("format") != CACHE_FORMAT:
+        entry = json.loads(header)
+        if not isinstance(entry, dict) or entry.get("format") != CACHE_FORMAT:
+            return None
+        if specs:
+            by_unit = json.loads(spec_text)
+            for real, unit in entry["units"].items():
+                for item, spec in zip(unit["items"], by_unit[real], strict=True):
+                    item.append(spec)
+    except (ValueError, RecursionError, KeyError, TypeError, AttributeError):
         return None
     return entry
 
@@ -173,6 +185,49 @@ def load_entry(path: Path) -> CompileResult | None:
         return None  # a damaged entry is only a miss
 
 
+@dataclass(frozen=True)
+class CachedDigests:
+    """What a cached compile says without its specs: enough for a plan that finds the
+    store already matching (apply/plan.py unchanged_plan)."""
+
+    store: dict[str, Any]
+    #: address -> spec hash of every resource of the definition
+    digests: dict[str, str]
+    desired_hash: str
+    policy: dict[str, Any]
+    warnings: list[Diagnostic]
+
+
+def cached_digests(
+    target: Path,
+    *,
+    var_files: Sequence[Path] = (),
+    var_overrides: Sequence[str] = (),
+    var_json: Sequence[str] = (),
+    cache_dir: Path,
+) -> CachedDigests | None:
+    """The digests of the cache entry for this compile if it is still valid (nothing it
+    was computed from has changed), without decoding a single spec; else None."""
+    store_file = find_store_file(target)
+    entry = _read(
+        _entry_path(cache_dir, store_file, var_files, var_overrides, var_json), specs=False
+    )
+    if entry is None:
+        return None
+    try:
+        if not _still_valid(entry):
+            return None
+        return CachedDigests(
+            entry["settings"],
+            entry["digests"],
+            entry["desired_hash"],
+            entry["policy"],
+            [_diag_from_json(d) for d in entry["warnings"]],
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None  # a damaged entry is only a miss
+
+
 def reusable_units(path: Path) -> dict[str, Any] | None:
     """Per-file results of the last compile, even if the whole entry is stale."""
     entry = _read(path)
@@ -200,6 +255,12 @@ def save_entry(path: Path, result: CompileResult, root_items: list[Any]) -> None
     units: dict[str, Any] = {"": {"hash": "", "context": "", "items": root_items}}
     for unit in result.units:
         units[unit.real] = unit.to_cache()
+    # the specs on a line of their own (see _read): each item loses its last field
+    specs = {real: [item[-1] for item in unit["items"]] for real, unit in units.items()}
+    units = {
+        real: {**unit, "items": [list(item[:-1]) for item in unit["items"]]}
+        for real, unit in units.items()
+    }
     entry = {
         "format": CACHE_FORMAT,
         "tool": tool_fingerprint(),
@@ -220,7 +281,8 @@ def save_entry(path: Path, result: CompileResult, root_items: list[Any]) -> None
     key = cache_key()
     if key is None:
         return  # no key to vouch for the entry: nothing is cached
-    body = json.dumps(entry, separators=(",", ":"), ensure_ascii=False).encode()
+    encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+    body = (encode(entry) + "\n" + encode(specs)).encode()
     mac = entry_mac(key, path.name, body).encode()
     with contextlib.suppress(
         OSError

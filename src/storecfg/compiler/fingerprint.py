@@ -9,7 +9,7 @@ from pathlib import Path
 from .. import __version__
 from ..spec.schemas import schema_dir
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 
 
 @cache
