@@ -231,3 +231,30 @@ def test_views_agree_on_the_summary(tmp_path: Path) -> None:
     line = text.summary_line(plan)
     assert line in text.render_plan(plan)
     assert f"**{line}**" in markdown.render_plan(plan)
+
+
+def test_an_apply_of_thousands_of_creates_lists_them_without_their_fields(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from storecfg.views.prompt import Confirmation
+
+    plan = creates(tmp_path)
+    template = next(c for c in plan["changes"] if c["kind"] == "service_plans")
+    many = [
+        {**template, "address": f"service_plans.p{i}", "id": f"p{i}"}
+        for i in range(text.BRIEF_CREATES_ABOVE + 1)
+    ]
+    big = {**plan, "changes": plan["changes"] + many}
+    full = list(text.plan_lines(big))  # the plan command shows every field
+    assert "  + service_plans.p7" in full and any("price.recurring" in line for line in full)
+    assert Confirmation(color=False, auto_approve=True)(big)
+    shown = capsys.readouterr().out.splitlines()
+    assert '  + service_plans.p7  ("Basic")' in shown
+    assert not any("price.recurring" in line for line in shown)
+    assert f"  ({len(many) + 3} resources to create are listed without their fields" in "\n".join(
+        shown
+    )
+    assert shown[-1] == text.summary_line(big)
+    # a smaller apply still shows every field
+    assert Confirmation(color=False, auto_approve=True)(plan)
+    assert any("price.recurring" in line for line in capsys.readouterr().out.splitlines())

@@ -69,9 +69,13 @@ def fingerprint() -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def index(conn: Connection, store: str, kind: str, rid: str, spec: Any) -> None:
-    """Record the references of a resource just written (replacing what it named before)."""
-    unindex(conn, store, kind, rid)
+def index(
+    conn: Connection, store: str, kind: str, rid: str, spec: Any, *, created: bool = False
+) -> None:
+    """Record the references of a resource just written (replacing what it named before;
+    `created`: it did not exist, and a delete leaves no reference behind)."""
+    if not created:
+        unindex(conn, store, kind, rid)
     rows = [(store, kind, rid, f, tk, tid) for f, tk, tid in refs_of(kind, spec)]
     if rows:
         conn.executemany(

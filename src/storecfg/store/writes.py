@@ -195,7 +195,7 @@ class Writes(StorageBase):
         )
         if state.known is not None:
             state.known[(kind, rid)] = (new_rev, source)
-        index(conn, store_id, kind, rid, spec)
+        index(conn, store_id, kind, rid, spec, created=current is None)
         if apply_id is not None:
             remember_write(conn, store_id, kind, rid, digest, new_rev, now, apply_id)
         status = 201 if current is None else 200

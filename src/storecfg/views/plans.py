@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 CHUNK = 1000
 
 
-def print_plan(plan: Plan, fmt: str, color: bool) -> None:
-    """One plan as text, json or markdown, on standard output."""
+def print_plan(plan: Plan, fmt: str, color: bool, *, brief: bool = False) -> None:
+    """One plan as text, json or markdown, on standard output (`brief`: text with
+    creates as one line each)."""
     if fmt == "json":
         from .json import render_plan as render_json
 
@@ -41,7 +42,7 @@ def print_plan(plan: Plan, fmt: str, color: bool) -> None:
         from .text import plan_lines
 
         chunk: list[str] = []
-        for line in plan_lines(plan, color=color):
+        for line in plan_lines(plan, color=color, brief=brief):
             chunk.append(line)
             if len(chunk) >= CHUNK:
                 click.echo("\n".join(chunk))

@@ -25,7 +25,9 @@ class Confirmation:
         self.what = what
 
     def __call__(self, plan_doc: Plan) -> bool:
-        print_plan(plan_doc, "text", self.color)
+        from .text import brief_creates
+
+        print_plan(plan_doc, "text", self.color, brief=brief_creates(plan_doc))
         if self.auto_approve:
             return True
         click.echo(

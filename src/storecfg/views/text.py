@@ -160,8 +160,13 @@ def diff_lines(
 
 
 def deleted_name(change: Change) -> str:
-    before = change.get("before") or {}
-    name = before.get("name") or before.get("title")
+    return name_note(change.get("before"))
+
+
+def name_note(spec: Any) -> str:
+    """`  ("Name")` after an address that is shown without its fields."""
+    spec = spec or {}
+    name = spec.get("name") or spec.get("title")
     return escape(f"  ({value(name)})") if name else ""
 
 
@@ -248,8 +253,21 @@ def render_plan(plan: Plan, *, color: bool = False) -> str:
     return "".join(line + "\n" for line in plan_lines(plan, color=color))
 
 
-def plan_lines(plan: Plan, *, color: bool = False) -> Iterator[str]:
-    """The text plan line by line (a big plan is printed as it is rendered)."""
+#: an apply that creates more resources than this lists them without their fields
+BRIEF_CREATES_ABOVE = 1000
+
+
+def brief_creates(plan: Plan) -> bool:
+    """Whether an apply shows this plan's creates as one line each: a new store of
+    thousands of plans is hundreds of thousands of lines of fields, which no one reads
+    in a terminal or a CI log, and which are in the definition anyway."""
+    creates = sum(1 for c in plan["changes"] if c["action"] == "create")
+    return creates > BRIEF_CREATES_ABOVE
+
+
+def plan_lines(plan: Plan, *, color: bool = False, brief: bool = False) -> Iterator[str]:
+    """The text plan line by line (a big plan is printed as it is rendered). `brief`:
+    creates as one line each (address and name), without their fields."""
     style = Style(color)
     store = plan["store"]
     if plan.get("deletion_warning"):
@@ -302,8 +320,20 @@ def plan_lines(plan: Plan, *, color: bool = False) -> Iterator[str]:
             )
             for line in diff_lines(settings["diff"], style):
                 yield "      " + line
+        briefly = 0
         for change in body:
-            yield from change_block(change, style)
+            if brief and change["action"] == "create":
+                briefly += 1
+                addr = escape(change["address"])
+                yield style(f"  + {addr}", "green", "bold") + name_note(change["after"])
+            else:
+                yield from change_block(change, style)
+        if briefly:
+            yield style(
+                f"  ({briefly} resources to create are listed without their fields: "
+                "`storecfg plan` shows every field.)",
+                "dim",
+            )
         yield ""
     yield from unmanaged_lines(plan, style)
     yield style(summary_line(plan), "bold")
