@@ -9,10 +9,12 @@ import tempfile
 from pathlib import Path
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
+def atomic_write(path: Path, data: bytes, mode: int = 0o644, *, durable: bool = True) -> None:
     """Write `data` to `path` so readers see the old file or the new one, never half.
 
-    Temp file in the same directory, fsync, rename, fsync of the directory.
+    Temp file in the same directory, fsync, rename, fsync of the directory. Without
+    `durable` there is no fsync: for a file that may be lost in a crash, never a
+    backup (a cache entry that a crash damages fails its check and is a miss).
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -25,14 +27,16 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
 def fsync_dir(directory: Path) -> None:

@@ -287,7 +287,7 @@ def save_entry(path: Path, result: CompileResult, root_items: list[Any]) -> None
     with contextlib.suppress(
         OSError
     ):  # a cache that cannot be written only makes the next run slower
-        atomic_write(path, _MAC_PREFIX + mac + b"\n" + body, mode=0o600)
+        atomic_write(path, _MAC_PREFIX + mac + b"\n" + body, mode=0o600, durable=False)
 
 
 def compile_cached(
