@@ -78,7 +78,7 @@ def test_only_yes_approves(
 ) -> None:
     plan = {**PLAN, "has_changes": False, "changes": [], "summary": {}}
     shown: list[object] = []
-    monkeypatch.setattr("storecfg.views.prompt.print_plan", lambda *a: shown.append(a))
+    monkeypatch.setattr("storecfg.views.prompt.print_plan", lambda *a, **_: shown.append(a))
     answers = iter(["yes ", "y"])
     monkeypatch.setattr("builtins.input", lambda _: next(answers))
     ask = Confirmation(color=False, auto_approve=False, what=" (target us)")
