@@ -176,8 +176,10 @@ def change_block(change: Change, style: Style) -> Iterator[str]:
     addr = escape(change["address"])
     if action == "create":
         yield style(f"  {marker} {addr}", color, "bold")
-        for m, c, text, _ in create_entries(change["after"]):
-            yield f"      {style(m, c)} {text}"
+        lead = f"      {style('+', 'green')} "  # every line of a create (create_entries)
+        for path, v in flatten(change["after"] or {}):
+            if path != "id":
+                yield lead + escape(f"{path}: {value(v)}")
     elif action == "update":
         yield style(f"  {marker} {addr}", color, "bold") + style(
             f"  (revision {change['revision']})", "dim"
