@@ -164,3 +164,13 @@ def test_drift_deleted_by_the_plan_keeps_every_delete_within_the_limit(tmp_path:
     deleted = rendered[rendered.index("Deleted (1,500)") :]
     assert all(f"outside-{n:04d}" in deleted for n in range(1500))
     assert "more deletes" not in rendered
+
+
+def test_the_store_settings_are_not_counted_as_a_resource() -> None:
+    assert drift_view.what_changed(["skus.a", "skus.b"]) == "2 resources"
+    assert drift_view.what_changed(["settings"]) == "the store settings"
+    assert drift_view.what_changed(["settings", "skus.a"]) == "1 resource and the store settings"
+    store = {"id": "test-store", "url": "sqlite:///x.db", "revision": 3}
+    settings = {"address": "settings", "kind": "changed", "revision": 3, "changed_at": None}
+    report = drift_view.render_text(drift_view.drift_document(store, [settings]))
+    assert report.splitlines()[-1].startswith("The store settings changed outside storecfg.")

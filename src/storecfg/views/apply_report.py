@@ -25,9 +25,10 @@ def print_notes(report: ApplyReport) -> None:
     for note in report.notes:
         click.echo(f"Warning: {note}", err=True)
     if report.acknowledged:
-        n = len(report.acknowledged)
+        from .drift import what_changed
+
         click.echo(
-            f"Recorded {n} resource{'s' if n != 1 else ''} changed outside storecfg as matching "
+            f"Recorded {what_changed(report.acknowledged)} changed outside storecfg as matching "
             "the definition now; they no longer count as drift.",
             err=True,
         )

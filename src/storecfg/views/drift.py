@@ -28,6 +28,16 @@ def render_json(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
+def what_changed(addresses: list[str]) -> str:
+    """`2 resources`, `the store settings` or `1 resource and the store settings`: the
+    settings are not a resource, whatever list they are in."""
+    n = sum(1 for a in addresses if a != "settings")
+    parts = [f"{n} resource{'s' if n != 1 else ''}"] if n else []
+    if "settings" in addresses:
+        parts.append("the store settings")
+    return " and ".join(parts)
+
+
 def render_text(doc: dict[str, Any], *, color: bool = False) -> str:
     style = Style(color)
     store = doc["store"]
@@ -39,9 +49,9 @@ def render_text(doc: dict[str, Any], *, color: bool = False) -> str:
     ]
     if doc["drift"]:
         lines += list(drift_lines(doc["drift"], style, in_plan=False))
-        n = len(doc["drift"])
+        changed = what_changed([d["address"] for d in doc["drift"]])
         lines.append(
-            f"{n} resource{'s' if n != 1 else ''} changed outside storecfg. `storecfg plan` shows "
+            f"{changed[0].upper()}{changed[1:]} changed outside storecfg. `storecfg plan` shows "
             "what applying the definition would do to them."
         )
     else:
