@@ -268,3 +268,29 @@ def test_valid_store_annotates_nothing(tmp_path: Path, fmt: str) -> None:
         read_sarif(log)
         _check_code_scanning(log)
         assert log["runs"][0]["results"] == []
+
+
+def test_a_problem_of_some_targets_only_names_them_in_its_annotation(tmp_path: Path) -> None:
+    import shutil
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "stores" / "multi-country"
+    store = tmp_path / "multi-country"
+    shutil.copytree(example, store)
+    ca = store / "vars" / "ca.yaml"  # a negative markup: negative prices, in Canada only
+    ca.write_text(ca.read_text().replace('markup: "1.20"', 'markup: "-1"'))
+    catalog = store / "catalog" / "skus.yaml"  # and a problem every target has
+    catalog.write_text(catalog.read_text() + "  - {id: broken, name: Broken}\n")
+    out = storecfg(
+        "validate", "multi-country", "--all-targets", "--format", "github",
+        cwd=tmp_path, env={"GITHUB_WORKSPACE": str(tmp_path)},
+    )  # fmt: skip
+    assert out.returncode == 1, out.stderr
+    lines = [line for line in out.stdout.splitlines() if line.startswith("::error")]
+    in_ca = [line for line in lines if "microsoft-365.yaml" in line]
+    shared = [line for line in lines if "skus.yaml" in line]
+    assert in_ca and all(line.endswith(" (target ca only)") for line in in_ca), in_ca
+    assert shared and not any("target" in line for line in shared), shared
+    # the text view names the target above its problems instead
+    text = storecfg("validate", "multi-country", "--all-targets", cwd=tmp_path)
+    assert "only)" not in text.stdout + text.stderr
+    assert "multi-country (target ca): invalid" in text.stderr

@@ -75,12 +75,14 @@ def validate(
     from ..views.diagnostics import print_error
     from ..views.output import print_document, print_written
     from ..views.validate import print_checked, render
-    from ..workflows.validate import validate_directories
+    from ..workflows.validate import target_notes, validate_directories
 
     fmt = "json" if as_json else fmt
     failed = False
     diagnostics = []
+    checks = []
     for check in validate_directories(directories, targets, variables):
+        checks.append(check)
         failed = failed or check.failed(strict)
         if check.error is not None:
             print_error(check.error)
@@ -94,7 +96,7 @@ def validate(
             strict=strict,
             show=fmt == "text" and not output,
         )
-    text = render(fmt, diagnostics)
+    text = render(fmt, diagnostics, target_notes(checks))
     if output:
         atomic_write(output, text.encode())
         print_written(output)

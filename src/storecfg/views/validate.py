@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,13 +52,17 @@ def print_checked(
     click.echo(f"{label}: {summary(result, strict)}", err=True)
 
 
-def render(fmt: str, diagnostics: Sequence[Diagnostic]) -> str:
-    """Every diagnostic of the run in one document of format `fmt`."""
+def render(
+    fmt: str, diagnostics: Sequence[Diagnostic], notes: Mapping[str, str] | None = None
+) -> str:
+    """Every diagnostic of the run in one document of format `fmt`; in annotations a
+    diagnostic's note (by the diagnostic as formatted: which targets have it) ends its
+    message."""
     if fmt == "text":
         return "".join(d.format() + "\n" for d in diagnostics)
     if fmt == "json":
         return json.dumps([d.to_json() for d in diagnostics], indent=2) + "\n"
-    return _annotations(fmt, diagnostics)
+    return _annotations(fmt, diagnostics, notes or {})
 
 
 def repo_root() -> Path:
@@ -83,7 +87,7 @@ def repo_relative(file: str, root: Path) -> str:
         return Path(file).as_posix()
 
 
-def _annotations(fmt: str, diagnostics: Sequence[Diagnostic]) -> str:
+def _annotations(fmt: str, diagnostics: Sequence[Diagnostic], notes: Mapping[str, str]) -> str:
     """Diagnostics as GitHub workflow commands or SARIF, with repository-relative paths."""
     from ..spec.codehelp import HELP
     from ..spec.codes import CODES
@@ -91,8 +95,11 @@ def _annotations(fmt: str, diagnostics: Sequence[Diagnostic]) -> str:
 
     root = repo_root()
     diags = [d.to_json() for d in diagnostics]
-    for d in diags:
+    for d, diagnostic in zip(diags, diagnostics, strict=True):
         d["file"] = repo_relative(d["file"], root)
+        note = notes.get(diagnostic.format())
+        if note:
+            d["message"] += f" ({note})"
     if fmt == "github":
         return "".join(line + "\n" for line in github_commands(diags))
     rules = [(c.code, c.title, c.severity, HELP.get(c.code, c.title)) for c in CODES.values()]

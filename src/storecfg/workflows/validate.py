@@ -24,6 +24,11 @@ class Checked:
     result: CompileResult | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
     error: UsageError | None = None
+    #: the directory, and the target checked (None without targets)
+    directory: str = ""
+    target: str | None = None
+    #: every diagnostic of this check as formatted, those reported earlier too
+    found: set[str] = field(default_factory=set)
 
     def failed(self, strict: bool) -> bool:
         """Not checked, or an error, or a warning under --strict."""
@@ -39,7 +44,7 @@ def validate_directories(
     one check at a time: the directories that cannot be checked come first."""
     from ..compiler.compile import compile_store
 
-    plans: list[tuple[str, Path, tuple[Path, ...]]] = []
+    plans: list[tuple[str, Path, tuple[Path, ...], str | None]] = []
     for directory in directories:
         try:
             targets = select_targets(directory, asked)
@@ -47,14 +52,19 @@ def validate_directories(
             yield Checked(error=exc)
             continue
         if targets is None:
-            plans.append((str(directory), directory, variables.files))
+            plans.append((str(directory), directory, variables.files, None))
         else:
             plans += [
-                (f"{directory} (target {t.name})", directory, (*t.var_files, *variables.files))
+                (
+                    f"{directory} (target {t.name})",
+                    directory,
+                    (*t.var_files, *variables.files),
+                    t.name,
+                )
                 for t in targets
             ]
     seen: set[str] = set()
-    for label, directory, files in plans:
+    for label, directory, files, target in plans:
         try:
             result = compile_store(
                 directory,
@@ -63,8 +73,29 @@ def validate_directories(
                 var_json=variables.json,
             )
         except UsageError as exc:
-            yield Checked(label, error=exc)
+            yield Checked(label, error=exc, directory=str(directory), target=target)
             continue
+        found = {d.format() for d in result.diagnostics}
         diags = [d for d in sort_diagnostics(result.diagnostics) if d.format() not in seen]
-        seen.update(d.format() for d in diags)
-        yield Checked(label, result, diags)
+        seen.update(found)
+        yield Checked(label, result, diags, None, str(directory), target, found)
+
+
+def target_notes(checks: Sequence[Checked]) -> dict[str, str]:
+    """Which targets have a problem that not every target of its directory has (keyed
+    by the diagnostic as formatted): the text view prints each target's problems under
+    its name, annotations need it said in the message."""
+    by_directory: dict[str, list[Checked]] = {}
+    for check in checks:
+        if check.target is not None:
+            by_directory.setdefault(check.directory, []).append(check)
+    notes: dict[str, str] = {}
+    for group in by_directory.values():
+        for check in group:
+            for d in check.diagnostics:
+                key = d.format()
+                having = [str(c.target) for c in group if key in c.found]
+                if len(having) < len(group):
+                    many = "s" if len(having) > 1 else ""
+                    notes[key] = f"target{many} {', '.join(having)} only"
+    return notes
