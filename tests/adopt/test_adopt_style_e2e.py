@@ -210,3 +210,28 @@ def test_a_plan_created_in_the_store_is_written_in_schema_order_and_the_files_st
         "        required: true",
         "    upgrades_to: []",
     ]
+
+
+def test_a_resource_is_added_as_one_flow_item_where_the_file_writes_its_items_so(
+    server: Server, work: Path
+) -> None:
+    skus = work / "s" / "catalog" / "skus.yaml"
+    skus.write_text(
+        "skus:\n"
+        + "".join(
+            f"  - {{id: {sid}, name: {sid.upper()}, vendor: Microsoft, source: distributor}}\n"
+            for sid in ("o365-e3", "o365-e5", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9")
+        )
+    )
+    create_live(
+        server,
+        "skus",
+        {"source": "custom", "vendor": "Contoso", "name": "Backup: 1 TB", "id": "backup"},
+    )
+    before = skus.read_text()
+    _adopt_then_plan(server, work, "--into", "s/catalog/skus.yaml")
+    added = _added(before, skus.read_text())
+    assert added == ['  - {id: backup, name: "Backup: 1 TB", vendor: Contoso, source: custom}'], (
+        added
+    )
+    # and a file whose items are blocks still gets a block (see the test above)

@@ -92,6 +92,14 @@ def small(value: Any) -> bool:
 
 
 _MAX_FLOW = 80
+#: the longest `{...}` of a list item written in flow style (items are whole resources
+#: or add-ons: longer than the values in _MAX_FLOW)
+_MAX_FLOW_ITEM = 120
+
+
+def items_key(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The key under which the style of the items of the list at `names` is counted."""
+    return (*names, "[]")
 
 
 def flow_text(value: Any, layout: Layout) -> str:
@@ -162,6 +170,10 @@ def emit_item(value: Any, col: int, layout: Layout, ctx: tuple[str, ...] = ()) -
     """Lines of one block sequence item whose dash is at column `col`; `ctx` names the
     fields leading to the list."""
     pad = " " * col
+    if isinstance(value, dict) and value and ctx and layout.flow.get(items_key(ctx)):
+        inline = flow_text(value, layout)  # as the file writes this list's items
+        if len(inline) <= _MAX_FLOW_ITEM and "\n" not in inline:
+            return [f"{pad}- {inline}"]
     if isinstance(value, dict) and value:
         lines: list[str] = []
         for k, v in value.items():

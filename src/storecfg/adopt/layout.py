@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..compiler.positions import PosDict, PosList
-from .emit import SCALARS, SMALL, Layout, scalar_list, shape_key, small
+from .emit import SCALARS, SMALL, Layout, items_key, scalar_list, shape_key, small
 from .scalars import Unsafe
 from .text import Source, Span
 
@@ -93,4 +93,6 @@ def _layout_walk(
                 todo.append((vspan, value.get(key), (*names, key), node.col))
         elif node.kind == "sequence" and isinstance(value, PosList):
             for child, item in zip(node.children, value, strict=False):
+                if child.kind == "mapping" and names:  # `- {id: a, ...}` or `- id: a`
+                    (flow if child.style == "flow" else block)[items_key(names)] += 1
                 todo.append((child, item, names, None))
