@@ -109,7 +109,7 @@ def make_plan(
     Resources that policy.unmanaged leaves alone are not drift: nobody manages them here."""
     options = options or PlanOptions()
     policy = Policy.from_json(desired.policy)
-    drift = [d for d in drift or [] if not policy.unmanaged_pattern(*split_address(d["address"]))]
+    drift = _managed(drift, policy)
     changes: list[Change] = []
     protected: list[str] = []
     unmanaged: list[Unmanaged] = []
@@ -225,8 +225,9 @@ def unchanged_plan(
     the text view, which shows none of them. JSON, Markdown and plan files list each
     as a no-op change with its specs, and come from `make_plan`."""
     policy = Policy.from_json(policy_json)
-    drift = [d for d in drift or [] if not policy.unmanaged_pattern(*split_address(d["address"]))]
-    if drift or sum(len(items) for items in live.resources.values()) != len(digests):
+    if _managed(drift, policy) or sum(len(items) for items in live.resources.values()) != len(
+        digests
+    ):
         return None
     for kind, items in live.resources.items():
         for rid, current in items.items():
@@ -251,6 +252,12 @@ def unchanged_plan(
     )
     plan["summary"]["no-op"] = len(digests)
     return plan
+
+
+def _managed(drift: list[DriftEntry] | None, policy: Policy) -> list[DriftEntry]:
+    """The drift of resources this definition manages: those policy.unmanaged leaves
+    alone are nobody's drift here."""
+    return [d for d in drift or [] if not policy.unmanaged_pattern(*split_address(d["address"]))]
 
 
 def _document(

@@ -31,7 +31,7 @@ from .guardrails import check_planfile_deletes
 from .history import ApplyRecorder, applied_at, last_unfinished
 from .lock import held_lock
 from .plan import PlanOptions, display_name, make_plan, unchanged_plan
-from .plandoc import Plan
+from .plandoc import DriftEntry, InterruptedApply, Plan
 from .planfile import check_fresh, reviewed_differences
 from .provenance import collect
 
@@ -113,9 +113,9 @@ def _plan(
     warnings: list[Any],
     *,
     restore: bool = False,
+    history: tuple[InterruptedApply | None, list[DriftEntry]] | None = None,
 ) -> Plan:
-    interrupted = last_unfinished(driver, live.store_id, settings.state_dir)
-    drift = read_drift(driver, live.store_id) or []
+    interrupted, drift = history or _history(driver, live.store_id, settings)
     return make_plan(
         desired,
         live,
@@ -124,8 +124,17 @@ def _plan(
         options=_options(settings, restore=restore),
         interrupted=interrupted,
         warnings=[w.to_json() for w in warnings],
-        drift=[d.to_json() for d in drift],
+        drift=drift,
     )
+
+
+def _history(
+    driver: StoreDriver, store_id: str, settings: Settings
+) -> tuple[InterruptedApply | None, list[DriftEntry]]:
+    """What a plan says of the store's history: an apply that did not finish, and the
+    resources changed outside storecfg since it last wrote them."""
+    interrupted = last_unfinished(driver, store_id, settings.state_dir)
+    return interrupted, [d.to_json() for d in read_drift(driver, store_id) or []]
 
 
 def _options(settings: Settings, *, restore: bool = False) -> PlanOptions:
@@ -183,9 +192,10 @@ def plan_directory(
     try:
         driver = open_store(settings.store_url, token=settings.token)
         try:
-            live = None
+            live, history = None, None
             if hashes is not None:
                 live = driver.read_all(store["id"], specs=False)
+                history = _history(driver, live.store_id, settings)
                 unchanged = unchanged_plan(
                     hashes.store,
                     hashes.desired_hash,
@@ -195,9 +205,9 @@ def plan_directory(
                     store_url=driver.url,
                     source=source,
                     options=_options(settings),
-                    interrupted=last_unfinished(driver, live.store_id, settings.state_dir),
+                    interrupted=history[0],
                     warnings=[w.to_json() for w in hashes.warnings],
-                    drift=[d.to_json() for d in read_drift(driver, live.store_id) or []],
+                    drift=history[1],
                 )
                 if unchanged is not None:
                     return unchanged, hashes.warnings
@@ -205,7 +215,8 @@ def plan_directory(
                     directory, settings, var_files, var_overrides, var_json
                 )
             live = read_for_plan(driver, desired, live)
-            return _plan(desired, driver, live, settings, source, warnings), warnings
+            plan = _plan(desired, driver, live, settings, source, warnings, history=history)
+            return plan, warnings
         finally:
             driver.close()
     except StorecfgError as exc:
