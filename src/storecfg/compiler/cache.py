@@ -28,10 +28,10 @@ import hmac
 import json
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .._fs import atomic_write
 from ..errors import Diagnostic, SourceLocation
@@ -55,15 +55,16 @@ def _file_hash(path: str) -> str | None:
 
 def _entry_path(
     cache_dir: Path,
-    store_file: Path,
+    target: Path,
     var_files: Sequence[Path],
     overrides: Sequence[str],
     var_json: Sequence[str] = (),
 ) -> Path:
+    """Where the entry for compiling `target` with these variables is kept."""
     key = json.dumps(
         [
             os.getcwd(),
-            str(store_file.resolve()),
+            str(find_store_file(target).resolve()),
             [str(p.resolve()) for p in var_files],
             list(overrides),
             *([list(var_json)] if var_json else []),
@@ -72,6 +73,8 @@ def _entry_path(
     )
     return cache_dir / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".json")
 
+
+T = TypeVar("T")
 
 #: the first line of an entry file: this prefix and the entry's MAC (see cache_key.py)
 _MAC_PREFIX = b"hmac-sha256:"
@@ -163,26 +166,32 @@ def _desired(entry: dict[str, Any]) -> DesiredState:
     )
 
 
-def load_entry(path: Path) -> CompileResult | None:
-    """The cached result, if everything it was computed from is unchanged."""
-    entry = _read(path)
+def _answer(path: Path, build: Callable[[dict[str, Any]], T], *, specs: bool = True) -> T | None:
+    """What `build` makes of the entry at `path`, if it is authentic and everything it
+    was computed from is unchanged (`specs`: see _read)."""
+    entry = _read(path, specs=specs)
     if entry is None:
         return None
     try:
-        if not _still_valid(entry):
-            return None
-        desired = _desired(entry)
-        warnings = [_diag_from_json(d) for d in entry["warnings"]]
-        return CompileResult(
-            desired,
-            warnings,
-            entry["files"],
-            [p for p, _ in entry["inputs"]],
-            {p: d for p, d in entry["inputs"]},
-            [(p, m) for p, m in entry["globs"]],
-        )
+        return build(entry) if _still_valid(entry) else None
     except (KeyError, TypeError, ValueError, AttributeError):
         return None  # a damaged entry is only a miss
+
+
+def _result(entry: dict[str, Any]) -> CompileResult:
+    return CompileResult(
+        _desired(entry),
+        [_diag_from_json(d) for d in entry["warnings"]],
+        entry["files"],
+        [p for p, _ in entry["inputs"]],
+        {p: d for p, d in entry["inputs"]},
+        [(p, m) for p, m in entry["globs"]],
+    )
+
+
+def load_entry(path: Path) -> CompileResult | None:
+    """The cached result, if everything it was computed from is unchanged."""
+    return _answer(path, _result)
 
 
 @dataclass(frozen=True)
@@ -208,15 +217,8 @@ def cached_digests(
 ) -> CachedDigests | None:
     """The digests of the cache entry for this compile if it is still valid (nothing it
     was computed from has changed), without decoding a single spec; else None."""
-    store_file = find_store_file(target)
-    entry = _read(
-        _entry_path(cache_dir, store_file, var_files, var_overrides, var_json), specs=False
-    )
-    if entry is None:
-        return None
-    try:
-        if not _still_valid(entry):
-            return None
+
+    def digests(entry: dict[str, Any]) -> CachedDigests:
         return CachedDigests(
             entry["settings"],
             entry["digests"],
@@ -224,8 +226,9 @@ def cached_digests(
             entry["policy"],
             [_diag_from_json(d) for d in entry["warnings"]],
         )
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None  # a damaged entry is only a miss
+
+    path = _entry_path(cache_dir, target, var_files, var_overrides, var_json)
+    return _answer(path, digests, specs=False)
 
 
 def reusable_units(path: Path) -> dict[str, Any] | None:
@@ -305,8 +308,7 @@ def compile_cached(
         return compile_store(
             target, var_files=var_files, var_overrides=var_overrides, var_json=var_json
         )
-    store_file = find_store_file(target)
-    entry_path = _entry_path(cache_dir, store_file, var_files, var_overrides, var_json)
+    entry_path = _entry_path(cache_dir, target, var_files, var_overrides, var_json)
     cached = load_entry(entry_path)
     if cached is not None:
         return cached
