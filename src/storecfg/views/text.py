@@ -145,10 +145,16 @@ def diff_entries(diff: list[DiffEntry], forcing: set[str] | None = None) -> Iter
 
 
 def create_entries(spec: dict[str, Any] | None) -> Iterator[Entry]:
-    # every line is escaped: values and keys come from the store and from definitions
+    for text in create_texts(spec):
+        yield "+", "green", text, ""
+
+
+def create_texts(spec: dict[str, Any] | None) -> Iterator[str]:
+    """The `path: value` text of each field of a new resource (its id is in its address).
+    Every line is escaped: values and keys come from the store and from definitions."""
     for path, v in flatten(spec or {}):
         if path != "id":
-            yield "+", "green", escape(f"{path}: {value(v)}"), ""
+            yield escape(f"{path}: {value(v)}")
 
 
 def diff_lines(
@@ -170,16 +176,18 @@ def name_note(spec: Any) -> str:
     return escape(f"  ({value(name)})") if name else ""
 
 
-def change_block(change: Change, style: Style) -> Iterator[str]:
+def change_block(change: Change, style: Style, *, brief: bool = False) -> Iterator[str]:
+    """A change's lines; `brief`: a create as one line, its address and name."""
     action = change["action"]
     marker, color = MARKERS[action]
     addr = escape(change["address"])
-    if action == "create":
+    if action == "create" and brief:
+        yield style(f"  {marker} {addr}", color, "bold") + name_note(change["after"])
+    elif action == "create":
         yield style(f"  {marker} {addr}", color, "bold")
-        lead = f"      {style('+', 'green')} "  # every line of a create (create_entries)
-        for path, v in flatten(change["after"] or {}):
-            if path != "id":
-                yield lead + escape(f"{path}: {value(v)}")
+        lead = f"      {style('+', 'green')} "  # a create's lines are all additions
+        for text in create_texts(change["after"]):
+            yield lead + text
     elif action == "update":
         yield style(f"  {marker} {addr}", color, "bold") + style(
             f"  (revision {change['revision']})", "dim"
@@ -322,14 +330,9 @@ def plan_lines(plan: Plan, *, color: bool = False, brief: bool = False) -> Itera
             )
             for line in diff_lines(settings["diff"], style):
                 yield "      " + line
-        briefly = 0
         for change in body:
-            if brief and change["action"] == "create":
-                briefly += 1
-                addr = escape(change["address"])
-                yield style(f"  + {addr}", "green", "bold") + name_note(change["after"])
-            else:
-                yield from change_block(change, style)
+            yield from change_block(change, style, brief=brief)
+        briefly = sum(1 for c in body if c["action"] == "create") if brief else 0
         if briefly:
             yield style(
                 f"  ({briefly} resources to create are listed without their fields: "
