@@ -10,6 +10,7 @@ import click
 
 from ..apply.plandoc import DriftEntry
 from ..escape import escape
+from ..store.records import SETTINGS_DRIFT
 from .md_drift import drift_section
 from .md_text import code as md_code
 from .md_text import text as md_text
@@ -31,9 +32,9 @@ def render_json(doc: dict[str, Any]) -> str:
 def what_changed(addresses: list[str]) -> str:
     """`2 resources`, `the store settings` or `1 resource and the store settings`: the
     settings are not a resource, whatever list they are in."""
-    n = sum(1 for a in addresses if a != "settings")
+    n = sum(1 for a in addresses if a != SETTINGS_DRIFT)
     parts = [f"{n} resource{'s' if n != 1 else ''}"] if n else []
-    if "settings" in addresses:
+    if SETTINGS_DRIFT in addresses:
         parts.append("the store settings")
     return " and ".join(parts)
 
